@@ -1,0 +1,1 @@
+"""The ``smar-ltr`` command line (Typer). The only subpackage that imports typer."""

@@ -1,0 +1,1 @@
+"""placeholder: fit / eval / rerank / tune."""

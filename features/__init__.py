@@ -1,0 +1,1 @@
+"""Feature registry and built-in cross-modal feature extractors (``smar_ltr.features``)."""

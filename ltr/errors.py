@@ -1,0 +1,32 @@
+"""Errors smar-ltr raises for bad input.
+
+Every error a user can cause derives from :class:`SmarError`; its message is one line that names what is
+wrong and how to fix it. The CLI prints ``error: <message>`` for these and exits with code 1, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+
+class SmarError(ValueError):
+    """Base class of user-facing errors: one clear line, no traceback in the CLI."""
+
+
+class PageTableError(SmarError):
+    """A page table (or a file meant to become one) breaks the schema of ``datasets.md`` section 1."""
+
+
+class ConfigError(SmarError):
+    """A run configuration has an unknown key, a wrong type or an out-of-range value."""
+
+
+class RegistryError(SmarError):
+    """An unknown feature or dataset name, a duplicate registration, or a plugin that failed to load."""
+
+
+class DatasetError(SmarError):
+    """Dataset files are missing, or a file has a missing column, a wrong type or a broken join."""
+
+
+class ArtifactError(SmarError):
+    """A saved run is missing files, was tampered with, or does not match the data it is used on."""
