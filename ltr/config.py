@@ -1,0 +1,287 @@
+"""Run configuration: frozen dataclasses, unknown keys rejected, dotted ``--set key=value`` overrides.
+
+Every *[interpretation]* of method.md is a field here with its default documented; the exact config of a run is
+written next to its outputs (``config.json``) and ``smar-ltr fit --config`` reads JSON or TOML back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from smar_ltr.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class GBDTConfig:
+    """A GBDT ranker: backend and its main parameters (see :class:`smar_ltr.rankers.GBDTRanker`)."""
+
+    backend: str = "lightgbm"
+    n_estimators: int = 300
+    learning_rate: float = 0.05
+    num_leaves: int = 31
+    min_data_in_leaf: int = 20
+    early_stopping_rounds: int = 30
+    eval_at: int = 10
+    n_threads: int = 2
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    """Which page candidates get page labels (method.md 2.2).
+
+    ``budget`` is the fraction p of page candidates whose label is revealed; ``strategy`` one of ``all``, ``top``,
+    ``band``, ``random``, ``iso-anchor``; ``band`` the slice index for ``band`` (-1 = bottom); ``modality_shares``
+    optional per-modality split of each query's allowance (default: proportional to the modality's count).
+    """
+
+    strategy: str = "top"
+    budget: float = 0.3
+    band: int = 0
+    modality_shares: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class ConsistencyConfig:
+    """The single-modal supervision terms of the reranker loss (method.md 2.4).
+
+    Attributes
+    ----------
+    mode : {"pairwise", "listwise", "none"}
+        Intra-modal constraint pairs (ii), listwise distillation (iii), or neither.
+    gamma, kappa : float
+        Margin and smoothness of the smooth hinge ``(1/kappa) log(1 + exp(kappa (gamma - d)))``; kappa=1 is the
+        logistic surrogate. *[interpretation]* default gamma 0.5.
+    lam : float
+        Weight lambda of the consistency term.
+    beta : float or dict
+        Per-modality weights beta_m (one number for all).
+    mu : float
+        Weight of cross-modal anchor pairs (``iso-anchor`` only).
+    pair_scheme : {"neighbors", "all", "sample"}
+        How intra-modal pairs are drawn; ``max_pairs_per_item`` caps them (pair count linear in list length).
+    normalize_pairs : bool
+        Average pair weights per (query, modality) list so long lists do not dominate *[interpretation]*.
+    listwise_loss : {"listmle", "kl"}
+        Listwise variant; ``tau`` is the teacher temperature of ``kl``.
+    page_weight : float
+        Weight of the LambdaMART page term (0 gives the "without page term" ablation).
+    lambdarank_norm : bool
+        LightGBM-style per-query lambda normalisation of the page term.
+    """
+
+    mode: str = "pairwise"
+    gamma: float = 0.5
+    kappa: float = 1.0
+    lam: float = 1.0
+    beta: float | dict[str, float] = 1.0
+    mu: float = 1.0
+    pair_scheme: str = "neighbors"
+    max_pairs_per_item: int = 4
+    normalize_pairs: bool = True
+    listwise_loss: str = "listmle"
+    tau: float = 1.0
+    page_weight: float = 1.0
+    lambdarank_norm: bool = True
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything ``smar-ltr fit`` needs.
+
+    Attributes
+    ----------
+    dataset : str
+        Registry name of the dataset; ``data_dir`` its files; ``dataset_options`` adapter options.
+    seed : int
+        Seed of data generation, annotation sampling and every GBDT.
+    features : list of str or None
+        Feature names or globs from the registry (None: the default set).
+    upstream_as_feature : bool
+        Feed the single-modal score as a reranker feature (the authors' Baidu code does; it can leak).
+    single_modal, reranker : GBDTConfig
+        The per-modality rankers and the whole-page reranker.
+    budget : BudgetConfig
+    consistency : ConsistencyConfig
+    metrics : list of str
+        Reported metrics.
+    """
+
+    dataset: str = "synthetic"
+    data_dir: str | None = None
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    features: list[str] | None = None
+    upstream_as_feature: bool = True
+    single_modal: GBDTConfig = field(default_factory=GBDTConfig)
+    reranker: GBDTConfig = field(default_factory=GBDTConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
+    metrics: list[str] = field(
+        default_factory=lambda: ["ndcg@1", "ndcg@5", "ndcg@10", "mrr@1", "mrr@10", "map@10", "modal_agreement"]
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-friendly dict."""
+        return dataclasses.asdict(self)
+
+    def validate(self) -> RunConfig:
+        """Range checks that a type alone does not express; returns self."""
+        from smar_ltr.budget import STRATEGIES
+        from smar_ltr.rankers import BACKENDS
+
+        b = self.budget
+        if b.strategy not in STRATEGIES:
+            raise ConfigError(f"budget.strategy {b.strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}")
+        if not 0 < b.budget <= 1:
+            raise ConfigError(f"budget.budget must be in (0, 1], got {b.budget}")
+        for name, g in (("single_modal", self.single_modal), ("reranker", self.reranker)):
+            if g.backend not in BACKENDS:
+                raise ConfigError(f"{name}.backend {g.backend!r} is unknown; choose one of {', '.join(BACKENDS)}")
+        c = self.consistency
+        if c.mode not in ("pairwise", "listwise", "none"):
+            raise ConfigError(f"consistency.mode {c.mode!r} is unknown; choose pairwise, listwise or none")
+        if c.listwise_loss not in ("listmle", "kl"):
+            raise ConfigError(f"consistency.listwise_loss {c.listwise_loss!r} is unknown; choose listmle or kl")
+        if c.kappa <= 0 or c.tau <= 0 or c.lam < 0 or c.mu < 0 or c.page_weight < 0:
+            raise ConfigError("consistency: kappa and tau must be > 0; lam, mu and page_weight must be >= 0")
+        return self
+
+
+# -------------------------------------------------------------------------------------------------------------
+# building configs from dicts, files and --set overrides
+# -------------------------------------------------------------------------------------------------------------
+def _is_dataclass_type(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Convert ``value`` (possibly a string from ``--set``) to the annotated type ``tp``."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            if type(None) in args:
+                return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
+    if _is_dataclass_type(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a table of settings, got {value!r}")
+        return from_dict(tp, value, prefix=f"{key}.")
+    if isinstance(value, str) and tp is not str:
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            if tp in (list, dict) or origin in (list, dict):
+                value = [v.strip() for v in value.split(",")] if (tp is list or origin is list) else value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        return int(value)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return value
+    if tp is list or origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        (inner,) = typing.get_args(tp) or (Any,)
+        return [_coerce(v, inner, key) if inner is not Any else v for v in value]
+    if tp is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a table, got {value!r}")
+        args = typing.get_args(tp)
+        inner = args[1] if len(args) == 2 else Any
+        return {str(k): (_coerce(v, inner, key) if inner is not Any else v) for k, v in value.items()}
+    return value
+
+
+def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from ``data``; unknown keys raise :class:`ConfigError` with close matches."""
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else f"; valid keys: {', '.join(names)}"
+            raise ConfigError(f"unknown config key {prefix}{key!r}{hint}")
+        kwargs[key] = _coerce(value, hints[key], f"{prefix}{key}")
+    return cls(**kwargs)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("params", "dataset_options"):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["reranker.learning_rate=0.1", ...]`` -> nested dict (values still strings, coerced later)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value, got {item!r} (e.g. --set reranker.learning_rate=0.1)")
+        key, value = item.split("=", 1)
+        parts = key.strip().split(".")
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value.strip()
+    return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a JSON or TOML config file into a dict."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    text = path.read_text()
+    try:
+        if path.suffix.lower() == ".toml":
+            return tomllib.loads(text)
+        return json.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}") from None
+
+
+def load_config(
+    path: str | Path | None = None, overrides: list[str] | None = None, **fields: Any
+) -> RunConfig:
+    """Defaults, then a config file, then ``--set`` overrides, then explicit keyword fields (CLI flags)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = read_config_file(path)
+        data.pop("_comment", None)
+    if overrides:
+        data = _merge(data, parse_overrides(overrides))
+    data = _merge(data, {k: v for k, v in fields.items() if v is not None})
+    return from_dict(RunConfig, data).validate()

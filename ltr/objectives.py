@@ -1,0 +1,311 @@
+"""Backend-neutral SMAR objective: per-row gradients and Hessians of the whole-page training loss.
+
+``L = L_page + lambda * sum_m beta_m L_m + mu L_cross`` (method.md 2.4):
+
+* ``L_page``: LambdaMART over the revealed page labels (Burges, "From RankNet to LambdaRank to LambdaMART",
+  MSR-TR-2010-82): pairwise logistic loss on ``(i, j)`` with ``y_i > y_j`` in the same query, weighted by
+  ``|Delta NDCG_ij|`` at the current ranking, optionally with LightGBM's lambda normalisation.
+* consistency pairs ``(i > j, weight w)`` (intra-modal, weight already ``beta_m``-scaled and averaged per list;
+  cross-modal anchor pairs, weight ``mu``-scaled): smooth hinge ``(w / kappa) log(1 + exp(kappa (gamma - d)))``
+  with ``d = s_i - s_j``; ``kappa = 1`` is the logistic surrogate, ``kappa -> inf`` the hinge
+  ``w max(0, gamma - d)`` of the paper.
+* listwise distillation (alternative to intra pairs): ListMLE (Xia et al., ICML 2008) over each
+  (query, modality) list in single-modal order, or KL(softmax(g / tau) || softmax(f)) within the list.
+
+Every term returns exact derivatives of a stated loss (LambdaMART's with ``|Delta NDCG|`` held fixed) so each
+has a finite-difference test. :class:`SmarObjective` adds them and floors the Hessian at ``hess_floor`` because
+GBDT leaf values divide by it. All arrays are in *training row order* (queries contiguous).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from smar_ltr.grouped import SizeBlocks
+
+# Bounded work per chunk of the (G, s, s) pairwise tensors, in elements.
+_CHUNK_ELEMS = 4_000_000
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, x)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# page term: LambdaMART on revealed labels
+# ----------------------------------------------------------------------------------------------------------
+@dataclass
+class LambdaRankTerm:
+    """LambdaMART gradients over labelled rows grouped by query.
+
+    Parameters
+    ----------
+    offsets : ndarray of shape (n_queries + 1,)
+        Query boundaries over ``rows``.
+    rows : ndarray of shape (n_labelled,)
+        Training-row positions of the labelled rows, grouped by query.
+    labels : ndarray of shape (n_labelled,)
+        Graded labels of those rows.
+    sigma : float
+        Sigmoid scale of the pairwise logistic loss.
+    normalize : bool
+        LightGBM's lambda normalisation (``lambdarank_norm``): per query scale by
+        ``log2(1 + sum|lambda|) / sum|lambda|``. Makes the result no longer an exact gradient.
+    truncation : int
+        Only pairs where at least one item ranks within the top ``truncation`` contribute (LightGBM's
+        ``lambdarank_truncation_level``).
+    """
+
+    offsets: np.ndarray
+    rows: np.ndarray
+    labels: np.ndarray
+    sigma: float = 1.0
+    normalize: bool = True
+    truncation: int = 30
+    _blocks: SizeBlocks = field(init=False, repr=False)
+    _gains: list[np.ndarray] = field(init=False, repr=False)
+    _inv_max_dcg: list[np.ndarray] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._blocks = SizeBlocks.from_offsets(self.offsets)
+        labels = np.asarray(self.labels, dtype=np.float64)
+        self._gains, self._inv_max_dcg = [], []
+        for idx in self._blocks.blocks:
+            gains = np.exp2(labels[idx]) - 1.0
+            s = idx.shape[1]
+            disc = 1.0 / np.log2(np.arange(2, s + 2))
+            ideal = -np.sort(-gains, axis=1)
+            k = min(s, self.truncation)
+            max_dcg = (ideal[:, :k] * disc[:k]).sum(axis=1)
+            self._gains.append(gains)
+            self._inv_max_dcg.append(np.where(max_dcg > 0, 1.0 / np.where(max_dcg > 0, max_dcg, 1.0), 0.0))
+
+    def _block(self, scores: np.ndarray, b: int, lo: int, hi: int, with_loss: bool):
+        idx = self._blocks.blocks[b][lo:hi]
+        gains = self._gains[b][lo:hi]
+        inv = self._inv_max_dcg[b][lo:hi]
+        s_mat = scores[self.rows[idx]]
+        g, s = idx.shape
+        order = np.argsort(-s_mat, axis=1, kind="stable")
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(s)[None, :].repeat(g, 0), axis=1)
+        disc = 1.0 / np.log2(rank + 2.0)
+        better = gains[:, :, None] > gains[:, None, :]  # pair (a, b) with y_a > y_b
+        if self.truncation < s:
+            top = rank < self.truncation
+            better &= top[:, :, None] | top[:, None, :]
+        delta_ndcg = (
+            np.abs(gains[:, :, None] - gains[:, None, :])
+            * np.abs(disc[:, :, None] - disc[:, None, :])
+            * inv[:, None, None]
+        )
+        diff = s_mat[:, :, None] - s_mat[:, None, :]
+        rho = _sigmoid(-self.sigma * diff)
+        w = np.where(better, delta_ndcg, 0.0)
+        lam = self.sigma * rho * w
+        hes = self.sigma * self.sigma * rho * (1.0 - rho) * w
+        grad = -lam.sum(axis=2) + lam.sum(axis=1)
+        hess = hes.sum(axis=2) + hes.sum(axis=1)
+        if self.normalize:
+            total = 2.0 * lam.sum(axis=(1, 2))
+            factor = np.where(total > 0, np.log2(1.0 + total) / np.where(total > 0, total, 1.0), 1.0)
+            grad *= factor[:, None]
+            hess *= factor[:, None]
+        loss = float((w * _softplus(-self.sigma * diff)).sum()) if with_loss else 0.0
+        return idx, grad, hess, loss
+
+    def add_to(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float = 1.0) -> float:
+        """Add ``weight`` times this term's gradient and Hessian into ``grad``/``hess``; returns the loss
+        (``sum |Delta NDCG_ab| log(1 + exp(-sigma (s_a - s_b)))`` over pairs with ``y_a > y_b``)."""
+        total = 0.0
+        for b, idx_all in enumerate(self._blocks.blocks):
+            s = idx_all.shape[1]
+            step = max(1, _CHUNK_ELEMS // max(1, s * s))
+            for lo in range(0, idx_all.shape[0], step):
+                idx, g, h, loss = self._block(scores, b, lo, lo + step, with_loss=True)
+                rows = self.rows[idx].ravel()
+                grad[rows] += weight * g.ravel()  # rows are unique, so fancy += is exact
+                hess[rows] += weight * h.ravel()
+                total += loss
+        return weight * total
+
+
+# ----------------------------------------------------------------------------------------------------------
+# pairwise consistency term
+# ----------------------------------------------------------------------------------------------------------
+@dataclass
+class PairTerm:
+    """Smooth-hinge loss over constructed preference pairs ``winner > loser``.
+
+    Parameters
+    ----------
+    winner, loser : ndarray of shape (n_pairs,)
+        Training-row positions.
+    weight : ndarray of shape (n_pairs,)
+        Pair weights (``beta_m`` / ``mu`` and per-list averaging already applied).
+    gamma : float
+        Margin: the loss wants ``s_winner - s_loser >= gamma``.
+    kappa : float
+        Smoothness; 1 is the logistic surrogate, large values approach the hinge.
+    """
+
+    winner: np.ndarray
+    loser: np.ndarray
+    weight: np.ndarray
+    gamma: float = 0.5
+    kappa: float = 1.0
+
+    def add_to(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float = 1.0) -> float:
+        """Add ``weight`` times the term's derivatives; returns ``weight * sum w softplus(kappa (gamma - d)) / kappa``."""
+        if self.winner.size == 0:
+            return 0.0
+        n = scores.shape[0]
+        z = self.kappa * (self.gamma - (scores[self.winner] - scores[self.loser]))
+        rho = _sigmoid(z)
+        w = weight * self.weight
+        g = w * rho
+        h = w * self.kappa * rho * (1.0 - rho)
+        grad += np.bincount(self.loser, g, minlength=n) - np.bincount(self.winner, g, minlength=n)
+        hess += np.bincount(self.winner, h, minlength=n) + np.bincount(self.loser, h, minlength=n)
+        return float((w * _softplus(z)).sum() / self.kappa)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# listwise distillation term
+# ----------------------------------------------------------------------------------------------------------
+@dataclass
+class ListwiseTerm:
+    """Listwise single-modal distillation within each (query, modality) list.
+
+    Parameters
+    ----------
+    list_codes : ndarray of shape (n_rows,)
+        Code of the (query, modality) list of each training row; ``-1`` for rows outside any list.
+    reference : ndarray of shape (n_rows,)
+        Single-modal scores ``g^m``.
+    list_weight : ndarray of shape (n_lists,)
+        Weight of each list (``beta_m``).
+    loss : {"listmle", "kl"}
+        ListMLE over the list in ``g`` order (divided by list length), or KL between
+        ``softmax(g / tau)`` and ``softmax(f)``.
+    tau : float
+        Temperature of the teacher distribution (KL).
+    """
+
+    list_codes: np.ndarray
+    reference: np.ndarray
+    list_weight: np.ndarray
+    loss: str = "listmle"
+    tau: float = 1.0
+    _blocks: SizeBlocks = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("listmle", "kl"):
+            raise ValueError(f"listwise loss must be 'listmle' or 'kl', got {self.loss!r}")
+        codes = np.asarray(self.list_codes, dtype=np.int64)
+        keep = np.flatnonzero(codes >= 0)
+        ref = np.asarray(self.reference, dtype=np.float64)
+        # order rows of each list by reference descending (ties: row order), lists by code
+        order = keep[np.lexsort((keep, -ref[keep], codes[keep]))]
+        sizes = np.bincount(codes[keep], minlength=len(self.list_weight))
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        self._blocks = SizeBlocks.from_offsets(offsets, rows=order)
+
+    def add_to(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float = 1.0) -> float:
+        """Add ``weight`` times the term's derivatives; returns the weighted loss."""
+        total = 0.0
+        for idx, gids in zip(self._blocks.blocks, self._blocks.group_ids, strict=True):
+            s = idx.shape[1]
+            if s < 2:
+                continue
+            w = weight * self.list_weight[gids][:, None]
+            f = scores[idx]
+            if self.loss == "listmle":
+                # L = (1/s) sum_i [log sum_{j>=i} exp f_j - f_i], rows of idx already in g order
+                m = f.max(axis=1, keepdims=True)
+                e = np.exp(f - m)
+                suffix = np.cumsum(e[:, ::-1], axis=1)[:, ::-1]  # Z_i = sum_{j>=i} e_j
+                inv_z = 1.0 / suffix
+                cum_inv = np.cumsum(inv_z, axis=1)  # sum_{i<=k} 1/Z_i
+                cum_inv2 = np.cumsum(inv_z * inv_z, axis=1)
+                p_sum = e * cum_inv
+                g = (p_sum - 1.0) / s
+                h = (p_sum - e * e * cum_inv2) / s
+                loss = ((np.log(suffix) + m - f).sum(axis=1, keepdims=True) / s * w).sum()
+            else:
+                r = self.reference[idx] / self.tau
+                p = np.exp(r - r.max(axis=1, keepdims=True))
+                p /= p.sum(axis=1, keepdims=True)
+                q = np.exp(f - f.max(axis=1, keepdims=True))
+                q /= q.sum(axis=1, keepdims=True)
+                g = q - p
+                h = q * (1.0 - q)
+                loss = (w * (p * (np.log(np.maximum(p, 1e-300)) - np.log(np.maximum(q, 1e-300))))).sum()
+            rows = idx.ravel()
+            grad[rows] += (w * g).ravel()
+            hess[rows] += (w * h).ravel()
+            total += float(loss)
+        return total
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the total objective
+# ----------------------------------------------------------------------------------------------------------
+@dataclass
+class SmarObjective:
+    """``L = page_weight * L_page + lam * L_consistency + L_cross`` as one ``grad, hess`` callable.
+
+    Parameters
+    ----------
+    n_rows : int
+        Training rows (queries contiguous).
+    page : LambdaRankTerm or None
+        Page term on revealed labels.
+    consistency : PairTerm or ListwiseTerm or None
+        Single-modal consistency term (intra-modal pairs or listwise distillation).
+    cross : PairTerm or None
+        Cross-modal anchor pairs (weights already include ``mu``).
+    lam : float
+        Weight ``lambda`` of the consistency term.
+    page_weight : float
+        Weight of the page term (0 disables it: the "without page term" ablation).
+    hess_floor : float
+        Lower bound of every Hessian entry.
+    """
+
+    n_rows: int
+    page: LambdaRankTerm | None = None
+    consistency: PairTerm | ListwiseTerm | None = None
+    cross: PairTerm | None = None
+    lam: float = 1.0
+    page_weight: float = 1.0
+    hess_floor: float = 1e-6
+    last_loss: float = field(default=float("nan"), init=False)
+
+    def gradients(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row gradient and Hessian at ``scores`` (shape ``(n_rows,)``)."""
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        if scores.shape[0] != self.n_rows:
+            raise ValueError(f"objective built for {self.n_rows} rows got {scores.shape[0]} scores")
+        grad = np.zeros(self.n_rows)
+        hess = np.zeros(self.n_rows)
+        loss = 0.0
+        if self.page is not None and self.page_weight > 0:
+            loss += self.page.add_to(scores, grad, hess, self.page_weight)
+        if self.consistency is not None and self.lam > 0:
+            loss += self.consistency.add_to(scores, grad, hess, self.lam)
+        if self.cross is not None:
+            loss += self.cross.add_to(scores, grad, hess, 1.0)
+        self.last_loss = loss
+        np.maximum(hess, self.hess_floor, out=hess)
+        return grad, hess
+
+    def __call__(self, scores: np.ndarray, _data: object = None) -> tuple[np.ndarray, np.ndarray]:
+        """LightGBM / XGBoost callable-objective signature ``(preds, data) -> (grad, hess)``."""
+        return self.gradients(scores)

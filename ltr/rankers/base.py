@@ -1,0 +1,215 @@
+"""One sklearn-style interface over the GBDT ranking backends.
+
+``__init__`` only stores keyword arguments; ``fit(X, y, qid=...)`` validates and trains; fitted attributes end in
+``_``; ``predict`` returns scores in input order. ``qid`` is per row (XGBoost's convention) and converted to each
+library's grouping by :class:`smar_ltr.groups.QueryGroups`. A ranker trains either on its native ranking
+objective (LightGBM lambdarank, XGBoost rank:ndcg, CatBoost YetiRank) or on a custom SMAR objective
+(:class:`smar_ltr.objectives.SmarObjective` for LightGBM/XGBoost; explicit weighted pairs for CatBoost).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
+from smar_ltr.groups import QueryGroups
+
+GradHess = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+EvalSet = tuple[Any, Any, Any]
+
+
+def as_matrix(X: Any, feature_names: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Float32 feature matrix and its column names (NaN allowed; inf rejected)."""
+    if isinstance(X, pd.DataFrame):
+        names = [str(c) for c in X.columns]
+        if feature_names is not None and list(feature_names) != names:
+            missing = [f for f in feature_names if f not in names]
+            if missing:
+                raise PageTableError(f"feature column {missing[0]!r} is missing from the input; the model needs it")
+            X = X[list(feature_names)]
+            names = list(feature_names)
+        arr = X.to_numpy(dtype=np.float32, na_value=np.nan)
+    else:
+        arr = np.asarray(X, dtype=np.float32)
+        names = list(feature_names) if feature_names is not None else [f"f{i}" for i in range(arr.shape[1])]
+    if arr.ndim != 2:
+        raise PageTableError(f"features must be a 2-D table, got shape {arr.shape}")
+    if np.isinf(arr).any():
+        col = int(np.flatnonzero(np.isinf(arr).any(axis=0))[0])
+        raise PageTableError(f"feature column {names[col]!r} has an infinite value; replace it (NaN is allowed)")
+    return arr, names
+
+
+class GBDTRanker(ABC):
+    """Base of the LightGBM / XGBoost / CatBoost rankers.
+
+    Parameters
+    ----------
+    n_estimators : int
+        Maximum boosting rounds.
+    learning_rate : float
+        Shrinkage.
+    num_leaves : int
+        Tree size (depth ``ceil(log2(num_leaves))`` for depth-wise backends).
+    min_data_in_leaf : int
+        Minimum rows per leaf.
+    early_stopping_rounds : int
+        Stop when the validation NDCG has not improved for this many rounds (0 disables; needs ``eval_set``).
+    eval_at : int
+        Cut-off of the validation NDCG.
+    n_threads : int
+        Threads used by the library.
+    seed : int
+        Random seed; the same seed and data give the same model.
+    params : dict, optional
+        Extra backend parameters passed through unchanged.
+    """
+
+    backend: ClassVar[str]
+    suffix: ClassVar[str]
+
+    def __init__(
+        self,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_data_in_leaf: int = 20,
+        early_stopping_rounds: int = 30,
+        eval_at: int = 10,
+        n_threads: int = 2,
+        seed: int = 0,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_data_in_leaf = min_data_in_leaf
+        self.early_stopping_rounds = early_stopping_rounds
+        self.eval_at = eval_at
+        self.n_threads = n_threads
+        self.seed = seed
+        self.params = params
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (sklearn convention)."""
+        keys = ("n_estimators", "learning_rate", "num_leaves", "min_data_in_leaf", "early_stopping_rounds")
+        keys += ("eval_at", "n_threads", "seed", "params")
+        return {k: getattr(self, k) for k in keys}
+
+    # ------------------------------------------------------------------------------------------------------
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        qid: Any,
+        *,
+        eval_set: EvalSet | None = None,
+        objective: GradHess | None = None,
+        pairs: pd.DataFrame | None = None,
+    ) -> GBDTRanker:
+        """Train the ranker.
+
+        Parameters
+        ----------
+        X : DataFrame or array of shape (n_rows, n_features)
+        y : array of shape (n_rows,)
+            Graded labels (ignored by a custom objective, which carries its own supervision).
+        qid : array of shape (n_rows,)
+            Query id per row.
+        eval_set : (X, y, qid), optional
+            Validation data for early stopping on NDCG@``eval_at``.
+        objective : callable, optional
+            ``scores -> (grad, hess)`` over the rows *in input order*; requires contiguous queries.
+        pairs : DataFrame, optional
+            ``winner, loser, weight`` row positions for pairwise backends (CatBoost's SMAR path).
+        """
+        if self.n_estimators < 1 or self.learning_rate <= 0:
+            raise ConfigError("n_estimators must be >= 1 and learning_rate > 0")
+        arr, names = as_matrix(X)
+        y_arr = np.asarray(y, dtype=np.float64)
+        groups = QueryGroups.from_qid(qid)
+        if arr.shape[0] != y_arr.shape[0] or arr.shape[0] != groups.codes.shape[0]:
+            raise PageTableError(f"X, y and qid lengths differ: {arr.shape[0]}, {y_arr.shape[0]}, {groups.codes.shape[0]}")
+        if objective is not None and not groups.is_contiguous:
+            raise PageTableError("a custom objective needs rows of each query to be contiguous; sort by qid first")
+        if objective is None and pairs is None and np.isnan(y_arr).any():
+            raise PageTableError("labels contain NaN; drop unlabelled rows or use the SMAR objective")
+        groups.check_size_limit()
+        valid = None
+        if eval_set is not None:
+            vx, vy, vq = eval_set
+            varr, _ = as_matrix(vx, names)
+            valid = (varr, np.asarray(vy, dtype=np.float64), QueryGroups.from_qid(vq))
+        self.feature_names_in_ = names
+        self.n_features_in_ = len(names)
+        self._fit(arr, y_arr, groups, valid, objective, pairs)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Scores in input order, shape ``(n_rows,)``."""
+        if not hasattr(self, "feature_names_in_"):
+            raise ConfigError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        arr, _ = as_matrix(X, self.feature_names_in_)
+        return np.asarray(self._predict(arr), dtype=np.float64).reshape(-1)
+
+    # persistence -------------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> list[Path]:
+        """Write ``<path><suffix>`` in the library's own format plus ``<path>.meta.json``; returns both files."""
+        path = Path(path)
+        model_file = path.with_name(path.name + self.suffix)
+        self._save_model(model_file)
+        meta = {
+            "backend": self.backend,
+            "params": self.get_params(),
+            "feature_names": self.feature_names_in_,
+            "best_iteration": int(getattr(self, "best_iteration_", 0)),
+            "model_file": model_file.name,
+        }
+        meta_file = path.with_name(path.name + ".meta.json")
+        meta_file.write_text(json.dumps(meta, indent=2))
+        return [model_file, meta_file]
+
+    @classmethod
+    def load(cls, path: str | Path) -> GBDTRanker:
+        """Load a ranker written by :meth:`save` (``path`` is the stem given to ``save``)."""
+        from smar_ltr.rankers import ranker_class
+
+        path = Path(path)
+        meta_file = path.with_name(path.name + ".meta.json")
+        try:
+            meta = json.loads(meta_file.read_text())
+            klass = ranker_class(meta["backend"])
+            obj = klass(**meta["params"])
+            obj.feature_names_in_ = list(meta["feature_names"])
+            obj.n_features_in_ = len(obj.feature_names_in_)
+            obj.best_iteration_ = int(meta["best_iteration"])
+            obj._load_model(meta_file.parent / meta["model_file"])
+        except ArtifactError:
+            raise
+        except FileNotFoundError as exc:
+            raise ArtifactError(f"model file {exc.filename} is missing; the run directory is incomplete") from None
+        except Exception as exc:
+            raise ArtifactError(
+                f"cannot load model {path}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            ) from None
+        return obj
+
+    # backend hooks -----------------------------------------------------------------------------------------
+    @abstractmethod
+    def _fit(self, X: np.ndarray, y: np.ndarray, groups: QueryGroups, valid: Any, objective: Any, pairs: Any) -> None: ...
+
+    @abstractmethod
+    def _predict(self, X: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def _save_model(self, path: Path) -> None: ...
+
+    @abstractmethod
+    def _load_model(self, path: Path) -> None: ...

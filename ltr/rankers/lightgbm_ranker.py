@@ -1,0 +1,66 @@
+"""LightGBM backend: native ``lambdarank`` or a callable SMAR objective; models saved as LightGBM text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from smar_ltr.groups import QueryGroups
+from smar_ltr.rankers.base import GBDTRanker
+
+
+class LightGBMRanker(GBDTRanker):
+    """LambdaMART with LightGBM (``objective="lambdarank"``, Burges 2010), or any ``grad, hess`` objective."""
+
+    backend = "lightgbm"
+    suffix = ".txt"
+
+    def _params(self, objective: Any) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "objective": objective if objective is not None else "lambdarank",
+            "metric": "ndcg",
+            "eval_at": [self.eval_at],
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "num_threads": self.n_threads,
+            "seed": self.seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbosity": -1,
+        }
+        params.update(self.params or {})
+        return params
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, groups: QueryGroups, valid: Any, objective: Any, pairs: Any) -> None:
+        label = np.zeros_like(y) if objective is not None else groups.sort(y)
+        train = lgb.Dataset(groups.sort(X), label=label, group=groups.lightgbm_group(), free_raw_data=True)
+        valid_sets, callbacks = [], []
+        if valid is not None:
+            vx, vy, vg = valid
+            valid_sets = [lgb.Dataset(vg.sort(vx), label=vg.sort(vy), group=vg.lightgbm_group(), reference=train)]
+            if self.early_stopping_rounds > 0:
+                callbacks.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
+        self.booster_ = lgb.train(
+            self._params(objective),
+            train,
+            num_boost_round=self.n_estimators,
+            valid_sets=valid_sets,
+            valid_names=["valid"] if valid_sets else None,
+            callbacks=callbacks,
+        )
+        best = self.booster_.best_iteration
+        self.best_iteration_ = int(best) if best and best > 0 else self.booster_.current_iteration()
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        return self.booster_.predict(X, num_iteration=self.best_iteration_, raw_score=True)
+
+    def _save_model(self, path: Path) -> None:
+        self.booster_.save_model(str(path), num_iteration=self.best_iteration_)
+
+    def _load_model(self, path: Path) -> None:
+        self.booster_ = lgb.Booster(model_file=str(path))
+        self.best_iteration_ = self.booster_.current_iteration()

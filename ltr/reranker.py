@@ -1,0 +1,193 @@
+"""Stage 2.4: train the whole-page reranker from revealed page labels plus single-modal constraints.
+
+LightGBM and XGBoost get one callable :class:`~smar_ltr.objectives.SmarObjective`; CatBoost gets the same
+supervision as explicit weighted pairs (page-label pairs on the revealed subset, intra-modal and cross-modal
+pairs) for its PairLogit loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from smar_ltr.budget import Annotation
+from smar_ltr.config import ConsistencyConfig, GBDTConfig
+from smar_ltr.datasets.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
+from smar_ltr.errors import ConfigError
+from smar_ltr.groups import QueryGroups
+from smar_ltr.objectives import LambdaRankTerm, ListwiseTerm, PairTerm, SmarObjective
+from smar_ltr.pairs import concat_pairs, cross_modal_pairs, intra_modal_pairs
+from smar_ltr.rankers import GBDTRanker, make_ranker
+from smar_ltr.single_modal import ranker_kwargs
+
+
+@dataclass(frozen=True)
+class Supervision:
+    """Everything the reranker learns from, in training-row order.
+
+    Attributes
+    ----------
+    page_rows : ndarray
+        Rows whose page label is revealed, grouped by query; ``page_offsets`` their query boundaries and
+        ``page_labels`` the labels.
+    intra, cross : DataFrame
+        Constraint pair tables (``qid, winner, loser, weight, kind``).
+    """
+
+    page_rows: np.ndarray
+    page_offsets: np.ndarray
+    page_labels: np.ndarray
+    intra: pd.DataFrame
+    cross: pd.DataFrame
+
+    def counts(self) -> dict[str, int]:
+        """Sizes of each supervision signal, for reports."""
+        return {"page_rows": int(self.page_rows.size), "intra_pairs": len(self.intra), "cross_pairs": len(self.cross)}
+
+
+def _beta(cfg: ConsistencyConfig) -> float | dict[str, float]:
+    return cfg.beta if isinstance(cfg.beta, dict) else float(cfg.beta)
+
+
+def build_supervision(frame: pd.DataFrame, annotation: Annotation, cfg: ConsistencyConfig, seed: int) -> Supervision:
+    """Revealed-label groups and constraint pairs for a page table with ``upstream_score``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Training pages (contiguous queries) with ``upstream_score`` and ``page_label``.
+    annotation : Annotation
+        Which rows have revealed labels (and, for ``iso-anchor``, inferred labels).
+    cfg : ConsistencyConfig
+        Pair scheme and weights.
+    seed : int
+        Seed of pair sampling.
+    """
+    mask = np.asarray(annotation.mask, dtype=bool)
+    rows = np.flatnonzero(mask)
+    groups = QueryGroups.from_qid(frame[QID].to_numpy()[rows]) if rows.size else None
+    offsets = np.concatenate([[0], np.cumsum(groups.sizes)]) if groups is not None else np.array([0])
+    labels = frame[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)[rows]
+    empty = intra_modal_pairs(frame.iloc[:0])
+    intra = empty
+    if cfg.mode == "pairwise" and cfg.lam > 0:
+        intra = intra_modal_pairs(
+            frame,
+            beta=_beta(cfg),
+            scheme=cfg.pair_scheme,
+            max_pairs_per_item=cfg.max_pairs_per_item,
+            normalize=cfg.normalize_pairs,
+            seed=seed,
+        )
+    cross = empty
+    if annotation.inferred_label is not None and cfg.mu > 0:
+        cross = cross_modal_pairs(
+            frame, annotation.inferred_label, mu=cfg.mu, max_pairs_per_item=cfg.max_pairs_per_item, seed=seed
+        )
+    return Supervision(page_rows=rows, page_offsets=offsets, page_labels=labels, intra=intra, cross=cross)
+
+
+def _pair_term(pairs: pd.DataFrame, cfg: ConsistencyConfig) -> PairTerm | None:
+    if len(pairs) == 0:
+        return None
+    return PairTerm(
+        winner=pairs["winner"].to_numpy(np.int64),
+        loser=pairs["loser"].to_numpy(np.int64),
+        weight=pairs["weight"].to_numpy(np.float64),
+        gamma=cfg.gamma,
+        kappa=cfg.kappa,
+    )
+
+
+def listwise_term(frame: pd.DataFrame, cfg: ConsistencyConfig) -> ListwiseTerm:
+    """ListMLE / KL distillation over each (query, modality) list of ``frame``."""
+    keys = frame[QID].astype(str) + "\x1f" + frame[MODALITY].astype(str)
+    codes, uniques = pd.factorize(keys, sort=False)
+    modality = pd.Series(uniques).str.split("\x1f").str[1].to_numpy()
+    beta = cfg.beta
+    weights = np.array([beta.get(m, 1.0) if isinstance(beta, dict) else beta for m in modality], dtype=float)
+    ref = frame[UPSTREAM_SCORE].to_numpy(dtype=float, na_value=np.nan)
+    codes = np.where(np.isnan(ref), -1, codes)
+    return ListwiseTerm(list_codes=codes, reference=np.nan_to_num(ref), list_weight=weights, loss=cfg.listwise_loss, tau=cfg.tau)
+
+
+def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfig) -> SmarObjective:
+    """The backend-neutral ``grad, hess`` objective of SMAR for ``frame``'s rows."""
+    page = None
+    if sup.page_rows.size and cfg.page_weight > 0:
+        page = LambdaRankTerm(sup.page_offsets, sup.page_rows, sup.page_labels, normalize=cfg.lambdarank_norm)
+    consistency: PairTerm | ListwiseTerm | None = None
+    if cfg.mode == "pairwise":
+        consistency = _pair_term(sup.intra, cfg)
+    elif cfg.mode == "listwise":
+        consistency = listwise_term(frame, cfg)
+    return SmarObjective(
+        n_rows=len(frame),
+        page=page,
+        consistency=consistency,
+        cross=_pair_term(sup.cross, cfg),
+        lam=cfg.lam,
+        page_weight=cfg.page_weight,
+    )
+
+
+def page_pairs(sup: Supervision, qid: np.ndarray, weight: float) -> pd.DataFrame:
+    """All ``(i, j)`` pairs with a higher revealed label in the same query, weight averaged per query."""
+    out = []
+    for q in range(sup.page_offsets.size - 1):
+        lo, hi = sup.page_offsets[q], sup.page_offsets[q + 1]
+        rows, y = sup.page_rows[lo:hi], sup.page_labels[lo:hi]
+        a, b = np.nonzero(y[:, None] > y[None, :])
+        if a.size:
+            out.append(pd.DataFrame({"winner": rows[a], "loser": rows[b], "weight": weight / a.size}))
+    if not out:
+        return pd.DataFrame({"winner": np.array([], np.int64), "loser": np.array([], np.int64), "weight": []})
+    table = pd.concat(out, ignore_index=True)
+    table.insert(0, QID, qid[table["winner"].to_numpy()])
+    table["kind"] = "page"
+    return table
+
+
+def train_reranker(
+    X: pd.DataFrame,
+    frame: pd.DataFrame,
+    sup: Supervision,
+    cfg: GBDTConfig,
+    consistency: ConsistencyConfig,
+    seed: int,
+    eval_set: tuple | None = None,
+) -> GBDTRanker:
+    """Fit the SMAR whole-page reranker on features ``X`` of the training pages ``frame``.
+
+    Parameters
+    ----------
+    X : DataFrame of shape (n_rows, n_features)
+        Reranker features, rows aligned with ``frame``.
+    frame : DataFrame
+        Training pages (contiguous queries).
+    sup : Supervision
+        Revealed labels and constraint pairs.
+    cfg, consistency : GBDTConfig, ConsistencyConfig
+        Backend parameters and loss weights.
+    seed : int
+        GBDT seed.
+    eval_set : (X, y, qid), optional
+        Validation pages for early stopping.
+    """
+    qid = frame[QID].to_numpy()
+    model = make_ranker(cfg.backend, **ranker_kwargs(cfg, seed))
+    dummy = np.zeros(len(frame))
+    if cfg.backend == "catboost":
+        if consistency.mode == "listwise":
+            raise ConfigError("the CatBoost backend supports pairwise consistency only; use lightgbm/xgboost for listwise")
+        tables = [page_pairs(sup, qid, consistency.page_weight)] if consistency.page_weight > 0 else []
+        if len(sup.intra):
+            tables.append(sup.intra.assign(weight=sup.intra["weight"] * consistency.lam))
+        tables.append(sup.cross)
+        pairs = concat_pairs(*[t for t in tables if len(t)]) if any(len(t) for t in tables) else None
+        if pairs is None or len(pairs) == 0:
+            raise ConfigError("no supervision: the budget revealed no label pairs and no constraint pairs were built")
+        return model.fit(X, dummy, qid, eval_set=eval_set, pairs=pairs)
+    return model.fit(X, dummy, qid, eval_set=eval_set, objective=build_objective(frame, sup, consistency))

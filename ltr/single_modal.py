@@ -1,0 +1,106 @@
+"""Stage 2.1: one GBDT ranker per modality on the single-modal pool; they fill ``upstream_score``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from smar_ltr.config import GBDTConfig
+from smar_ltr.datasets.schema import MODAL_LABEL, MODALITY, QID, UPSTREAM_SCORE, validate_page_table
+from smar_ltr.errors import DatasetError
+from smar_ltr.rankers import GBDTRanker, make_ranker
+
+Progress = Callable[[str], None]
+
+
+def ranker_kwargs(cfg: GBDTConfig, seed: int) -> dict:
+    """Constructor arguments of a :class:`GBDTRanker` from a :class:`GBDTConfig`."""
+    return {
+        "n_estimators": cfg.n_estimators,
+        "learning_rate": cfg.learning_rate,
+        "num_leaves": cfg.num_leaves,
+        "min_data_in_leaf": cfg.min_data_in_leaf,
+        "early_stopping_rounds": cfg.early_stopping_rounds,
+        "eval_at": cfg.eval_at,
+        "n_threads": cfg.n_threads,
+        "seed": seed,
+        "params": dict(cfg.params) or None,
+    }
+
+
+def split_queries(qid: pd.Series, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of rows whose query falls in a seeded ``fraction`` of the queries (never splits a query)."""
+    uniques = pd.unique(qid.to_numpy())
+    rng = np.random.default_rng(seed)
+    n_pick = int(round(fraction * len(uniques)))
+    picked = set(uniques[rng.permutation(len(uniques))[:n_pick]])
+    return qid.isin(picked).to_numpy()
+
+
+def fit_single_modal(
+    pool: pd.DataFrame,
+    modal_features: dict[str, list[str]],
+    cfg: GBDTConfig,
+    seed: int = 0,
+    valid_fraction: float = 0.2,
+    progress: Progress | None = None,
+) -> dict[str, GBDTRanker]:
+    """Train one ranker per modality on ``modal_label`` of the single-modal pool.
+
+    Parameters
+    ----------
+    pool : DataFrame
+        Single-modal pool (page-table schema, ``modal_label`` required).
+    modal_features : dict
+        Per modality, the columns of its own feature view.
+    cfg : GBDTConfig
+        Backend and parameters (shared by all modalities).
+    seed : int
+        Seed of the validation split and the GBDTs.
+    valid_fraction : float
+        Share of each modality's queries held out for early stopping.
+
+    Returns
+    -------
+    dict of str to GBDTRanker
+        Fitted ranker per modality.
+    """
+    pool = validate_page_table(pool, require=(MODAL_LABEL,), non_null=(MODAL_LABEL,), what="single-modal pool")
+    models: dict[str, GBDTRanker] = {}
+    for m in sorted(pool[MODALITY].astype(str).unique()):
+        cols = modal_features.get(m)
+        if not cols:
+            raise DatasetError(f"modality {m!r} has no feature columns in modal_features; the dataset must list them")
+        rows = pool[pool[MODALITY].astype(str) == m]
+        hold = split_queries(rows[QID], valid_fraction, seed)
+        train, valid = rows[~hold], rows[hold]
+        if progress:
+            progress(f"single-modal ranker '{m}': {train[QID].nunique()} queries, {len(cols)} features")
+        eval_set = (valid[cols], valid[MODAL_LABEL].to_numpy(float), valid[QID].to_numpy()) if len(valid) else None
+        model = make_ranker(cfg.backend, **ranker_kwargs(cfg, seed))
+        models[m] = model.fit(train[cols], train[MODAL_LABEL].to_numpy(float), train[QID].to_numpy(), eval_set=eval_set)
+    return models
+
+
+def upstream_scores(frame: pd.DataFrame, models: dict[str, GBDTRanker], modal_features: dict[str, list[str]]) -> np.ndarray:
+    """Single-modal score ``g^m`` of every row from its modality's ranker (NaN for modalities without one)."""
+    out = np.full(len(frame), np.nan)
+    modality = frame[MODALITY].astype(str).to_numpy()
+    for m, model in models.items():
+        rows = np.flatnonzero(modality == m)
+        if rows.size:
+            out[rows] = model.predict(frame.iloc[rows][modal_features[m]])
+    return out
+
+
+def with_upstream_scores(
+    frame: pd.DataFrame, models: dict[str, GBDTRanker], modal_features: dict[str, list[str]]
+) -> pd.DataFrame:
+    """Copy of ``frame`` with ``upstream_score`` filled by the single-modal rankers (kept if shipped)."""
+    if not models:
+        return frame
+    out = frame.copy()
+    out[UPSTREAM_SCORE] = upstream_scores(frame, models, modal_features)
+    return out
