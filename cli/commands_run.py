@@ -1,1 +1,210 @@
-"""placeholder: fit / eval / rerank / tune."""
+"""``smar-ltr fit``, ``eval`` and ``rerank``: thin wrappers over :mod:`smar_ltr.pipeline` and friends."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from smar_ltr.cli.app import app
+from smar_ltr.cli.errors import one_line_errors
+from smar_ltr.cli.formatting import render_report
+from smar_ltr.cli.options import (
+    Backend,
+    Budget,
+    ConfigFile,
+    DataDir,
+    Format,
+    Overrides,
+    Plugins,
+    Quiet,
+    Seed,
+    Strategy,
+    StrictPlugins,
+)
+from smar_ltr.config import RunConfig, load_config
+from smar_ltr.errors import ConfigError, DatasetError
+
+
+def _progress(quiet: bool):
+    return None if quiet else (lambda line: typer.echo(f"[smar-ltr] {line}", err=True))
+
+
+def _load_plugins(plugins: list[Path] | None, strict: bool) -> None:
+    from smar_ltr.features import FEATURES
+
+    FEATURES.load(strict=strict)
+    for path in plugins or []:
+        FEATURES.load_file(path)
+
+
+def build_config(
+    dataset: str | None,
+    data_dir: Path | None,
+    config: Path | None,
+    overrides: list[str] | None,
+    budget: float | None,
+    strategy: str | None,
+    backend: str | None,
+    seed: int | None,
+) -> RunConfig:
+    """Defaults < config file < --set < explicit flags."""
+    fields: dict[str, Any] = {"dataset": dataset, "data_dir": str(data_dir) if data_dir else None, "seed": seed}
+    b = {k: v for k, v in (("budget", budget), ("strategy", strategy)) if v is not None}
+    if b:
+        fields["budget"] = b
+    if backend is not None:
+        fields["reranker"] = {"backend": backend}
+        fields["single_modal"] = {"backend": backend}
+    return load_config(config, overrides, **fields)
+
+
+def default_out(cfg: RunConfig) -> Path:
+    """``runs/<dataset>-<backend>-<strategy>-p<budget>-seed<seed>``."""
+    return Path("runs") / f"{cfg.dataset}-{cfg.reranker.backend}-{cfg.budget.strategy}-p{cfg.budget.budget:g}-seed{cfg.seed}"
+
+
+@app.command("fit")
+@one_line_errors
+def fit_command(
+    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name (default: synthetic).")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    overrides: Overrides = None,
+    budget: Budget = None,
+    strategy: Strategy = None,
+    backend: Backend = None,
+    seed: Seed = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory to write.")] = None,
+    plugins: Plugins = None,
+    strict_plugins: StrictPlugins = False,
+    quiet: Quiet = False,
+) -> None:
+    """Fit single-modal rankers, pick the annotation budget and train the SMAR whole-page reranker."""
+    from smar_ltr.artifacts import save_run
+    from smar_ltr.evaluation import evaluate_run
+    from smar_ltr.pipeline import fit
+
+    _load_plugins(plugins, strict_plugins)
+    cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed)
+    say = _progress(quiet)
+    from smar_ltr.pipeline import load_splits
+
+    splits = load_splits(cfg)
+    model, state = fit(cfg, splits, progress=say)
+    metrics = None
+    if splits.valid is not None and len(splits.valid):
+        report = evaluate_run(cfg, model, state, splits, split="valid", methods=("smar",))
+        metrics = {"valid": report.result("smar").metrics}
+    run_dir = save_run(model, out or default_out(cfg), metrics=metrics)
+    a = model.summary["annotation"]
+    typer.echo(f"run written to {run_dir}")
+    line = (
+        f"dataset={cfg.dataset} backend={cfg.reranker.backend} strategy={a['strategy']} "
+        f"page labels used={a['labels_used']} ({a['label_fraction']:.1%} of {model.summary['n_train_candidates']})"
+    )
+    if metrics:
+        ndcg = metrics["valid"].get("ndcg@10")
+        if ndcg is not None:
+            line += f" valid ndcg@10={ndcg:.4f}"
+    typer.echo(line)
+
+
+@app.command("eval")
+@one_line_errors
+def eval_command(
+    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name (default: synthetic).")] = None,
+    data_dir: DataDir = None,
+    model: Annotated[Path | None, typer.Option("--model", "-m", help="Run directory from `smar-ltr fit`.")] = None,
+    config: ConfigFile = None,
+    overrides: Overrides = None,
+    budget: Budget = None,
+    strategy: Strategy = None,
+    backend: Backend = None,
+    seed: Seed = None,
+    split: Annotated[str, typer.Option("--split", help="test | valid.")] = "test",
+    fmt: Format = "table",
+    plugins: Plugins = None,
+    strict_plugins: StrictPlugins = False,
+    quiet: Quiet = False,
+) -> None:
+    """Report SMAR and every baseline on the test split (fits first when --model is not given)."""
+    from smar_ltr.artifacts import load_run
+    from smar_ltr.evaluation import evaluate_run
+
+    if fmt not in ("table", "json", "markdown"):
+        raise ConfigError(f"--format must be table, json or markdown, got {fmt!r}")
+    if split not in ("test", "valid"):
+        raise ConfigError(f"--split must be test or valid, got {split!r}")
+    _load_plugins(plugins, strict_plugins)
+    loaded = None
+    if model is not None:
+        loaded = load_run(model)
+        if any(v is not None for v in (config, budget, strategy, backend, seed)) or overrides:
+            raise ConfigError("--model brings its own config; drop --config/--set/--budget/--strategy/--backend/--seed")
+        cfg = loaded.config
+        if dataset is not None or data_dir is not None:
+            fields = {**cfg.to_dict(), "dataset": dataset or cfg.dataset, "data_dir": str(data_dir) if data_dir else cfg.data_dir}
+            from smar_ltr.config import from_dict
+
+            cfg = from_dict(RunConfig, fields)
+    else:
+        cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed)
+    report = evaluate_run(cfg, model=loaded, split=split, progress=_progress(quiet))
+    typer.echo(render_report(report, fmt))
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DatasetError(f"input file {str(path)!r} does not exist")
+    try:
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path)
+        return pd.read_parquet(path)
+    except Exception as exc:
+        raise DatasetError(f"cannot read {str(path)!r} as {path.suffix or 'parquet'}: {exc}") from None
+
+
+def write_table_atomically(frame: pd.DataFrame, path: Path) -> None:
+    """Write parquet (or CSV by suffix) to a temporary sibling, then rename into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        if path.suffix.lower() == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command("rerank")
+@one_line_errors
+def rerank_command(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Run directory from `smar-ltr fit`.")],
+    input: Annotated[Path, typer.Option("--input", "-i", help="Pages to rerank (parquet or CSV).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the pages with score and rank.")],
+    plugins: Plugins = None,
+) -> None:
+    """Score and rank pages with a saved run; adds ``score`` and ``rank`` columns."""
+    from smar_ltr.artifacts import load_run
+    from smar_ltr.pipeline import rerank
+
+    _load_plugins(plugins, False)
+    run = load_run(model)
+    frame = _read_table(input)
+    out = rerank(run, frame)
+    write_table_atomically(out, output)
+    typer.echo(f"reranked {out['qid'].nunique()} queries ({len(out)} candidates) -> {output}")
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=False)

@@ -1,0 +1,38 @@
+"""Render reports as a text table, markdown or JSON (formatting only; no computation)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _table(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    lines = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*r) for r in rows]
+    return "\n".join(lines)
+
+
+def render_report(report: Any, fmt: str) -> str:
+    """An :class:`~smar_ltr.evaluation.EvalReport` as ``table``, ``markdown`` or ``json`` text."""
+    data = report.to_dict()
+    if fmt == "json":
+        return json.dumps(data)
+    metric_names = list(data["results"][0]["metrics"]) if data["results"] else []
+    headers = ["method", "labels", "fraction", *metric_names]
+    rows = [
+        [r["method"], str(r["page_labels_used"]), f"{r['label_fraction']:.3f}", *(f"{r['metrics'][m]:.4f}" for m in metric_names)]
+        for r in data["results"]
+    ]
+    title = (
+        f"dataset={data['dataset']} split={data['split']} queries={data['n_queries']} "
+        f"strategy={data['strategy']} budget={data['budget']} seed={data['seed']}"
+    )
+    if data.get("notes", {}).get("simulated"):
+        title += "  (simulated data: results describe the simulator, not real users)"
+    return title + "\n" + _table(headers, rows, markdown=fmt == "markdown")

@@ -1,0 +1,189 @@
+"""Run directories: models in their libraries' own formats plus JSON, written atomically, checked on load.
+
+Layout of a run directory::
+
+    config.json          the exact RunConfig used
+    features.json        fitted feature set (names, versions, training statistics), raw feature columns
+    single_modal/<m>.*   one model + .meta.json per modality (absent when the dataset ships upstream scores)
+    reranker.*           whole-page reranker + reranker.meta.json
+    revealed.parquet     qid, item_id of the training candidates whose page label was used
+    summary.json         annotation and supervision counts, dataset, data fingerprint
+    metrics.json         evaluation results, when the run was evaluated
+    manifest.json        package version, seed, data fingerprint, sha256 of every file, and its own digest
+
+Loading verifies every checksum and the manifest digest and refuses a tampered, incomplete or foreign
+directory with one clear :class:`~smar_ltr.errors.ArtifactError`. Nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from smar_ltr import __version__
+from smar_ltr.config import RunConfig, from_dict
+from smar_ltr.errors import ArtifactError
+from smar_ltr.features import FeatureSet
+from smar_ltr.pipeline import SmarModel
+from smar_ltr.rankers import GBDTRanker
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _digest(manifest: dict[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_.-]", "_", name)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def replace_dir_atomically(tmp: Path, out: Path) -> None:
+    """Move a fully written ``tmp`` directory to ``out``, replacing an existing run only at the last step."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    try:
+        os.replace(tmp, out)
+    except OSError:
+        if old is not None:
+            os.replace(old, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+    """Write a run directory atomically (a temporary sibling directory renamed into place).
+
+    Parameters
+    ----------
+    model : SmarModel
+        The fitted run.
+    out : path
+        Target directory; an existing run there is replaced only once the new one is complete.
+    metrics : dict, optional
+        Evaluation results stored as ``metrics.json``.
+
+    Returns
+    -------
+    Path
+        The run directory.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        _write_json(tmp / "config.json", model.config.to_dict())
+        _write_json(
+            tmp / "features.json",
+            {"feature_set": model.features.to_dict(), "raw_features": model.raw_features,
+             "modal_features": model.modal_features, "reranker_inputs": model.feature_names},
+        )
+        if model.single_modal:
+            (tmp / "single_modal").mkdir()
+            for m, ranker in model.single_modal.items():
+                ranker.save(tmp / "single_modal" / _safe_name(m))
+        model.reranker.save(tmp / "reranker")
+        model.revealed[["qid", "item_id"]].astype(str).to_parquet(tmp / "revealed.parquet", index=False)
+        _write_json(tmp / "summary.json", model.summary)
+        if metrics is not None:
+            _write_json(tmp / "metrics.json", metrics)
+        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "package": "smar-ltr",
+            "version": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "seed": model.config.seed,
+            "dataset": model.summary.get("dataset"),
+            "data_fingerprint": model.summary.get("data_fingerprint"),
+            "single_modal": {m: _safe_name(m) for m in model.single_modal},
+            "files": {p.relative_to(tmp).as_posix(): sha256_file(p) for p in files},
+        }
+        manifest["digest"] = _digest(manifest)
+        _write_json(tmp / MANIFEST, manifest)
+        replace_dir_atomically(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def read_manifest(run_dir: str | Path) -> dict[str, Any]:
+    """The verified manifest of a run directory (checksums and digest checked)."""
+    run_dir = Path(run_dir)
+    path = run_dir / MANIFEST
+    if not run_dir.is_dir():
+        raise ArtifactError(f"run directory {str(run_dir)!r} does not exist; pass the --out of a 'smar-ltr fit'")
+    if not path.is_file():
+        raise ArtifactError(f"{str(run_dir)!r} has no {MANIFEST}; it is not a smar-ltr run directory")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{path} is not valid JSON ({exc}); the run directory is corrupted") from None
+    if manifest.get("package") != "smar-ltr" or "files" not in manifest:
+        raise ArtifactError(f"{path} is not a smar-ltr manifest")
+    if manifest.get("digest") != _digest(manifest):
+        raise ArtifactError(f"{path} was edited after the run was written (digest mismatch); refit the run")
+    if manifest.get("format_version", 0) > FORMAT_VERSION:
+        raise ArtifactError(
+            f"run format {manifest['format_version']} is newer than this smar-ltr supports ({FORMAT_VERSION}); "
+            "upgrade smar-ltr"
+        )
+    for rel, expected in manifest["files"].items():
+        f = run_dir / rel
+        if not f.is_file():
+            raise ArtifactError(f"run file {rel!r} is missing from {str(run_dir)!r}; the run directory is incomplete")
+        if sha256_file(f) != expected:
+            raise ArtifactError(f"run file {rel!r} does not match its sha256 in the manifest (modified or corrupted)")
+    return manifest
+
+
+def load_run(run_dir: str | Path) -> SmarModel:
+    """Load a run written by :func:`save_run`, refusing tampered or incomplete directories."""
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    config = from_dict(RunConfig, json.loads((run_dir / "config.json").read_text()))
+    if config.seed != manifest.get("seed"):
+        raise ArtifactError("config.json and manifest.json disagree on the seed; the run directory was altered")
+    feats = json.loads((run_dir / "features.json").read_text())
+    single = {m: GBDTRanker.load(run_dir / "single_modal" / stem) for m, stem in manifest["single_modal"].items()}
+    reranker = GBDTRanker.load(run_dir / "reranker")
+    if list(reranker.feature_names_in_) != list(feats["reranker_inputs"]):
+        raise ArtifactError("reranker inputs differ from features.json; the run directory is inconsistent")
+    return SmarModel(
+        config=config,
+        single_modal=single,
+        modal_features={m: list(v) for m, v in feats["modal_features"].items()},
+        features=FeatureSet.from_dict(feats["feature_set"]),
+        raw_features=list(feats["raw_features"]),
+        reranker=reranker,
+        revealed=pd.read_parquet(run_dir / "revealed.parquet"),
+        summary=json.loads((run_dir / "summary.json").read_text()),
+    )

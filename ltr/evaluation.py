@@ -1,0 +1,184 @@
+"""SMAR next to every baseline of method.md section 4, on the same split, features and seed.
+
+Methods: ``smar`` (the fitted reranker), ``full_supervision`` (native LambdaMART on 100% of the page labels),
+``budget_only`` (native LambdaMART on the revealed subset only), ``fusion_minmax`` / ``fusion_zscore``
+(normalised single-modal scores merged), ``interleave`` (round-robin of the single-modal lists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from smar_ltr.baselines import fusion_scores, interleave_scores
+from smar_ltr.budget import annotate
+from smar_ltr.config import RunConfig
+from smar_ltr.datasets.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
+from smar_ltr.datasets.splits import PageSplits
+from smar_ltr.errors import ArtifactError, ConfigError
+from smar_ltr.metrics import evaluate as compute_metrics
+from smar_ltr.pipeline import FitState, SmarModel, _eval_set, check_compatible, fit, load_splits
+from smar_ltr.rankers import make_ranker
+from smar_ltr.single_modal import ranker_kwargs
+
+METHODS = ("smar", "full_supervision", "budget_only", "fusion_minmax", "fusion_zscore", "interleave")
+Progress = Callable[[str], None]
+
+
+@dataclass
+class MethodResult:
+    """One method's test metrics and the page labels it consumed."""
+
+    method: str
+    page_labels_used: int
+    label_fraction: float
+    metrics: dict[str, float]
+
+
+@dataclass
+class EvalReport:
+    """What ``smar-ltr eval`` prints (``--format json`` is :meth:`to_dict`)."""
+
+    dataset: str
+    split: str
+    n_queries: int
+    budget: float
+    strategy: str
+    seed: int
+    results: list[MethodResult]
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict with the documented keys."""
+        out = asdict(self)
+        if not self.notes:
+            out.pop("notes")
+        return out
+
+    def result(self, method: str) -> MethodResult:
+        """The result of one method."""
+        for r in self.results:
+            if r.method == method:
+                return r
+        raise KeyError(method)
+
+
+def _rebuild_state(model: SmarModel, splits: PageSplits) -> FitState:
+    """Recompute the training-split products of a loaded run (for the trained baselines)."""
+    cfg = model.config
+    train = model.prepare(validate_page_table(splits.train, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,)))
+    valid = model.prepare(splits.valid) if splits.valid is not None and len(splits.valid) else None
+    b = cfg.budget
+    annotation = annotate(train, b.strategy, b.budget, seed=cfg.seed, band=b.band, modality_shares=b.modality_shares)
+    saved = model.revealed[["qid", "item_id"]].astype(str).reset_index(drop=True)
+    now = annotation.revealed[["qid", "item_id"]].astype(str).reset_index(drop=True)
+    if not saved.equals(now):
+        raise ArtifactError(
+            "the training data differ from the run's: the annotation budget selects other candidates than the "
+            "saved revealed.parquet; evaluate on the data the run was fitted on"
+        )
+    from smar_ltr.reranker import build_supervision
+
+    sup = build_supervision(train, annotation, cfg.consistency, cfg.seed)
+    return FitState(train=train, valid=valid, X_train=model.featurize(train), annotation=annotation, supervision=sup)
+
+
+def _native(model: SmarModel, state: FitState, rows: np.ndarray) -> Any:
+    cfg = model.config
+    ranker = make_ranker(cfg.reranker.backend, **ranker_kwargs(cfg.reranker, cfg.seed))
+    train = state.train.iloc[rows]
+    eval_set = _eval_set(model.features, model.raw_features, cfg.upstream_as_feature, state.valid)
+    return ranker.fit(
+        state.X_train.iloc[rows], train[PAGE_LABEL].to_numpy(float), train[QID].to_numpy(), eval_set=eval_set
+    )
+
+
+def evaluate_run(
+    config: RunConfig,
+    model: SmarModel | None = None,
+    state: FitState | None = None,
+    splits: PageSplits | None = None,
+    split: str = "test",
+    methods: tuple[str, ...] = METHODS,
+    progress: Progress | None = None,
+) -> EvalReport:
+    """Evaluate SMAR and the baselines on one split.
+
+    Parameters
+    ----------
+    config : RunConfig
+        Dataset and settings (a loaded ``model`` brings its own config; ``config`` then only names the data).
+    model : SmarModel, optional
+        A fitted run; fitted here when omitted.
+    state : FitState, optional
+        Training products of ``model`` (recomputed for a loaded run).
+    splits : PageSplits, optional
+        Data; loaded from ``config`` when omitted.
+    split : {"test", "valid"}
+        Which split to report.
+    methods : tuple of str
+        Subset of :data:`METHODS`.
+    """
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ConfigError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+    say = progress or (lambda _: None)
+    if model is not None:
+        check_compatible(model, config)
+        config = model.config
+    if splits is None:
+        splits = load_splits(config)
+    if model is None:
+        model, state = fit(config, splits, progress=say)
+    if state is None:
+        state = _rebuild_state(model, splits)
+    frame = splits.test if split == "test" else splits.valid
+    if frame is None or len(frame) == 0:
+        raise ConfigError(f"dataset '{splits.name}' has no {split} split")
+    frame = model.prepare(validate_page_table(frame, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,), what=f"{split} pages"))
+    metrics = list(dict.fromkeys([*config.metrics, *splits.info.get("report_metrics", [])]))
+    labels = frame[PAGE_LABEL].to_numpy(dtype=float)
+    qid = frame[QID].to_numpy()
+    reference = frame[UPSTREAM_SCORE].to_numpy(dtype=float, na_value=np.nan)
+    modality = frame[MODALITY].astype(str).to_numpy()
+    n_train = len(state.train)
+    used = state.annotation.labels_used
+    X_test = None
+    results = []
+    for method in methods:
+        say(f"evaluating {method}")
+        if method in ("smar", "full_supervision", "budget_only") and X_test is None:
+            X_test = model.featurize(frame)
+        if method == "smar":
+            scores, n_used = model.reranker.predict(X_test), used
+        elif method == "full_supervision":
+            scores, n_used = _native(model, state, np.arange(n_train)).predict(X_test), n_train
+        elif method == "budget_only":
+            scores, n_used = _native(model, state, np.flatnonzero(state.annotation.mask)).predict(X_test), used
+        elif method in ("fusion_minmax", "fusion_zscore"):
+            scores, n_used = fusion_scores(frame, method.split("_")[1]), 0
+        else:
+            scores, n_used = interleave_scores(frame), 0
+        values = compute_metrics(labels, np.nan_to_num(scores, neginf=-1e30), qid, metrics,
+                                 modality=modality, reference=np.nan_to_num(reference, nan=0.0))
+        results.append(
+            MethodResult(method=method, page_labels_used=int(n_used), label_fraction=round(n_used / n_train, 6),
+                         metrics={k: float(v) for k, v in values.items()})
+        )
+    notes = {"simulated": bool(splits.info.get("simulated", False)), "train_candidates": n_train}
+    if splits.info.get("relevance_rule"):
+        notes["relevance_rule"] = splits.info["relevance_rule"]
+    return EvalReport(
+        dataset=splits.name,
+        split=split,
+        n_queries=int(pd.unique(qid).size),
+        budget=config.budget.budget if config.budget.strategy != "all" else 1.0,
+        strategy=config.budget.strategy,
+        seed=config.seed,
+        results=results,
+        notes=notes,
+    )

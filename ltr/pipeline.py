@@ -1,0 +1,258 @@
+"""The SMAR pipeline as library functions: ``fit``, ``evaluate`` and ``rerank``.
+
+page table (validated) -> single-modal rankers -> ``upstream_score`` -> feature extraction (registry) ->
+budget strategy -> constraint pairs -> whole-page reranker -> scores -> metrics. Each stage is a public function
+of its own module; this module wires them and returns plain data. The CLI only formats what these return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from smar_ltr.budget import Annotation, annotate
+from smar_ltr.config import RunConfig
+from smar_ltr.datasets.registry import load_dataset
+from smar_ltr.datasets.schema import (
+    ITEM_ID,
+    MODALITY,
+    PAGE_LABEL,
+    QID,
+    UPSTREAM_SCORE,
+    validate_page_table,
+)
+from smar_ltr.datasets.splits import PageSplits
+from smar_ltr.errors import ConfigError, DatasetError
+from smar_ltr.features import FeatureSet
+from smar_ltr.rankers import GBDTRanker
+from smar_ltr.reranker import Supervision, build_supervision, train_reranker
+from smar_ltr.single_modal import fit_single_modal, with_upstream_scores
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass
+class SmarModel:
+    """A fitted SMAR run: single-modal rankers, feature set and whole-page reranker.
+
+    Attributes
+    ----------
+    config : RunConfig
+        The exact configuration used.
+    single_modal : dict of str to GBDTRanker
+        Per-modality rankers (empty when the dataset ships ``upstream_score``).
+    modal_features : dict of str to list of str
+        Input columns of each single-modal ranker.
+    features : FeatureSet
+        Fitted feature extractors (training statistics included).
+    raw_features : list of str
+        Dataset-provided numeric columns fed to the reranker.
+    reranker : GBDTRanker
+        The whole-page reranker.
+    revealed : DataFrame
+        ``qid, item_id`` of the training candidates whose page label was used.
+    summary : dict
+        Annotation summary, supervision counts, data fingerprint.
+    """
+
+    config: RunConfig
+    single_modal: dict[str, GBDTRanker]
+    modal_features: dict[str, list[str]]
+    features: FeatureSet
+    raw_features: list[str]
+    reranker: GBDTRanker
+    revealed: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Reranker input columns, in order."""
+        return list(self.reranker.feature_names_in_)
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Validated copy of ``frame`` with ``upstream_score`` filled (computed, or required when shipped)."""
+        frame = validate_page_table(frame, what="input pages")
+        if self.single_modal:
+            return with_upstream_scores(frame, self.single_modal, self.modal_features)
+        if UPSTREAM_SCORE not in frame.columns:
+            raise DatasetError(
+                "input pages lack 'upstream_score': this run was trained on shipped single-modal scores, "
+                "so inputs must carry them too"
+            )
+        return frame
+
+    def featurize(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Reranker feature matrix of a prepared frame (training statistics reused)."""
+        return design_matrix(frame, self.features, self.raw_features, self.config.upstream_as_feature)
+
+    def score(self, frame: pd.DataFrame) -> np.ndarray:
+        """Whole-page scores of a page table, in input order."""
+        prepared = self.prepare(frame)
+        return self.reranker.predict(self.featurize(prepared))
+
+
+def design_matrix(frame: pd.DataFrame, features: FeatureSet, raw: list[str], upstream: bool) -> pd.DataFrame:
+    """Raw dataset features + extracted features (+ ``upstream_score``) as one float frame, rows as ``frame``."""
+    missing = [c for c in raw if c not in frame.columns]
+    if missing:
+        raise DatasetError(f"input pages lack feature column {missing[0]!r} that the model was trained with")
+    parts = [frame[raw].astype("float32")]
+    if upstream:
+        parts.append(frame[[UPSTREAM_SCORE]].astype("float32"))
+    extracted = features.transform(frame)
+    parts.append(extracted.astype("float32"))
+    out = pd.concat(parts, axis=1)
+    out.index = frame.index
+    return out
+
+
+def data_fingerprint(frame: pd.DataFrame) -> str:
+    """sha256 of the training pages' keys and labels (identifies the data a run was fitted on)."""
+    cols = [c for c in (QID, ITEM_ID, MODALITY, PAGE_LABEL) if c in frame.columns]
+    hashed = pd.util.hash_pandas_object(frame[cols].astype(str), index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def load_splits(config: RunConfig) -> PageSplits:
+    """The dataset named by ``config`` (files from ``config.data_dir``)."""
+    return load_dataset(config.dataset, config.data_dir, config.seed, **config.dataset_options)
+
+
+def _eval_set(model_features: FeatureSet, raw: list[str], upstream: bool, frame: pd.DataFrame | None) -> tuple | None:
+    if frame is None or len(frame) == 0:
+        return None
+    X = design_matrix(frame, model_features, raw, upstream)
+    return X, frame[PAGE_LABEL].to_numpy(dtype=float), frame[QID].to_numpy()
+
+
+@dataclass
+class FitState:
+    """Intermediate products of :func:`fit` that evaluation and baselines reuse (same split, same features)."""
+
+    train: pd.DataFrame
+    valid: pd.DataFrame | None
+    X_train: pd.DataFrame
+    annotation: Annotation
+    supervision: Supervision
+
+
+def fit(
+    config: RunConfig, splits: PageSplits | None = None, progress: Progress | None = None
+) -> tuple[SmarModel, FitState]:
+    """Fit SMAR end to end.
+
+    Parameters
+    ----------
+    config : RunConfig
+        What to fit (validated here).
+    splits : PageSplits, optional
+        Data; loaded from ``config.dataset`` when omitted.
+    progress : callable, optional
+        Receives one line per stage.
+
+    Returns
+    -------
+    (SmarModel, FitState)
+        The fitted model and the intermediate products of the training split.
+    """
+    config.validate()
+    say = progress or _quiet
+    if splits is None:
+        say(f"loading dataset '{config.dataset}'")
+        splits = load_splits(config)
+    train = validate_page_table(splits.train, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,), what="training pages")
+    valid = None
+    if splits.valid is not None and len(splits.valid):
+        valid = validate_page_table(splits.valid, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,), what="validation pages")
+    models: dict[str, GBDTRanker] = {}
+    if not splits.has_upstream_scores:
+        if splits.single_modal is None or len(splits.single_modal) == 0:
+            raise DatasetError(f"dataset '{splits.name}' has neither upstream scores nor a single-modal pool")
+        say("stage 1/4: single-modal rankers")
+        models = fit_single_modal(splits.single_modal, splits.modal_features, config.single_modal, config.seed, progress=say)
+        train = with_upstream_scores(train, models, splits.modal_features)
+        valid = with_upstream_scores(valid, models, splits.modal_features) if valid is not None else None
+    say("stage 2/4: features")
+    features = FeatureSet.from_selection(config.features)
+    features.fit(train)
+    raw = [c for c in splits.page_features if c in train.columns]
+    X_train = design_matrix(train, features, raw, config.upstream_as_feature)
+    say(f"stage 3/4: annotation budget ({config.budget.strategy}, p={config.budget.budget})")
+    b = config.budget
+    annotation = annotate(
+        train, b.strategy, b.budget, seed=config.seed, band=b.band, modality_shares=b.modality_shares
+    )
+    supervision = build_supervision(train, annotation, config.consistency, config.seed)
+    say(
+        f"stage 4/4: reranker ({config.reranker.backend}; {annotation.labels_used} page labels, "
+        f"{len(supervision.intra)} intra pairs, {len(supervision.cross)} cross pairs)"
+    )
+    eval_set = _eval_set(features, raw, config.upstream_as_feature, valid)
+    reranker = train_reranker(X_train, train, supervision, config.reranker, config.consistency, config.seed, eval_set)
+    summary = {
+        "annotation": annotation.summary(),
+        "supervision": supervision.counts(),
+        "data_fingerprint": data_fingerprint(splits.train),
+        "dataset": splits.name,
+        "dataset_info": {k: v for k, v in splits.info.items() if isinstance(v, str | int | float | bool)},
+        "n_train_queries": int(train[QID].nunique()),
+        "n_train_candidates": len(train),
+        "best_iteration": int(getattr(reranker, "best_iteration_", 0)),
+    }
+    model = SmarModel(
+        config=config,
+        single_modal=models,
+        modal_features={m: list(splits.modal_features[m]) for m in models},
+        features=features,
+        raw_features=raw,
+        reranker=reranker,
+        revealed=annotation.revealed.reset_index(drop=True),
+        summary=summary,
+    )
+    return model, FitState(train=train, valid=valid, X_train=X_train, annotation=annotation, supervision=supervision)
+
+
+def rerank(model: SmarModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """Score and rank a page table with a fitted model.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``frame`` with ``score`` (float) and ``rank`` (1 = top within its query; ties keep input order).
+    """
+    scores = model.score(frame)
+    out = frame.reset_index(drop=True).copy()
+    out["score"] = scores
+    out["rank"] = rank_within_query(out[QID].astype(str).to_numpy(), scores)
+    return out
+
+
+def rank_within_query(qid: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """1-based rank of each row within its query by score descending, ties in input order."""
+    codes = pd.factorize(pd.Series(qid))[0]
+    order = np.lexsort((np.arange(len(scores)), -np.asarray(scores), codes))
+    ranks = np.empty(len(scores), dtype=np.int64)
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_codes[1:] != sorted_codes[:-1]]))
+    pos = np.arange(len(order)) - np.repeat(starts, np.diff(np.concatenate([starts, [len(order)]])))
+    ranks[order] = pos + 1
+    return ranks
+
+
+def check_compatible(model: SmarModel, config: RunConfig) -> None:
+    """Refuse evaluating a run on a different dataset than it was trained on."""
+    trained_on = model.summary.get("dataset")
+    if trained_on and trained_on != config.dataset:
+        raise ConfigError(
+            f"the run was trained on dataset '{trained_on}' but evaluation asked for '{config.dataset}'; "
+            f"pass --dataset {trained_on} or fit a new run"
+        )

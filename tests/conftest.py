@@ -1,0 +1,45 @@
+"""Shared fixtures: small synthetic data and fast GBDT settings so end-to-end tests stay quick."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+#: Fast settings for end-to-end tests: few small trees.
+FAST_GBDT = {"n_estimators": 30, "learning_rate": 0.2, "num_leaves": 15, "min_data_in_leaf": 10, "early_stopping_rounds": 10}
+
+
+def fast_config(**fields):
+    """A RunConfig on the small synthetic preset with fast GBDTs."""
+    from smar_ltr.config import load_config
+
+    base = {
+        "dataset": "synthetic",
+        "dataset_options": {"size": "small"},
+        "single_modal": dict(FAST_GBDT),
+        "reranker": dict(FAST_GBDT),
+    }
+    for key, value in fields.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return load_config(None, None, **base)
+
+
+@pytest.fixture(scope="session")
+def small_splits():
+    from smar_ltr.datasets import load_dataset
+
+    return load_dataset("synthetic", seed=0, size="small")
+
+
+@pytest.fixture(scope="session")
+def fitted_small(small_splits):
+    """A SMAR run fitted once per session on the small synthetic data."""
+    from smar_ltr.pipeline import fit
+
+    return fit(fast_config(), small_splits)
