@@ -36,7 +36,7 @@ format: $(STAMP)
 # non-editable install of the package into a scratch target directory.
 typecheck: $(STAMP)  ## mypy on a normal (non-editable) install
 	rm -rf build/typecheck
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation --target build/typecheck .
+	$(PY) -m pip install --quiet --no-deps --target build/typecheck .
 	cd build/typecheck && $(CURDIR)/$(VENV)/bin/mypy -p smar_ltr
 
 bench: bench-quality bench-speed  ## all benchmarks (results under benchmarks/results/)

@@ -54,7 +54,11 @@ def build_config(
     seed: int | None,
 ) -> RunConfig:
     """Defaults < config file < --set < explicit flags."""
-    fields: dict[str, Any] = {"dataset": dataset, "data_dir": str(data_dir) if data_dir else None, "seed": seed}
+    fields: dict[str, Any] = {
+        "dataset": dataset,
+        "data_dir": str(data_dir) if data_dir else None,
+        "seed": seed,
+    }
     b = {k: v for k, v in (("budget", budget), ("strategy", strategy)) if v is not None}
     if b:
         fields["budget"] = b
@@ -66,7 +70,10 @@ def build_config(
 
 def default_out(cfg: RunConfig) -> Path:
     """``runs/<dataset>-<backend>-<strategy>-p<budget>-seed<seed>``."""
-    return Path("runs") / f"{cfg.dataset}-{cfg.reranker.backend}-{cfg.budget.strategy}-p{cfg.budget.budget:g}-seed{cfg.seed}"
+    return (
+        Path("runs")
+        / f"{cfg.dataset}-{cfg.reranker.backend}-{cfg.budget.strategy}-p{cfg.budget.budget:g}-seed{cfg.seed}"
+    )
 
 
 @app.command("fit")
@@ -149,7 +156,11 @@ def eval_command(
             raise ConfigError("--model brings its own config; drop --config/--set/--budget/--strategy/--backend/--seed")
         cfg = loaded.config
         if dataset is not None or data_dir is not None:
-            fields = {**cfg.to_dict(), "dataset": dataset or cfg.dataset, "data_dir": str(data_dir) if data_dir else cfg.data_dir}
+            fields = {
+                **cfg.to_dict(),
+                "dataset": dataset or cfg.dataset,
+                "data_dir": str(data_dir) if data_dir else cfg.data_dir,
+            }
             from smar_ltr.config import from_dict
 
             cfg = from_dict(RunConfig, fields)

@@ -26,7 +26,12 @@ def render_report(report: Any, fmt: str) -> str:
     metric_names = list(data["results"][0]["metrics"]) if data["results"] else []
     headers = ["method", "labels", "fraction", *metric_names]
     rows = [
-        [r["method"], str(r["page_labels_used"]), f"{r['label_fraction']:.3f}", *(f"{r['metrics'][m]:.4f}" for m in metric_names)]
+        [
+            r["method"],
+            str(r["page_labels_used"]),
+            f"{r['label_fraction']:.3f}",
+            *(f"{r['metrics'][m]:.4f}" for m in metric_names),
+        ]
         for r in data["results"]
     ]
     title = (

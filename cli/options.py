@@ -11,7 +11,8 @@ Dataset = Annotated[str, typer.Option("--dataset", "-d", help="Dataset name (see
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Directory with the dataset files.")]
 ConfigFile = Annotated[Path | None, typer.Option("--config", "-c", help="Run config (JSON or TOML).")]
 Overrides = Annotated[
-    list[str] | None, typer.Option("--set", help="Override a config key, e.g. --set reranker.learning_rate=0.1.")
+    list[str] | None,
+    typer.Option("--set", help="Override a config key, e.g. --set reranker.learning_rate=0.1."),
 ]
 Budget = Annotated[float | None, typer.Option("--budget", "-p", help="Fraction of page candidates to label (0, 1].")]
 Strategy = Annotated[str | None, typer.Option("--strategy", "-s", help="all | top | band | random | iso-anchor.")]

@@ -68,7 +68,9 @@ def _as_str(frame: pd.DataFrame, col: str, what: str) -> pd.Series:
         raise PageTableError(f"{what} column {col!r} has a missing value at {_row(frame, i)}; fill it or drop the row")
     if pd.api.types.is_float_dtype(s) and not np.all(np.mod(s.to_numpy(), 1) == 0):
         i = int(np.flatnonzero(np.mod(s.to_numpy(), 1) != 0)[0])
-        raise PageTableError(f"{what} column {col!r} must hold ids, found fractional value {s.iloc[i]!r} at {_row(frame, i)}")
+        raise PageTableError(
+            f"{what} column {col!r} must hold ids, found fractional value {s.iloc[i]!r} at {_row(frame, i)}"
+        )
     if pd.api.types.is_float_dtype(s):
         s = s.astype(np.int64)
     return s.astype(str)

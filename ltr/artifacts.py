@@ -102,8 +102,12 @@ def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None =
         _write_json(tmp / "config.json", model.config.to_dict())
         _write_json(
             tmp / "features.json",
-            {"feature_set": model.features.to_dict(), "raw_features": model.raw_features,
-             "modal_features": model.modal_features, "reranker_inputs": model.feature_names},
+            {
+                "feature_set": model.features.to_dict(),
+                "raw_features": model.raw_features,
+                "modal_features": model.modal_features,
+                "reranker_inputs": model.feature_names,
+            },
         )
         if model.single_modal:
             (tmp / "single_modal").mkdir()

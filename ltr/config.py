@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from smar_ltr.errors import ConfigError
 
@@ -126,7 +127,15 @@ class RunConfig:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
     metrics: list[str] = field(
-        default_factory=lambda: ["ndcg@1", "ndcg@5", "ndcg@10", "mrr@1", "mrr@10", "map@10", "modal_agreement"]
+        default_factory=lambda: [
+            "ndcg@1",
+            "ndcg@5",
+            "ndcg@10",
+            "mrr@1",
+            "mrr@10",
+            "map@10",
+            "modal_agreement",
+        ]
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -270,12 +279,12 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             return tomllib.loads(text)
         return json.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"config file {str(path)!r} is not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}") from None
+        raise ConfigError(
+            f"config file {str(path)!r} is not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}"
+        ) from None
 
 
-def load_config(
-    path: str | Path | None = None, overrides: list[str] | None = None, **fields: Any
-) -> RunConfig:
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None, **fields: Any) -> RunConfig:
     """Defaults, then a config file, then ``--set`` overrides, then explicit keyword fields (CLI flags)."""
     data: dict[str, Any] = {}
     if path is not None:

@@ -84,16 +84,19 @@ def _rebuild_state(model: SmarModel, splits: PageSplits) -> FitState:
     from smar_ltr.reranker import build_supervision
 
     sup = build_supervision(train, annotation, cfg.consistency, cfg.seed)
-    return FitState(train=train, valid=valid, X_train=model.featurize(train), annotation=annotation, supervision=sup)
+    eval_set = _eval_set(model.features, model.raw_features, cfg.upstream_as_feature, valid)
+    return FitState(train, valid, model.featurize(train), eval_set, annotation, sup)
 
 
 def _native(model: SmarModel, state: FitState, rows: np.ndarray) -> Any:
     cfg = model.config
     ranker = make_ranker(cfg.reranker.backend, **ranker_kwargs(cfg.reranker, cfg.seed))
     train = state.train.iloc[rows]
-    eval_set = _eval_set(model.features, model.raw_features, cfg.upstream_as_feature, state.valid)
     return ranker.fit(
-        state.X_train.iloc[rows], train[PAGE_LABEL].to_numpy(float), train[QID].to_numpy(), eval_set=eval_set
+        state.X_train.iloc[rows],
+        train[PAGE_LABEL].to_numpy(float),
+        train[QID].to_numpy(),
+        eval_set=state.eval_set,
     )
 
 
@@ -139,7 +142,9 @@ def evaluate_run(
     frame = splits.test if split == "test" else splits.valid
     if frame is None or len(frame) == 0:
         raise ConfigError(f"dataset '{splits.name}' has no {split} split")
-    frame = model.prepare(validate_page_table(frame, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,), what=f"{split} pages"))
+    frame = model.prepare(
+        validate_page_table(frame, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,), what=f"{split} pages")
+    )
     metrics = list(dict.fromkeys([*config.metrics, *splits.info.get("report_metrics", [])]))
     labels = frame[PAGE_LABEL].to_numpy(dtype=float)
     qid = frame[QID].to_numpy()
@@ -158,16 +163,24 @@ def evaluate_run(
         elif method == "full_supervision":
             scores, n_used = _native(model, state, np.arange(n_train)).predict(X_test), n_train
         elif method == "budget_only":
-            scores, n_used = _native(model, state, np.flatnonzero(state.annotation.mask)).predict(X_test), used
+            scores, n_used = (
+                _native(model, state, np.flatnonzero(state.annotation.mask)).predict(X_test),
+                used,
+            )
         elif method in ("fusion_minmax", "fusion_zscore"):
             scores, n_used = fusion_scores(frame, method.split("_")[1]), 0
         else:
             scores, n_used = interleave_scores(frame), 0
-        values = compute_metrics(labels, np.nan_to_num(scores, neginf=-1e30), qid, metrics,
-                                 modality=modality, reference=np.nan_to_num(reference, nan=0.0))
+        values = compute_metrics(
+            labels, np.nan_to_num(scores, neginf=-1e30), qid, metrics, modality=modality, reference=reference
+        )
         results.append(
-            MethodResult(method=method, page_labels_used=int(n_used), label_fraction=round(n_used / n_train, 6),
-                         metrics={k: float(v) for k, v in values.items()})
+            MethodResult(
+                method=method,
+                page_labels_used=int(n_used),
+                label_fraction=round(n_used / n_train, 6),
+                metrics={k: float(v) for k, v in values.items()},
+            )
         )
     notes = {"simulated": bool(splits.info.get("simulated", False)), "train_candidates": n_train}
     if splits.info.get("relevance_rule"):

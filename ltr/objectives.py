@@ -162,7 +162,10 @@ class PairTerm:
     kappa: float = 1.0
 
     def add_to(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float = 1.0) -> float:
-        """Add ``weight`` times the term's derivatives; returns ``weight * sum w softplus(kappa (gamma - d)) / kappa``."""
+        """Add ``weight`` times the term's derivatives.
+
+        Returns ``weight * sum_pairs w softplus(kappa (gamma - d)) / kappa``.
+        """
         if self.winner.size == 0:
             return 0.0
         n = scores.shape[0]

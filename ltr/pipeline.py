@@ -141,14 +141,107 @@ class FitState:
     train: pd.DataFrame
     valid: pd.DataFrame | None
     X_train: pd.DataFrame
+    eval_set: tuple | None
     annotation: Annotation
     supervision: Supervision
+
+
+@dataclass
+class Prepared:
+    """Stages 1-2 of :func:`fit` (single-modal rankers, upstream scores, fitted features).
+
+    They do not depend on the budget, the consistency loss or the reranker's parameters, so sweeps and tuning
+    compute them once and call :func:`fit_prepared` per configuration.
+    """
+
+    splits: PageSplits
+    single_modal: dict[str, GBDTRanker]
+    features: FeatureSet
+    raw_features: list[str]
+    train: pd.DataFrame
+    valid: pd.DataFrame | None
+    X_train: pd.DataFrame
+    eval_set: tuple | None
+
+
+def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = None) -> Prepared:
+    """Validate the pages, fit the single-modal rankers, fill ``upstream_score`` and fit the features."""
+    say = progress or _quiet
+    train = validate_page_table(splits.train, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,), what="training pages")
+    valid = None
+    if splits.valid is not None and len(splits.valid):
+        valid = validate_page_table(
+            splits.valid, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,), what="validation pages"
+        )
+    models: dict[str, GBDTRanker] = {}
+    if not splits.has_upstream_scores:
+        if splits.single_modal is None or len(splits.single_modal) == 0:
+            raise DatasetError(f"dataset '{splits.name}' has neither upstream scores nor a single-modal pool")
+        say("stage 1/4: single-modal rankers")
+        models = fit_single_modal(
+            splits.single_modal, splits.modal_features, config.single_modal, config.seed, progress=say
+        )
+        train = with_upstream_scores(train, models, splits.modal_features)
+        valid = with_upstream_scores(valid, models, splits.modal_features) if valid is not None else None
+    say("stage 2/4: features")
+    features = FeatureSet.from_selection(config.features)
+    features.fit(train)
+    raw = [c for c in splits.page_features if c in train.columns]
+    X_train = design_matrix(train, features, raw, config.upstream_as_feature)
+    eval_set = _eval_set(features, raw, config.upstream_as_feature, valid)
+    return Prepared(splits, models, features, raw, train, valid, X_train, eval_set)
+
+
+def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | None = None) -> tuple[SmarModel, FitState]:
+    """Stages 3-4 of :func:`fit`: annotation budget, constraint pairs and the whole-page reranker."""
+    config.validate()
+    say = progress or _quiet
+    train, splits = prepared.train, prepared.splits
+    b = config.budget
+    say(f"stage 3/4: annotation budget ({b.strategy}, p={b.budget})")
+    annotation = annotate(train, b.strategy, b.budget, seed=config.seed, band=b.band, modality_shares=b.modality_shares)
+    supervision = build_supervision(train, annotation, config.consistency, config.seed)
+    say(
+        f"stage 4/4: reranker ({config.reranker.backend}; {annotation.labels_used} page labels, "
+        f"{len(supervision.intra)} intra pairs, {len(supervision.cross)} cross pairs)"
+    )
+    reranker = train_reranker(
+        prepared.X_train,
+        train,
+        supervision,
+        config.reranker,
+        config.consistency,
+        config.seed,
+        prepared.eval_set,
+    )
+    summary = {
+        "annotation": annotation.summary(),
+        "supervision": supervision.counts(),
+        "data_fingerprint": data_fingerprint(splits.train),
+        "dataset": splits.name,
+        "dataset_info": {k: v for k, v in splits.info.items() if isinstance(v, str | int | float | bool)},
+        "n_train_queries": int(train[QID].nunique()),
+        "n_train_candidates": len(train),
+        "best_iteration": int(getattr(reranker, "best_iteration_", 0)),
+    }
+    model = SmarModel(
+        config=config,
+        single_modal=prepared.single_modal,
+        modal_features={m: list(splits.modal_features[m]) for m in prepared.single_modal},
+        features=prepared.features,
+        raw_features=prepared.raw_features,
+        reranker=reranker,
+        revealed=annotation.revealed.reset_index(drop=True),
+        summary=summary,
+    )
+    state = FitState(train, prepared.valid, prepared.X_train, prepared.eval_set, annotation, supervision)
+    return model, state
 
 
 def fit(
     config: RunConfig, splits: PageSplits | None = None, progress: Progress | None = None
 ) -> tuple[SmarModel, FitState]:
-    """Fit SMAR end to end.
+    """Fit SMAR end to end: :func:`prepare` then :func:`fit_prepared`.
 
     Parameters
     ----------
@@ -169,56 +262,7 @@ def fit(
     if splits is None:
         say(f"loading dataset '{config.dataset}'")
         splits = load_splits(config)
-    train = validate_page_table(splits.train, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,), what="training pages")
-    valid = None
-    if splits.valid is not None and len(splits.valid):
-        valid = validate_page_table(splits.valid, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,), what="validation pages")
-    models: dict[str, GBDTRanker] = {}
-    if not splits.has_upstream_scores:
-        if splits.single_modal is None or len(splits.single_modal) == 0:
-            raise DatasetError(f"dataset '{splits.name}' has neither upstream scores nor a single-modal pool")
-        say("stage 1/4: single-modal rankers")
-        models = fit_single_modal(splits.single_modal, splits.modal_features, config.single_modal, config.seed, progress=say)
-        train = with_upstream_scores(train, models, splits.modal_features)
-        valid = with_upstream_scores(valid, models, splits.modal_features) if valid is not None else None
-    say("stage 2/4: features")
-    features = FeatureSet.from_selection(config.features)
-    features.fit(train)
-    raw = [c for c in splits.page_features if c in train.columns]
-    X_train = design_matrix(train, features, raw, config.upstream_as_feature)
-    say(f"stage 3/4: annotation budget ({config.budget.strategy}, p={config.budget.budget})")
-    b = config.budget
-    annotation = annotate(
-        train, b.strategy, b.budget, seed=config.seed, band=b.band, modality_shares=b.modality_shares
-    )
-    supervision = build_supervision(train, annotation, config.consistency, config.seed)
-    say(
-        f"stage 4/4: reranker ({config.reranker.backend}; {annotation.labels_used} page labels, "
-        f"{len(supervision.intra)} intra pairs, {len(supervision.cross)} cross pairs)"
-    )
-    eval_set = _eval_set(features, raw, config.upstream_as_feature, valid)
-    reranker = train_reranker(X_train, train, supervision, config.reranker, config.consistency, config.seed, eval_set)
-    summary = {
-        "annotation": annotation.summary(),
-        "supervision": supervision.counts(),
-        "data_fingerprint": data_fingerprint(splits.train),
-        "dataset": splits.name,
-        "dataset_info": {k: v for k, v in splits.info.items() if isinstance(v, str | int | float | bool)},
-        "n_train_queries": int(train[QID].nunique()),
-        "n_train_candidates": len(train),
-        "best_iteration": int(getattr(reranker, "best_iteration_", 0)),
-    }
-    model = SmarModel(
-        config=config,
-        single_modal=models,
-        modal_features={m: list(splits.modal_features[m]) for m in models},
-        features=features,
-        raw_features=raw,
-        reranker=reranker,
-        revealed=annotation.revealed.reset_index(drop=True),
-        summary=summary,
-    )
-    return model, FitState(train=train, valid=valid, X_train=X_train, annotation=annotation, supervision=supervision)
+    return fit_prepared(config, prepare(config, splits, say), say)
 
 
 def rerank(model: SmarModel, frame: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from smar_ltr.datasets.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.errors import ConfigError
 from smar_ltr.groups import QueryGroups
 from smar_ltr.objectives import LambdaRankTerm, ListwiseTerm, PairTerm, SmarObjective
-from smar_ltr.pairs import concat_pairs, cross_modal_pairs, intra_modal_pairs
+from smar_ltr.pairs import concat_pairs, cross_modal_pairs, empty_pairs, intra_modal_pairs
 from smar_ltr.rankers import GBDTRanker, make_ranker
 from smar_ltr.single_modal import ranker_kwargs
 
@@ -44,7 +44,11 @@ class Supervision:
 
     def counts(self) -> dict[str, int]:
         """Sizes of each supervision signal, for reports."""
-        return {"page_rows": int(self.page_rows.size), "intra_pairs": len(self.intra), "cross_pairs": len(self.cross)}
+        return {
+            "page_rows": int(self.page_rows.size),
+            "intra_pairs": len(self.intra),
+            "cross_pairs": len(self.cross),
+        }
 
 
 def _beta(cfg: ConsistencyConfig) -> float | dict[str, float]:
@@ -70,7 +74,7 @@ def build_supervision(frame: pd.DataFrame, annotation: Annotation, cfg: Consiste
     groups = QueryGroups.from_qid(frame[QID].to_numpy()[rows]) if rows.size else None
     offsets = np.concatenate([[0], np.cumsum(groups.sizes)]) if groups is not None else np.array([0])
     labels = frame[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)[rows]
-    empty = intra_modal_pairs(frame.iloc[:0])
+    empty = empty_pairs()
     intra = empty
     if cfg.mode == "pairwise" and cfg.lam > 0:
         intra = intra_modal_pairs(
@@ -110,7 +114,13 @@ def listwise_term(frame: pd.DataFrame, cfg: ConsistencyConfig) -> ListwiseTerm:
     weights = np.array([beta.get(m, 1.0) if isinstance(beta, dict) else beta for m in modality], dtype=float)
     ref = frame[UPSTREAM_SCORE].to_numpy(dtype=float, na_value=np.nan)
     codes = np.where(np.isnan(ref), -1, codes)
-    return ListwiseTerm(list_codes=codes, reference=np.nan_to_num(ref), list_weight=weights, loss=cfg.listwise_loss, tau=cfg.tau)
+    return ListwiseTerm(
+        list_codes=codes,
+        reference=np.nan_to_num(ref),
+        list_weight=weights,
+        loss=cfg.listwise_loss,
+        tau=cfg.tau,
+    )
 
 
 def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfig) -> SmarObjective:
@@ -181,7 +191,9 @@ def train_reranker(
     dummy = np.zeros(len(frame))
     if cfg.backend == "catboost":
         if consistency.mode == "listwise":
-            raise ConfigError("the CatBoost backend supports pairwise consistency only; use lightgbm/xgboost for listwise")
+            raise ConfigError(
+                "the CatBoost backend supports pairwise consistency only; use lightgbm/xgboost for listwise"
+            )
         tables = [page_pairs(sup, qid, consistency.page_weight)] if consistency.page_weight > 0 else []
         if len(sup.intra):
             tables.append(sup.intra.assign(weight=sup.intra["weight"] * consistency.lam))

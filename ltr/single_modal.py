@@ -34,7 +34,7 @@ def split_queries(qid: pd.Series, fraction: float, seed: int) -> np.ndarray:
     """Boolean mask of rows whose query falls in a seeded ``fraction`` of the queries (never splits a query)."""
     uniques = pd.unique(qid.to_numpy())
     rng = np.random.default_rng(seed)
-    n_pick = int(round(fraction * len(uniques)))
+    n_pick = round(fraction * len(uniques))
     picked = set(uniques[rng.permutation(len(uniques))[:n_pick]])
     return qid.isin(picked).to_numpy()
 
@@ -84,11 +84,19 @@ def fit_single_modal(
     return models
 
 
-def upstream_scores(frame: pd.DataFrame, models: dict[str, GBDTRanker], modal_features: dict[str, list[str]]) -> np.ndarray:
+def upstream_scores(
+    frame: pd.DataFrame, models: dict[str, GBDTRanker], modal_features: dict[str, list[str]]
+) -> np.ndarray:
     """Single-modal score ``g^m`` of every row from its modality's ranker (NaN for modalities without one)."""
     out = np.full(len(frame), np.nan)
     modality = frame[MODALITY].astype(str).to_numpy()
     for m, model in models.items():
+        missing = [c for c in modal_features[m] if c not in frame.columns]
+        if missing and (modality == m).any():
+            raise DatasetError(
+                f"input pages lack column {missing[0]!r}, an input of the '{m}' single-modal ranker; "
+                "provide the same feature columns the run was trained with"
+            )
         rows = np.flatnonzero(modality == m)
         if rows.size:
             out[rows] = model.predict(frame.iloc[rows][modal_features[m]])

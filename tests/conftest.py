@@ -9,7 +9,13 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 #: Fast settings for end-to-end tests: few small trees.
-FAST_GBDT = {"n_estimators": 30, "learning_rate": 0.2, "num_leaves": 15, "min_data_in_leaf": 10, "early_stopping_rounds": 10}
+FAST_GBDT = {
+    "n_estimators": 30,
+    "learning_rate": 0.2,
+    "num_leaves": 15,
+    "min_data_in_leaf": 10,
+    "early_stopping_rounds": 10,
+}
 
 
 def fast_config(**fields):

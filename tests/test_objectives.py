@@ -99,7 +99,11 @@ def test_listwise_gradient_matches_finite_differences(loss: str) -> None:
     n = 12
     codes = np.array([0, 0, 0, 1, 1, -1, 2, 2, 2, 2, 1, 0])
     term = ListwiseTerm(
-        list_codes=codes, reference=rng.normal(size=n), list_weight=np.array([1.0, 0.5, 2.0]), loss=loss, tau=0.7
+        list_codes=codes,
+        reference=rng.normal(size=n),
+        list_weight=np.array([1.0, 0.5, 2.0]),
+        loss=loss,
+        tau=0.7,
     )
     _fd_check(term, rng.normal(size=n))
 

@@ -76,7 +76,7 @@ def test_saved_run_reranks_identically_and_detects_tampering(tmp_path, fitted_sm
     bad = tmp_path / "bad-model"
     shutil.copytree(run, bad)
     (bad / "reranker.txt").write_text("corrupted")
-    with pytest.raises(ArtifactError, match="reranker.txt"):
+    with pytest.raises(ArtifactError, match=r"reranker\.txt"):
         load_run(bad)
 
     edited = tmp_path / "edited"
@@ -109,7 +109,7 @@ def test_rerank_rejects_bad_input(fitted_small, small_splits) -> None:
 
 @pytest.mark.parametrize("strategy", ["iso-anchor", "random", "band"])
 def test_other_strategies_fit(small_splits, strategy: str) -> None:
-    model, state = fit(fast_config(budget={"strategy": strategy, "budget": 0.2}), small_splits)
+    _model, state = fit(fast_config(budget={"strategy": strategy, "budget": 0.2}), small_splits)
     assert state.annotation.labels_used <= max(1, int(0.2 * len(small_splits.train)))
     if strategy == "iso-anchor":
         assert state.annotation.inferred_label is not None
@@ -117,7 +117,7 @@ def test_other_strategies_fit(small_splits, strategy: str) -> None:
 
 @pytest.mark.parametrize("mode", ["listwise", "none"])
 def test_consistency_modes(small_splits, mode: str) -> None:
-    model, state = fit(fast_config(consistency={"mode": mode}), small_splits)
+    model, _state = fit(fast_config(consistency={"mode": mode}), small_splits)
     assert np.isfinite(model.score(small_splits.test)).all()
 
 
@@ -137,6 +137,7 @@ def test_catboost_rejects_listwise(small_splits) -> None:
 
 def test_training_pages_with_bad_labels_are_rejected(small_splits) -> None:
     train = small_splits.train.copy()
+    train["page_label"] = train["page_label"].astype("float64")
     train.loc[3, "page_label"] = 9.5
     bad = type(small_splits)(**{**small_splits.__dict__, "train": train})
     with pytest.raises(Exception, match="page_label"):

@@ -136,7 +136,9 @@ class GBDTRanker(ABC):
         y_arr = np.asarray(y, dtype=np.float64)
         groups = QueryGroups.from_qid(qid)
         if arr.shape[0] != y_arr.shape[0] or arr.shape[0] != groups.codes.shape[0]:
-            raise PageTableError(f"X, y and qid lengths differ: {arr.shape[0]}, {y_arr.shape[0]}, {groups.codes.shape[0]}")
+            raise PageTableError(
+                f"X, y and qid lengths differ: {arr.shape[0]}, {y_arr.shape[0]}, {groups.codes.shape[0]}"
+            )
         if objective is not None and not groups.is_contiguous:
             raise PageTableError("a custom objective needs rows of each query to be contiguous; sort by qid first")
         if objective is None and pairs is None and np.isnan(y_arr).any():
@@ -203,7 +205,9 @@ class GBDTRanker(ABC):
 
     # backend hooks -----------------------------------------------------------------------------------------
     @abstractmethod
-    def _fit(self, X: np.ndarray, y: np.ndarray, groups: QueryGroups, valid: Any, objective: Any, pairs: Any) -> None: ...
+    def _fit(
+        self, X: np.ndarray, y: np.ndarray, groups: QueryGroups, valid: Any, objective: Any, pairs: Any
+    ) -> None: ...
 
     @abstractmethod
     def _predict(self, X: np.ndarray) -> np.ndarray: ...

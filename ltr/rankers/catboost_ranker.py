@@ -57,7 +57,9 @@ class CatBoostRanker(GBDTRanker):
             label = np.nan_to_num(groups.sort(y), nan=0.0)
             if np.all(label == label[0]):
                 n = label.shape[0]
-                label = (np.bincount(pair_arr[:, 0], minlength=n) - np.bincount(pair_arr[:, 1], minlength=n)).astype(float)
+                label = (np.bincount(pair_arr[:, 0], minlength=n) - np.bincount(pair_arr[:, 1], minlength=n)).astype(
+                    float
+                )
             train = Pool(
                 groups.sort(X),
                 label=label,

@@ -1,0 +1,440 @@
+"""Annotation-budget strategies: which page candidates get a page label (method.md sections 2.2-2.3).
+
+A budget ``p`` is the fraction of page candidates whose page label may be revealed. Every strategy works on
+the per-(query, modality) lists of the page table, each sorted by the single-modal score ``g^m``
+(descending, ties by input order), and spends at most the global allowance ``B = max(1, floor(p * N))``
+judgements:
+
+1. ``B`` is split over queries proportionally to query size by the largest-remainder method (remainder ties go
+   to the query seen first), so ``b_q <= n_q``;
+2. each ``b_q`` is split over the query's modalities proportionally to ``n_m`` (or to ``modality_shares``,
+   normalised) by largest remainder (ties to the modality first in sorted order), never more than ``n_m`` to a
+   modality; what a full modality cannot take is handed to the others (water-filling). A modality whose share
+   is 0 (or that ``modality_shares`` omits) gets nothing, and budget no modality can take stays unspent.
+
+Strategies (``k`` = the (query, modality) allowance, ``n`` = the list length):
+
+``all``
+    every row (the fully supervised baseline); ignores ``p`` (still checked) and reports budget 1.0.
+``top``
+    the first ``k`` of each list.
+``band``
+    the slice ``[b*k, (b+1)*k)`` of each list for ``band=b >= 0``; negative ``b`` counts from the end
+    (``-1`` = the last ``k``, "bottom", ``-2`` the ``k`` before those); clipped to the list.
+``random``
+    ``k`` rows of each list uniformly at random (seeded).
+``iso-anchor``
+    binary search for label boundaries along each list (:mod:`smar_ltr.iso_anchor`), asking the oracle one
+    item per list per round and never the same item twice; yields inferred labels and anchors.
+
+The page labels are read only through an *oracle* (``rows -> labels``); by default it reads ``label_col``
+of the rows asked, and only ``iso-anchor`` asks it. Pass ``oracle=`` to plug in real annotators or to count
+calls.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from smar_ltr.datasets.schema import ITEM_ID, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
+from smar_ltr.errors import ConfigError, PageTableError
+from smar_ltr.iso_anchor import IsoSearch, search_boundaries
+
+STRATEGIES: tuple[str, ...] = ("all", "top", "band", "random", "iso-anchor")
+_SCORED = frozenset({"top", "band", "iso-anchor"})
+
+#: ``oracle(rows) -> labels``: page labels (float, shape ``(len(rows),)``) of the given row positions.
+Oracle = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class Annotation:
+    """Which rows of a page table get their page label revealed, and what that cost.
+
+    Attributes
+    ----------
+    strategy : str
+        One of :data:`STRATEGIES`.
+    budget : float
+        Requested fraction ``p`` (1.0 for ``all``).
+    mask : ndarray of bool, shape (n_rows,)
+        True where the page label is revealed (input row order).
+    revealed : DataFrame
+        ``qid``, ``item_id`` (str) of the revealed rows in table order: what a team sends to annotators.
+    labels_used : int
+        ``mask.sum()``.
+    oracle_calls : int
+        Judgements asked; equals ``labels_used`` because each item is judged at most once.
+    allowance : int
+        The global cap ``max(1, floor(p * n_rows))`` (``n_rows`` for ``all``).
+    inferred_label : ndarray of float, shape (n_rows,), or None
+        ``iso-anchor`` only: the inferred label, NaN where the search could not determine it.
+    anchors : DataFrame or None
+        ``iso-anchor`` only: boundary items, columns ``qid, item_id, modality, label, row`` (``label`` = the
+        level ``l`` the item is the last of, ``row`` = its row position).
+    """
+
+    strategy: str
+    budget: float
+    mask: np.ndarray
+    revealed: pd.DataFrame
+    labels_used: int
+    oracle_calls: int
+    allowance: int
+    inferred_label: np.ndarray | None = None
+    anchors: pd.DataFrame | None = None
+
+    def summary(self) -> dict:
+        """JSON-friendly summary: strategy, budget, labels_used, label_fraction, oracle_calls, allowance."""
+        n = int(self.mask.shape[0])
+        return {
+            "strategy": self.strategy,
+            "budget": float(self.budget),
+            "labels_used": int(self.labels_used),
+            "label_fraction": float(self.labels_used / n) if n else 0.0,
+            "oracle_calls": int(self.oracle_calls),
+            "allowance": int(self.allowance),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class ModalLists:
+    """Rows grouped into per-(query, modality) lists, each sorted by a key descending (ties: input order).
+
+    List ``c = query_code * n_modalities + modality_code``; every (query, modality) combination has a list id,
+    empty ones have size 0. All arrays are numpy; nothing loops over lists.
+
+    Attributes
+    ----------
+    order : ndarray of int64, shape (n_rows,)
+        Row positions list by list (list id ascending), best first within a list.
+    cell : ndarray of int64, shape (n_rows,)
+        List id of each row (input order).
+    rank : ndarray of int64, shape (n_rows,)
+        0-based position of each row within its list.
+    starts, sizes : ndarray of int64, shape (n_queries * n_modalities,)
+        Offset of each list in ``order`` and its length.
+    query_codes, modality_codes : ndarray of int64, shape (n_rows,)
+        Query code (first-appearance order) and modality code (sorted names) of each row.
+    n_queries, n_modalities : int
+    modality_names : tuple of str
+        Modality of each code.
+    """
+
+    order: np.ndarray
+    cell: np.ndarray
+    rank: np.ndarray
+    starts: np.ndarray
+    sizes: np.ndarray
+    query_codes: np.ndarray
+    modality_codes: np.ndarray
+    n_queries: int
+    n_modalities: int
+    modality_names: tuple[str, ...] = ()
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, key: np.ndarray | None = None) -> ModalLists:
+        """Lists of a table with ``qid`` and ``modality``, sorted by ``key`` descending (or input order)."""
+        for col in (QID, MODALITY):
+            if col not in frame.columns:
+                raise PageTableError(f"page table is missing column {col!r}; it is needed to group rows into lists")
+        qcodes, _ = pd.factorize(frame[QID], sort=False)
+        mcodes, names = pd.factorize(frame[MODALITY].astype(str), sort=True)
+        if (qcodes < 0).any() or (mcodes < 0).any():
+            col = QID if (qcodes < 0).any() else MODALITY
+            raise PageTableError(f"page table column {col!r} has a missing value; every row needs one")
+        lists = cls.from_codes(qcodes, mcodes, key, len(names))
+        return replace(lists, modality_names=tuple(map(str, names)))
+
+    @classmethod
+    def from_codes(
+        cls, query_codes: np.ndarray, modality_codes: np.ndarray, key: np.ndarray | None, n_modalities: int
+    ) -> ModalLists:
+        """Lists from dense codes; ``key`` (shape ``(n_rows,)``) sorts each list descending, ties by row."""
+        q = np.asarray(query_codes, dtype=np.int64)
+        m = np.asarray(modality_codes, dtype=np.int64)
+        n_queries = int(q.max()) + 1 if q.size else 0
+        cell = q * n_modalities + m
+        if key is None:
+            order = np.argsort(cell, kind="stable")
+        else:
+            order = np.lexsort((np.arange(cell.shape[0]), -np.asarray(key, dtype=np.float64), cell))
+        sizes = np.bincount(cell, minlength=n_queries * n_modalities).astype(np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        rank = np.empty_like(cell)
+        rank[order] = np.arange(cell.shape[0]) - starts[cell[order]]
+        return cls(order, cell, rank, starts, sizes, q, m, n_queries, n_modalities)
+
+
+def global_allowance(budget: float, n_rows: int) -> int:
+    """The global judgement cap ``max(1, floor(p * n_rows))`` (1e-12 relative tolerance for float error)."""
+    return max(1, math.floor(budget * n_rows * (1.0 + 1e-12)))
+
+
+def largest_remainder(totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Split integer ``totals`` over columns proportionally to ``weights`` (Hamilton's largest remainder).
+
+    Parameters
+    ----------
+    totals : ndarray of int, shape (R,)
+        Amount to split per row.
+    weights : ndarray, shape (R, C)
+        Non-negative weights; integer weights are split with exact integer arithmetic.
+
+    Returns
+    -------
+    ndarray of int64, shape (R, C)
+        Each row sums to its total when the row has a positive weight (else all zeros); columns of weight 0
+        get 0; remainder ties go to the lower column index.
+    """
+    totals = np.asarray(totals, dtype=np.int64)
+    w = np.asarray(weights)
+    wsum = w.sum(axis=1, keepdims=True)
+    safe = np.where(wsum > 0, wsum, 1)
+    if np.issubdtype(w.dtype, np.integer):
+        num = totals[:, None] * w.astype(np.int64)
+        base = num // safe
+        frac = (num - base * safe) / safe
+    else:
+        exact = totals[:, None] * (w / safe)
+        base = np.floor(exact + 1e-9)
+        frac = exact - base
+    base = np.where(w > 0, base, 0).astype(np.int64)
+    leftover = np.maximum(totals - base.sum(axis=1), 0)
+    frac = np.where(w > 0, frac, -np.inf)
+    by_frac = np.argsort(-frac, axis=1, kind="stable")
+    place = np.empty_like(by_frac)
+    np.put_along_axis(place, by_frac, np.arange(w.shape[1])[None, :].repeat(w.shape[0], axis=0), axis=1)
+    return base + ((place < leftover[:, None]) & (w > 0))
+
+
+def allocate(lists: ModalLists, allowance: int, modality_shares: np.ndarray | None = None) -> np.ndarray:
+    """Per-list judgement counts: ``allowance`` over queries by size, then over modalities (module docstring).
+
+    Parameters
+    ----------
+    lists : ModalLists
+        The per-(query, modality) lists.
+    allowance : int
+        Global cap ``B`` (at most the number of rows).
+    modality_shares : ndarray of float, shape (n_modalities,), or None
+        Relative share per modality code; ``None`` means proportional to list length.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_queries * n_modalities,)
+        Judgements per list; sums to at most ``allowance``, never over a list's length.
+    """
+    cap = lists.sizes.reshape(lists.n_queries, lists.n_modalities)
+    per_query = largest_remainder(np.array([allowance]), cap.sum(axis=1)[None, :])[0]
+    weight = cap if modality_shares is None else np.broadcast_to(modality_shares, cap.shape) * (cap > 0)
+    alloc = np.zeros_like(cap)
+    remaining = per_query.copy()
+    active = (cap > 0) & (weight > 0)
+    for _ in range(lists.n_modalities + 1):  # each round fills at least one list or spends all
+        take = np.minimum(largest_remainder(remaining, np.where(active, weight, 0)), cap - alloc)
+        alloc += take
+        remaining -= take.sum(axis=1)
+        active &= alloc < cap
+        if not ((remaining > 0) & active.any(axis=1)).any():
+            break
+    return alloc.reshape(-1)
+
+
+def _check_budget(strategy: str, budget: float) -> float:
+    if strategy not in STRATEGIES:
+        close = difflib.get_close_matches(str(strategy), STRATEGIES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"unknown annotation strategy {strategy!r}{hint}; choose one of {', '.join(STRATEGIES)}")
+    if isinstance(budget, bool) or not isinstance(budget, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"budget must be a number in (0, 1], got {budget!r}")
+    p = float(budget)
+    if not (0.0 < p <= 1.0):
+        raise ConfigError(f"budget must be in (0, 1] (the fraction of candidates to label), got {budget!r}")
+    return p
+
+
+def _shares_vector(shares: Mapping[str, float] | None, names: Sequence[str]) -> np.ndarray | None:
+    if shares is None:
+        return None
+    if not isinstance(shares, Mapping):
+        raise ConfigError(f"modality_shares must map modality -> share, got {type(shares).__name__}")
+    bad = [
+        k
+        for k, v in shares.items()
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (np.isfinite(v) and v >= 0)
+    ]
+    if bad:
+        raise ConfigError(f"modality_shares[{bad[0]!r}] = {shares[bad[0]]!r}; shares must be finite and >= 0")
+    values = np.array([float(shares.get(str(m), 0.0)) for m in names])
+    if not (values > 0).any():
+        raise ConfigError(
+            f"modality_shares {dict(shares)!r} gives no positive share to any modality of the table "
+            f"({', '.join(map(str, names))}); name at least one of them"
+        )
+    return values
+
+
+def column_oracle(labels: pd.Series | np.ndarray) -> Oracle:
+    """The default oracle: reads the page labels of the rows asked from a label column."""
+    values = pd.Series(labels).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+
+    def oracle(rows: np.ndarray) -> np.ndarray:
+        return values[rows]
+
+    return oracle
+
+
+def _select(strategy: str, lists: ModalLists, k: np.ndarray, band: int, seed: int) -> np.ndarray:
+    """Boolean mask (input row order) of rows chosen by ``top``, ``band`` or ``random``."""
+    n_row = lists.sizes[lists.cell]
+    k_row = k[lists.cell]
+    if strategy == "top":
+        return lists.rank < k_row
+    if strategy == "band":
+        start = band * k_row if band >= 0 else n_row + band * k_row
+        lo, hi = np.clip(start, 0, n_row), np.clip(start + k_row, 0, n_row)
+        return (lists.rank >= lo) & (lists.rank < hi)
+    key = np.random.default_rng(seed).random(size=int(lists.cell.shape[0]))
+    shuffled = ModalLists.from_codes(lists.query_codes, lists.modality_codes, key, lists.n_modalities)
+    return shuffled.rank < k_row
+
+
+def annotate(
+    frame: pd.DataFrame,
+    strategy: str,
+    budget: float,
+    *,
+    seed: int = 0,
+    band: int = 0,
+    score_col: str = UPSTREAM_SCORE,
+    label_col: str = PAGE_LABEL,
+    modality_shares: dict[str, float] | None = None,
+    oracle: Oracle | None = None,
+    levels: Sequence[int] | None = None,
+) -> Annotation:
+    """Choose the page candidates whose page label is revealed, within the budget.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Page table (contiguous qids) with ``modality``, ``score_col`` (needed, non-null, by ``top``, ``band``,
+        ``iso-anchor``) and, for ``iso-anchor`` without ``oracle``, ``label_col``.
+    strategy : str
+        One of :data:`STRATEGIES`.
+    budget : float
+        Fraction ``p`` in (0, 1] of candidates to label.
+    seed : int
+        Seed of ``random``.
+    band : int
+        Band index of ``band`` (0 = top, -1 = bottom).
+    score_col, label_col : str
+        Single-modal score column and page-label column.
+    modality_shares : dict of str to float, optional
+        Relative share of each modality in a query's allowance (normalised); default proportional to ``n_m``.
+    oracle : callable, optional
+        ``oracle(rows) -> labels`` for ``iso-anchor``: page labels of row positions (int64 array, each row
+        asked once); default reads ``label_col``.
+    levels : sequence of int, optional
+        ``iso-anchor`` label levels in search order; default ``max(label_col) .. 1`` descending.
+
+    Returns
+    -------
+    Annotation
+
+    Raises
+    ------
+    ConfigError
+        Unknown strategy, budget outside (0, 1], bad shares or levels.
+    PageTableError
+        Missing columns or NaN scores where the strategy needs them.
+    """
+    p = _check_budget(strategy, budget)
+    if isinstance(band, bool) or not isinstance(band, (int, np.integer)):
+        raise ConfigError(f"band must be an integer (0 = top, -1 = bottom), got {band!r}")
+    iso = strategy == "iso-anchor"
+    needs_labels = iso and oracle is None
+    table = validate_page_table(
+        frame,
+        non_null=(score_col,) if strategy in _SCORED else (),
+        require=(label_col,) if needs_labels or (iso and levels is None) else (),
+        what="page table to annotate",
+    )
+    n = len(table)
+    if strategy == "all":
+        mask = np.ones(n, dtype=bool)
+        return _annotation(table, "all", 1.0, mask, n)
+    score = table[score_col].to_numpy(dtype=np.float64) if strategy in _SCORED else None
+    lists = ModalLists.from_frame(table, score)
+    allowance = global_allowance(p, n)
+    shares = _shares_vector(modality_shares, lists.modality_names)
+    k = allocate(lists, allowance, shares)
+    if not iso:
+        mask = _select(strategy, lists, k, int(band), seed)
+        return _annotation(table, strategy, p, mask, allowance)
+    if levels is None:
+        top = table[label_col].astype("Float64").max()
+        levels = range(int(top), 0, -1) if pd.notna(top) else ()
+    ask = column_oracle(table[label_col]) if oracle is None else oracle
+    search = search_boundaries(lists, k, levels, ask)
+    return _annotation(table, strategy, p, search.judged, allowance, search)
+
+
+def _annotation(
+    table: pd.DataFrame,
+    strategy: str,
+    p: float,
+    mask: np.ndarray,
+    allowance: int,
+    search: IsoSearch | None = None,
+) -> Annotation:
+    used = int(mask.sum())
+    revealed = table.loc[mask, [QID, ITEM_ID]].reset_index(drop=True)
+    return Annotation(
+        strategy=strategy,
+        budget=p,
+        mask=mask,
+        revealed=revealed,
+        labels_used=used,
+        oracle_calls=used if search is None else search.oracle_calls,
+        allowance=allowance,
+        inferred_label=None if search is None else search.inferred_label(),
+        anchors=None if search is None else search.anchors(table[[QID, ITEM_ID, MODALITY]]),
+    )
+
+
+def monotonicity_violation_rate(frame: pd.DataFrame, annotation: Annotation, label_col: str = PAGE_LABEL) -> float:
+    """Fraction of rows whose inferred label differs from the true page label (method.md 2.3).
+
+    Counted over rows that have both an inferred label and a known true label; NaN when there are none.
+    Measure it on data where every page label is known: it is how often the within-modality monotonicity
+    assumption misleads ``iso-anchor``.
+
+    Raises
+    ------
+    ConfigError
+        The annotation has no inferred labels (not ``iso-anchor``) or does not match the frame's length.
+    PageTableError
+        ``label_col`` is missing.
+    """
+    if annotation.inferred_label is None:
+        raise ConfigError(f"annotation of strategy {annotation.strategy!r} has no inferred labels; use iso-anchor")
+    if label_col not in frame.columns:
+        raise PageTableError(f"page table has no column {label_col!r} to compare inferred labels with")
+    truth = pd.Series(frame[label_col]).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    if truth.shape[0] != annotation.inferred_label.shape[0]:
+        raise ConfigError(
+            f"annotation covers {annotation.inferred_label.shape[0]} rows, the table {truth.shape[0]}; "
+            "pass the table the annotation was made on"
+        )
+    both = ~np.isnan(truth) & ~np.isnan(annotation.inferred_label)
+    if not both.any():
+        return float("nan")
+    return float(np.mean(truth[both] != annotation.inferred_label[both]))

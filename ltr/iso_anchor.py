@@ -1,0 +1,175 @@
+"""Iso-label anchors: binary search along each modality's single-modal order (method.md 2.3, interpretation).
+
+Within one (query, modality) list sorted by ``g^m`` descending, the page label is assumed non-increasing. For
+a label level ``l`` the boundary ``k(l)`` is the last 0-based rank whose label is ``>= l`` (``-1`` when
+none). The search keeps, per list and level, the bracket ``lo(l) <= k(l) < hi(l)``: ``lo(l)`` is the deepest
+judged rank with label ``>= l`` (start ``-1``), ``hi(l)`` the shallowest judged rank with label ``< l``
+(start ``n``). A level is *settled* when ``hi(l) - lo(l) <= 1``; then ``k(l) = lo(l)``.
+
+Search order: every list takes part in every round, all lists at once (numpy, no loop over lists). In a round
+a list picks the first unsettled level of ``levels`` (default: the highest label level down to 1, so the top
+of the page is settled first), asks the oracle for the item at the bracket midpoint, and one answer ``v``
+tightens *every* level (``lo(l) = max(lo(l), r)`` for ``l <= v``, ``hi(l) = min(hi(l), r)`` for
+``l > v``). A list stops when all its levels are settled or its allowance is spent. An item strictly inside a
+bracket was never judged, so every item is judged at most once; each level costs at most
+``ceil(log2(n + 1))`` judgements, a list at most ``L * ceil(log2(n + 1))``.
+
+What partial searches infer: a row at rank ``r`` is known to have label ``>= l`` when ``r <= lo(l)`` and
+``< l`` when ``r >= hi(l)``. Its inferred label is ``T = max{l : r <= lo(l)}`` (0 if none) when every level
+above ``T`` is known false, otherwise NaN (undetermined). With every level settled this is exactly
+``y_hat = max{l : r <= k(l)}``. When labels are not monotone, brackets can cross (``lo >= hi``); the level
+then counts as settled at ``lo`` and the inferred labels are wrong somewhere: measure it with
+:func:`smar_ltr.budget.monotonicity_violation_rate`.
+
+Anchors: for every settled level with ``k(l) >= 0``, the item at rank ``k(l)`` (the last item of label
+``>= l``); anchors of equal level in different modalities of a query mark where their score scales mean the
+same relevance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from smar_ltr.errors import ConfigError, PageTableError
+
+if TYPE_CHECKING:
+    from smar_ltr.budget import ModalLists
+
+
+@dataclass(frozen=True, eq=False)
+class IsoSearch:
+    """State of the boundary search once it stopped.
+
+    Attributes
+    ----------
+    lists : ModalLists
+        The lists searched.
+    levels : ndarray of int64, shape (L,)
+        Label levels in search order.
+    lo, hi : ndarray of int64, shape (n_lists, L)
+        Final brackets ``lo(l) <= k(l) < hi(l)`` per list and level.
+    judged : ndarray of bool, shape (n_rows,)
+        Rows whose label the oracle gave.
+    judged_label : ndarray of float, shape (n_rows,)
+        The oracle's answer (NaN where not judged).
+    spent : ndarray of int64, shape (n_lists,)
+        Judgements per list.
+    """
+
+    lists: ModalLists
+    levels: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    judged: np.ndarray
+    judged_label: np.ndarray
+    spent: np.ndarray
+
+    @property
+    def oracle_calls(self) -> int:
+        """Number of items judged (each at most once)."""
+        return int(self.judged.sum())
+
+    @property
+    def settled(self) -> np.ndarray:
+        """Bool ``(n_lists, L)``: the level's boundary is known."""
+        return (self.hi - self.lo) <= 1
+
+    def inferred_label(self) -> np.ndarray:
+        """Inferred label per row (input order); NaN where the search did not determine it (module docs)."""
+        cell, rank = self.lists.cell, self.lists.rank[:, None]
+        lev = self.levels[None, :]
+        known_true = rank <= self.lo[cell]
+        known_false = rank >= self.hi[cell]
+        t = np.where(known_true, lev, 0).max(axis=1, initial=0)
+        determined = np.all(known_false | (lev <= t[:, None]), axis=1)
+        return np.where(determined, t, np.nan).astype(np.float64)
+
+    def anchors(self, keys: pd.DataFrame) -> pd.DataFrame:
+        """Boundary items: ``qid, item_id, modality`` (from ``keys``), ``label`` (the level) and ``row``.
+
+        Rows are ordered by list (query, modality) and then in search order of the levels.
+        """
+        cells, j = np.nonzero(self.settled & (self.lo >= 0))
+        rows = self.lists.order[self.lists.starts[cells] + self.lo[cells, j]]
+        out = keys.iloc[rows].reset_index(drop=True)
+        out["label"] = self.levels[j].astype(np.int64)
+        out["row"] = rows.astype(np.int64)
+        return out
+
+
+def _check_levels(levels: Sequence[int]) -> np.ndarray:
+    try:
+        lev = np.asarray(list(levels), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError(f"iso-anchor levels must be positive integers, got {levels!r}") from None
+    if lev.ndim != 1 or (lev.size and (np.any(lev < 1) or np.any(lev != np.round(lev)))):
+        raise ConfigError(f"iso-anchor levels must be positive integers (label grades >= 1), got {list(levels)!r}")
+    if np.unique(lev).size != lev.size:
+        raise ConfigError(f"iso-anchor levels must be distinct, got {list(levels)!r}")
+    return lev.astype(np.int64)
+
+
+def search_boundaries(
+    lists: ModalLists,
+    allowance: np.ndarray,
+    levels: Sequence[int],
+    oracle: Callable[[np.ndarray], np.ndarray],
+) -> IsoSearch:
+    """Run the level-boundary binary search on every list at once (module docstring).
+
+    Parameters
+    ----------
+    lists : ModalLists
+        Per-(query, modality) lists sorted by single-modal score descending.
+    allowance : ndarray of int, shape (n_lists,)
+        Judgements each list may spend.
+    levels : sequence of int
+        Label levels ``>= 1`` in search order.
+    oracle : callable
+        ``oracle(rows) -> labels`` for an int64 array of row positions; called once per round with rows that
+        were never asked before.
+
+    Returns
+    -------
+    IsoSearch
+    """
+    lev = _check_levels(levels)
+    n_rows, n_lists = lists.cell.shape[0], lists.sizes.shape[0]
+    lo = np.full((n_lists, lev.size), -1, dtype=np.int64)
+    hi = np.repeat(lists.sizes[:, None], lev.size, axis=1).astype(np.int64)
+    judged = np.zeros(n_rows, dtype=bool)
+    answer = np.full(n_rows, np.nan)
+    spent = np.zeros(n_lists, dtype=np.int64)
+    allowance = np.minimum(np.asarray(allowance, dtype=np.int64), lists.sizes)
+    active = np.flatnonzero((allowance > 0) & (lists.sizes > 0))
+    while active.size and lev.size:
+        open_ = (hi[active] - lo[active]) > 1
+        keep = open_.any(axis=1) & (spent[active] < allowance[active])
+        active, open_ = active[keep], open_[keep]
+        if not active.size:
+            break
+        j = np.argmax(open_, axis=1)  # first unsettled level in search order
+        mid = (lo[active, j] + hi[active, j]) // 2
+        rows = lists.order[lists.starts[active] + mid]
+        if judged[rows].any():  # cannot happen: a bracket interior holds no judged item
+            raise RuntimeError("iso-anchor search asked for an item twice")
+        labels = np.asarray(oracle(rows.copy()), dtype=np.float64).reshape(-1)
+        if labels.shape[0] != rows.shape[0]:
+            raise ConfigError(f"oracle returned {labels.shape[0]} labels for {rows.shape[0]} items; one per item")
+        if np.isnan(labels).any():
+            bad = int(rows[np.flatnonzero(np.isnan(labels))[0]])
+            raise PageTableError(
+                f"iso-anchor asked for the page label of row {bad}, which is missing; label it or drop it"
+            )
+        judged[rows] = True
+        answer[rows] = labels
+        spent[active] += 1
+        at_least = lev[None, :] <= labels[:, None]
+        lo[active] = np.where(at_least, np.maximum(lo[active], mid[:, None]), lo[active])
+        hi[active] = np.where(at_least, hi[active], np.minimum(hi[active], mid[:, None]))
+    return IsoSearch(lists=lists, levels=lev, lo=lo, hi=hi, judged=judged, judged_label=answer, spent=spent)

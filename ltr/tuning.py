@@ -1,0 +1,307 @@
+"""Optuna tuning of the annotation-budget trade-offs: quality against page labels spent.
+
+A multi-objective study maximises a validation metric (default NDCG@10) and minimises the fraction of training
+page candidates whose label is revealed. Validation is the dataset's validation split: whole queries, never
+rows of one query on both sides. The single-modal rankers and the feature statistics do not depend on the tuned
+parameters, so they are fitted once (:func:`smar_ltr.pipeline.prepare`) and reused by every trial.
+The sampler is seeded with ``seed + trials already in the study``, so the same command on the same storage gives
+the same trials, and a resumed study continues instead of replaying its first trials.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from smar_ltr.budget import STRATEGIES
+from smar_ltr.config import RunConfig, from_dict
+from smar_ltr.datasets.splits import PageSplits
+from smar_ltr.errors import ConfigError
+from smar_ltr.evaluation import evaluate_run
+from smar_ltr.pipeline import fit_prepared, load_splits, prepare
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Bounds of every tuned parameter (inclusive). ``budget`` is sampled on a log scale."""
+
+    budget: tuple[float, float] = (0.05, 1.0)
+    strategies: tuple[str, ...] = ("top", "band", "random", "iso-anchor")
+    modality_share: tuple[float, float] = (0.25, 1.0)
+    beta: tuple[float, float] = (0.1, 3.0)
+    gamma: tuple[float, float] = (0.1, 2.0)
+    lam: tuple[float, float] = (0.01, 10.0)
+    mu: tuple[float, float] = (0.01, 10.0)
+    modes: tuple[str, ...] = ("pairwise", "listwise")
+    num_leaves: tuple[int, int] = (7, 63)
+    learning_rate: tuple[float, float] = (0.02, 0.3)
+    n_estimators: tuple[int, int] = (50, 400)
+    min_data_in_leaf: tuple[int, int] = (5, 100)
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.strategies if s not in STRATEGIES or s == "all"]
+        if unknown:
+            raise ConfigError(f"search space strategy {unknown[0]!r} is not tunable; use top, band, random, iso-anchor")
+
+
+def suggest_config(
+    trial: optuna.Trial,
+    base: RunConfig,
+    space: SearchSpace,
+    modalities: list[str],
+    fixed_budget: float | None,
+) -> RunConfig:
+    """Sample one configuration from ``space`` on top of ``base``."""
+    p = fixed_budget if fixed_budget is not None else trial.suggest_float("budget", *space.budget, log=True)
+    strategy = trial.suggest_categorical("strategy", list(space.strategies))
+    band = trial.suggest_int("band", 0, 2) if strategy == "band" else 0
+    shares = {m: trial.suggest_float(f"share_{m}", *space.modality_share) for m in modalities}
+    total = sum(shares.values())
+    mode = trial.suggest_categorical("mode", list(space.modes))
+    beta = {m: trial.suggest_float(f"beta_{m}", *space.beta) for m in modalities}
+    consistency = dataclasses.replace(
+        base.consistency,
+        mode=mode,
+        beta=beta,
+        gamma=trial.suggest_float("gamma", *space.gamma) if mode == "pairwise" else base.consistency.gamma,
+        lam=trial.suggest_float("lam", *space.lam, log=True),
+        mu=trial.suggest_float("mu", *space.mu, log=True) if strategy == "iso-anchor" else base.consistency.mu,
+    )
+    reranker = dataclasses.replace(
+        base.reranker,
+        num_leaves=trial.suggest_int("num_leaves", *space.num_leaves),
+        learning_rate=trial.suggest_float("learning_rate", *space.learning_rate, log=True),
+        n_estimators=trial.suggest_int("n_estimators", *space.n_estimators),
+        min_data_in_leaf=trial.suggest_int("min_data_in_leaf", *space.min_data_in_leaf),
+    )
+    budget = dataclasses.replace(
+        base.budget,
+        strategy=strategy,
+        budget=float(p),
+        band=band,
+        modality_shares={m: v / total for m, v in shares.items()},
+    )
+    return dataclasses.replace(base, budget=budget, consistency=consistency, reranker=reranker).validate()
+
+
+@dataclass
+class TuneResult:
+    """What ``smar-ltr tune`` reports."""
+
+    pareto: list[dict[str, Any]]
+    recommended: dict[str, Any]
+    n_trials: int
+    storage: str
+    study_name: str
+    plots: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of ``--format json``."""
+        return dataclasses.asdict(self)
+
+
+def open_study(storage: str, study_name: str, multi: bool) -> optuna.Study:
+    """Create or resume a study; a bad storage URL becomes one :class:`ConfigError` line."""
+    directions = ["maximize", "minimize"] if multi else ["maximize"]
+    try:
+        study = optuna.create_study(storage=storage, study_name=study_name, directions=directions, load_if_exists=True)
+    except ValueError as exc:
+        raise ConfigError(f"study {study_name!r} in {storage} cannot be resumed with this command: {exc}") from None
+    except Exception as exc:  # sqlalchemy raises many types for bad URLs / unreachable databases
+        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ConfigError(
+            f"cannot open Optuna storage {storage!r} ({first}); use an RDB URL such as sqlite:///tune.db"
+        ) from None
+    if len(study.directions) != len(directions):
+        raise ConfigError(
+            f"study {study_name!r} was created {'multi' if len(study.directions) > 1 else 'single'}-objective; "
+            "use another --study-name for this mode"
+        )
+    return study
+
+
+def recommend(pareto: list[dict[str, Any]], tolerance: float) -> dict[str, Any]:
+    """The cheapest Pareto point whose metric is within ``tolerance`` (absolute) of the best metric.
+
+    Ties on label fraction go to the higher metric.
+    """
+    if not pareto:
+        raise ConfigError("no completed trial to recommend from; run more trials")
+    best = max(p["metric"] for p in pareto)
+    ok = [p for p in pareto if p["metric"] >= best - tolerance]
+    return min(ok, key=lambda p: (p["label_fraction"], -p["metric"]))
+
+
+def tune(
+    base: RunConfig,
+    out_dir: str | Path,
+    *,
+    n_trials: int = 20,
+    timeout: float | None = None,
+    storage: str | None = None,
+    study_name: str = "smar-ltr",
+    metric: str = "ndcg@10",
+    tolerance: float = 0.005,
+    fixed_budget: float | None = None,
+    n_jobs: int = 1,
+    space: SearchSpace | None = None,
+    splits: PageSplits | None = None,
+    progress: Progress | None = None,
+) -> TuneResult:
+    """Run (or resume) the study and write the Pareto front, the recommended config and plots.
+
+    Parameters
+    ----------
+    base : RunConfig
+        Dataset, seed and every setting that is not tuned.
+    out_dir : path
+        Where ``pareto.csv``, ``recommended.json``, the plots and (by default) ``tune.db`` go.
+    n_trials, timeout : int, float
+        New trials to run in this call (the study keeps earlier ones).
+    storage : str, optional
+        Optuna RDB URL; default ``sqlite:///<out_dir>/tune.db``.
+    metric : str
+        Validation metric to maximise (any :mod:`smar_ltr.metrics` name).
+    tolerance : float
+        Absolute metric tolerance of the recommendation rule.
+    fixed_budget : float, optional
+        Single-objective mode: keep ``p`` fixed and tune the rest.
+    n_jobs : int
+        Parallel trials (threads); results are then not reproducible trial by trial.
+    """
+    say = progress or (lambda _: None)
+    space = space or SearchSpace()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    storage = storage or f"sqlite:///{(out / 'tune.db').resolve()}"
+    base = dataclasses.replace(base, metrics=list(dict.fromkeys([metric, *base.metrics])))
+    multi = fixed_budget is None
+    study = open_study(storage, study_name, multi)
+    done_before = len(study.trials)
+    study.sampler = optuna.samplers.TPESampler(seed=base.seed + done_before, warn_independent_sampling=False)
+    splits = splits or load_splits(base)
+    say("fitting single-modal rankers and features once for all trials")
+    prepared = prepare(base, splits)
+    modalities = splits.modalities()
+
+    def objective(trial: optuna.Trial) -> Any:
+        cfg = suggest_config(trial, base, space, modalities, fixed_budget)
+        model, state = fit_prepared(cfg, prepared)
+        report = evaluate_run(cfg, model, state, splits, split="valid", methods=("smar",))
+        value = report.result("smar").metrics[metric]
+        fraction = state.annotation.labels_used / len(state.train)
+        trial.set_user_attr("label_fraction", fraction)
+        trial.set_user_attr("config", cfg.to_dict())
+        return (value, fraction) if multi else value
+
+    def report_progress(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.values is None:
+            return
+        front = _front(study, multi)
+        rec = recommend(front, tolerance)
+        say(
+            f"trial {trial.number}: {metric}={trial.values[0]:.4f} labels={trial.user_attrs['label_fraction']:.3f} | "
+            f"recommended so far: {metric}={rec['metric']:.4f} at {rec['label_fraction']:.3f} of labels"
+        )
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study.optimize(objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs, callbacks=[report_progress])
+    front = _front(study, multi)
+    rec = dict(recommend(front, tolerance))
+    config_path = out / "recommended.json"
+    trial = study.trials[rec["trial"]]
+    config_path.write_text(json.dumps(trial.user_attrs["config"], indent=2))
+    from_dict(RunConfig, trial.user_attrs["config"]).validate()  # the written config must load back
+    rec["config_path"] = str(config_path)
+    _write_front(front, out / "pareto.csv")
+    plots = _plots(study, front, out, metric)
+    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    return TuneResult(
+        pareto=[{k: p[k] for k in ("label_fraction", "metric", "params")} for p in front],
+        recommended={k: rec[k] for k in ("label_fraction", "metric", "params", "config_path")},
+        n_trials=len(completed),
+        storage=storage,
+        study_name=study_name,
+        plots=[str(p) for p in plots],
+    )
+
+
+def _point(t: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    return {
+        "trial": t.number,
+        "label_fraction": float(t.user_attrs["label_fraction"]),
+        "metric": float(t.values[0]),
+        "params": dict(t.params),
+    }
+
+
+def _front(study: optuna.Study, multi: bool) -> list[dict[str, Any]]:
+    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE and t.values]
+    if not completed:
+        return []
+    if multi:
+        return sorted((_point(t) for t in study.best_trials), key=lambda p: p["label_fraction"])
+    return [_point(max(completed, key=lambda t: t.values[0]))]
+
+
+def _write_front(front: list[dict[str, Any]], path: Path) -> None:
+    import pandas as pd
+
+    rows = [
+        {
+            "label_fraction": p["label_fraction"],
+            "metric": p["metric"],
+            "trial": p["trial"],
+            "params": json.dumps(p["params"], sort_keys=True),
+        }
+        for p in front
+    ]
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def _plots(study: optuna.Study, front: list[dict[str, Any]], out: Path, metric: str) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = [_point(t) for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE and t.values]
+    paths = []
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter([p["label_fraction"] for p in points], [p["metric"] for p in points], c="0.7", s=18, label="trials")
+    ax.plot([p["label_fraction"] for p in front], [p["metric"] for p in front], "o-", c="C3", label="Pareto front")
+    ax.set_xlabel("fraction of page candidates labelled")
+    ax.set_ylabel(f"validation {metric}")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    paths.append(out / "pareto.png")
+    fig.tight_layout()
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    strategies = sorted({p["params"].get("strategy", "?") for p in points})
+    for k, s in enumerate(strategies):
+        sel = sorted((p for p in points if p["params"].get("strategy") == s), key=lambda p: p["label_fraction"])
+        ax.plot([p["label_fraction"] for p in sel], [p["metric"] for p in sel], "o", c=f"C{k}", label=s, alpha=0.8)
+    ax.set_xscale("log" if all(p["label_fraction"] > 0 for p in points) and len(points) > 1 else "linear")
+    ax.set_xlabel("fraction of page candidates labelled")
+    ax.set_ylabel(f"validation {metric}")
+    ax.set_title("metric against labels, per strategy")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    paths.append(out / "metric_by_strategy.png")
+    fig.tight_layout()
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+__all__ = ["SearchSpace", "TuneResult", "open_study", "recommend", "suggest_config", "tune"]

@@ -1,0 +1,92 @@
+"""Optuna tuning: search-space bounds, resume, the recommendation rule, bad storage URLs, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+from conftest import fast_config
+
+from smar_ltr.config import RunConfig, from_dict
+from smar_ltr.errors import ConfigError
+from smar_ltr.tuning import SearchSpace, open_study, recommend, suggest_config, tune
+
+SPACE = SearchSpace(n_estimators=(10, 25), num_leaves=(7, 15))
+
+
+def test_suggestions_stay_within_bounds() -> None:
+    base = fast_config()
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(40):
+        trial = study.ask()
+        cfg = suggest_config(trial, base, SPACE, ["image", "video", "web"], None)
+        assert SPACE.budget[0] <= cfg.budget.budget <= SPACE.budget[1]
+        assert cfg.budget.strategy in SPACE.strategies
+        assert abs(sum(cfg.budget.modality_shares.values()) - 1) < 1e-9
+        assert SPACE.num_leaves[0] <= cfg.reranker.num_leaves <= SPACE.num_leaves[1]
+        assert SPACE.learning_rate[0] <= cfg.reranker.learning_rate <= SPACE.learning_rate[1]
+        assert SPACE.n_estimators[0] <= cfg.reranker.n_estimators <= SPACE.n_estimators[1]
+        assert SPACE.lam[0] <= cfg.consistency.lam <= SPACE.lam[1]
+        assert cfg.consistency.mode in SPACE.modes
+        assert all(SPACE.beta[0] <= b <= SPACE.beta[1] for b in cfg.consistency.beta.values())
+        study.tell(trial, [0.5, 0.5])
+    fixed = suggest_config(study.ask(), base, SPACE, ["web"], 0.2)
+    assert fixed.budget.budget == 0.2
+
+
+def test_space_rejects_untunable_strategy() -> None:
+    with pytest.raises(ConfigError, match="not tunable"):
+        SearchSpace(strategies=("top", "all"))
+
+
+def test_recommendation_is_cheapest_within_tolerance() -> None:
+    front = [
+        {"trial": 0, "label_fraction": 0.05, "metric": 0.60, "params": {}},
+        {"trial": 1, "label_fraction": 0.10, "metric": 0.695, "params": {}},
+        {"trial": 2, "label_fraction": 0.30, "metric": 0.70, "params": {}},
+        {"trial": 3, "label_fraction": 0.10, "metric": 0.698, "params": {}},
+    ]
+    assert recommend(front, 0.01)["trial"] == 3  # 0.10 is cheapest within 0.01; tie -> higher metric
+    assert recommend(front, 0.0)["trial"] == 2
+    assert recommend(front, 1.0)["trial"] == 0
+    with pytest.raises(ConfigError, match="no completed trial"):
+        recommend([], 0.01)
+
+
+@pytest.mark.parametrize("url", ["notaurl://x", "sqlite:////nonexistent-dir/sub/x.db"])
+def test_bad_storage_url_is_one_clear_error(url: str) -> None:
+    with pytest.raises(ConfigError, match="cannot open Optuna storage"):
+        open_study(url, "s", multi=True)
+
+
+def test_tune_writes_outputs_and_resumes(tmp_path, small_splits) -> None:
+    base = fast_config()
+    first = tune(base, tmp_path, n_trials=3, space=SPACE, splits=small_splits, study_name="t")
+    assert first.n_trials == 3
+    assert (tmp_path / "pareto.csv").exists() and (tmp_path / "pareto.png").exists()
+    assert (tmp_path / "metric_by_strategy.png").exists()
+    rec = json.loads((tmp_path / "recommended.json").read_text())
+    cfg = from_dict(RunConfig, rec)
+    assert cfg.budget.budget == pytest.approx(first.recommended["label_fraction"], abs=0.2)
+    labels_by_trial = [p["label_fraction"] for p in first.pareto]
+    assert labels_by_trial == sorted(labels_by_trial)
+    storage = first.storage
+    before = optuna.load_study(study_name="t", storage=storage)
+    old_params = [t.params for t in before.trials]
+    second = tune(base, tmp_path, n_trials=2, space=SPACE, splits=small_splits, study_name="t")
+    assert second.n_trials == 5
+    after = optuna.load_study(study_name="t", storage=storage)
+    assert [t.params for t in after.trials[:3]] == old_params  # earlier trials kept
+    assert after.trials[3].params != after.trials[0].params  # resumed sampler does not replay trial 0
+
+
+def test_recommended_config_reproduces_its_validation_metric(tmp_path, small_splits) -> None:
+    from smar_ltr.evaluation import evaluate_run
+    from smar_ltr.pipeline import fit
+
+    result = tune(fast_config(), tmp_path, n_trials=2, space=SPACE, splits=small_splits, study_name="r")
+    cfg = from_dict(RunConfig, json.loads((tmp_path / "recommended.json").read_text()))
+    model, state = fit(cfg, small_splits)
+    report = evaluate_run(cfg, model, state, small_splits, split="valid", methods=("smar",))
+    assert report.result("smar").metrics["ndcg@10"] == pytest.approx(result.recommended["metric"], abs=1e-9)
