@@ -120,10 +120,13 @@ def _train_worker(kind: str, path: str, backend: str, out: mp.Queue) -> None:
         )
         ranker.fit(X, np.zeros(len(y)), qid, pairs=pairs)
     else:
+        from smar_ltr.kernels import set_threads
+
+        set_threads(THREADS)
         obj = SmarObjective(
             n_rows=len(y),
             page=LambdaRankTerm(d["page_offsets"], d["page_rows"], d["page_labels"]),
-            consistency=PairTerm(d["winner"], d["loser"], d["weight"]),
+            consistency=PairTerm(d["winner"], d["loser"], d["weight"], row_query=qid),
         )
         ranker.fit(X, np.zeros(len(y)), qid, objective=obj)
     elapsed = time.perf_counter() - t0

@@ -1,1 +1,160 @@
-"""placeholder, filled by the features helper."""
+"""``smar-ltr features list | show | extract``: thin wrappers over :mod:`smar_ltr.features`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from smar_ltr.cli.app import app
+from smar_ltr.cli.errors import one_line_errors
+from smar_ltr.cli.options import DataDir, Dataset, Plugins, StrictPlugins
+from smar_ltr.errors import ConfigError
+
+features_app = typer.Typer(
+    name="features",
+    help="List, inspect and extract the registered features (built-ins and plugins).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(features_app, name="features")
+
+ListFormat = Annotated[str, typer.Option("--format", "-f", help="table | json.")]
+Selection = Annotated[
+    list[str] | None,
+    typer.Option("--features", help="Feature name or glob, e.g. 'smar.text.*' (repeatable; default: all built-ins)."),
+]
+Options = Annotated[
+    list[str] | None,
+    typer.Option("--option", "-o", help="Dataset option KEY=VALUE, e.g. -o size=small (repeatable)."),
+]
+
+
+def _prepare(plugins: list[Path] | None, strict: bool) -> None:
+    from smar_ltr.features import load_plugins
+
+    load_plugins(plugins or (), strict=strict)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "json"):
+        raise ConfigError(f"--format must be table or json, got {fmt!r}")
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"
+    return "\n".join([line.format(*headers), line.format(*("-" * w for w in widths)), *(line.format(*r) for r in rows)])
+
+
+def _parse_options(items: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--option {item!r} is not KEY=VALUE, e.g. --option size=small")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+@features_app.command("list")
+@one_line_errors
+def list_command(fmt: ListFormat = "table", plugins: Plugins = None, strict_plugins: StrictPlugins = False) -> None:
+    """Registered features: name, scope, inputs, modalities and a one-line description."""
+    from smar_ltr.features import FEATURES
+
+    _check_format(fmt)
+    _prepare(plugins, strict_plugins)
+    rows = []
+    for name in FEATURES.names():
+        info = FEATURES.get(name)().describe()
+        info["module"] = FEATURES.origin(name)
+        rows.append(info)
+    if fmt == "json":
+        typer.echo(json.dumps(rows))
+        return
+    table = [
+        [
+            r["name"], r["scope"], ",".join(r["inputs"]) or "-",
+            "all" if r["modalities"] is None else ",".join(r["modalities"]), r["description"],
+        ]
+        for r in rows
+    ]  # fmt: skip
+    typer.echo(_table(["name", "scope", "inputs", "modalities", "description"], table))
+
+
+@features_app.command("show")
+@one_line_errors
+def show_command(
+    name: Annotated[str, typer.Argument(help="Feature name (see `smar-ltr features list`).")],
+    fmt: ListFormat = "table",
+    plugins: Plugins = None,
+    strict_plugins: StrictPlugins = False,
+) -> None:
+    """Full documentation of one feature: metadata, parameters and where it is defined."""
+    from smar_ltr.features.extract import feature_details
+
+    _check_format(fmt)
+    _prepare(plugins, strict_plugins)
+    info = feature_details(name)
+    if fmt == "json":
+        typer.echo(json.dumps(info, default=str))
+        return
+    where = f"{info['file']}:{info['line']}" if info["line"] else str(info["file"])
+    params = ", ".join(f"{p['name']}={p['default']!r}" for p in info["parameters"]) or "none"
+    learns = "statistics in fit (saved with the run)" if info["stateful"] else "nothing (stateless)"
+    upstream = "reads upstream_score (after the single-modal rankers)" if info["requires_upstream"] else "no"
+    lines = [
+        f"{info['name']}  (version {info['version']}, scope {info['scope']}, dtype {info['dtype']})",
+        "",
+        info["doc"],
+        "",
+        f"inputs:      {', '.join(info['inputs']) or '-'}",
+        f"modalities:  {'all' if info['modalities'] is None else ', '.join(info['modalities'])}",
+        f"outputs:     {', '.join(info['outputs'])}",
+        f"parameters:  {params}",
+        f"learns:      {learns}",
+        f"upstream:    {upstream}",
+        f"class:       {info['class']}",
+        f"module:      {info['module']}",
+        f"defined in:  {where}",
+    ]
+    typer.echo("\n".join(lines))
+
+
+@features_app.command("extract")
+@one_line_errors
+def extract_command(
+    dataset: Dataset,
+    out: Annotated[Path, typer.Option("--out", help="Parquet file to write (written atomically).")],
+    data_dir: DataDir = None,
+    split: Annotated[str, typer.Option("--split", help="train | valid | test.")] = "test",
+    features: Selection = None,
+    options: Options = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of generated data and seeded splits.")] = 0,
+    save_set: Annotated[
+        Path | None, typer.Option("--save-set", help="Also write the fitted feature set (JSON) here.")
+    ] = None,
+    plugins: Plugins = None,
+    strict_plugins: StrictPlugins = False,
+) -> None:
+    """Fit the features on a dataset's training pages and write one split's features to parquet."""
+    from smar_ltr.datasets import load_dataset
+    from smar_ltr.features.extract import extract_split, write_parquet_atomic
+
+    if out.suffix != ".parquet":
+        raise ConfigError(f"--out must end in .parquet, got {str(out)!r}")
+    _prepare(plugins, strict_plugins)
+    splits = load_dataset(dataset, data_dir, seed=seed, **_parse_options(options))
+    table, fs = extract_split(splits, split, features)
+    write_parquet_atomic(table, out)
+    if save_set is not None:
+        save_set.parent.mkdir(parents=True, exist_ok=True)
+        save_set.write_text(json.dumps(fs.to_dict()))
+    typer.echo(f"wrote {len(table)} rows x {len(fs.output_columns)} feature columns ({len(fs)} features) to {out}")

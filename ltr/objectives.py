@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from smar_ltr.grouped import SizeBlocks
+from smar_ltr.kernels import lambdarank_kernel, pair_kernel, query_chunks
 
 # Bounded work per chunk of the (G, s, s) pairwise tensors, in elements.
 _CHUNK_ELEMS = 4_000_000
@@ -75,6 +76,10 @@ class LambdaRankTerm:
     def __post_init__(self) -> None:
         self._blocks = SizeBlocks.from_offsets(self.offsets)
         labels = np.asarray(self.labels, dtype=np.float64)
+        self._rows64 = np.ascontiguousarray(self.rows, dtype=np.int64)
+        self._offsets64 = np.ascontiguousarray(self.offsets, dtype=np.int64)
+        self._row_gains = np.exp2(labels) - 1.0
+        self._query_inv_max_dcg = np.zeros(self._offsets64.shape[0] - 1)
         self._gains, self._inv_max_dcg = [], []
         for idx in self._blocks.blocks:
             gains = np.exp2(labels[idx]) - 1.0
@@ -83,10 +88,14 @@ class LambdaRankTerm:
             ideal = -np.sort(-gains, axis=1)
             k = min(s, self.truncation)
             max_dcg = (ideal[:, :k] * disc[:k]).sum(axis=1)
+            inv = np.where(max_dcg > 0, 1.0 / np.where(max_dcg > 0, max_dcg, 1.0), 0.0)
             self._gains.append(gains)
-            self._inv_max_dcg.append(np.where(max_dcg > 0, 1.0 / np.where(max_dcg > 0, max_dcg, 1.0), 0.0))
+            self._inv_max_dcg.append(inv)
+        for gids, inv in zip(self._blocks.group_ids, self._inv_max_dcg, strict=True):
+            self._query_inv_max_dcg[gids] = inv
 
-    def _block(self, scores: np.ndarray, b: int, lo: int, hi: int, with_loss: bool):
+    def _block(self, scores: np.ndarray, b: int, lo: int, hi: int) -> tuple[np.ndarray, ...]:
+        """Reference numpy computation over one chunk of equal-sized queries (tests, loss)."""
         idx = self._blocks.blocks[b][lo:hi]
         gains = self._gains[b][lo:hi]
         inv = self._inv_max_dcg[b][lo:hi]
@@ -106,34 +115,54 @@ class LambdaRankTerm:
             * inv[:, None, None]
         )
         diff = s_mat[:, :, None] - s_mat[:, None, :]
-        rho = _sigmoid(-self.sigma * diff)
-        w = np.where(better, delta_ndcg, 0.0)
-        lam = self.sigma * rho * w
-        hes = self.sigma * self.sigma * rho * (1.0 - rho) * w
-        grad = -lam.sum(axis=2) + lam.sum(axis=1)
-        hess = hes.sum(axis=2) + hes.sum(axis=1)
-        if self.normalize:
-            total = 2.0 * lam.sum(axis=(1, 2))
-            factor = np.where(total > 0, np.log2(1.0 + total) / np.where(total > 0, total, 1.0), 1.0)
-            grad *= factor[:, None]
-            hess *= factor[:, None]
-        loss = float((w * _softplus(-self.sigma * diff)).sum()) if with_loss else 0.0
-        return idx, grad, hess, loss
+        return idx, np.where(better, delta_ndcg, 0.0), diff
 
-    def add_to(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float = 1.0) -> float:
-        """Add ``weight`` times this term's gradient and Hessian into ``grad``/``hess``; returns the loss
-        (``sum |Delta NDCG_ab| log(1 + exp(-sigma (s_a - s_b)))`` over pairs with ``y_a > y_b``)."""
+    def loss(self, scores: np.ndarray) -> float:
+        """``sum |Delta NDCG_ab| log(1 + exp(-sigma (s_a - s_b)))`` over pairs with ``y_a > y_b``, with
+        ``|Delta NDCG|`` held at the current ranking (so :meth:`add_to` without normalisation is its gradient)."""
         total = 0.0
         for b, idx_all in enumerate(self._blocks.blocks):
-            s = idx_all.shape[1]
-            step = max(1, _CHUNK_ELEMS // max(1, s * s))
+            step = max(1, _CHUNK_ELEMS // max(1, idx_all.shape[1] ** 2))
             for lo in range(0, idx_all.shape[0], step):
-                idx, g, h, loss = self._block(scores, b, lo, lo + step, with_loss=True)
+                _, w, diff = self._block(scores, b, lo, lo + step)
+                total += float((w * _softplus(-self.sigma * diff)).sum())
+        return total
+
+    def reference_gradients(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float = 1.0) -> None:
+        """The numpy implementation of :meth:`add_to` (kept to cross-check the compiled kernel)."""
+        for b, idx_all in enumerate(self._blocks.blocks):
+            step = max(1, _CHUNK_ELEMS // max(1, idx_all.shape[1] ** 2))
+            for lo in range(0, idx_all.shape[0], step):
+                idx, w, diff = self._block(scores, b, lo, lo + step)
+                rho = _sigmoid(-self.sigma * diff)
+                lam = self.sigma * rho * w
+                hes = self.sigma * self.sigma * rho * (1.0 - rho) * w
+                g = -lam.sum(axis=2) + lam.sum(axis=1)
+                h = hes.sum(axis=2) + hes.sum(axis=1)
+                if self.normalize:
+                    total = 2.0 * lam.sum(axis=(1, 2))
+                    factor = np.where(total > 0, np.log2(1.0 + total) / np.where(total > 0, total, 1.0), 1.0)
+                    g *= factor[:, None]
+                    h *= factor[:, None]
                 rows = self.rows[idx].ravel()
                 grad[rows] += weight * g.ravel()  # rows are unique, so fancy += is exact
                 hess[rows] += weight * h.ravel()
-                total += loss
-        return weight * total
+
+    def add_to(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float = 1.0) -> None:
+        """Add ``weight`` times this term's gradient and Hessian into ``grad``/``hess`` (compiled kernel)."""
+        lambdarank_kernel(
+            np.ascontiguousarray(scores, dtype=np.float64),
+            self._rows64,
+            self._offsets64,
+            self._row_gains,
+            self._query_inv_max_dcg,
+            float(self.sigma),
+            bool(self.normalize),
+            int(self.truncation),
+            float(weight),
+            grad,
+            hess,
+        )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -153,6 +182,8 @@ class PairTerm:
         Margin: the loss wants ``s_winner - s_loser >= gamma``.
     kappa : float
         Smoothness; 1 is the logistic surrogate, large values approach the hinge.
+    row_query : ndarray of shape (n_rows,), optional
+        Query code of every training row; lets the kernel work on queries in parallel.
     """
 
     winner: np.ndarray
@@ -160,23 +191,51 @@ class PairTerm:
     weight: np.ndarray
     gamma: float = 0.5
     kappa: float = 1.0
+    row_query: np.ndarray | None = None
 
-    def add_to(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float = 1.0) -> float:
-        """Add ``weight`` times the term's derivatives.
+    def __post_init__(self) -> None:
+        winner = np.asarray(self.winner, dtype=np.int64)
+        loser = np.asarray(self.loser, dtype=np.int64)
+        weight = np.asarray(self.weight, dtype=np.float64)
+        if self.row_query is None:
+            self._chunks = np.array([0, winner.shape[0]], dtype=np.int64)  # one sequential chunk
+            self._w, self._l, self._pw = winner, loser, weight
+            return
+        query = np.asarray(self.row_query)[winner]
+        order = np.argsort(query, kind="stable")  # group pairs by query so chunks never share rows
+        self._w, self._l, self._pw = winner[order], loser[order], weight[order]
+        self._chunks = query_chunks(query[order])
 
-        Returns ``weight * sum_pairs w softplus(kappa (gamma - d)) / kappa``.
-        """
-        if self.winner.size == 0:
-            return 0.0
+    def loss(self, scores: np.ndarray) -> float:
+        """``sum_pairs w softplus(kappa (gamma - d)) / kappa`` (numpy)."""
+        z = self.kappa * (self.gamma - (scores[self._w] - scores[self._l]))
+        return float((self._pw * _softplus(z)).sum() / self.kappa)
+
+    def reference_gradients(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float = 1.0) -> None:
+        """The numpy implementation of :meth:`add_to` (kept to cross-check the compiled kernel)."""
         n = scores.shape[0]
-        z = self.kappa * (self.gamma - (scores[self.winner] - scores[self.loser]))
-        rho = _sigmoid(z)
-        w = weight * self.weight
-        g = w * rho
-        h = w * self.kappa * rho * (1.0 - rho)
-        grad += np.bincount(self.loser, g, minlength=n) - np.bincount(self.winner, g, minlength=n)
-        hess += np.bincount(self.winner, h, minlength=n) + np.bincount(self.loser, h, minlength=n)
-        return float((w * _softplus(z)).sum() / self.kappa)
+        rho = _sigmoid(self.kappa * (self.gamma - (scores[self._w] - scores[self._l])))
+        w = weight * self._pw
+        g, h = w * rho, w * self.kappa * rho * (1.0 - rho)
+        grad += np.bincount(self._l, g, minlength=n) - np.bincount(self._w, g, minlength=n)
+        hess += np.bincount(self._w, h, minlength=n) + np.bincount(self._l, h, minlength=n)
+
+    def add_to(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float = 1.0) -> None:
+        """Add ``weight`` times the term's derivatives into ``grad``/``hess`` (compiled kernel)."""
+        if self._w.size == 0:
+            return
+        pair_kernel(
+            np.ascontiguousarray(scores, dtype=np.float64),
+            self._w,
+            self._l,
+            self._pw,
+            self._chunks,
+            float(self.gamma),
+            float(self.kappa),
+            float(weight),
+            grad,
+            hess,
+        )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -194,7 +253,7 @@ class ListwiseTerm:
         Single-modal scores ``g^m``.
     list_weight : ndarray of shape (n_lists,)
         Weight of each list (``beta_m``).
-    loss : {"listmle", "kl"}
+    method : {"listmle", "kl"}
         ListMLE over the list in ``g`` order (divided by list length), or KL between
         ``softmax(g / tau)`` and ``softmax(f)``.
     tau : float
@@ -204,13 +263,13 @@ class ListwiseTerm:
     list_codes: np.ndarray
     reference: np.ndarray
     list_weight: np.ndarray
-    loss: str = "listmle"
+    method: str = "listmle"
     tau: float = 1.0
     _blocks: SizeBlocks = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.loss not in ("listmle", "kl"):
-            raise ValueError(f"listwise loss must be 'listmle' or 'kl', got {self.loss!r}")
+        if self.method not in ("listmle", "kl"):
+            raise ValueError(f"listwise method must be 'listmle' or 'kl', got {self.method!r}")
         codes = np.asarray(self.list_codes, dtype=np.int64)
         keep = np.flatnonzero(codes >= 0)
         ref = np.asarray(self.reference, dtype=np.float64)
@@ -220,8 +279,16 @@ class ListwiseTerm:
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         self._blocks = SizeBlocks.from_offsets(offsets, rows=order)
 
-    def add_to(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float = 1.0) -> float:
-        """Add ``weight`` times the term's derivatives; returns the weighted loss."""
+    def add_to(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float = 1.0) -> None:
+        """Add ``weight`` times the term's derivatives into ``grad``/``hess``."""
+        self._compute(scores, grad, hess, weight)
+
+    def loss(self, scores: np.ndarray) -> float:
+        """The listwise loss (ListMLE per list divided by its length, or KL), weighted per list."""
+        n = scores.shape[0]
+        return self._compute(scores, np.zeros(n), np.zeros(n), 1.0)
+
+    def _compute(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float) -> float:
         total = 0.0
         for idx, gids in zip(self._blocks.blocks, self._blocks.group_ids, strict=True):
             s = idx.shape[1]
@@ -229,7 +296,7 @@ class ListwiseTerm:
                 continue
             w = weight * self.list_weight[gids][:, None]
             f = scores[idx]
-            if self.loss == "listmle":
+            if self.method == "listmle":
                 # L = (1/s) sum_i [log sum_{j>=i} exp f_j - f_i], rows of idx already in g order
                 m = f.max(axis=1, keepdims=True)
                 e = np.exp(f - m)
@@ -289,7 +356,6 @@ class SmarObjective:
     lam: float = 1.0
     page_weight: float = 1.0
     hess_floor: float = 1e-6
-    last_loss: float = field(default=float("nan"), init=False)
 
     def gradients(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-row gradient and Hessian at ``scores`` (shape ``(n_rows,)``)."""
@@ -298,16 +364,25 @@ class SmarObjective:
             raise ValueError(f"objective built for {self.n_rows} rows got {scores.shape[0]} scores")
         grad = np.zeros(self.n_rows)
         hess = np.zeros(self.n_rows)
-        loss = 0.0
-        if self.page is not None and self.page_weight > 0:
-            loss += self.page.add_to(scores, grad, hess, self.page_weight)
-        if self.consistency is not None and self.lam > 0:
-            loss += self.consistency.add_to(scores, grad, hess, self.lam)
-        if self.cross is not None:
-            loss += self.cross.add_to(scores, grad, hess, 1.0)
-        self.last_loss = loss
+        for term, weight in self._terms():
+            term.add_to(scores, grad, hess, weight)
         np.maximum(hess, self.hess_floor, out=hess)
         return grad, hess
+
+    def _terms(self) -> list[tuple[LambdaRankTerm | PairTerm | ListwiseTerm, float]]:
+        terms: list[tuple[LambdaRankTerm | PairTerm | ListwiseTerm, float]] = []
+        if self.page is not None and self.page_weight > 0:
+            terms.append((self.page, self.page_weight))
+        if self.consistency is not None and self.lam > 0:
+            terms.append((self.consistency, self.lam))
+        if self.cross is not None:
+            terms.append((self.cross, 1.0))
+        return terms
+
+    def loss(self, scores: np.ndarray) -> float:
+        """Total loss at ``scores`` (the page term with ``|Delta NDCG|`` at the current ranking)."""
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        return float(sum(w * term.loss(scores) for term, w in self._terms()))
 
     def __call__(self, scores: np.ndarray, _data: object = None) -> tuple[np.ndarray, np.ndarray]:
         """LightGBM / XGBoost callable-objective signature ``(preds, data) -> (grad, hess)``."""

@@ -9,7 +9,7 @@ qid       str        query of both rows (pairs never cross queries)
 winner    int64      row position (0-based, input order) of the preferred row
 loser     int64      row position of the other row
 weight    float64    pair weight (> 0)
-kind      category   ``intra`` (same modality, single-modal score) or ``cross`` (anchors)
+kind      category   ``intra`` (same modality, single-modal score), ``cross`` (anchors) or ``page`` (revealed labels)
 ========= ========== ================================================================
 
 Rows come grouped by query (first-appearance order). Everything is vectorised: rows are sorted once into
@@ -30,7 +30,7 @@ from smar_ltr.datasets.schema import QID, UPSTREAM_SCORE
 from smar_ltr.errors import ConfigError, PageTableError
 
 PAIR_COLUMNS: tuple[str, ...] = ("qid", "winner", "loser", "weight", "kind")
-PAIR_KINDS: tuple[str, ...] = ("intra", "cross")
+PAIR_KINDS: tuple[str, ...] = ("intra", "cross", "page")
 INTRA_SCHEMES: tuple[str, ...] = ("all", "neighbors", "sample")
 
 

@@ -100,15 +100,21 @@ class SmarModel:
         return self.reranker.predict(self.featurize(prepared))
 
 
-def design_matrix(frame: pd.DataFrame, features: FeatureSet, raw: list[str], upstream: bool) -> pd.DataFrame:
-    """Raw dataset features + extracted features (+ ``upstream_score``) as one float frame, rows as ``frame``."""
+def design_matrix(
+    frame: pd.DataFrame, features: FeatureSet, raw: list[str], upstream: bool, extracted: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Raw dataset features + extracted features (+ ``upstream_score``) as one float frame, rows as ``frame``.
+
+    ``extracted`` may pass ``features.transform(frame)`` when it was already computed (e.g. by ``fit_transform``).
+    """
     missing = [c for c in raw if c not in frame.columns]
     if missing:
         raise DatasetError(f"input pages lack feature column {missing[0]!r} that the model was trained with")
     parts = [frame[raw].astype("float32")]
     if upstream:
         parts.append(frame[[UPSTREAM_SCORE]].astype("float32"))
-    extracted = features.transform(frame)
+    if extracted is None:
+        extracted = features.transform(frame)
     parts.append(extracted.astype("float32"))
     out = pd.concat(parts, axis=1)
     out.index = frame.index
@@ -185,9 +191,9 @@ def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = N
         valid = with_upstream_scores(valid, models, splits.modal_features) if valid is not None else None
     say("stage 2/4: features")
     features = FeatureSet.from_selection(config.features)
-    features.fit(train)
+    extracted = features.fit_transform(train)  # shares the text work of fitting and transforming
     raw = [c for c in splits.page_features if c in train.columns]
-    X_train = design_matrix(train, features, raw, config.upstream_as_feature)
+    X_train = design_matrix(train, features, raw, config.upstream_as_feature, extracted)
     eval_set = _eval_set(features, raw, config.upstream_as_feature, valid)
     return Prepared(splits, models, features, raw, train, valid, X_train, eval_set)
 

@@ -17,6 +17,7 @@ from smar_ltr.config import ConsistencyConfig, GBDTConfig
 from smar_ltr.datasets.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.errors import ConfigError
 from smar_ltr.groups import QueryGroups
+from smar_ltr.kernels import set_threads
 from smar_ltr.objectives import LambdaRankTerm, ListwiseTerm, PairTerm, SmarObjective
 from smar_ltr.pairs import concat_pairs, cross_modal_pairs, empty_pairs, intra_modal_pairs
 from smar_ltr.rankers import GBDTRanker, make_ranker
@@ -93,7 +94,7 @@ def build_supervision(frame: pd.DataFrame, annotation: Annotation, cfg: Consiste
     return Supervision(page_rows=rows, page_offsets=offsets, page_labels=labels, intra=intra, cross=cross)
 
 
-def _pair_term(pairs: pd.DataFrame, cfg: ConsistencyConfig) -> PairTerm | None:
+def _pair_term(pairs: pd.DataFrame, cfg: ConsistencyConfig, row_query: np.ndarray) -> PairTerm | None:
     if len(pairs) == 0:
         return None
     return PairTerm(
@@ -102,6 +103,7 @@ def _pair_term(pairs: pd.DataFrame, cfg: ConsistencyConfig) -> PairTerm | None:
         weight=pairs["weight"].to_numpy(np.float64),
         gamma=cfg.gamma,
         kappa=cfg.kappa,
+        row_query=row_query,
     )
 
 
@@ -118,7 +120,7 @@ def listwise_term(frame: pd.DataFrame, cfg: ConsistencyConfig) -> ListwiseTerm:
         list_codes=codes,
         reference=np.nan_to_num(ref),
         list_weight=weights,
-        loss=cfg.listwise_loss,
+        method=cfg.listwise_loss,
         tau=cfg.tau,
     )
 
@@ -128,16 +130,17 @@ def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfi
     page = None
     if sup.page_rows.size and cfg.page_weight > 0:
         page = LambdaRankTerm(sup.page_offsets, sup.page_rows, sup.page_labels, normalize=cfg.lambdarank_norm)
+    row_query = QueryGroups.from_qid(frame[QID].to_numpy()).codes
     consistency: PairTerm | ListwiseTerm | None = None
     if cfg.mode == "pairwise":
-        consistency = _pair_term(sup.intra, cfg)
+        consistency = _pair_term(sup.intra, cfg, row_query)
     elif cfg.mode == "listwise":
         consistency = listwise_term(frame, cfg)
     return SmarObjective(
         n_rows=len(frame),
         page=page,
         consistency=consistency,
-        cross=_pair_term(sup.cross, cfg),
+        cross=_pair_term(sup.cross, cfg, row_query),
         lam=cfg.lam,
         page_weight=cfg.page_weight,
     )
@@ -202,4 +205,5 @@ def train_reranker(
         if pairs is None or len(pairs) == 0:
             raise ConfigError("no supervision: the budget revealed no label pairs and no constraint pairs were built")
         return model.fit(X, dummy, qid, eval_set=eval_set, pairs=pairs)
+    set_threads(cfg.n_threads)
     return model.fit(X, dummy, qid, eval_set=eval_set, objective=build_objective(frame, sup, consistency))

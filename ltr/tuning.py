@@ -186,7 +186,7 @@ def tune(
     multi = fixed_budget is None
     study = open_study(storage, study_name, multi)
     done_before = len(study.trials)
-    study.sampler = optuna.samplers.TPESampler(seed=base.seed + done_before, warn_independent_sampling=False)
+    study.sampler = optuna.samplers.TPESampler(seed=base.seed + done_before)
     splits = splits or load_splits(base)
     say("fitting single-modal rankers and features once for all trials")
     prepared = prepare(base, splits)

@@ -189,10 +189,7 @@ def test_top_and_band_pick_the_right_slices(frame: pd.DataFrame, p: float, band:
     assert np.array_equal(top.mask, rank < k_row)  # the first k by score desc, ties by input order
     for (_, _), group in frame.assign(m=top.mask).groupby(["qid", "modality"]):
         if group["m"].any() and not group["m"].all():
-            assert (
-                group.loc[group["m"], "upstream_score"].min()
-                >= group.loc[~group["m"], "upstream_score"].max()
-            )
+            assert group.loc[group["m"], "upstream_score"].min() >= group.loc[~group["m"], "upstream_score"].max()
     ann = annotate(frame, "band", p, band=band)
     start = band * k_row if band >= 0 else n_row + band * k_row
     lo, hi = np.clip(start, 0, n_row), np.clip(start + k_row, 0, n_row)
@@ -294,9 +291,7 @@ def test_config_errors_are_one_line(strategy: str, budget, kwargs: dict, text: s
 
 
 def test_table_errors() -> None:
-    frame = pd.DataFrame(
-        {"qid": "a", "item_id": list("xy"), "modality": "web", "upstream_score": [1.0, np.nan]}
-    )
+    frame = pd.DataFrame({"qid": "a", "item_id": list("xy"), "modality": "web", "upstream_score": [1.0, np.nan]})
     with pytest.raises(PageTableError, match="upstream_score"):
         annotate(frame, "top", 0.5)
     with pytest.raises(PageTableError, match="page_label"):

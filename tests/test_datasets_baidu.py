@@ -71,20 +71,14 @@ def test_round_trip_counts_and_mapping(data_dir) -> None:
     corpus = pd.read_parquet(data_dir / "MultiModalCorpus.parquet")
     first = test.iloc[0]
     detail = first["search_result_details_with_idx"][0]
-    row = s.test[
-        (s.test["qid"] == str(first["search_idx"])) & (s.test["item_id"] == str(detail["candidate_idx"]))
-    ]
+    row = s.test[(s.test["qid"] == str(first["search_idx"])) & (s.test["item_id"] == str(detail["candidate_idx"]))]
     assert len(row) == 1
     row = row.iloc[0]
     doc = corpus.iloc[detail["candidate_idx"]]
     assert row["modality"] == f"modal{doc['modal']}"
     assert row["page_label"] == int(detail["label"]) and row["position"] == detail["position"]
     assert row["upstream_score"] == pytest.approx(detail["upstream_label"])
-    assert (
-        row["title"] == doc["real_title"]
-        and row["body"] == doc["abs_basic"]
-        and row["query"] == first["query"]
-    )
+    assert row["title"] == doc["real_title"] and row["body"] == doc["abs_basic"] and row["query"] == first["query"]
     assert row["candidate_feat_1"] == pytest.approx(doc["candidate_feat_1"])
     assert s.has_upstream_scores
     assert set(s.modalities()) == {"modal0", "modal1"}
@@ -101,9 +95,7 @@ def test_single_modal_pool_uses_the_split_corpus_and_one_modality_per_list(data_
     parts = pd.concat([pd.read_parquet(data_dir / f"SingleModalCorpus_part{i}.parquet") for i in (1, 2, 3)])
     detail = single.iloc[-1]["search_result_details_with_idx"][-1]  # lives in the last corpus part
     qid = f"{single.iloc[-1]['search_idx']}:modal{parts.iloc[detail['candidate_idx']]['modal']}"
-    row = s.single_modal[
-        (s.single_modal["qid"] == qid) & (s.single_modal["item_id"] == str(detail["candidate_idx"]))
-    ]
+    row = s.single_modal[(s.single_modal["qid"] == qid) & (s.single_modal["item_id"] == str(detail["candidate_idx"]))]
     assert row.iloc[0]["title"] == parts.iloc[detail["candidate_idx"]]["real_title"]
     assert row.iloc[0]["modal_label"] == int(detail["label"])
     assert s.single_modal.groupby("qid")["modality"].nunique().max() == 1
@@ -187,9 +179,7 @@ def test_missing_column_names_file_column_and_example_row(copy) -> None:
 def test_missing_column_in_one_corpus_part_names_that_part(copy) -> None:
     path = copy / "SingleModalCorpus_part3.parquet"
     pd.read_parquet(path).drop(columns=["candidate_feat_2"]).to_parquet(path, index=False)
-    with pytest.raises(
-        DatasetError, match=r"SingleModalCorpus_part3.parquet is missing column 'candidate_feat_2'"
-    ):
+    with pytest.raises(DatasetError, match=r"SingleModalCorpus_part3.parquet is missing column 'candidate_feat_2'"):
         load_baidu(copy)
 
 
@@ -210,8 +200,7 @@ def test_wrong_struct_field_type_is_named(copy) -> None:
     table = pq.read_table(path)
     frame = table.to_pandas()
     frame["search_result_details_with_idx"] = [
-        [{**d, "label": str(d["label"])} for d in details]
-        for details in frame["search_result_details_with_idx"]
+        [{**d, "label": str(d["label"])} for d in details] for details in frame["search_result_details_with_idx"]
     ]
     frame.to_parquet(path, index=False)
     with pytest.raises(
@@ -246,10 +235,7 @@ def test_broken_join_names_file_candidate_and_query(copy) -> None:
     with pytest.raises(DatasetError) as err:
         load_baidu(copy)
     msg = str(err.value)
-    assert (
-        "Multimodal_Test.parquet column 'search_result_details_with_idx' field 'candidate_idx' = 987654"
-        in msg
-    )
+    assert "Multimodal_Test.parquet column 'search_result_details_with_idx' field 'candidate_idx' = 987654" in msg
     assert f"search_idx={frame['search_idx'][3]}" in msg and "MultiModalCorpus.parquet" in msg
 
 

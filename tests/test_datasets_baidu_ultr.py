@@ -53,14 +53,9 @@ def test_raw_round_trip_counts_and_labels(raw_dir) -> None:
     assert s.single_modal["modal_label"].gt(0).sum() == sum(f[5] == "1" for f in docs)  # clicked -> label > 0
     annotations = pd.read_csv(raw_dir / "annotation_data_0522.txt", sep="\t", header=None)
     assert len(s.train) + len(s.valid) + len(s.test) == len(annotations)
-    assert (
-        s.train["qid"].nunique() + s.valid["qid"].nunique() + s.test["qid"].nunique()
-        == annotations[0].nunique()
-    )
+    assert s.train["qid"].nunique() + s.valid["qid"].nunique() + s.test["qid"].nunique() == annotations[0].nunique()
     labels = pd.concat([s.train, s.valid, s.test])["page_label"]
-    assert sorted(labels.value_counts().to_dict().items()) == sorted(
-        annotations[4].value_counts().to_dict().items()
-    )
+    assert sorted(labels.value_counts().to_dict().items()) == sorted(annotations[4].value_counts().to_dict().items())
     for f in (s.single_modal, s.train, s.valid, s.test):
         validate_page_table(f, require_sorted=True)
     assert s.single_modal.groupby("qid")["modality"].nunique().max() == 1
@@ -91,17 +86,12 @@ def test_unjoined_policies(raw_dir) -> None:
     majority = load_baidu_ultr(raw_dir)  # default: the sessions' most frequent media type
     assert majority.info["unjoined_assigned"] == "mm0"
     before = pd.concat([unknown.train, unknown.valid, unknown.test]).set_index(["qid", "item_id"])["modality"]
-    after = pd.concat([majority.train, majority.valid, majority.test]).set_index(["qid", "item_id"])[
-        "modality"
-    ]
+    after = pd.concat([majority.train, majority.valid, majority.test]).set_index(["qid", "item_id"])["modality"]
     after = after.reindex(before.index).astype(str)
     assert (after[before == "mm_unknown"] == "mm0").all()
     assert (after[before != "mm_unknown"] == before[before != "mm_unknown"].astype(str)).all()
     kept = majority
-    assert (
-        len(pages)
-        == sum(len(f) for f in (kept.train, kept.valid, kept.test)) - kept.info["unjoined_documents"]
-    )
+    assert len(pages) == sum(len(f) for f in (kept.train, kept.valid, kept.test)) - kept.info["unjoined_documents"]
 
 
 def test_processed_round_trip_with_lexical_features(processed_dir) -> None:
@@ -143,9 +133,7 @@ def test_flat_feather_layout_reads_like_the_nested_one(processed_dir, tmp_path) 
 
 
 def test_missing_files_and_layout_errors(raw_dir, tmp_path) -> None:
-    with pytest.raises(
-        DatasetError, match=r"Baidu-ULTR files not found.*part-\*\.gz.*annotation.*SMAR_LTR_DATA"
-    ):
+    with pytest.raises(DatasetError, match=r"Baidu-ULTR files not found.*part-\*\.gz.*annotation.*SMAR_LTR_DATA"):
         load_baidu_ultr(tmp_path)
     with pytest.raises(DatasetError, match=r"layout 'processed'"):
         load_baidu_ultr(raw_dir, layout="processed")

@@ -63,14 +63,10 @@ def test_make_fixture_processed_layout_and_bad_layout(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "p" / "clicks" / "train" / "0000.parquet").exists()
     line = _one_line_error(
-        runner.invoke(
-            app, ["datasets", "make-fixture", "qilin", "--out", str(tmp_path / "q"), "--layout", "raw"]
-        )
+        runner.invoke(app, ["datasets", "make-fixture", "qilin", "--out", str(tmp_path / "q"), "--layout", "raw"])
     )
     assert "--layout applies to baidu-ultr only" in line and not (tmp_path / "q").exists()
-    line = _one_line_error(
-        runner.invoke(app, ["datasets", "make-fixture", "nope", "--out", str(tmp_path / "n")])
-    )
+    line = _one_line_error(runner.invoke(app, ["datasets", "make-fixture", "nope", "--out", str(tmp_path / "n")]))
     assert "no fixture writer for 'nope'" in line
 
 
@@ -98,9 +94,7 @@ def test_info_with_options(tmp_path) -> None:
 
 
 def test_info_missing_baidu_files_exit_1_one_line(tmp_path) -> None:
-    line = _one_line_error(
-        runner.invoke(app, ["datasets", "info", "baidu", "--data-dir", str(tmp_path / "none")])
-    )
+    line = _one_line_error(runner.invoke(app, ["datasets", "info", "baidu", "--data-dir", str(tmp_path / "none")]))
     for needle in (*EXPECTED_FILES, "zzs97str/SMAR", "CrossRank/", "--data-dir", "$SMAR_LTR_DATA/baidu"):
         assert needle in line
     assert not (tmp_path / "none").exists()
@@ -121,18 +115,12 @@ def test_fetch_errors_are_one_line(tmp_path, monkeypatch) -> None:
         raise urllib.error.URLError("network is unreachable")
 
     monkeypatch.setattr(urllib.request, "urlopen", unreachable)
-    line = _one_line_error(
-        runner.invoke(app, ["datasets", "fetch", "qilin", "--dest", str(tmp_path / "q"), "-q"])
-    )
+    line = _one_line_error(runner.invoke(app, ["datasets", "fetch", "qilin", "--dest", str(tmp_path / "q"), "-q"]))
     assert "could not reach" in line and "download manually from" in line
     line = _one_line_error(
-        runner.invoke(
-            app, ["datasets", "fetch", "baidu", "--dest", str(tmp_path / "b"), "--accept-licence", "-q"]
-        )
+        runner.invoke(app, ["datasets", "fetch", "baidu", "--dest", str(tmp_path / "b"), "--accept-licence", "-q"])
     )
-    assert (
-        "could not reach https://github.com/zzs97str/SMAR/raw/main/CrossRank/Multimodal_Train.parquet" in line
-    )
+    assert "could not reach https://github.com/zzs97str/SMAR/raw/main/CrossRank/Multimodal_Train.parquet" in line
     assert not any((tmp_path / "b").glob("*.parquet"))
 
 

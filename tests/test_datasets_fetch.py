@@ -124,9 +124,7 @@ def test_datasets_without_a_source_have_nothing_to_fetch(tmp_path) -> None:
 
 
 def test_manual_plans_explain_the_step(tmp_path, monkeypatch) -> None:
-    monkeypatch.setitem(
-        FETCH_PLANS, "baidu-ultr", FetchPlan(page="p", manual="request access on the project page")
-    )
+    monkeypatch.setitem(FETCH_PLANS, "baidu-ultr", FetchPlan(page="p", manual="request access on the project page"))
     with pytest.raises(DatasetError, match=r"baidu-ultr needs a manual download: request access"):
         fetch("baidu-ultr", tmp_path)
 
@@ -154,6 +152,4 @@ def test_hf_listing_reads_lfs_checksums(monkeypatch) -> None:
             5,
         )
     ]
-    assert (
-        fetch_module.QILIN_QRELS.sha256 == "2f59c0373c516bf3cf4dda9791f054f679bdd17e6914e6be05c1125c97a593f5"
-    )
+    assert fetch_module.QILIN_QRELS.sha256 == "2f59c0373c516bf3cf4dda9791f054f679bdd17e6914e6be05c1125c97a593f5"

@@ -49,9 +49,7 @@ def test_csv_files_keep_string_ids_and_sort_queries(tmp_path, pages_dir) -> None
 
 
 def test_missing_files_name_the_expected_layout(tmp_path) -> None:
-    with pytest.raises(
-        DatasetError, match=r"train.parquet, test.parquet.*qid, item_id, modality, page_label"
-    ):
+    with pytest.raises(DatasetError, match=r"train.parquet, test.parquet.*qid, item_id, modality, page_label"):
         load_pages(tmp_path)
 
 

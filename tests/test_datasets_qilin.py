@@ -76,11 +76,7 @@ def test_parse_dict_list_round_trips_numpy_style_reprs(records) -> None:
     def cell(v):
         return "nan" if v is None else repr(v)
 
-    text = (
-        "["
-        + "\n ".join("{" + ", ".join(f"{k!r}: {cell(v)}" for k, v in r.items()) + "}" for r in records)
-        + "]"
-    )
+    text = "[" + "\n ".join("{" + ", ".join(f"{k!r}: {cell(v)}" for k, v in r.items()) + "}" for r in records) + "]"
     assert parse_dict_list(text) == records
 
 
@@ -185,9 +181,7 @@ def test_toy_qrels_relevance_uses_row_positions(tmp_path) -> None:
     for name in ("search_train.csv", "search_test.csv", "dqa.csv", "notes.csv"):
         shutil.copy(TOY / name, tmp_path / name)
     test = pd.read_csv(TOY / "search_test.csv")
-    clicked = [
-        r["note_idx"] for r in parse_dict_list(test["search_result_details_with_idx"][2]) if r["click"] == 1
-    ]
+    clicked = [r["note_idx"] for r in parse_dict_list(test["search_result_details_with_idx"][2]) if r["click"] == 1]
     (tmp_path / "qrels").mkdir()
     pd.DataFrame({"qid": [2] * len(clicked) + [0], "pid": [*clicked, 1]}).to_csv(
         tmp_path / "qrels" / "search.test.qrels.csv", index=False
@@ -254,9 +248,7 @@ def test_same_seed_same_splits_and_other_seed_differs(fixture_dir) -> None:
 
 
 def test_missing_tables_name_files_and_source(tmp_path) -> None:
-    with pytest.raises(
-        DatasetError, match=r"search_train, search_test, notes.*THUIR/Qilin.*SMAR_LTR_DATA/qilin"
-    ):
+    with pytest.raises(DatasetError, match=r"search_train, search_test, notes.*THUIR/Qilin.*SMAR_LTR_DATA/qilin"):
         load_qilin(tmp_path)
 
 

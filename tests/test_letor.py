@@ -68,9 +68,7 @@ def test_lightgbm_lambdarank_reproduces_the_reference_ndcg(yahoo):
         "verbose": -1,
     }
     group = train.groupby("qid", sort=False).size().to_numpy()
-    booster = lgb.train(
-        params, lgb.Dataset(train[features].to_numpy(), train["label"].to_numpy(), group=group), 100
-    )
+    booster = lgb.train(params, lgb.Dataset(train[features].to_numpy(), train["label"].to_numpy(), group=group), 100)
     scores = booster.predict(test[features].to_numpy())
     result = evaluate(test["label"], scores, test["qid"], ["ndcg@10"])
     assert result["ndcg@10"] == pytest.approx(0.7423, abs=0.02)
@@ -148,9 +146,7 @@ def test_a_malformed_line_names_file_line_number_and_content(tmp_path, bad_line,
 
 def test_label_and_feature_range_errors_name_the_line(tmp_path):
     path = _write(tmp_path / "frac.txt", "0 qid:1 1:0.1\n1.5 qid:1 1:0.2\n")
-    with pytest.raises(
-        DatasetError, match=r"line 2 has label 1\.5; ranking labels must be non-negative integers"
-    ):
+    with pytest.raises(DatasetError, match=r"line 2 has label 1\.5; ranking labels must be non-negative integers"):
         read_svmlight(path)
     path = _write(tmp_path / "wide.txt", "0 qid:1 1:0.1\n1 qid:1 9:0.2\n")
     with pytest.raises(DatasetError, match=r"line 2 .*feature id 9 is larger than n_features=4"):
@@ -186,9 +182,7 @@ def test_mslr_fold_convention_and_shared_feature_columns(tmp_path):
 
 
 def test_directory_errors_list_the_expected_files(tmp_path):
-    with pytest.raises(
-        DatasetError, match=r"does not exist; it must hold \(train: train\.txt or rank\.train"
-    ):
+    with pytest.raises(DatasetError, match=r"does not exist; it must hold \(train: train\.txt or rank\.train"):
         load_letor_dir(tmp_path / "missing")
     (tmp_path / "Fold1").mkdir()
     with pytest.raises(DatasetError, match=r"has no training file.*pass a fold directory such as .*Fold1"):

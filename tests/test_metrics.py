@@ -278,9 +278,7 @@ def test_bad_input_raises_one_line(labels, scores, qid, error, fragment) -> None
 def test_err_rejects_labels_above_gmax_and_empty_metric_list() -> None:
     with pytest.raises(ConfigError, match="gmax"):
         evaluate([5, 0], [1.0, 0.0], ["a", "a"], ["err@3"])
-    assert evaluate([5, 0], [1.0, 0.0], ["a", "a"], ["err@3(gmax=5)"])["err@3(gmax=5)"] == pytest.approx(
-        31 / 32
-    )
+    assert evaluate([5, 0], [1.0, 0.0], ["a", "a"], ["err@3(gmax=5)"])["err@3(gmax=5)"] == pytest.approx(31 / 32)
     with pytest.raises(ConfigError, match="no metrics"):
         evaluate([1], [1.0], ["a"], [])
 

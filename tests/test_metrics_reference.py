@@ -40,9 +40,7 @@ def test_ndcg_linear_gain_matches_sklearn(k: int | None) -> None:
 def test_ndcg_linear_gain_empty_zero_matches_sklearn_mean() -> None:
     labels, scores, qid = _random_queries(seed=5, n_queries=60, max_size=12)
     ours = evaluate(labels, scores, qid, ["ndcg@5(gain=linear,empty=zero)"])["ndcg@5(gain=linear,empty=zero)"]
-    per_query = [
-        ndcg_score([labels[qid == q]], [scores[qid == q]], k=5, ignore_ties=True) for q in dict.fromkeys(qid)
-    ]
+    per_query = [ndcg_score([labels[qid == q]], [scores[qid == q]], k=5, ignore_ties=True) for q in dict.fromkeys(qid)]
     assert (labels.reshape(-1) == 0).any()
     assert ours == pytest.approx(float(np.mean(per_query)), abs=1e-9)
 

@@ -33,13 +33,9 @@ def page_tables(draw, max_queries: int = 4, max_rows: int = 14) -> pd.DataFrame:
                 {
                     "qid": f"q{q}",
                     "item_id": [f"d{i}" for i in range(n)],
-                    "modality": draw(
-                        st.lists(st.sampled_from(["web", "image", "video"]), min_size=n, max_size=n)
-                    ),
+                    "modality": draw(st.lists(st.sampled_from(["web", "image", "video"]), min_size=n, max_size=n)),
                     "upstream_score": draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)),
-                    "y": draw(
-                        st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0, np.nan]), min_size=n, max_size=n)
-                    ),
+                    "y": draw(st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0, np.nan]), min_size=n, max_size=n)),
                 }
             )
         )

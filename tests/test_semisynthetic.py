@@ -27,9 +27,7 @@ def _toy_letor(n_queries: int = 40, seed: int = 0) -> pd.DataFrame:
     label = rng.integers(0, 5, n)
     feats = {f"f{k}": rng.normal(size=n).astype(np.float32) for k in range(1, 7)}
     feats["f1"] = (label + rng.normal(0, 0.5, n)).astype(np.float32)
-    frame = pd.DataFrame(
-        {"qid": qid, "item_id": pd.Series(qid).groupby(qid).cumcount().astype(str), "label": label}
-    )
+    frame = pd.DataFrame({"qid": qid, "item_id": pd.Series(qid).groupby(qid).cumcount().astype(str), "label": label})
     return pd.concat([frame, pd.DataFrame(feats)], axis=1)
 
 
@@ -50,9 +48,7 @@ def _tables(s):
 
 
 def _source_rows(table: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
-    merged = table.merge(
-        source, left_on=["source_qid", "item_id"], right_on=["qid", "item_id"], suffixes=("", "_src")
-    )
+    merged = table.merge(source, left_on=["source_qid", "item_id"], right_on=["qid", "item_id"], suffixes=("", "_src"))
     assert len(merged) == len(table)
     return merged
 
@@ -100,9 +96,7 @@ def test_tables_validate_and_page_labels_are_the_original_labels(yahoo):
         if role == "single_modal":
             assert table["page_label"].isna().all()
         else:
-            np.testing.assert_array_equal(
-                merged["page_label"].to_numpy(dtype=int), merged["label"].to_numpy()
-            )
+            np.testing.assert_array_equal(merged["page_label"].to_numpy(dtype=int), merged["label"].to_numpy())
         shift = merged["modality"].astype(str).map({"web": 0, "image": 1, "video": -1}).to_numpy()
         expected = np.clip(merged["label"].to_numpy() + shift, 0, 4)
         np.testing.assert_array_equal(merged["modal_label"].to_numpy(dtype=int), expected)
@@ -170,9 +164,7 @@ def test_each_modality_sees_a_monotone_distortion_of_its_own_feature_subset(toy)
 
 
 def test_label_noise_moves_some_modal_labels_by_one_grade(toy):
-    s = build_semisynthetic(
-        toy, SemiSyntheticConfig(modal_label_noise=0.5, label_shifts=(0,), test_fraction=0.2)
-    )
+    s = build_semisynthetic(toy, SemiSyntheticConfig(modal_label_noise=0.5, label_shifts=(0,), test_fraction=0.2))
     merged = _source_rows(s.train, toy)
     diff = merged["modal_label"].to_numpy(dtype=int) - merged["label"].to_numpy()
     assert set(np.unique(diff)) <= {-1, 0, 1} and 0.2 < (diff != 0).mean() < 0.6

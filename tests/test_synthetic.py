@@ -105,9 +105,7 @@ def test_llm_card_appears_only_when_enabled(splits):
     llm_per_page = pages.groupby("qid")["modality"].apply(lambda m: int((m == "llm").sum()))
     assert llm_per_page.max() == 1 and 0.25 < llm_per_page.mean() < 0.75
     is_llm = (pages["modality"] == "llm").to_numpy()
-    assert (pages["answer"].to_numpy()[is_llm] != "").all() and (
-        pages["answer"].to_numpy()[~is_llm] == ""
-    ).all()
+    assert (pages["answer"].to_numpy()[is_llm] != "").all() and (pages["answer"].to_numpy()[~is_llm] == "").all()
     plain = make_synthetic(SyntheticConfig.small(seed=3))
     assert "llm" not in set(plain.train["modality"].astype(str)) and "answer" not in plain.train.columns
     assert "llm" not in plain.modal_features
@@ -158,9 +156,7 @@ def test_title_overlap_with_the_query_carries_relevance(default_splits):
     web = default_splits.train[default_splits.train["modality"] == "web"]
     q_terms = web["query"].str.split()
     t_terms = web["title"].str.split()
-    overlap = pd.Series(
-        [len(set(q) & set(t)) for q, t in zip(q_terms, t_terms, strict=True)], index=web.index
-    )
+    overlap = pd.Series([len(set(q) & set(t)) for q, t in zip(q_terms, t_terms, strict=True)], index=web.index)
     assert overlap.corr(web["page_label"].astype(float), method="spearman") > 0.3
 
 
@@ -178,14 +174,10 @@ def test_with_candidates_scales_to_the_requested_size():
 
 
 def test_loader_options_presets_and_errors():
-    s = load_dataset(
-        "synthetic", seed=4, size="small", n_train_pages="7", include_llm="true", page_size="5,6"
-    )
+    s = load_dataset("synthetic", seed=4, size="small", n_train_pages="7", include_llm="true", page_size="5,6")
     assert s.train["qid"].nunique() == 7 and s.info["config"]["seed"] == 4
     assert s.train.groupby("qid").size().between(5, 7).all()  # 5..6 candidates plus an optional llm card
-    with pytest.raises(
-        ConfigError, match=r"unknown synthetic option 'n_pages'; valid options: .*n_train_pages"
-    ):
+    with pytest.raises(ConfigError, match=r"unknown synthetic option 'n_pages'; valid options: .*n_train_pages"):
         load_dataset("synthetic", size="small", n_pages=3)
     with pytest.raises(ConfigError, match=r"size='huge' is unknown"):
         load_dataset("synthetic", size="huge")

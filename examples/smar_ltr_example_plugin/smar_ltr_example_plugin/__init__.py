@@ -1,0 +1,1 @@
+"""Example smar-ltr feature plugin (see ``features.py``)."""
