@@ -1,0 +1,165 @@
+"""The page-table validator: one clear error per kind of bad table; canonical dtypes; no input mutation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from smar_ltr.datasets.schema import feature_columns, sort_pages, validate_page_table
+from smar_ltr.errors import PageTableError
+
+
+def _table(n_q: int = 3, size: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = n_q * size
+    return pd.DataFrame(
+        {
+            "qid": np.repeat([f"q{i}" for i in range(n_q)], size),
+            "item_id": np.tile([f"d{j}" for j in range(size)], n_q),
+            "modality": np.tile(["web", "image"], n // 2),
+            "page_label": rng.integers(0, 5, n),
+            "modal_label": rng.integers(0, 5, n),
+            "upstream_score": rng.normal(size=n),
+            "position": np.tile(np.arange(1, size + 1), n_q),
+            "query": "cheap flights",
+            "f0": rng.normal(size=n),
+        }
+    )
+
+
+def _one_line(exc: pytest.ExceptionInfo) -> str:
+    msg = str(exc.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_valid_table_gets_canonical_dtypes_and_input_is_untouched() -> None:
+    frame = _table()
+    frame["qid"] = np.repeat([10, 11, 12], 4)  # numeric ids become strings
+    before = frame.copy()
+    out = validate_page_table(frame, require=("page_label",))
+    pd.testing.assert_frame_equal(frame, before)
+    assert out["qid"].tolist()[:2] == ["10", "10"]
+    assert isinstance(out["modality"].dtype, pd.CategoricalDtype)
+    assert str(out["page_label"].dtype) == "Int64" and str(out["position"].dtype) == "Int64"
+    assert out["upstream_score"].dtype == np.float64
+    assert feature_columns(out) == ["f0"]
+
+
+@pytest.mark.parametrize("missing", ["qid", "item_id", "modality", "page_label"])
+def test_missing_column(missing: str) -> None:
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(_table().drop(columns=[missing]), require=("page_label",))
+    assert f"missing column {missing!r}" in _one_line(exc)
+
+
+def test_misnamed_column_suggests_the_right_name() -> None:
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(_table().rename(columns={"page_label": "page_lable"}), require=("page_label",))
+    assert "did you mean 'page_lable'" in _one_line(exc)
+
+
+def test_duplicate_key() -> None:
+    frame = _table()
+    frame.loc[2, "item_id"] = "d1"
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(frame)
+    msg = _one_line(exc)
+    assert "duplicate (qid, item_id)" in msg and "row 2" in msg and "'q0'" in msg
+
+
+def test_non_contiguous_qid() -> None:
+    frame = _table()
+    frame = pd.concat([frame.iloc[:2], frame.iloc[4:8], frame.iloc[2:4], frame.iloc[8:]], ignore_index=True)
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(frame)
+    msg = _one_line(exc)
+    assert "not contiguous" in msg and "'q0'" in msg and "sort_pages" in msg
+    assert validate_page_table(sort_pages(frame))["qid"].is_monotonic_increasing
+
+
+def test_unsorted_qid_only_when_required() -> None:
+    frame = pd.concat([_table().iloc[4:8], _table().iloc[:4]], ignore_index=True)
+    validate_page_table(frame)  # contiguous is enough by default
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(frame, require_sorted=True)
+    assert "not sorted" in _one_line(exc)
+
+
+@pytest.mark.parametrize(
+    ("value", "what"), [(7.5, "outside the allowed integer range"), (-1, "outside"), (31, "outside")]
+)
+def test_bad_label_range(value: float, what: str) -> None:
+    frame = _table()
+    frame["page_label"] = frame["page_label"].astype(float)
+    frame.loc[5, "page_label"] = value
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(frame)
+    msg = _one_line(exc)
+    assert what in msg and "'page_label'" in msg and "row 5" in msg
+
+
+def test_label_wrong_type() -> None:
+    frame = _table()
+    frame["page_label"] = frame["page_label"].map({0: "bad", 1: "ok", 2: "good", 3: "great", 4: "perfect"})
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(frame)
+    assert "must be integer labels" in _one_line(exc)
+
+
+def test_missing_label_allowed_unless_non_null() -> None:
+    frame = _table()
+    frame["page_label"] = frame["page_label"].astype("Int64")
+    frame.loc[1, "page_label"] = pd.NA
+    assert validate_page_table(frame)["page_label"].isna().sum() == 1
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(frame, non_null=("page_label",))
+    assert "missing label" in _one_line(exc)
+
+
+def test_nan_and_inf() -> None:
+    frame = _table()
+    frame.loc[3, "upstream_score"] = np.nan
+    validate_page_table(frame)  # NaN upstream allowed by default
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(frame, non_null=("upstream_score",))
+    assert "NaN" in _one_line(exc)
+    frame = _table()
+    frame.loc[6, "f0"] = np.inf
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(frame)
+    msg = _one_line(exc)
+    assert "'f0'" in msg and "infinite" in msg and "row 6" in msg
+
+
+def test_feature_of_wrong_type_is_not_a_feature_but_score_must_be_numeric() -> None:
+    frame = _table()
+    frame["upstream_score"] = "high"
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(frame)
+    assert "'upstream_score' must be numeric" in _one_line(exc)
+
+
+def test_oversized_query() -> None:
+    frame = pd.DataFrame({"qid": "big", "item_id": np.arange(10_001).astype(str), "modality": "web"})
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(frame)
+    assert "10001 rows, over the limit of 10000" in _one_line(exc)
+    assert len(validate_page_table(frame, max_rows_per_query=None)) == 10_001
+
+
+def test_empty_table_and_not_a_frame() -> None:
+    with pytest.raises(PageTableError, match="no rows"):
+        validate_page_table(_table().iloc[:0])
+    with pytest.raises(PageTableError, match="must be a pandas DataFrame"):
+        validate_page_table({"qid": [1]})  # type: ignore[arg-type]
+
+
+def test_missing_ids() -> None:
+    frame = _table()
+    frame["item_id"] = frame["item_id"].astype(object)
+    frame.loc[0, "item_id"] = None
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(frame)
+    assert "'item_id' has a missing value" in _one_line(exc)
