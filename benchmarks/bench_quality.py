@@ -7,6 +7,10 @@ Tasks (settings fixed before the sweep; never adjusted to make a method win):
 * ``yahoo``: the semi-synthetic whole-page task built from the real Yahoo LTR sample
   (``shared/data/lightgbm_yahoo_sample``) with the default ``SemiSyntheticConfig`` (datasets.md section 5).
 
+Each task runs in two settings: the default config, where the single-modal score and the features computed from
+it are reranker inputs (as in the authors' Baidu code), and ``-noup``, where they are withheld so the reranker
+learns from the single-modal rankers only through SMAR's consistency loss (closer to the paper's neural setup).
+
 For every seed the single-modal rankers and features are fitted once (:func:`smar_ltr.pipeline.prepare`); each
 (budget, strategy) then fits SMAR and the budget-only baseline on the same revealed labels. Reported: mean and
 standard deviation over seeds of test NDCG@10 and MRR@1 (plus MRR@1 at relevance >= 3, because MRR@1 at
@@ -38,10 +42,29 @@ YAHOO = Path(__file__).resolve().parents[2] / "shared" / "data" / "lightgbm_yaho
 FIXED = ("full_supervision", "fusion_minmax", "fusion_zscore", "interleave")
 
 
+#: Every built-in feature family except the ones computed from ``upstream_score``.
+NO_UPSTREAM_FEATURES = [
+    "smar.text.*",
+    "smar.engagement.*",
+    "smar.modality.*",
+    "smar.page.*",
+    "smar.position.*",
+    "smar.query.*",
+]
+
+
 def task_config(task: str, seed: int, yahoo_dir: Path) -> RunConfig:
-    if task == "synthetic":
-        return load_config(None, None, dataset="synthetic", seed=seed, metrics=METRICS)
-    return load_config(None, None, dataset="letor", data_dir=str(yahoo_dir), seed=seed, metrics=METRICS)
+    """``<data>`` uses the default config (single-modal score and its alignment features are reranker inputs);
+    ``<data>-noup`` withholds them, so the reranker sees the single-modal rankers only through SMAR's loss."""
+    data, _, setting = task.partition("-")
+    fields: dict = {"seed": seed, "metrics": METRICS}
+    if data == "synthetic":
+        fields["dataset"] = "synthetic"
+    else:
+        fields.update(dataset="letor", data_dir=str(yahoo_dir))
+    if setting == "noup":
+        fields.update(upstream_as_feature=False, features=NO_UPSTREAM_FEATURES)
+    return load_config(None, None, **fields)
 
 
 def variants(budgets: list[float], strategies: list[str], ablations: bool) -> list[tuple[str, dict]]:
@@ -218,7 +241,7 @@ def plot(summary: dict, tasks: list[str], name: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--tasks", nargs="+", default=["synthetic", "yahoo"])
+    parser.add_argument("--tasks", nargs="+", default=["synthetic", "synthetic-noup", "yahoo", "yahoo-noup"])
     parser.add_argument("--yahoo-dir", type=Path, default=YAHOO)
     args = parser.parse_args()
     if args.quick:

@@ -21,6 +21,7 @@ from smar_ltr.datasets.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, 
 from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ArtifactError, ConfigError
 from smar_ltr.metrics import evaluate as compute_metrics
+from smar_ltr.metrics import parse_metric
 from smar_ltr.pipeline import FitState, SmarModel, _eval_set, check_compatible, fit, load_splits
 from smar_ltr.rankers import make_ranker
 from smar_ltr.single_modal import ranker_kwargs
@@ -65,6 +66,35 @@ class EvalReport:
             if r.method == method:
                 return r
         raise KeyError(method)
+
+
+#: Metrics computed on binary relevance (the others use graded labels).
+BINARY_METRICS = frozenset({"mrr", "map", "precision", "recall", "bndcg"})
+
+
+def relevance_labels(labels: np.ndarray, qid: np.ndarray, rule: str) -> np.ndarray | None:
+    """Binary relevance for the binary metrics under a dataset's stated rule.
+
+    ``positive`` (label > 0) is the metrics' own ``rel=1`` threshold, so it returns None (use graded labels);
+    ``top`` marks the items that carry their query's top label (and that label is > 0): the rule CrossRank's
+    authors use when no qrels exist.
+    """
+    if rule in ("positive", "labels", "qrels"):
+        return None
+    if rule != "top":
+        raise ConfigError(f"unknown relevance rule {rule!r}; datasets may state 'positive' or 'top'")
+    top = pd.Series(labels).groupby(pd.factorize(pd.Series(qid))[0]).transform("max").to_numpy()
+    return ((labels == top) & (labels > 0)).astype(float)
+
+
+def _metrics(labels, binary, scores, qid, metrics, modality, reference) -> dict[str, float]:
+    if binary is None:
+        return compute_metrics(labels, scores, qid, metrics, modality=modality, reference=reference)
+    names = [m for m in metrics if parse_metric(m).name in BINARY_METRICS]
+    graded = [m for m in metrics if m not in names]
+    out = compute_metrics(labels, scores, qid, graded, modality=modality, reference=reference) if graded else {}
+    out.update(compute_metrics(binary, scores, qid, names) if names else {})
+    return {m: out[m] for m in metrics}
 
 
 def _rebuild_state(model: SmarModel, splits: PageSplits) -> FitState:
@@ -150,6 +180,7 @@ def evaluate_run(
     qid = frame[QID].to_numpy()
     reference = frame[UPSTREAM_SCORE].to_numpy(dtype=float, na_value=np.nan)
     modality = frame[MODALITY].astype(str).to_numpy()
+    binary = relevance_labels(labels, qid, splits.info.get("relevance_rule", "positive"))
     n_train = len(state.train)
     used = state.annotation.labels_used
     X_test = None
@@ -171,9 +202,7 @@ def evaluate_run(
             scores, n_used = fusion_scores(frame, method.split("_")[1]), 0
         else:
             scores, n_used = interleave_scores(frame), 0
-        values = compute_metrics(
-            labels, np.nan_to_num(scores, neginf=-1e30), qid, metrics, modality=modality, reference=reference
-        )
+        values = _metrics(labels, binary, np.nan_to_num(scores, neginf=-1e30), qid, metrics, modality, reference)
         results.append(
             MethodResult(
                 method=method,

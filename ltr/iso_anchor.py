@@ -114,11 +114,37 @@ def _check_levels(levels: Sequence[int]) -> np.ndarray:
     return lev.astype(np.int64)
 
 
+def _pool_leftover(lists: ModalLists, allowance: np.ndarray, spent: np.ndarray, open_any: np.ndarray) -> np.ndarray:
+    """Move judgements that settled lists did not need to the unsettled lists of the same query.
+
+    Each query keeps its total; the leftover is split equally (largest remainder, list order) among the query's
+    unsettled lists, never beyond a list's length. Returns the new per-list allowance.
+    """
+    n_q, n_m = lists.n_queries, lists.n_modalities
+    alloc = allowance.reshape(n_q, n_m).copy()
+    used = spent.reshape(n_q, n_m)
+    unsettled = open_any.reshape(n_q, n_m) & (used < lists.sizes.reshape(n_q, n_m))
+    leftover = np.where(unsettled, 0, alloc - used).sum(axis=1)
+    alloc = np.where(unsettled, alloc, used)
+    for _ in range(n_m):  # each round fills at least one list or hands everything out
+        room = np.where(unsettled, lists.sizes.reshape(n_q, n_m) - alloc, 0)
+        takers = (room > 0).sum(axis=1)
+        give = np.where(takers > 0, leftover // np.maximum(takers, 1), 0)
+        extra = (leftover - give * takers)[:, None] > (np.cumsum(room > 0, axis=1) - 1)
+        add = np.minimum(room, (give[:, None] + extra) * (room > 0))
+        alloc += add
+        leftover -= add.sum(axis=1)
+        if not ((leftover > 0) & (takers > 0)).any():
+            break
+    return alloc.reshape(-1)
+
+
 def search_boundaries(
     lists: ModalLists,
     allowance: np.ndarray,
     levels: Sequence[int],
     oracle: Callable[[np.ndarray], np.ndarray],
+    pool: bool = True,
 ) -> IsoSearch:
     """Run the level-boundary binary search on every list at once (module docstring).
 
@@ -133,6 +159,9 @@ def search_boundaries(
     oracle : callable
         ``oracle(rows) -> labels`` for an int64 array of row positions; called once per round with rows that
         were never asked before.
+    pool : bool
+        When a list settles with judgements to spare, give them to the unsettled lists of the same query
+        (the query's total never grows). Without it, small budgets leave most boundaries open.
 
     Returns
     -------
@@ -146,6 +175,20 @@ def search_boundaries(
     answer = np.full(n_rows, np.nan)
     spent = np.zeros(n_lists, dtype=np.int64)
     allowance = np.minimum(np.asarray(allowance, dtype=np.int64), lists.sizes)
+    while True:
+        _search_rounds(lists, lev, allowance, oracle, lo, hi, judged, answer, spent)
+        if not pool or not lev.size:
+            break
+        open_any = ((hi - lo) > 1).any(axis=1)
+        new = _pool_leftover(lists, allowance, spent, open_any)
+        if not (new > allowance).any():
+            break
+        allowance = new
+    return IsoSearch(lists=lists, levels=lev, lo=lo, hi=hi, judged=judged, judged_label=answer, spent=spent)
+
+
+def _search_rounds(lists, lev, allowance, oracle, lo, hi, judged, answer, spent) -> None:
+    """Binary-search rounds until every list is settled or out of allowance (updates the arrays in place)."""
     active = np.flatnonzero((allowance > 0) & (lists.sizes > 0))
     while active.size and lev.size:
         open_ = (hi[active] - lo[active]) > 1
@@ -172,4 +215,3 @@ def search_boundaries(
         at_least = lev[None, :] <= labels[:, None]
         lo[active] = np.where(at_least, np.maximum(lo[active], mid[:, None]), lo[active])
         hi[active] = np.where(at_least, hi[active], np.minimum(hi[active], mid[:, None]))
-    return IsoSearch(lists=lists, levels=lev, lo=lo, hi=hi, judged=judged, judged_label=answer, spent=spent)

@@ -435,3 +435,47 @@ def test_violation_rate_on_noisy_scores_is_positive() -> None:
     truth = frame["page_label"].to_numpy(dtype=float)
     assert 0 < rate == pytest.approx(np.mean(ann.inferred_label != truth))  # all rows inferred at p = 1
     assert ann.oracle_calls < n
+
+
+def _monotone_pages(n_q: int = 30, seed: int = 0) -> pd.DataFrame:
+    """Pages with labels non-increasing along each modality's score order; image items are all irrelevant, so
+    their lists settle after a few judgements and leave allowance the web lists can use."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for q in range(n_q):
+        for m, n in (("web", 40), ("image", 40)):
+            score = np.sort(rng.normal(size=n))[::-1]
+            label = np.clip(np.digitize(score, [-1.0, 0.0, 0.7, 1.4]), 0, 4) * (m == "web")
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "qid": f"q{q:02d}",
+                        "item_id": [f"{m}{i}" for i in range(n)],
+                        "modality": m,
+                        "upstream_score": score,
+                        "page_label": label,
+                    }
+                )
+            )
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_iso_anchor_pools_leftover_within_a_query() -> None:
+    from smar_ltr.iso_anchor import search_boundaries
+
+    frame = _monotone_pages()
+    lists = ModalLists.from_frame(frame)
+    alloc = allocate(lists, global_allowance(0.3, len(frame)))
+    labels = frame["page_label"].to_numpy(float)
+    pooled = search_boundaries(lists, alloc, [4, 3, 2, 1], CountingOracle(labels), pool=True)
+    plain = search_boundaries(lists, alloc, [4, 3, 2, 1], CountingOracle(labels), pool=False)
+    per_query = lambda a: a.reshape(lists.n_queries, lists.n_modalities).sum(axis=1)  # noqa: E731
+    assert (per_query(pooled.spent) <= per_query(alloc)).all()  # a query never spends more than its share
+    assert pooled.spent.sum() > plain.spent.sum()  # settled image lists hand their rest to the web lists
+    settled = lambda s: int((((s.hi - s.lo) <= 1).all(axis=1)).sum())  # noqa: E731
+    assert settled(pooled) >= settled(plain)
+    inferred = pooled.inferred_label()
+    known = ~np.isnan(inferred)
+    assert known.sum() > (~np.isnan(plain.inferred_label())).sum()
+    np.testing.assert_array_equal(inferred[known], labels[known])  # monotone data: never wrong
+    assert pooled.judged.sum() == pooled.spent.sum()  # each item judged once

@@ -99,3 +99,12 @@ def test_plugins_file_is_usable_in_fit(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     features = json.loads((out / "features.json").read_text())
     assert "localtest_query_chars" in features["reranker_inputs"]
+
+
+def test_baidu_top_label_rule_changes_only_binary_metrics(tmp_path) -> None:
+    make_fixture("baidu", tmp_path / "data")
+    base = ["--dataset", "baidu", "--data-dir", str(tmp_path / "data")]
+    positive = _eval_json(base)["results"][0]["metrics"]
+    top = _eval_json([*base, "--set=dataset_options.relevance=top"])["results"][0]["metrics"]
+    assert positive["ndcg@10"] == pytest.approx(top["ndcg@10"])  # graded metric: same labels, same model
+    assert any(positive[m] != pytest.approx(top[m]) for m in ("mrr@2", "map@2", "precision@2", "recall@2", "bndcg"))

@@ -155,3 +155,14 @@ def test_revealed_table_is_what_was_labelled(fitted_small) -> None:
     train = state.train
     expected = train.loc[state.annotation.mask, ["qid", "item_id"]].astype(str).reset_index(drop=True)
     pd.testing.assert_frame_equal(model.revealed[["qid", "item_id"]].astype(str), expected)
+
+
+def test_top_label_relevance_rule() -> None:
+    from smar_ltr.evaluation import relevance_labels
+
+    labels = np.array([3.0, 1.0, 3.0, 0.0, 0.0, 2.0])
+    qid = np.array(["a", "a", "a", "b", "b", "c"])
+    assert relevance_labels(labels, qid, "positive") is None
+    assert relevance_labels(labels, qid, "top").tolist() == [1, 0, 1, 0, 0, 1]
+    with pytest.raises(ConfigError, match="unknown relevance rule"):
+        relevance_labels(labels, qid, "weird")
