@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +25,7 @@ from smar_ltr.cli.options import (
     StrictPlugins,
 )
 from smar_ltr.config import RunConfig, load_config
+from smar_ltr.datasets.io import write_atomic
 from smar_ltr.errors import ConfigError, DatasetError
 
 
@@ -183,18 +181,10 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 def write_table_atomically(frame: pd.DataFrame, path: Path) -> None:
     """Write parquet (or CSV by suffix) to a temporary sibling, then rename into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        if path.suffix.lower() == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if path.suffix.lower() == ".csv":
+        write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+    else:
+        write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 @app.command("rerank")
@@ -215,7 +205,3 @@ def rerank_command(
     out = rerank(run, frame)
     write_table_atomically(out, output)
     typer.echo(f"reranked {out['qid'].nunique()} queries ({len(out)} candidates) -> {output}")
-
-
-def _json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=False)

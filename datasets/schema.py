@@ -217,9 +217,9 @@ def validate_page_table(
     out[QID] = _as_str(out, QID, what)
     out[ITEM_ID] = _as_str(out, ITEM_ID, what)
     _check_grouping(out, out[QID], require_sorted, max_rows_per_query, what)
-    dup = out.duplicated([QID, ITEM_ID]).to_numpy()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
+    dup_rows = out.duplicated([QID, ITEM_ID]).to_numpy()
+    if dup_rows.any():
+        i = int(np.flatnonzero(dup_rows)[0])
         raise PageTableError(
             f"{what} has duplicate (qid, item_id) at {_row(out, i)}; each candidate may appear once per query"
         )

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import inspect
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from smar_ltr.datasets.io import write_atomic
 from smar_ltr.errors import ConfigError
 from smar_ltr.features.featureset import FeatureSet
 from smar_ltr.features.registry import FEATURES
@@ -57,16 +56,7 @@ def write_parquet_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
 
     A reader never sees a half-written file, and an interrupted write leaves any previous file intact.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def feature_details(name: str) -> dict[str, Any]:

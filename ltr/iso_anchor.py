@@ -179,7 +179,7 @@ def search_boundaries(
         _search_rounds(lists, lev, allowance, oracle, lo, hi, judged, answer, spent)
         if not pool or not lev.size:
             break
-        open_any = ((hi - lo) > 1).any(axis=1)
+        open_any = np.asarray(((hi - lo) > 1).any(axis=1), dtype=bool)
         new = _pool_leftover(lists, allowance, spent, open_any)
         if not (new > allowance).any():
             break

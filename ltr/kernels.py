@@ -14,15 +14,13 @@ import math
 import numba
 import numpy as np
 
-_JIT = {"nogil": True, "cache": True}
-
 
 def set_threads(n: int) -> None:
     """Use ``n`` threads in the kernels (capped at numba's maximum)."""
-    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, nogil=True, cache=True)
 def lambdarank_kernel(  # pragma: no cover - compiled
     scores: np.ndarray,
     rows: np.ndarray,
@@ -92,7 +90,7 @@ def lambdarank_kernel(  # pragma: no cover - compiled
             hess[r] += factor * h[k]
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, nogil=True, cache=True)
 def pair_kernel(  # pragma: no cover - compiled
     scores: np.ndarray,
     winner: np.ndarray,

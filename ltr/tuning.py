@@ -110,7 +110,7 @@ class TuneResult:
 
 def open_study(storage: str, study_name: str, multi: bool) -> optuna.Study:
     """Create or resume a study; a bad storage URL becomes one :class:`ConfigError` line."""
-    directions = ["maximize", "minimize"] if multi else ["maximize"]
+    directions: list[Any] = ["maximize", "minimize"] if multi else ["maximize"]
     try:
         study = optuna.create_study(storage=storage, study_name=study_name, directions=directions, load_if_exists=True)
     except ValueError as exc:

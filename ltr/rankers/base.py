@@ -74,6 +74,9 @@ class GBDTRanker(ABC):
 
     backend: ClassVar[str]
     suffix: ClassVar[str]
+    feature_names_in_: list[str]
+    n_features_in_: int
+    best_iteration_: int
 
     def __init__(
         self,
@@ -99,8 +102,10 @@ class GBDTRanker(ABC):
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments (sklearn convention)."""
-        keys = ("n_estimators", "learning_rate", "num_leaves", "min_data_in_leaf", "early_stopping_rounds")
-        keys += ("eval_at", "n_threads", "seed", "params")
+        keys = (
+            "n_estimators", "learning_rate", "num_leaves", "min_data_in_leaf", "early_stopping_rounds",
+            "eval_at", "n_threads", "seed", "params",
+        )  # fmt: skip
         return {k: getattr(self, k) for k in keys}
 
     # ------------------------------------------------------------------------------------------------------

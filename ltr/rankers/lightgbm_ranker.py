@@ -38,7 +38,8 @@ class LightGBMRanker(GBDTRanker):
     def _fit(self, X: np.ndarray, y: np.ndarray, groups: QueryGroups, valid: Any, objective: Any, pairs: Any) -> None:
         label = np.zeros_like(y) if objective is not None else groups.sort(y)
         train = lgb.Dataset(groups.sort(X), label=label, group=groups.lightgbm_group(), free_raw_data=True)
-        valid_sets, callbacks = [], []
+        valid_sets: list[lgb.Dataset] = []
+        callbacks: list[Any] = []
         if valid is not None:
             vx, vy, vg = valid
             valid_sets = [lgb.Dataset(vg.sort(vx), label=vg.sort(vy), group=vg.lightgbm_group(), reference=train)]
@@ -56,7 +57,7 @@ class LightGBMRanker(GBDTRanker):
         self.best_iteration_ = int(best) if best and best > 0 else self.booster_.current_iteration()
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        return self.booster_.predict(X, num_iteration=self.best_iteration_, raw_score=True)
+        return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_, raw_score=True))
 
     def _save_model(self, path: Path) -> None:
         self.booster_.save_model(str(path), num_iteration=self.best_iteration_)
