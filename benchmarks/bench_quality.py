@@ -8,8 +8,8 @@ Tasks (settings fixed before the sweep; never adjusted to make a method win):
   (``shared/data/lightgbm_yahoo_sample``) with the default ``SemiSyntheticConfig`` (datasets.md section 5).
 
 Each task runs in two settings: the default config, where the single-modal score and the features computed from
-it are reranker inputs (as in the authors' Baidu code), and ``-noup``, where they are withheld so the reranker
-learns from the single-modal rankers only through SMAR's consistency loss (closer to the paper's neural setup).
+it are withheld so the reranker learns from the single-modal rankers only through SMAR's consistency loss, and
+``-up``, where they are reranker inputs (as in the authors' Baidu code).
 
 For every seed the single-modal rankers and features are fitted once (:func:`smar_ltr.pipeline.prepare`); each
 (budget, strategy) then fits SMAR and the budget-only baseline on the same revealed labels. Reported: mean and
@@ -42,28 +42,19 @@ YAHOO = Path(__file__).resolve().parents[2] / "shared" / "data" / "lightgbm_yaho
 FIXED = ("full_supervision", "fusion_minmax", "fusion_zscore", "interleave")
 
 
-#: Every built-in feature family except the ones computed from ``upstream_score``.
-NO_UPSTREAM_FEATURES = [
-    "smar.text.*",
-    "smar.engagement.*",
-    "smar.modality.*",
-    "smar.page.*",
-    "smar.position.*",
-    "smar.query.*",
-]
-
-
 def task_config(task: str, seed: int, yahoo_dir: Path) -> RunConfig:
-    """``<data>`` uses the default config (single-modal score and its alignment features are reranker inputs);
-    ``<data>-noup`` withholds them, so the reranker sees the single-modal rankers only through SMAR's loss."""
+    """``<data>`` uses the default config (the single-modal score and its alignment features are withheld, so
+    the reranker sees the single-modal rankers only through SMAR's loss); ``<data>-up`` feeds them as inputs."""
     data, _, setting = task.partition("-")
     fields: dict = {"seed": seed, "metrics": METRICS}
     if data == "synthetic":
         fields["dataset"] = "synthetic"
     else:
         fields.update(dataset="letor", data_dir=str(yahoo_dir))
-    if setting == "noup":
-        fields.update(upstream_as_feature=False, features=NO_UPSTREAM_FEATURES)
+    if setting == "up":
+        fields.update(upstream_as_feature=True)
+    elif setting:
+        raise SystemExit(f"unknown task setting {setting!r}; tasks are <synthetic|yahoo>[-up]")
     return load_config(None, None, **fields)
 
 
@@ -224,7 +215,7 @@ def plot(summary: dict, tasks: list[str], name: str) -> list[str]:
             pts.sort()
             xs, ys, es = zip(*pts, strict=True)
             style = "o-" if len(pts) > 1 else "s"
-            ax.errorbar(xs, ys, yerr=es, fmt=style, label=method, color=f"C{i % 10}", capsize=2, ms=4)
+            ax.errorbar(xs, ys, yerr=es, fmt=style, label=method, color=plt.cm.tab20(i % 20), capsize=2, ms=4)
         ax.set_xlabel("fraction of training page candidates labelled")
         ax.set_ylabel("test NDCG@10 (mean ± std over seeds)")
         ax.set_title(f"{task}: quality against labels spent")
@@ -241,7 +232,7 @@ def plot(summary: dict, tasks: list[str], name: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--tasks", nargs="+", default=["synthetic", "synthetic-noup", "yahoo", "yahoo-noup"])
+    parser.add_argument("--tasks", nargs="+", default=["synthetic", "synthetic-up", "yahoo", "yahoo-up"])
     parser.add_argument("--yahoo-dir", type=Path, default=YAHOO)
     args = parser.parse_args()
     if args.quick:

@@ -29,8 +29,26 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--budget", type=float, default=0.3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
+    parser.add_argument(
+        "--no-upstream",
+        action="store_true",
+        help="withhold the single-modal score and its alignment features from the reranker",
+    )
     args = parser.parse_args()
     grid = {"lam": [0.03, 0.1, 0.3, 1.0], "gamma": [0.5], "mode": ["pairwise", "listwise"]}
+    extra: dict = {"upstream_as_feature": True}
+    if args.no_upstream:
+        extra = {
+            "upstream_as_feature": False,
+            "features": [
+                "smar.text.*",
+                "smar.engagement.*",
+                "smar.modality.*",
+                "smar.page.*",
+                "smar.position.*",
+                "smar.query.*",
+            ],
+        }
     scores: dict[tuple, list[float]] = {}
     for seed in args.seeds:
         base = load_config(
@@ -40,6 +58,7 @@ def main() -> None:
             data_dir=args.data_dir,
             seed=seed,
             budget={"budget": args.budget, "strategy": "top"},
+            **extra,
         )
         splits = load_splits(base)
         prepared = prepare(base, splits)
@@ -57,13 +76,19 @@ def main() -> None:
         scores.setdefault(("budget_only", 0, 0), []).append(rep.result("budget_only").metrics["ndcg@10"])
     rows = sorted(((k, statistics.mean(v), statistics.pstdev(v)) for k, v in scores.items()), key=lambda r: -r[1])
     md = [
-        f"Validation NDCG@10 on `{args.dataset}`, budget {args.budget} (top), seeds {args.seeds}; test split unused.",
+        f"Validation NDCG@10 on `{args.dataset}` ({'without' if args.no_upstream else 'with'} the single-modal score "
+        f"as reranker input), budget {args.budget} (top), seeds {args.seeds}; test split unused.",
         "",
         "| mode | lambda | gamma | mean | std |",
         "|---|---|---|---|---|",
     ]
     md += [f"| {k[0]} | {k[1]} | {k[2]} | {m:.4f} | {s:.4f} |" for k, m, s in rows]
-    write_results(f"select_defaults_{args.dataset}", {"scores": {str(k): v for k, v in scores.items()}}, "\n".join(md))
+    suffix = "_noup" if args.no_upstream else ""
+    write_results(
+        f"select_defaults_{args.dataset}{suffix}_p{args.budget:g}",
+        {"scores": {str(k): v for k, v in scores.items()}},
+        "\n".join(md),
+    )
     print("\n".join(md))
 
 

@@ -107,7 +107,11 @@ class RunConfig:
     features : list of str or None
         Feature names or globs from the registry (None: the default set).
     upstream_as_feature : bool
-        Feed the single-modal score as a reranker feature (the authors' Baidu code does; it can leak).
+        Feed the single-modal score, and the features computed from it (``smar.align.*``), as reranker inputs.
+        The authors' Baidu code does; off by default, so the reranker learns from the single-modal rankers only
+        through SMAR's consistency loss. The default was chosen on validation pages of the synthetic task
+        (``benchmarks/results/select_defaults_*.md``): off with ``lam=1`` beat every "on" setting at budgets 0.1
+        and 0.3.
     single_modal, reranker : GBDTConfig
         The per-modality rankers and the whole-page reranker.
     budget : BudgetConfig
@@ -121,7 +125,7 @@ class RunConfig:
     dataset_options: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     features: list[str] | None = None
-    upstream_as_feature: bool = True
+    upstream_as_feature: bool = False
     single_modal: GBDTConfig = field(default_factory=GBDTConfig)
     reranker: GBDTConfig = field(default_factory=GBDTConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)

@@ -183,6 +183,8 @@ def evaluate_run(
     binary = relevance_labels(labels, qid, splits.info.get("relevance_rule", "positive"))
     n_train = len(state.train)
     used = state.annotation.labels_used
+    # the "without page term" ablation reads no page label (iso-anchor still judges items for its anchors)
+    smar_used = 0 if config.consistency.page_weight == 0 and state.annotation.inferred_label is None else used
     X_test = None
     results = []
     for method in methods:
@@ -190,7 +192,7 @@ def evaluate_run(
         if method in ("smar", "full_supervision", "budget_only") and X_test is None:
             X_test = model.featurize(frame)
         if method == "smar":
-            scores, n_used = model.reranker.predict(X_test), used
+            scores, n_used = model.reranker.predict(X_test), smar_used
         elif method == "full_supervision":
             scores, n_used = _native(model, state, np.arange(n_train)).predict(X_test), n_train
         elif method == "budget_only":

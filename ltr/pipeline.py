@@ -121,6 +121,21 @@ def design_matrix(
     return out
 
 
+def select_features(config: RunConfig) -> FeatureSet:
+    """The configured feature set; without ``upstream_as_feature`` the features computed from the single-modal
+    score are left out too (silently for the default selection, with an error when named explicitly)."""
+    features = FeatureSet.from_selection(config.features)
+    if config.upstream_as_feature:
+        return features
+    plain, aligned = features.split_upstream()
+    if config.features is not None and aligned.features:
+        raise ConfigError(
+            f"feature {aligned.names[0]!r} reads upstream_score, but upstream_as_feature is false; "
+            "set upstream_as_feature=true or leave that feature out"
+        )
+    return plain
+
+
 def data_fingerprint(frame: pd.DataFrame) -> str:
     """sha256 of the training pages' keys and labels (identifies the data a run was fitted on)."""
     cols = [c for c in (QID, ITEM_ID, MODALITY, PAGE_LABEL) if c in frame.columns]
@@ -190,7 +205,7 @@ def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = N
         train = with_upstream_scores(train, models, splits.modal_features)
         valid = with_upstream_scores(valid, models, splits.modal_features) if valid is not None else None
     say("stage 2/4: features")
-    features = FeatureSet.from_selection(config.features)
+    features = select_features(config)
     extracted = features.fit_transform(train)  # shares the text work of fitting and transforming
     raw = [c for c in splits.page_features if c in train.columns]
     X_train = design_matrix(train, features, raw, config.upstream_as_feature, extracted)

@@ -166,3 +166,14 @@ def test_top_label_relevance_rule() -> None:
     assert relevance_labels(labels, qid, "top").tolist() == [1, 0, 1, 0, 0, 1]
     with pytest.raises(ConfigError, match="unknown relevance rule"):
         relevance_labels(labels, qid, "weird")
+
+
+def test_upstream_features_follow_the_switch() -> None:
+    from smar_ltr.pipeline import select_features
+
+    without = select_features(fast_config(upstream_as_feature=False))
+    with_up = select_features(fast_config(upstream_as_feature=True))
+    assert not without.requires_upstream and with_up.requires_upstream
+    assert set(without.names) < set(with_up.names)
+    with pytest.raises(ConfigError, match="reads upstream_score"):
+        select_features(fast_config(upstream_as_feature=False, features=["smar.align.*"]))
