@@ -121,9 +121,7 @@ def binary_relevance(frame: pd.DataFrame, rule: str = "positive", label: str = "
 
 def _missing_files_error(data_dir: Path, missing: list[str]) -> DatasetError:
     what = (
-        "no CrossRank files"
-        if len(missing) == len(EXPECTED_FILES)
-        else f"CrossRank files {', '.join(missing)} missing"
+        "no CrossRank files" if len(missing) == len(EXPECTED_FILES) else f"CrossRank files {', '.join(missing)} missing"
     )
     return DatasetError(
         f"{what} in {str(data_dir)!r} (expected {', '.join(EXPECTED_FILES)}); they come from GitHub "
@@ -138,9 +136,7 @@ def _read_corpus(paths: list[Path]) -> tuple[pd.DataFrame, str]:
     kinds.update({c: "string" for c in (*CORPUS_TEXT, *CORPUS_TEXT_OPTIONAL)})
     kinds.update({c: "numeric" for c in (*FEATURES, "upstream_label")})
     wanted = list(
-        dict.fromkeys(
-            [*CORPUS_REQUIRED, *CORPUS_TEXT, *CORPUS_TEXT_OPTIONAL, "upstream_label", "candidate_idx"]
-        )
+        dict.fromkeys([*CORPUS_REQUIRED, *CORPUS_TEXT, *CORPUS_TEXT_OPTIONAL, "upstream_label", "candidate_idx"])
     )
     tables = []
     for path in paths:  # check each part, so the message names the part at fault
@@ -152,21 +148,16 @@ def _read_corpus(paths: list[Path]) -> tuple[pd.DataFrame, str]:
     try:
         frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
     except pa.ArrowException as exc:
-        raise DatasetError(
-            f"{label} do not share one schema ({str(exc).splitlines()[0]}); re-download them"
-        ) from exc
+        raise DatasetError(f"{label} do not share one schema ({str(exc).splitlines()[0]}); re-download them") from exc
     if frame["modal"].isna().any():
         i = int(np.flatnonzero(frame["modal"].isna().to_numpy())[0])
-        raise DatasetError(
-            f"{label} column 'modal' is empty at {example_row(frame, i, ['modal', 'real_title'])}"
-        )
+        raise DatasetError(f"{label} column 'modal' is empty at {example_row(frame, i, ['modal', 'real_title'])}")
     if "candidate_idx" in frame.columns:
         keys = frame.pop("candidate_idx")
         if keys.isna().any() or keys.duplicated().any():
             i = int(np.flatnonzero((keys.isna() | keys.duplicated()).to_numpy())[0])
             raise DatasetError(
-                f"{label} column 'candidate_idx' must be unique and present, found {keys.iloc[i]!r} again "
-                f"at row {i}"
+                f"{label} column 'candidate_idx' must be unique and present, found {keys.iloc[i]!r} again at row {i}"
             )
         frame.index = pd.Index(keys.astype(np.int64))
     return frame, label
@@ -235,10 +226,7 @@ def _join(
             "modality": "modal" + corpus_rows["modal"].astype(str).str.strip().to_numpy(dtype=object),
             "_label": label,
             "upstream_score": upstream,
-            "position": pd.to_numeric(results["position"], errors="coerce")
-            .round()
-            .astype("Int64")
-            .to_numpy(),
+            "position": pd.to_numeric(results["position"], errors="coerce").round().astype("Int64").to_numpy(),
             "query": requests["query"].to_numpy()[results["_row"].to_numpy()],
         }
     )
@@ -261,15 +249,11 @@ def _labelled(frame: pd.DataFrame, column: str, what: str, info: dict[str, Any])
             f"search_idx={frame['qid'].iloc[i]} candidate_idx={frame['item_id'].iloc[i]}; labels must be "
             f"grades 0..{MAX_LABEL}"
         )
-    info["labels_rounded"] = info.get("labels_rounded", 0) + int(
-        np.sum(np.isfinite(label) & (label != np.rint(label)))
-    )
+    info["labels_rounded"] = info.get("labels_rounded", 0) + int(np.sum(np.isfinite(label) & (label != np.rint(label))))
     frame[column] = pd.array(np.rint(label), dtype="Float64").astype("Int64")
     dup = frame.duplicated(["qid", "item_id"]).to_numpy()
     info["duplicate_candidates_dropped"] = info.get("duplicate_candidates_dropped", 0) + int(dup.sum())
-    frame = (
-        frame[~dup].sort_values(["qid", "position"], kind="stable", na_position="last").reset_index(drop=True)
-    )
+    frame = frame[~dup].sort_values(["qid", "position"], kind="stable", na_position="last").reset_index(drop=True)
     return validate_page_table(
         canonical_order(frame), require=(column,), non_null=(column,), require_sorted=True, what=what
     )
@@ -323,17 +307,14 @@ def load_baidu(data_dir: Path | None, seed: int = 0, **options: Any) -> PageSpli
     is_valid = pages["qid"].isin(valid_q).to_numpy()
     train = _labelled(pages[~is_valid].copy(), "page_label", TRAIN, info)
     valid = (
-        _labelled(pages[is_valid].copy(), "page_label", f"{TRAIN} (validation part)", info)
-        if is_valid.any()
-        else None
+        _labelled(pages[is_valid].copy(), "page_label", f"{TRAIN} (validation part)", info) if is_valid.any() else None
     )
     test = _labelled(tables[TEST], "page_label", TEST, info)
     single = tables[SINGLE]
     single["qid"] = single["qid"] + ":" + single["modality"]
     single = _labelled(single, "modal_label", SINGLE, info)
     modal_features = {
-        m: list(FEATURES)
-        for m in sorted(set(train["modality"].astype(str)) | set(test["modality"].astype(str)))
+        m: list(FEATURES) for m in sorted(set(train["modality"].astype(str)) | set(test["modality"].astype(str)))
     }
     return PageSplits(NAME, single, train, valid, test, modal_features, list(FEATURES), info)
 

@@ -67,9 +67,7 @@ SOURCE = (
     "Baidu-ULTR, https://github.com/ChuXiaokai/baidu_ultr_dataset (raw logs and annotations); processed: "
     "Hugging Face philipphager/baidu-ultr_uva-mlm-ctr"
 )
-LICENCE = (
-    "raw: Baidu-ULTR terms on the project page (research use); processed Hugging Face copies: CC BY-NC 4.0"
-)
+LICENCE = "raw: Baidu-ULTR terms on the project page (research use); processed Hugging Face copies: CC BY-NC 4.0"
 CITATION = (
     "Zou, Mao, Chu, Tang, Ye, Wang, Yin. A Large Scale Search Dataset for Unbiased Learning to Rank. "
     "NeurIPS 2022 Datasets and Benchmarks. arXiv:2207.03051"
@@ -201,8 +199,7 @@ def _raw_sessions(path: Path) -> pd.DataFrame:
     is_query = (frame[5] == "").to_numpy()
     if not is_query[0]:
         raise DatasetError(
-            f"{path.name} must start with a query line (qid, query tokens, reformulation); line 1 is a "
-            "document"
+            f"{path.name} must start with a query line (qid, query tokens, reformulation); line 1 is a document"
         )
     session = np.cumsum(is_query) - 1
     queries = frame.loc[is_query, [0, 1]].reset_index(drop=True)
@@ -275,9 +272,7 @@ def _processed_docs(path: Path, label: str) -> pd.DataFrame:
     ]
     table = read_arrow(path, wanted)
     require_columns(table, ["query", label], path)
-    nested = pa.types.is_list(table.schema.field(label).type) or pa.types.is_large_list(
-        table.schema.field(label).type
-    )
+    nested = pa.types.is_list(table.schema.field(label).type) or pa.types.is_large_list(table.schema.field(label).type)
     doc_cols = [
         c
         for c in (
@@ -299,8 +294,7 @@ def _processed_docs(path: Path, label: str) -> pd.DataFrame:
         lengths = {c: len(v) for c, v in cols.items()}
         if len(set(lengths.values())) > 1:
             raise DatasetError(
-                f"{path.name}: the per-document list columns differ in length ({lengths}); the file is "
-                "inconsistent"
+                f"{path.name}: the per-document list columns differ in length ({lengths}); the file is inconsistent"
             )
         query_key = parents
         query_text = _join_tokens(table.column("query"))[parents]
@@ -316,9 +310,7 @@ def _processed_docs(path: Path, label: str) -> pd.DataFrame:
         query_key = np.asarray(pd.factorize(table.column(key).to_pandas())[0])
         query_text = _join_tokens(table.column("query"))
         query_length = (
-            np.asarray(table.column("query_length"), dtype=np.float64)
-            if "query_length" in table.column_names
-            else None
+            np.asarray(table.column("query_length"), dtype=np.float64) if "query_length" in table.column_names else None
         )
     tag = f"{path.parent.name}-{path.stem}"
     out = pd.DataFrame({"_session": f"{tag}:" + pd.Series(query_key).astype(str), "query": query_text})
@@ -405,9 +397,7 @@ def load_baidu_ultr(data_dir: Path | None, seed: int = 0, **options: Any) -> Pag
         pages["qid"] = pages.pop("_session")
         sessions["_dwell"] = np.nan
         if "_media" not in sessions.columns:
-            raise DatasetError(
-                f"{session_files[0].name} has no column 'media_type'; it is needed for the modality"
-            )
+            raise DatasetError(f"{session_files[0].name} has no column 'media_type'; it is needed for the modality")
     media = _media_by_document(sessions)
     code = pages["_doc"].map(media)
     joined = code.notna().to_numpy()
@@ -429,9 +419,7 @@ def load_baidu_ultr(data_dir: Path | None, seed: int = 0, **options: Any) -> Pag
         majority = sessions["_media"].mode()
         info["unjoined_assigned"] = f"mm{int(majority.iloc[0])}" if len(majority) else UNJOINED_MODALITY
         code = code.fillna(majority.iloc[0]) if len(majority) else code
-    pages["modality"] = (
-        ("mm" + code.astype("Int64").astype(str)).where(code.notna(), UNJOINED_MODALITY).to_numpy()
-    )
+    pages["modality"] = ("mm" + code.astype("Int64").astype(str)).where(code.notna(), UNJOINED_MODALITY).to_numpy()
     pages["item_id"] = _document_ids(pages["_doc"], layout)
     pages["page_label"] = pages.pop("_label")
     if "position" not in pages.columns:
@@ -456,22 +444,14 @@ def load_baidu_ultr(data_dir: Path | None, seed: int = 0, **options: Any) -> Pag
     test_q, valid_q, train_q = split_queries(pages["qid"].to_numpy(), [tf, vf], seed)
     what = annotation_files[0].name
     train = _finish(pages[pages["qid"].isin(train_q)], "page_label", f"{what} (page pool)")
-    valid = (
-        _finish(pages[pages["qid"].isin(valid_q)], "page_label", f"{what} (validation)")
-        if len(valid_q)
-        else None
-    )
+    valid = _finish(pages[pages["qid"].isin(valid_q)], "page_label", f"{what} (validation)") if len(valid_q) else None
     test = _finish(pages[pages["qid"].isin(test_q)], "page_label", f"{what} (test)")
     single = _finish(sessions, "modal_label", "Baidu-ULTR sessions")
     features = [c for c in (*LEXICAL_FEATURES, *RAW_FEATURES, "query_length") if c in train.columns]
     modalities = sorted(
-        set(single["modality"].astype(str))
-        | set(train["modality"].astype(str))
-        | set(test["modality"].astype(str))
+        set(single["modality"].astype(str)) | set(train["modality"].astype(str)) | set(test["modality"].astype(str))
     )
-    return PageSplits(
-        NAME, single, train, valid, test, {m: list(features) for m in modalities}, features, info
-    )
+    return PageSplits(NAME, single, train, valid, test, {m: list(features) for m in modalities}, features, info)
 
 
 class _BaiduUltrSpec(DatasetSpec):

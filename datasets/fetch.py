@@ -202,9 +202,7 @@ def _check_magic(path: Path, name: str, page: str) -> None:
     with path.open("rb") as handle:
         head = handle.read(64)
         if head.startswith(b"version https://git-lfs"):
-            raise DatasetError(
-                f"{name} arrived as a Git LFS pointer, not the data; download it manually from {page}"
-            )
+            raise DatasetError(f"{name} arrived as a Git LFS pointer, not the data; download it manually from {page}")
         if magic is None:
             return
         handle.seek(0, 2)
@@ -213,8 +211,7 @@ def _check_magic(path: Path, name: str, page: str) -> None:
         tail = handle.read()
     if not head.startswith(magic) or (magic == b"PAR1" and tail != magic):
         raise DatasetError(
-            f"{name} is not a complete {Path(name).suffix[1:]} file (bad magic bytes); download it manually "
-            f"from {page}"
+            f"{name} is not a complete {Path(name).suffix[1:]} file (bad magic bytes); download it manually from {page}"
         )
 
 
@@ -323,13 +320,10 @@ def fetch(
     target = Path(dest) if dest is not None else spec.default_dir()
     if plan is None:
         raise DatasetError(
-            f"dataset {name!r} has no download source ({spec.source or 'generated or local data'}); nothing "
-            "to fetch"
+            f"dataset {name!r} has no download source ({spec.source or 'generated or local data'}); nothing to fetch"
         )
     if plan.manual:
-        raise DatasetError(
-            f"{name} needs a manual download: {plan.manual}; put the files into {str(target)!r}"
-        )
+        raise DatasetError(f"{name} needs a manual download: {plan.manual}; put the files into {str(target)!r}")
     if plan.needs_acceptance and not accept_licence:
         raise DatasetError(
             f"{plan.needs_acceptance}; read the terms and re-run with --accept-licence, or download the "

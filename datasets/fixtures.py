@@ -248,9 +248,7 @@ def _qilin_request(rng: np.random.Generator, sid: int, quality: np.ndarray, n_no
     for rank, j in enumerate(order):
         click = float(_sigmoid(2.0 * appeal[j] - 1.0) > rng.random())
         dwell = (
-            float(np.round(np.exp(1.5 + appeal[j] + rng.normal(0, 0.3)), 3))
-            if click and rng.random() < 0.85
-            else None
+            float(np.round(np.exp(1.5 + appeal[j] + rng.normal(0, 0.3)), 3)) if click and rng.random() < 0.85 else None
         )
         details.append(
             {
@@ -276,12 +274,8 @@ def _qilin_request(rng: np.random.Generator, sid: int, quality: np.ndarray, n_no
         "search_idx": sid,
         "session_idx": sid // 3,
         "user_idx": int(rng.integers(100)),
-        "dpr_results": [
-            [float(v), float(np.round(300 + rng.random(), 4))] for v in rng.choice(n_notes, size=5)
-        ],
-        "bm25_results": [
-            [float(v), float(np.round(20 * rng.random(), 4))] for v in rng.choice(n_notes, size=5)
-        ],
+        "dpr_results": [[float(v), float(np.round(300 + rng.random(), 4))] for v in rng.choice(n_notes, size=5)],
+        "bm25_results": [[float(v), float(np.round(20 * rng.random(), 4))] for v in rng.choice(n_notes, size=5)],
         "search_results": [d["note_idx"] for d in details],
     }
 
@@ -361,15 +355,10 @@ def write_qilin(
         ("dqa", dqa, _QILIN_DQA),
     ):
         (out / table).mkdir()
-        pq.write_table(
-            pa.Table.from_pylist(rows, schema=schema), out / table / "train-00000-of-00001.parquet"
-        )
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), out / table / "train-00000-of-00001.parquet")
     (out / "qrels").mkdir()
     qrels = [
-        (i, d["note_idx"])
-        for i, r in enumerate(test)
-        for d in r["search_result_details_with_idx"]
-        if d["click"] == 1
+        (i, d["note_idx"]) for i, r in enumerate(test) for d in r["search_result_details_with_idx"] if d["click"] == 1
     ]
     pd.DataFrame(qrels, columns=["qid", "pid"]).to_csv(out / "qrels" / "search.test.qrels.csv", index=False)
 
@@ -377,9 +366,7 @@ def write_qilin(
 # -----------------------------------------------------------------------------------------------------------
 # baidu-ultr (raw gzip sessions + annotation file, or the processed Hugging Face layout)
 # -----------------------------------------------------------------------------------------------------------
-def _ultr_docs(
-    rng: np.random.Generator, n_docs: int, queries: list[list[int]], start: int = 0
-) -> list[dict[str, Any]]:
+def _ultr_docs(rng: np.random.Generator, n_docs: int, queries: list[list[int]], start: int = 0) -> list[dict[str, Any]]:
     """A pool of documents: each has a topic (one of the queries) whose tokens its text repeats, a media type
     (0 web, 1/2 other display types) and a hidden quality."""
     docs = []
@@ -434,9 +421,7 @@ def _ultr_session_lines(
     return lines
 
 
-def write_baidu_ultr(
-    out: Path, seed: int = 0, layout: str = "raw", n_sessions: int = 80, n_queries: int = 30
-) -> None:
+def write_baidu_ultr(out: Path, seed: int = 0, layout: str = "raw", n_sessions: int = 80, n_queries: int = 30) -> None:
     """Raw layout (``part-00000.gz`` + ``annotation_data_0522.txt``) or processed layout (``clicks/``,
     ``annotations/`` parquet with the Hugging Face features)."""
     rng = np.random.default_rng(seed)
@@ -571,10 +556,7 @@ def _write_ultr_processed(
         row.update(
             {
                 "url_md5": [d["url_md5"] for d in docs],
-                "click": [
-                    int(_sigmoid(_ultr_relevance(d, q) - 0.3 * p) > rng.random())
-                    for p, d in enumerate(docs, 1)
-                ],
+                "click": [int(_sigmoid(_ultr_relevance(d, q) - 0.3 * p) > rng.random()) for p, d in enumerate(docs, 1)],
                 "position": list(range(1, len(docs) + 1)),
                 "media_type": [d["media"] for d in docs],
                 "displayed_time": [float(rng.random() * 10) for _ in docs],
@@ -583,9 +565,7 @@ def _write_ultr_processed(
             }
         )
         click_rows.append(row)
-    ann_rows = [
-        {**common(q, docs), "frequency_bucket": q % 10, "label": labels} for q, docs, labels in annotated
-    ]
+    ann_rows = [{**common(q, docs), "frequency_bucket": q % 10, "label": labels} for q, docs, labels in annotated]
     for sub, rows, schema in (
         ("clicks/train", click_rows, clicks_schema),
         ("annotations/test", ann_rows, ann_schema),

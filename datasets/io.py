@@ -47,17 +47,13 @@ def example_row(frame: pd.DataFrame | pa.Table, i: int = 0, columns: Sequence[st
     return f"row {i} (" + ", ".join(f"{c}={_short(v)}" for c, v in values.items()) + ")"
 
 
-def missing_column_error(
-    file: str | Path, column: str, present: Sequence[str], example: str = ""
-) -> DatasetError:
+def missing_column_error(file: str | Path, column: str, present: Sequence[str], example: str = "") -> DatasetError:
     """The error for a column a file lacks: file, column, close match, columns present and an example row."""
     close = difflib.get_close_matches(column, [str(c) for c in present], n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     shown = ", ".join(map(str, list(present)[:10])) + (", ..." if len(present) > 10 else "")
     where = f"; first {example}" if example else ""
-    return DatasetError(
-        f"{Path(file).name} is missing column {column!r}{hint}; columns present: {shown}{where}"
-    )
+    return DatasetError(f"{Path(file).name} is missing column {column!r}{hint}; columns present: {shown}{where}")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -96,12 +92,8 @@ def read_arrow(
         raise
     except (OSError, pa.ArrowException, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DatasetError(
-            f"{path.name} could not be read as {suffix[1:]} ({first}); is the file complete?"
-        ) from exc
-    raise DatasetError(
-        f"{path.name}: unsupported file type {suffix!r}; use one of {', '.join(TABLE_SUFFIXES)}"
-    )
+        raise DatasetError(f"{path.name} could not be read as {suffix[1:]} ({first}); is the file complete?") from exc
+    raise DatasetError(f"{path.name}: unsupported file type {suffix!r}; use one of {', '.join(TABLE_SUFFIXES)}")
 
 
 def read_frame(
@@ -152,9 +144,7 @@ _KIND_CHECKS: dict[str, Callable[[pa.DataType], bool]] = {
     "string": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t),
     "key": lambda t: pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t),
     "list": lambda t: pa.types.is_list(t) or pa.types.is_large_list(t),
-    "struct-list": lambda t: (
-        (pa.types.is_list(t) or pa.types.is_large_list(t)) and pa.types.is_struct(t.value_type)
-    ),
+    "struct-list": lambda t: (pa.types.is_list(t) or pa.types.is_large_list(t)) and pa.types.is_struct(t.value_type),
 }
 _KIND_WORDS = {
     "int": "integers",
@@ -237,9 +227,7 @@ def explode_struct_list(table: pa.Table, column: str, file: str | Path) -> pd.Da
     return frame
 
 
-def numeric_column(
-    frame: pd.DataFrame, column: str, file: str | Path, context: Sequence[str] = ()
-) -> np.ndarray:
+def numeric_column(frame: pd.DataFrame, column: str, file: str | Path, context: Sequence[str] = ()) -> np.ndarray:
     """A column as float64; non-numeric entries raise one line with file, column and an example row."""
     values = pd.to_numeric(frame[column], errors="coerce")
     bad = values.isna() & frame[column].notna()
@@ -268,8 +256,7 @@ def check_options(dataset: str, options: Mapping[str, Any], allowed: Mapping[str
             close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.5)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise DatasetError(
-                f"unknown option {key!r} for dataset {dataset!r}; {hint}known options: "
-                f"{', '.join(sorted(allowed))}"
+                f"unknown option {key!r} for dataset {dataset!r}; {hint}known options: {', '.join(sorted(allowed))}"
             )
     return {**allowed, **options}
 
@@ -293,9 +280,7 @@ def check_fraction(dataset: str, option: str, value: Any, upper: float = 1.0) ->
     return number
 
 
-def split_queries(
-    qids: Sequence[Any] | np.ndarray, fractions: Sequence[float], seed: int
-) -> list[np.ndarray]:
+def split_queries(qids: Sequence[Any] | np.ndarray, fractions: Sequence[float], seed: int) -> list[np.ndarray]:
     """Seeded split of distinct query ids into groups of the given fractions (the rest forms the last group).
 
     Parameters

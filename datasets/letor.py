@@ -101,9 +101,7 @@ def _diagnose(path: Path, n_features: int | None, exc: Exception) -> DatasetErro
         problem = _line_problem(tokens, n_features)
         if problem is not None:
             return DatasetError(f"{path}: line {number} is malformed ({problem}): {_short(raw)!r}")
-    return DatasetError(
-        f"{path}: not a readable SVMlight/LETOR file ({exc}); expected 'label qid:Q 1:v 2:v ...'"
-    )
+    return DatasetError(f"{path}: not a readable SVMlight/LETOR file ({exc}); expected 'label qid:Q 1:v 2:v ...'")
 
 
 def _read_groups(query_file: Path, n_rows: int, data_file: Path) -> np.ndarray:
@@ -118,9 +116,7 @@ def _read_groups(query_file: Path, n_rows: int, data_file: Path) -> np.ndarray:
             except ValueError:
                 size = -1
             if size < 1:
-                raise DatasetError(
-                    f"{query_file}: line {number} must be a positive group size, found {_short(raw)!r}"
-                )
+                raise DatasetError(f"{query_file}: line {number} must be a positive group size, found {_short(raw)!r}")
             sizes.append(size)
     total = int(np.sum(sizes))
     if total != n_rows:
@@ -226,9 +222,7 @@ def read_svmlight(
     if keep_zero and n_features is not None:
         dense = dense[:, : int(n_features)]
     first = 0 if keep_zero else 1
-    features = pd.DataFrame(
-        dense, columns=[f"f{k}" for k in range(first, first + dense.shape[1])], copy=False
-    )
+    features = pd.DataFrame(dense, columns=[f"f{k}" for k in range(first, first + dense.shape[1])], copy=False)
     keys = pd.DataFrame(
         {
             "qid": qid_str,
@@ -263,10 +257,7 @@ def load_letor_dir(data_dir: str | Path, n_features: int | None = None) -> dict[
     expected = "; ".join(f"{role}: {' or '.join(names)}" for role, names in ROLE_FILES.items())
     if not root.is_dir():
         raise DatasetError(f"LETOR directory {root} does not exist; it must hold ({expected})")
-    found = {
-        role: next((root / n for n in names if (root / n).is_file()), None)
-        for role, names in ROLE_FILES.items()
-    }
+    found = {role: next((root / n for n in names if (root / n).is_file()), None) for role, names in ROLE_FILES.items()}
     if found["train"] is None:
         fold = sorted(root.glob("Fold*"))
         hint = f"; this looks like an archive root, pass a fold directory such as {fold[0]}" if fold else ""

@@ -73,9 +73,7 @@ def _check_feature_list(columns: Any, frame: pd.DataFrame, where: str) -> list[s
     for col in columns:
         if col not in numeric:
             state = "is not numeric" if col in frame.columns else "is not a column of train"
-            raise DatasetError(
-                f"{META} {where} lists {col!r}, which {state}; list numeric feature columns only"
-            )
+            raise DatasetError(f"{META} {where} lists {col!r}, which {state}; list numeric feature columns only")
     return list(columns)
 
 
@@ -159,9 +157,7 @@ def load_pages(data_dir: Path | None, seed: int = 0, **options: Any) -> PageSpli
         if not isinstance(meta["modal_features"], dict):
             raise DatasetError(f"{META} modal_features must map each modality to a list of columns")
         modal_features = {
-            str(m): _check_feature_list(
-                cols, single if single is not None else train, f"modal_features[{m!r}]"
-            )
+            str(m): _check_feature_list(cols, single if single is not None else train, f"modal_features[{m!r}]")
             for m, cols in meta["modal_features"].items()
         }
     else:
@@ -201,9 +197,7 @@ def summarize_splits(splits: PageSplits) -> dict[str, Any]:
             }
             continue
         label = "modal_label" if role == "single_modal" else "page_label"
-        labels = (
-            frame[label].value_counts(dropna=False).sort_index() if label in frame.columns else pd.Series()
-        )
+        labels = frame[label].value_counts(dropna=False).sort_index() if label in frame.columns else pd.Series()
         out["splits"][role] = {
             "queries": int(frame["qid"].nunique()),
             "candidates": len(frame),
@@ -216,9 +210,7 @@ def summarize_splits(splits: PageSplits) -> dict[str, Any]:
     out["modal_features"] = {m: len(c) for m, c in splits.modal_features.items()}
     out["page_features"] = len(splits.page_features)
     out["has_upstream_scores"] = splits.has_upstream_scores
-    out["info"] = {
-        k: v for k, v in splits.info.items() if isinstance(v, (str, int, float, bool, list)) or v is None
-    }
+    out["info"] = {k: v for k, v in splits.info.items() if isinstance(v, (str, int, float, bool, list)) or v is None}
     return out
 
 

@@ -71,9 +71,7 @@ from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import DatasetError
 
 NAME = "qilin"
-SOURCE = (
-    "Hugging Face THUIR/Qilin (https://huggingface.co/datasets/THUIR/Qilin); qrels: GitHub RED-Search/Qilin"
-)
+SOURCE = "Hugging Face THUIR/Qilin (https://huggingface.co/datasets/THUIR/Qilin); qrels: GitHub RED-Search/Qilin"
 LICENCE = "Apache-2.0 (Hugging Face dataset card)"
 CITATION = (
     "Chen, Dong, Li, He, Gao, Cao, Wu, Yang, Xu, Hu, Ai, Liu. Qilin: A Multimodal Information Retrieval "
@@ -122,9 +120,7 @@ def click_dwell_tiers(groups: Any, click: ArrayLike, dwell: ArrayLike) -> np.nda
     with_dwell = clicked & np.isfinite(seconds) & (seconds > 0)
     keys = groups if isinstance(groups, list) else [groups]
     masked = pd.Series(np.where(with_dwell, seconds, np.nan))
-    median = (
-        masked.groupby([pd.Series(np.asarray(k)) for k in keys], sort=False).transform("median").to_numpy()
-    )
+    median = masked.groupby([pd.Series(np.asarray(k)) for k in keys], sort=False).transform("median").to_numpy()
     tiers = np.zeros(len(clicked), dtype=np.int64)
     tiers[clicked] = 1
     tiers[with_dwell] = 2
@@ -167,9 +163,7 @@ def _note_rows(req: Requests, notes: pd.DataFrame, unjoined: str, info: dict[str
     )
     rows["item_id"] = rows["note_idx"].astype(str)
     if "query_from_type" in head.columns:
-        rows["query_from_type"] = (
-            pd.to_numeric(head["query_from_type"], errors="coerce").reindex(parent).to_numpy()
-        )
+        rows["query_from_type"] = pd.to_numeric(head["query_from_type"], errors="coerce").reindex(parent).to_numpy()
     dup = rows.duplicated(["qid", "item_id"]).to_numpy()
     info["duplicate_results_dropped"] = info.get("duplicate_results_dropped", 0) + int(dup.sum())
     rows = rows[~dup]
@@ -192,9 +186,7 @@ def _cards(dqa: Requests) -> pd.DataFrame:
     output = frame["dqa_output"].astype("string").fillna("-1").str.strip()
     frame = frame[(output != "-1").to_numpy()]
     answer = frame["dqa_output"].astype(str)
-    clicks = {
-        c: pd.to_numeric(frame[c], errors="coerce").fillna(0).to_numpy() for c in CARD_CLICKS if c in frame
-    }
+    clicks = {c: pd.to_numeric(frame[c], errors="coerce").fillna(0).to_numpy() for c in CARD_CLICKS if c in frame}
     liked = clicks.get("is_like_clk", np.zeros(len(frame))) == 1
     other = np.zeros(len(frame), dtype=bool)
     for name, values in clicks.items():
@@ -210,26 +202,20 @@ def _cards(dqa: Requests) -> pd.DataFrame:
             "position": 0,
             "page_label": np.where(liked, 2, np.where(other, 1, 0)),
             "query": frame["query"].to_numpy(),
-            "query_from_type": pd.to_numeric(frame["query_from_type"], errors="coerce").to_numpy(
-                dtype=np.float64
-            )
+            "query_from_type": pd.to_numeric(frame["query_from_type"], errors="coerce").to_numpy(dtype=np.float64)
             if "query_from_type" in frame
             else np.nan,
             "answer": answer.to_numpy(),
             "answer_length": answer.str.len().to_numpy(dtype=np.float64),
             # one small list per card (thousands of cards at most)
-            "ref_note_count": [
-                float(len(parse_int_list(v, what="dqa column 'ref_note_idx_list'"))) for v in refs
-            ],
+            "ref_note_count": [float(len(parse_int_list(v, what="dqa column 'ref_note_idx_list'"))) for v in refs],
         }
     )
 
 
 def _finish(frame: pd.DataFrame, what: str, label: str = "page_label") -> pd.DataFrame:
     """Drop helper columns, stable-sort by (qid, position) and validate."""
-    frame = frame.drop(
-        columns=[c for c in ("_row", "_click", "_dwell", "note_idx", "search_idx") if c in frame]
-    )
+    frame = frame.drop(columns=[c for c in ("_row", "_click", "_dwell", "note_idx", "search_idx") if c in frame])
     frame = frame.sort_values(["qid", "position"], kind="stable", na_position="last").reset_index(drop=True)
     return validate_page_table(
         canonical_order(frame), require=(label,), non_null=(label,), require_sorted=True, what=what
@@ -346,9 +332,7 @@ def load_qilin(data_dir: Path | None, seed: int = 0, **options: Any) -> PageSpli
         for name, frames in parts.items():
             frames.append(attached[attached["qid"].isin(frames[0]["qid"])])
             frames.append(own[name])
-    splits = {
-        name: _page_split(name, parts[name], opts, data_dir, info) for name in ("train", "valid", "test")
-    }
+    splits = {name: _page_split(name, parts[name], opts, data_dir, info) for name in ("train", "valid", "test")}
     train, test = splits["train"], splits["test"]
     assert train is not None and test is not None
     single = _single_pool(pd.concat(parts["single"], ignore_index=True), train, list_size, seed, info)
@@ -406,9 +390,7 @@ def _single_pool(
     info["llm_pool"] = "cards of the single-modal pool pages"
     if len(cards) < 2:
         cards = pd.concat([cards, train[train["modality"].astype(str) == LLM]], ignore_index=True)
-        info["llm_pool"] = (
-            "cards of the single-modal pool and page pool (fewer than two in the single-modal pool)"
-        )
+        info["llm_pool"] = "cards of the single-modal pool and page pool (fewer than two in the single-modal pool)"
     lists = None
     if len(cards) >= 2:
         order = np.random.default_rng([seed, 7]).permutation(len(cards))
@@ -423,9 +405,7 @@ def _single_pool(
     if not pieces:
         return train.iloc[:0].drop(columns="page_label")
     pool = pd.concat(pieces, ignore_index=True).sort_values("qid", kind="stable").reset_index(drop=True)
-    return validate_page_table(
-        pool, require=("modal_label",), require_sorted=True, what="qilin single-modal pool"
-    )
+    return validate_page_table(pool, require=("modal_label",), require_sorted=True, what="qilin single-modal pool")
 
 
 def _apply_qrels(test_rows: pd.DataFrame, data_dir: Path, info: dict[str, Any]) -> pd.DataFrame:

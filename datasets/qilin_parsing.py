@@ -97,9 +97,7 @@ def parse_dict_list(value: Any, *, what: str = "value") -> list[dict[str, Any]]:
             raise DatasetError(f"{what}: expected a record, found {chunk[:80]!r}")
         out.append(parsed)
     if not out and value.strip() not in ("[]", ""):
-        raise DatasetError(
-            f"{what}: expected a list of records like [{{'note_idx': 1, ...}}], found {value[:80]!r}"
-        )
+        raise DatasetError(f"{what}: expected a list of records like [{{'note_idx': 1, ...}}], found {value[:80]!r}")
     return out
 
 
@@ -131,9 +129,7 @@ def parse_score_pairs(value: Any, *, what: str = "value") -> list[tuple[int, flo
     for match in _PAIR.finditer(value):
         parts = [p for p in re.split(r"[,\s]+", match.group(1).strip()) if p]
         if len(parts) != 2:
-            raise DatasetError(
-                f"{what}: expected a pair array([note_idx, score]), found {match.group(0)[:80]!r}"
-            )
+            raise DatasetError(f"{what}: expected a pair array([note_idx, score]), found {match.group(0)[:80]!r}")
         try:
             out.append((round(float(parts[0])), float(parts[1])))
         except ValueError as exc:
@@ -213,9 +209,7 @@ def read_requests(paths: list[Path], extra: tuple[str, ...] = ()) -> Requests:
                 res[name] = numeric_column(res, name, path, ["note_idx"])
         if res["note_idx"].isna().any():
             i = int(np.flatnonzero(res["note_idx"].isna().to_numpy())[0])
-            raise DatasetError(
-                f"{path.name} column {DETAILS!r} has a result without note_idx at {example_row(res, i)}"
-            )
+            raise DatasetError(f"{path.name} column {DETAILS!r} has a result without note_idx at {example_row(res, i)}")
         frame["search_idx"] = numeric_column(frame, "search_idx", path, ["query"])
         res["_row"] = res["_row"].to_numpy() + offset
         frame["_row"] = np.arange(len(frame)) + offset
@@ -243,9 +237,7 @@ def read_notes(paths: list[Path], needed: np.ndarray) -> tuple[pd.DataFrame, lis
             table = read_arrow(path, cols, pc.field("note_idx").isin(wanted) if keyed else None)
         require_columns(table, ["note_type"], path)
         check_types(table, {"note_type": "numeric", "note_idx": "int-like"}, path)
-        numeric = [
-            f.name for f in table.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
-        ]
+        numeric = [f.name for f in table.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)]
         if features is None:
             features = [c for c in numeric if c not in ("note_idx", "note_type")]
         if "note_idx" in table.column_names:

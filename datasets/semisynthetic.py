@@ -72,22 +72,16 @@ class SemiSyntheticConfig:
 
     def __post_init__(self) -> None:
         if self.assignment not in ASSIGNMENTS:
-            raise ConfigError(
-                f"letor option assignment={self.assignment!r} is unknown; choose one of {ASSIGNMENTS}"
-            )
+            raise ConfigError(f"letor option assignment={self.assignment!r} is unknown; choose one of {ASSIGNMENTS}")
         if self.assignment == "column" and not self.assignment_column:
-            raise ConfigError(
-                "letor option assignment='column' needs assignment_column=<column holding modalities>"
-            )
+            raise ConfigError("letor option assignment='column' needs assignment_column=<column holding modalities>")
         if self.assignment != "column" and (
             len(self.modalities) < 1 or len(set(self.modalities)) != len(self.modalities)
         ):
             raise ConfigError(f"letor option modalities={self.modalities!r} must be distinct names")
         bad = [d for d in self.distortions if d not in DISTORTIONS]
         if bad or not self.distortions:
-            raise ConfigError(
-                f"letor option distortions={self.distortions!r}: use names from {tuple(DISTORTIONS)}"
-            )
+            raise ConfigError(f"letor option distortions={self.distortions!r}: use names from {tuple(DISTORTIONS)}")
         if not self.label_shifts:
             raise ConfigError("letor option label_shifts must list at least one integer shift")
         if not 0.0 < self.view_fraction <= 1.0:
@@ -121,17 +115,11 @@ def _modality_codes(
         return (hashed % np.uint64(len(modalities))).astype(np.int64)
     if config.assignment == "quantile":
         assert edges is not None
-        return np.searchsorted(
-            edges, frame[config.assignment_column].to_numpy(dtype=np.float64), side="right"
-        )
-    return pd.Categorical(frame[config.assignment_column].astype("str"), categories=modalities).codes.astype(
-        np.int64
-    )
+        return np.searchsorted(edges, frame[config.assignment_column].to_numpy(dtype=np.float64), side="right")
+    return pd.Categorical(frame[config.assignment_column].astype("str"), categories=modalities).codes.astype(np.int64)
 
 
-def _split_queries(
-    train: pd.DataFrame, config: SemiSyntheticConfig, has_valid: bool, has_test: bool
-) -> np.ndarray:
+def _split_queries(train: pd.DataFrame, config: SemiSyntheticConfig, has_valid: bool, has_test: bool) -> np.ndarray:
     """Role per training-file row: 0 single-modal pool, 1 page pool, 2 valid, 3 test."""
     codes, uniques = pd.factorize(train["qid"], sort=False)
     n = len(uniques)
@@ -168,9 +156,7 @@ def _table(
     if single_modal:
         qid = qid + "-" + pd.Series(np.asarray(modalities, dtype=object)[mod]).astype("str")
     labels = frame["label"].to_numpy(dtype=np.int64)
-    shift = np.asarray([config.label_shifts[i % len(config.label_shifts)] for i in range(len(modalities))])[
-        mod
-    ]
+    shift = np.asarray([config.label_shifts[i % len(config.label_shifts)] for i in range(len(modalities))])[mod]
     u = rng.random(n)
     noise = np.where(u < config.modal_label_noise / 2, -1, np.where(u < config.modal_label_noise, 1, 0))
     modal = np.clip(labels + shift + noise, 0, config.max_modal_label)
@@ -186,9 +172,7 @@ def _table(
     for m_idx, (m, (subset, kind, scale, offset)) in enumerate(views.items()):
         rows = np.flatnonzero(mod == m_idx)
         block = np.full((n, len(subset)), np.nan, dtype=np.float32)
-        block[rows] = (
-            scale * DISTORTIONS[kind](values[np.ix_(rows, np.asarray(subset, dtype=np.int64))]) + offset
-        )
+        block[rows] = scale * DISTORTIONS[kind](values[np.ix_(rows, np.asarray(subset, dtype=np.int64))]) + offset
         cols.update({f"f_{m}_{j}": block[:, j] for j in range(len(subset))})
     if config.keep_original_features:
         cols.update({c: frame[c].to_numpy(dtype=np.float32) for c in features})
@@ -227,9 +211,7 @@ def build_semisynthetic(
     for role, frame in frames.items():
         missing = [c for c in (*_KEYS, config.assignment_column) if c and c not in frame.columns]
         if missing:
-            raise DatasetError(
-                f"LETOR {role} frame is missing column {missing[0]!r}; read it with read_svmlight"
-            )
+            raise DatasetError(f"LETOR {role} frame is missing column {missing[0]!r}; read it with read_svmlight")
     train = frames["train"].reset_index(drop=True)
     features = _feature_columns(train, config)
     if not features:
@@ -241,14 +223,10 @@ def build_semisynthetic(
     else:
         modalities = list(config.modalities)
     if config.assignment == "quantile":
-        column = config.assignment_column or max(
-            features, key=lambda c: (train[c].nunique(), -features.index(c))
-        )
+        column = config.assignment_column or max(features, key=lambda c: (train[c].nunique(), -features.index(c)))
         missing = [role for role, f in frames.items() if column not in f.columns]
         if missing:
-            raise DatasetError(
-                f"assignment_column {column!r} is not a column of the LETOR {missing[0]} frame"
-            )
+            raise DatasetError(f"assignment_column {column!r} is not a column of the LETOR {missing[0]} frame")
         config = dataclasses.replace(config, assignment_column=column)
         qs = np.linspace(0.0, 1.0, len(modalities) + 1)[1:-1]
         edges = np.quantile(train[column].to_numpy(dtype=np.float64), qs)
@@ -277,9 +255,7 @@ def build_semisynthetic(
         args = (views, features, modalities, config, label_rng)
         tables[name] = _table(frame, mod, prefix, name == "single_modal", *args)
     if "test" not in tables:
-        raise DatasetError(
-            "the semi-synthetic task has no test queries; give a test file or test_fraction > 0"
-        )
+        raise DatasetError("the semi-synthetic task has no test queries; give a test file or test_fraction > 0")
     modal_features = {m: [f"f_{m}_{j}" for j in range(len(v[0]))] for m, v in views.items()}
     page_features = [c for cols in modal_features.values() for c in cols]
     if config.keep_original_features:
@@ -304,9 +280,7 @@ def build_semisynthetic(
                 m: {"columns": [features[k] for k in v[0]], "distortion": v[1], "scale": v[2], "offset": v[3]}
                 for m, v in views.items()
             },
-            "label_shifts": {
-                m: config.label_shifts[i % len(config.label_shifts)] for i, m in enumerate(modalities)
-            },
+            "label_shifts": {m: config.label_shifts[i % len(config.label_shifts)] for i, m in enumerate(modalities)},
             "n_queries": {k: int(t["qid"].nunique()) for k, t in tables.items()},
         },
     )

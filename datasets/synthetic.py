@@ -114,29 +114,21 @@ class SyntheticConfig:
         for name in ("n_single_modal_queries", "n_train_pages", "n_valid_pages", "n_test_pages", "n_topics"):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or value < (2 if name == "n_topics" else 0):
-                raise ConfigError(
-                    f"synthetic option {name}={value!r} must be a non-negative integer (n_topics >= 2)"
-                )
+                raise ConfigError(f"synthetic option {name}={value!r} must be a non-negative integer (n_topics >= 2)")
         if self.n_train_pages < 1 or self.n_test_pages < 1:
             raise ConfigError("synthetic options n_train_pages and n_test_pages must be at least 1")
         for name in ("page_size", "list_size"):
             lo_hi = getattr(self, name)
             if len(lo_hi) != 2 or not 1 <= lo_hi[0] <= lo_hi[1] <= 10_000:
-                raise ConfigError(
-                    f"synthetic option {name}={lo_hi!r} must be (min, max) with 1 <= min <= max <= 10000"
-                )
+                raise ConfigError(f"synthetic option {name}={lo_hi!r} must be (min, max) with 1 <= min <= max <= 10000")
         mods = self.modalities
         if not mods or len(set(mods)) != len(mods) or not all(_MODALITY_NAME.fullmatch(str(m)) for m in mods):
-            raise ConfigError(
-                f"synthetic option modalities={mods!r} must be distinct lower-case names like 'web'"
-            )
+            raise ConfigError(f"synthetic option modalities={mods!r} must be distinct lower-case names like 'web'")
         if self.include_llm and "llm" in mods:
             raise ConfigError("synthetic option modalities contains 'llm'; use include_llm=True instead")
         for name in ("llm_rate", "on_topic_rate", "intent_text_rate", "misleading_intent_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(
-                    f"synthetic option {name}={getattr(self, name)!r} must be a probability in [0, 1]"
-                )
+                raise ConfigError(f"synthetic option {name}={getattr(self, name)!r} must be a probability in [0, 1]")
         if self.intent_text_rate + self.misleading_intent_rate > 1.0:
             raise ConfigError("synthetic options intent_text_rate + misleading_intent_rate must not exceed 1")
         for name in (
@@ -211,9 +203,7 @@ class _Design:
 
     modalities: tuple[str, ...]
     vocab: Vocabulary
-    features: dict[
-        str, list[tuple[bool, float, str, float, float]]
-    ]  # signal, noise, transform, scale, offset
+    features: dict[str, list[tuple[bool, float, str, float, float]]]  # signal, noise, transform, scale, offset
     calibration: np.ndarray  # (M, 2)
     display_offset: np.ndarray  # (M,)
     click_offset: np.ndarray  # (M,)
@@ -313,9 +303,7 @@ def _simulate(
         mod = single_modality[qi]
         is_llm = np.asarray(config.include_llm) & (mod == n_mod - 1)
     on_topic = (rng.random(n) < config.on_topic_rate) | is_llm
-    ctopic = np.where(
-        on_topic, topic[qi], (topic[qi] + rng.integers(1, config.n_topics, n)) % config.n_topics
-    )
+    ctopic = np.where(on_topic, topic[qi], (topic[qi] + rng.integers(1, config.n_topics, n)) % config.n_topics)
     quality = np.where(on_topic, rng.beta(2.5, 1.8, n), rng.beta(1.0, 5.0, n))
     quality[is_llm] = rng.beta(3.0, 2.0, int(is_llm.sum()))
     r = 4.0 * quality
@@ -323,9 +311,7 @@ def _simulate(
     page_rel = r + bonus[qi, mod] + rng.normal(0.0, config.page_noise, n)
     page_label = np.searchsorted(PAGE_THRESHOLDS, page_rel)
     a, c = design.calibration[mod, 0], design.calibration[mod, 1]
-    modal_label = np.clip(np.round(a * r + c + rng.normal(0.0, config.modal_label_noise, n)), 0, 4).astype(
-        np.int64
-    )
+    modal_label = np.clip(np.round(a * r + c + rng.normal(0.0, config.modal_label_noise, n)), 0, 4).astype(np.int64)
     display = r + design.display_offset[mod] + rng.normal(0.0, config.upstream_noise, n)
     order = np.lexsort((-display, qi))
     position = np.empty(n, dtype=np.int64)
@@ -348,9 +334,7 @@ def _simulate(
     web = mods.index("web") if "web" in mods else -1
     llm = n_mod - 1 if config.include_llm else -1
     for name, lo, hi, base, gain in text_spec:
-        target = {"title": mod == web, "body": mod == web, "answer": mod == llm}.get(
-            name, (mod != web) & (mod != llm)
-        )
+        target = {"title": mod == web, "body": mod == web, "answer": mod == llm}.get(name, (mod != web) & (mod != llm))
         rows = np.flatnonzero(target)
         lens = rng.integers(lo, hi + 1, len(rows))
         p_overlap = (base + gain * quality[rows])[:, None]
@@ -359,9 +343,7 @@ def _simulate(
         from_query = terms[rq, (rng.random((len(rows), hi)) * n_terms[rq]).astype(np.int64)]
         from_topic = vocab.topic_words(np.broadcast_to(ctopic[rows][:, None], draw.shape), rng)
         tokens = np.where(draw < p_overlap, from_query, from_topic)
-        tokens = np.where(
-            draw > p_overlap + 0.6 * (1 - p_overlap), vocab.common_words(draw.shape, rng), tokens
-        )
+        tokens = np.where(draw > p_overlap + 0.6 * (1 - p_overlap), vocab.common_words(draw.shape, rng), tokens)
         cols[name] = join_tokens(vocab, tokens, lens, n, rows)
     for m_idx, m in enumerate(mods):
         rows = np.flatnonzero(mod == m_idx)
@@ -376,9 +358,7 @@ def _simulate(
     clicks = rng.binomial(impressions.astype(np.int64), ctr)
     likes = rng.binomial(clicks, _sigmoid(-2.0 + 0.3 * appeal))
     dwell = np.where(clicks > 0, clicks * np.exp(rng.normal(2.5 + 0.2 * appeal, 0.8)), 0.0)
-    cols.update(
-        impressions=impressions, clicks=clicks.astype(float), likes=likes.astype(float), dwell_time=dwell
-    )
+    cols.update(impressions=impressions, clicks=clicks.astype(float), likes=likes.astype(float), dwell_time=dwell)
     frame = pd.DataFrame(cols)
     return frame.take(order).reset_index(drop=True)
 
@@ -449,9 +429,7 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
                 return value.lower() in ("true", "1", "yes")
             return bool(value)
         if isinstance(default, tuple):
-            items = (
-                [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
-            )
+            items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
             kind = type(default[0]) if default else str
             return tuple(kind(v) for v in items)
         if isinstance(default, int):

@@ -121,9 +121,7 @@ def compact_tokens(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, (ids >= 0).sum(axis=1)
 
 
-def join_tokens(
-    vocab: Vocabulary, ids: np.ndarray, lengths: np.ndarray, n_rows: int, rows: np.ndarray
-) -> pd.Series:
+def join_tokens(vocab: Vocabulary, ids: np.ndarray, lengths: np.ndarray, n_rows: int, rows: np.ndarray) -> pd.Series:
     """Join token-id rows into space-separated strings, vectorised.
 
     Parameters

@@ -184,6 +184,7 @@ def tune(
     storage = storage or f"sqlite:///{(out / 'tune.db').resolve()}"
     base = dataclasses.replace(base, metrics=list(dict.fromkeys([metric, *base.metrics])))
     multi = fixed_budget is None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own progress lines replace Optuna's log
     study = open_study(storage, study_name, multi)
     done_before = len(study.trials)
     study.sampler = optuna.samplers.TPESampler(seed=base.seed + done_before)
@@ -212,7 +213,6 @@ def tune(
             f"recommended so far: {metric}={rec['metric']:.4f} at {rec['label_fraction']:.3f} of labels"
         )
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     study.optimize(objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs, callbacks=[report_progress])
     front = _front(study, multi)
     rec = dict(recommend(front, tolerance))
