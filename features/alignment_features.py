@@ -22,15 +22,14 @@ These features read ``upstream_score``, so the pipeline computes them after the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from smar_ltr.errors import ConfigError
-from smar_ltr.features.base import UPSTREAM_COLUMN, Feature, FeatureNotFittedError
+from smar_ltr.features.base import UPSTREAM_COLUMN, Feature
 from smar_ltr.features.context import cached, group_codes, numeric
-from smar_ltr.features.modality_features import MODALITY, QID, _column_safe
+from smar_ltr.features.modality_features import MODALITY, QID, ModalityColumns
 from smar_ltr.features.registry import register_feature
 
 NORMS = ("zscore", "minmax", "percentile")
@@ -162,30 +161,11 @@ def _page_modality_best(frame: pd.DataFrame, norm: str, modalities: list[str]) -
 
 
 @register_feature("smar.align.diff_to_modality_best.v1")
-class DiffToModalityBest(_NormParam):
+class DiffToModalityBest(ModalityColumns, _NormParam):
     """Normalised upstream score minus the best normalised score of each modality on the page."""
 
-    fit_inputs = (MODALITY,)
+    prefix = "up_diff_best_"
     outputs = ("up_diff_best_<m>",)
-    modalities_: list[str]
-
-    def fit(self, frame: pd.DataFrame) -> DiffToModalityBest:
-        self.modalities_ = sorted(frame[MODALITY].dropna().astype(str).unique().tolist())
-        return self
-
-    @property
-    def output_columns(self) -> list[str]:
-        if not hasattr(self, "modalities_"):
-            if self._fitted:
-                return []
-            raise FeatureNotFittedError(f"feature {self.name!r} learns the modalities in fit; fit it first")
-        return [f"up_diff_best_{_column_safe(m)}" for m in self.modalities_]
-
-    def get_state(self) -> dict[str, Any]:
-        return {"modalities": list(getattr(self, "modalities_", []))}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.modalities_ = [str(m) for m in state.get("modalities", [])]
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         best, _ = _page_modality_best(frame, self.norm, getattr(self, "modalities_", []))

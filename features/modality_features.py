@@ -22,14 +22,17 @@ def _column_safe(value: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in value.lower()) or "_"
 
 
-class _PerModality(Feature):
-    """Base of features with one column per training modality (not registered)."""
+class ModalityColumns:
+    """Mixin for features with one output column per training modality: ``fit`` learns the modalities,
+    ``output_columns`` are ``<prefix><modality>``, and the modalities are the saved state."""
 
     prefix = ""
     fit_inputs = (MODALITY,)
     modalities_: list[str]
+    name: str
+    _fitted: bool
 
-    def fit(self, frame: pd.DataFrame) -> _PerModality:
+    def fit(self, frame: pd.DataFrame) -> ModalityColumns:
         self.modalities_ = sorted(frame[MODALITY].dropna().astype(str).unique().tolist())
         return self
 
@@ -46,6 +49,10 @@ class _PerModality(Feature):
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.modalities_ = [str(m) for m in state.get("modalities", [])]
+
+
+class _PerModality(ModalityColumns, Feature):
+    """Base of the modality features with one column per training modality (not registered)."""
 
     def _indicator(self, frame: pd.DataFrame) -> np.ndarray:
         """(n_rows, n_modalities) 0/1 matrix of each row's modality among the training modalities."""
