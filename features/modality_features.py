@@ -22,15 +22,13 @@ def _column_safe(value: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in value.lower()) or "_"
 
 
-class ModalityColumns:
-    """Mixin for features with one output column per training modality: ``fit`` learns the modalities,
-    ``output_columns`` are ``<prefix><modality>``, and the modalities are the saved state."""
+class ModalityColumns(Feature):
+    """Base of features with one output column per training modality (not registered): ``fit`` learns the
+    modalities, ``output_columns`` are ``<prefix><modality>``, and the modalities are the saved state."""
 
     prefix = ""
     fit_inputs = (MODALITY,)
     modalities_: list[str]
-    name: str
-    _fitted: bool
 
     def fit(self, frame: pd.DataFrame) -> ModalityColumns:
         self.modalities_ = sorted(frame[MODALITY].dropna().astype(str).unique().tolist())
@@ -51,7 +49,7 @@ class ModalityColumns:
         self.modalities_ = [str(m) for m in state.get("modalities", [])]
 
 
-class _PerModality(ModalityColumns, Feature):
+class _PerModality(ModalityColumns):
     """Base of the modality features with one column per training modality (not registered)."""
 
     def _indicator(self, frame: pd.DataFrame) -> np.ndarray:
