@@ -112,6 +112,10 @@ class RunConfig:
         through SMAR's consistency loss. The default was chosen on validation pages of the synthetic task
         (``benchmarks/results/select_defaults_*.md``): off with ``lam=1`` beat every "on" setting at budgets 0.1
         and 0.3.
+    single_modal_source : {"auto", "shipped", "trained"}
+        Where ``upstream_score`` comes from: the dataset's own scores when every page row has one (``auto``,
+        e.g. CrossRank's ``upstream_label``), always those (``shipped``), or single-modal rankers trained on the
+        single-modal pool, replacing shipped scores (``trained``).
     single_modal, reranker : GBDTConfig
         The per-modality rankers and the whole-page reranker.
     budget : BudgetConfig
@@ -126,6 +130,7 @@ class RunConfig:
     seed: int = 0
     features: list[str] | None = None
     upstream_as_feature: bool = False
+    single_modal_source: str = "auto"
     single_modal: GBDTConfig = field(default_factory=GBDTConfig)
     reranker: GBDTConfig = field(default_factory=GBDTConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
@@ -159,6 +164,10 @@ class RunConfig:
         for name, g in (("single_modal", self.single_modal), ("reranker", self.reranker)):
             if g.backend not in BACKENDS:
                 raise ConfigError(f"{name}.backend {g.backend!r} is unknown; choose one of {', '.join(BACKENDS)}")
+        if self.single_modal_source not in ("auto", "shipped", "trained"):
+            raise ConfigError(
+                f"single_modal_source {self.single_modal_source!r} is unknown; choose auto, shipped or trained"
+            )
         c = self.consistency
         if c.mode not in ("pairwise", "listwise", "none"):
             raise ConfigError(f"consistency.mode {c.mode!r} is unknown; choose pairwise, listwise or none")

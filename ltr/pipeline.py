@@ -195,9 +195,15 @@ def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = N
             splits.valid, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,), what="validation pages"
         )
     models: dict[str, GBDTRanker] = {}
-    if not splits.has_upstream_scores:
+    source = config.single_modal_source
+    if source == "shipped" and not splits.has_upstream_scores:
+        raise DatasetError(
+            f"single_modal_source is 'shipped' but dataset '{splits.name}' ships no upstream_score on every page row; "
+            "use 'auto' or 'trained'"
+        )
+    if source == "trained" or (source == "auto" and not splits.has_upstream_scores):
         if splits.single_modal is None or len(splits.single_modal) == 0:
-            raise DatasetError(f"dataset '{splits.name}' has neither upstream scores nor a single-modal pool")
+            raise DatasetError(f"dataset '{splits.name}' has no single-modal pool to train the single-modal rankers on")
         say("stage 1/4: single-modal rankers")
         models = fit_single_modal(
             splits.single_modal, splits.modal_features, config.single_modal, config.seed, progress=say

@@ -108,3 +108,26 @@ def test_baidu_top_label_rule_changes_only_binary_metrics(tmp_path) -> None:
     top = _eval_json([*base, "--set=dataset_options.relevance=top"])["results"][0]["metrics"]
     assert positive["ndcg@10"] == pytest.approx(top["ndcg@10"])  # graded metric: same labels, same model
     assert any(positive[m] != pytest.approx(top[m]) for m in ("mrr@2", "map@2", "precision@2", "recall@2", "bndcg"))
+
+
+def test_baidu_single_modal_rankers_can_be_trained_on_its_pool(tmp_path) -> None:
+    from smar_ltr.config import load_config
+    from smar_ltr.pipeline import fit
+
+    make_fixture("baidu", tmp_path / "data")
+    fast = {"n_estimators": 10, "early_stopping_rounds": 0}
+    shipped, _ = fit(load_config(None, None, dataset="baidu", data_dir=str(tmp_path / "data"), reranker=fast))
+    trained, _ = fit(
+        load_config(
+            None,
+            None,
+            dataset="baidu",
+            data_dir=str(tmp_path / "data"),
+            reranker=fast,
+            single_modal=fast,
+            single_modal_source="trained",
+        )
+    )
+    assert shipped.single_modal == {} and set(trained.single_modal) == {"modal0", "modal1"}
+    with pytest.raises(Exception, match="single_modal_source 'ghost' is unknown"):
+        load_config(None, None, single_modal_source="ghost")

@@ -177,3 +177,8 @@ def test_upstream_features_follow_the_switch() -> None:
     assert set(without.names) < set(with_up.names)
     with pytest.raises(ConfigError, match="reads upstream_score"):
         select_features(fast_config(upstream_as_feature=False, features=["smar.align.*"]))
+
+
+def test_shipped_single_modal_source_needs_shipped_scores(small_splits) -> None:
+    with pytest.raises(DatasetError, match="ships no upstream_score"):
+        fit(fast_config(single_modal_source="shipped"), small_splits)
