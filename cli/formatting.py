@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 
@@ -18,11 +19,22 @@ def _table(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
     return "\n".join(lines)
 
 
+def _finite(value: Any) -> Any:
+    """NaN / inf (e.g. a metric no query could define) become null, so the output is valid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 def render_report(report: Any, fmt: str) -> str:
     """An :class:`~smar_ltr.evaluation.EvalReport` as ``table``, ``markdown`` or ``json`` text."""
     data = report.to_dict()
     if fmt == "json":
-        return json.dumps(data)
+        return json.dumps(_finite(data), allow_nan=False)
     metric_names = list(data["results"][0]["metrics"]) if data["results"] else []
     headers = ["method", "labels", "fraction", *metric_names]
     rows = [

@@ -369,7 +369,8 @@ def _page_split(
         raise DatasetError(
             f"Qilin {name} split has no note rows ({info['unjoined_notes']} results did not join the notes "
             f"table in {str(data_dir)!r}); check that the notes table is complete, or set the option "
-            f"unjoined=keep (CLI: --option unjoined=keep) to keep them as modality {UNJOINED_MODALITY!r}"
+            "unjoined=keep (fit/eval: --set dataset_options.unjoined=keep; datasets info: -o unjoined=keep) "
+            f"to keep them as modality {UNJOINED_MODALITY!r}"
         )
     if name == "test" and opts["relevance"] == "qrels":
         frame["page_label"] = frame["page_label"].where(frame["modality"] != LLM, 0)

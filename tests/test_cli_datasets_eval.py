@@ -131,3 +131,26 @@ def test_baidu_single_modal_rankers_can_be_trained_on_its_pool(tmp_path) -> None
     assert shipped.single_modal == {} and set(trained.single_modal) == {"modal0", "modal1"}
     with pytest.raises(Exception, match="single_modal_source 'ghost' is unknown"):
         load_config(None, None, single_modal_source="ghost")
+
+
+def test_eval_json_is_valid_when_a_metric_is_undefined() -> None:
+    """The real Qilin toy rows: no modality list has two scored items, so modal_agreement is undefined."""
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "--dataset",
+            "qilin",
+            "--data-dir",
+            str(SHARED_DATA / "qilin_toy"),
+            "--set=dataset_options.unjoined=keep",
+            "--format",
+            "json",
+            "--quiet",
+            *FAST_SET,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)  # strict JSON: no NaN literal
+    assert "NaN" not in result.stdout
+    assert all(set(r["metrics"]) >= {"ndcg@10", "modal_agreement"} for r in data["results"])
