@@ -54,8 +54,25 @@ def _digest(manifest: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^0-9A-Za-z_.-]", "_", name)
+def _model_stems(modalities: list[str]) -> dict[str, str]:
+    """File stem per modality: a safe name, numbered so two modalities never share a file."""
+    return {m: f"m{i}_{re.sub(r'[^0-9A-Za-z_.-]', '_', m)}" for i, m in enumerate(modalities)}
+
+
+def check_output_dir(out: Path) -> Path:
+    """Resolve the run directory and refuse to replace anything that is not an empty folder or an earlier run."""
+    out = out.resolve()
+    if out.exists():
+        if not out.is_dir():
+            raise ArtifactError(f"--out {str(out)!r} is a file; pass a directory for the run")
+        if any(out.iterdir()) and not (out / MANIFEST).is_file():
+            raise ArtifactError(
+                f"--out {str(out)!r} is a non-empty folder that is not a smar-ltr run; refusing to replace it, "
+                "choose a new or empty directory"
+            )
+    if out.parent == out:
+        raise ArtifactError(f"--out {str(out)!r} is a filesystem root; choose a directory for the run")
+    return out
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -86,7 +103,8 @@ def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None =
     model : SmarModel
         The fitted run.
     out : path
-        Target directory; an existing run there is replaced only once the new one is complete.
+        Target directory: new, empty, or an earlier run (replaced only once the new one is complete). Any other
+        existing folder or file is refused with :class:`ArtifactError`.
     metrics : dict, optional
         Evaluation results stored as ``metrics.json``.
 
@@ -95,7 +113,7 @@ def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None =
     Path
         The run directory.
     """
-    out = Path(out)
+    out = check_output_dir(Path(out))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -111,8 +129,8 @@ def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None =
         )
         if model.single_modal:
             (tmp / "single_modal").mkdir()
-            for m, ranker in model.single_modal.items():
-                ranker.save(tmp / "single_modal" / _safe_name(m))
+            for m, stem in _model_stems(list(model.single_modal)).items():
+                model.single_modal[m].save(tmp / "single_modal" / stem)
         model.reranker.save(tmp / "reranker")
         model.revealed[["qid", "item_id"]].astype(str).to_parquet(tmp / "revealed.parquet", index=False)
         _write_json(tmp / "summary.json", model.summary)
@@ -127,7 +145,7 @@ def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None =
             "seed": model.config.seed,
             "dataset": model.summary.get("dataset"),
             "data_fingerprint": model.summary.get("data_fingerprint"),
-            "single_modal": {m: _safe_name(m) for m in model.single_modal},
+            "single_modal": _model_stems(list(model.single_modal)),
             "files": {p.relative_to(tmp).as_posix(): sha256_file(p) for p in files},
         }
         manifest["digest"] = _digest(manifest)

@@ -51,7 +51,7 @@ def interleave_scores(frame: pd.DataFrame, modality_order: list[str] | None = No
 
     Each modality's list is ordered by ``upstream_score``; the page takes the first item of every modality,
     then the second of every modality, and so on. Within a round, modalities go in ``modality_order``
-    (default: the order of their best-ranked item's ``position`` when given, else alphabetical).
+    (default: alphabetical).
 
     Returns
     -------

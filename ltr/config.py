@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -164,6 +165,13 @@ class RunConfig:
         for name, g in (("single_modal", self.single_modal), ("reranker", self.reranker)):
             if g.backend not in BACKENDS:
                 raise ConfigError(f"{name}.backend {g.backend!r} is unknown; choose one of {', '.join(BACKENDS)}")
+        for name, g in (("single_modal", self.single_modal), ("reranker", self.reranker)):
+            if g.n_estimators < 1 or not 0 < g.learning_rate <= 1 or g.num_leaves < 2 or g.min_data_in_leaf < 1:
+                raise ConfigError(
+                    f"{name}: need n_estimators >= 1, 0 < learning_rate <= 1, num_leaves >= 2, min_data_in_leaf >= 1"
+                )
+            if g.eval_at < 1 or g.n_threads < 1 or g.early_stopping_rounds < 0:
+                raise ConfigError(f"{name}: need eval_at >= 1, n_threads >= 1, early_stopping_rounds >= 0")
         if self.single_modal_source not in ("auto", "shipped", "trained"):
             raise ConfigError(
                 f"single_modal_source {self.single_modal_source!r} is unknown; choose auto, shipped or trained"
@@ -173,8 +181,14 @@ class RunConfig:
             raise ConfigError(f"consistency.mode {c.mode!r} is unknown; choose pairwise, listwise or none")
         if c.listwise_loss not in ("listmle", "kl"):
             raise ConfigError(f"consistency.listwise_loss {c.listwise_loss!r} is unknown; choose listmle or kl")
-        if c.kappa <= 0 or c.tau <= 0 or c.lam < 0 or c.mu < 0 or c.page_weight < 0:
-            raise ConfigError("consistency: kappa and tau must be > 0; lam, mu and page_weight must be >= 0")
+        numbers = [c.gamma, c.kappa, c.tau, c.lam, c.mu, c.page_weight]
+        betas = list(c.beta.values()) if isinstance(c.beta, dict) else [c.beta]
+        if not all(math.isfinite(v) for v in numbers + betas):
+            raise ConfigError("consistency: gamma, kappa, tau, lam, mu, page_weight and beta must be finite numbers")
+        if c.kappa <= 0 or c.tau <= 0 or c.lam < 0 or c.mu < 0 or c.page_weight < 0 or min(betas) < 0:
+            raise ConfigError("consistency: kappa and tau must be > 0; lam, mu, page_weight and beta must be >= 0")
+        if c.max_pairs_per_item < 1:
+            raise ConfigError("consistency.max_pairs_per_item must be >= 1")
         return self
 
 

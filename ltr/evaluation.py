@@ -7,6 +7,7 @@ Methods: ``smar`` (the fitted reranker), ``full_supervision`` (native LambdaMART
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ArtifactError, ConfigError
 from smar_ltr.metrics import evaluate as compute_metrics
 from smar_ltr.metrics import parse_metric
-from smar_ltr.pipeline import FitState, SmarModel, _eval_set, check_compatible, fit, load_splits
+from smar_ltr.pipeline import FitState, SmarModel, _eval_set, check_compatible, data_fingerprint, fit, load_splits
 from smar_ltr.rankers import make_ranker
 from smar_ltr.single_modal import ranker_kwargs
 
@@ -100,6 +101,12 @@ def _metrics(labels, binary, scores, qid, metrics, modality, reference) -> dict[
 def _rebuild_state(model: SmarModel, splits: PageSplits) -> FitState:
     """Recompute the training-split products of a loaded run (for the trained baselines)."""
     cfg = model.config
+    saved_fp = model.summary.get("data_fingerprint")
+    if saved_fp and saved_fp != data_fingerprint(splits.train):
+        raise ArtifactError(
+            "the training pages differ from the ones this run was fitted on (data fingerprint mismatch); "
+            "evaluate on the run's own data or fit a new run"
+        )
     train = model.prepare(validate_page_table(splits.train, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,)))
     valid = model.prepare(splits.valid) if splits.valid is not None and len(splits.valid) else None
     b = cfg.budget
@@ -162,7 +169,8 @@ def evaluate_run(
     say = progress or (lambda _: None)
     if model is not None:
         check_compatible(model, config)
-        config = model.config
+        # the run's own settings, but the data location given now (a run may be evaluated where its data moved)
+        config = dataclasses.replace(model.config, data_dir=config.data_dir, dataset_options=config.dataset_options)
     if splits is None:
         splits = load_splits(config)
     if model is None:

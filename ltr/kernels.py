@@ -37,9 +37,10 @@ def lambdarank_kernel(  # pragma: no cover - compiled
     """LambdaMART gradients (Burges 2010) of the labelled rows, one query per parallel task.
 
     ``rows[offsets[q]:offsets[q+1]]`` are the training rows of query ``q``; ``gains`` (aligned with ``rows``) are
-    ``2^label - 1``. Matches LightGBM's lambdarank: pairs with different gains where the better-ranked item is
-    within the top ``truncation``; ``|Delta NDCG|`` at the current ranking; optional per-query normalisation
-    ``log2(1 + sum lambda) / sum lambda``.
+    ``2^label - 1``. Matches LightGBM's lambdarank (``rank_objective.hpp``): pairs with different gains where the
+    better-ranked item is within the top ``truncation``; ``|Delta NDCG|`` at the current ranking; with
+    ``normalize`` (LightGBM's ``lambdarank_norm``), ``|Delta NDCG|`` divided by ``0.01 + |s_a - s_b|`` when the
+    query's scores are not all equal, and the per-query factor ``log2(1 + sum lambda) / sum lambda``.
     """
     n_q = offsets.shape[0] - 1
     for q in numba.prange(n_q):
@@ -58,6 +59,7 @@ def lambdarank_kernel(  # pragma: no cover - compiled
         g = np.zeros(s)
         h = np.zeros(s)
         total = 0.0
+        spread = scores[rows[lo + order[0]]] != scores[rows[lo + order[s - 1]]]  # best != worst score
         top = min(s, truncation)
         for pi in range(top):
             i = order[pi]
@@ -73,6 +75,8 @@ def lambdarank_kernel(  # pragma: no cover - compiled
                     a, b = j, i
                 delta = abs(gi - gj) * abs(disc[i] - disc[j]) * inv_max_dcg[q]
                 diff = scores[rows[lo + a]] - scores[rows[lo + b]]
+                if normalize and spread:
+                    delta /= 0.01 + abs(diff)
                 rho = 1.0 / (1.0 + math.exp(sigma * diff))
                 lam = sigma * rho * delta
                 hes = sigma * sigma * rho * (1.0 - rho) * delta

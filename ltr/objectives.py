@@ -56,8 +56,9 @@ class LambdaRankTerm:
     sigma : float
         Sigmoid scale of the pairwise logistic loss.
     normalize : bool
-        LightGBM's lambda normalisation (``lambdarank_norm``): per query scale by
-        ``log2(1 + sum|lambda|) / sum|lambda|``. Makes the result no longer an exact gradient.
+        LightGBM's lambda normalisation (``lambdarank_norm``): ``|Delta NDCG|`` divided by ``0.01 + |s_a - s_b|``
+        (when a query's scores are not all equal) and the per-query scale ``log2(1 + sum|lambda|) /
+        sum|lambda|``. Makes the result no longer an exact gradient.
     truncation : int
         Only pairs where at least one item ranks within the top ``truncation`` contribute (LightGBM's
         ``lambdarank_truncation_level``).
@@ -134,6 +135,10 @@ class LambdaRankTerm:
             step = max(1, _CHUNK_ELEMS // max(1, idx_all.shape[1] ** 2))
             for lo in range(0, idx_all.shape[0], step):
                 idx, w, diff = self._block(scores, b, lo, lo + step)
+                if self.normalize:
+                    s_mat = scores[self.rows[idx]]
+                    spread = (s_mat.max(axis=1) != s_mat.min(axis=1))[:, None, None]
+                    w = np.where(spread, w / (0.01 + np.abs(diff)), w)
                 rho = _sigmoid(-self.sigma * diff)
                 lam = self.sigma * rho * w
                 hes = self.sigma * self.sigma * rho * (1.0 - rho) * w
@@ -290,38 +295,43 @@ class ListwiseTerm:
 
     def _compute(self, scores: np.ndarray, grad: np.ndarray, hess: np.ndarray, weight: float) -> float:
         total = 0.0
-        for idx, gids in zip(self._blocks.blocks, self._blocks.group_ids, strict=True):
-            s = idx.shape[1]
+        for idx_all, gids_all in zip(self._blocks.blocks, self._blocks.group_ids, strict=True):
+            s = idx_all.shape[1]
             if s < 2:
                 continue
-            w = weight * self.list_weight[gids][:, None]
-            f = scores[idx]
-            if self.method == "listmle":
-                # L = (1/s) sum_i [log sum_{j>=i} exp f_j - f_i], rows of idx already in g order
-                m = f.max(axis=1, keepdims=True)
-                e = np.exp(f - m)
-                suffix = np.cumsum(e[:, ::-1], axis=1)[:, ::-1]  # Z_i = sum_{j>=i} e_j
-                inv_z = 1.0 / suffix
-                cum_inv = np.cumsum(inv_z, axis=1)  # sum_{i<=k} 1/Z_i
-                cum_inv2 = np.cumsum(inv_z * inv_z, axis=1)
-                p_sum = e * cum_inv
-                g = (p_sum - 1.0) / s
-                h = (p_sum - e * e * cum_inv2) / s
-                loss = ((np.log(suffix) + m - f).sum(axis=1, keepdims=True) / s * w).sum()
-            else:
-                r = self.reference[idx] / self.tau
-                p = np.exp(r - r.max(axis=1, keepdims=True))
-                p /= p.sum(axis=1, keepdims=True)
-                q = np.exp(f - f.max(axis=1, keepdims=True))
-                q /= q.sum(axis=1, keepdims=True)
-                g = q - p
-                h = q * (1.0 - q)
-                loss = (w * (p * (np.log(np.maximum(p, 1e-300)) - np.log(np.maximum(q, 1e-300))))).sum()
-            rows = idx.ravel()
-            grad[rows] += (w * g).ravel()
-            hess[rows] += (w * h).ravel()
-            total += float(loss)
+            step = max(1, _CHUNK_ELEMS // (s * s)) if self.method == "listmle" else idx_all.shape[0]
+            for lo in range(0, idx_all.shape[0], step):
+                idx, gids = idx_all[lo : lo + step], gids_all[lo : lo + step]
+                total += self._lists(scores, idx, weight * self.list_weight[gids][:, None], grad, hess)
         return total
+
+    def _lists(self, scores: np.ndarray, idx: np.ndarray, w: np.ndarray, grad: np.ndarray, hess: np.ndarray) -> float:
+        """Derivatives of a stack of equal-length lists ``idx`` (rows in reference order); returns the loss."""
+        s = idx.shape[1]
+        f = scores[idx]
+        if self.method == "listmle":
+            # L = (1/s) sum_i [log Z_i - f_i] with Z_i = sum_{j>=i} exp f_j (rows of idx in g order).
+            # dL/df_k = (1/s) (sum_{i<=k} P_ik - 1) with P_ik = exp(f_k - log Z_i) <= 1: computed in log space
+            # so no term overflows however far apart the scores are.
+            log_z = np.logaddexp.accumulate(f[:, ::-1], axis=1)[:, ::-1]
+            upper = np.triu(np.ones((s, s), dtype=bool))  # i <= k
+            p = np.where(upper, np.exp(np.minimum(f[:, None, :] - log_z[:, :, None], 0.0)), 0.0)
+            g = (p.sum(axis=1) - 1.0) / s
+            h = (p * (1.0 - p)).sum(axis=1) / s
+            loss = ((log_z - f).sum(axis=1, keepdims=True) / s * w).sum()
+        else:
+            r = self.reference[idx] / self.tau
+            p = np.exp(r - r.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            q = np.exp(f - f.max(axis=1, keepdims=True))
+            q /= q.sum(axis=1, keepdims=True)
+            g = q - p
+            h = q * (1.0 - q)
+            loss = (w * (p * (np.log(np.maximum(p, 1e-300)) - np.log(np.maximum(q, 1e-300))))).sum()
+        rows = idx.ravel()
+        grad[rows] += (w * g).ravel()
+        hess[rows] += (w * h).ravel()
+        return float(loss)
 
 
 # ----------------------------------------------------------------------------------------------------------

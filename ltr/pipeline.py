@@ -110,6 +110,13 @@ def design_matrix(
     missing = [c for c in raw if c not in frame.columns]
     if missing:
         raise DatasetError(f"input pages lack feature column {missing[0]!r} that the model was trained with")
+    for col in raw:
+        if not pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col]):
+            bad = frame[col][pd.to_numeric(frame[col], errors="coerce").isna() & frame[col].notna()]
+            example = bad.iloc[0] if len(bad) else frame[col].iloc[0]
+            raise DatasetError(
+                f"feature column {col!r} must be numeric, found {example!r}; fix the value or write NaN for missing"
+            )
     parts = [frame[raw].astype("float32")]
     if upstream:
         parts.append(frame[[UPSTREAM_SCORE]].astype("float32"))
@@ -227,6 +234,11 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
     b = config.budget
     say(f"stage 3/4: annotation budget ({b.strategy}, p={b.budget})")
     annotation = annotate(train, b.strategy, b.budget, seed=config.seed, band=b.band, modality_shares=b.modality_shares)
+    if annotation.labels_used == 0:
+        raise ConfigError(
+            f"the {b.strategy} strategy (budget {b.budget}, band {b.band}) revealed no page label: every slice is "
+            "past the end of its list; use a smaller band or a larger budget"
+        )
     supervision = build_supervision(train, annotation, config.consistency, config.seed)
     say(
         f"stage 4/4: reranker ({config.reranker.backend}; {annotation.labels_used} page labels, "

@@ -136,11 +136,17 @@ def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfi
         consistency = _pair_term(sup.intra, cfg, row_query)
     elif cfg.mode == "listwise":
         consistency = listwise_term(frame, cfg)
+    cross = _pair_term(sup.cross, cfg, row_query)
+    if page is None and consistency is None and cross is None:
+        raise ConfigError(
+            "the reranker has nothing to learn from: no revealed label pairs (or page_weight=0) and no consistency "
+            "or anchor pairs (mode=none or lam=0); enable at least one term"
+        )
     return SmarObjective(
         n_rows=len(frame),
         page=page,
         consistency=consistency,
-        cross=_pair_term(sup.cross, cfg, row_query),
+        cross=cross,
         lam=cfg.lam,
         page_weight=cfg.page_weight,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,6 +179,10 @@ def tune(
         Parallel trials (threads); results are then not reproducible trial by trial.
     """
     say = progress or (lambda _: None)
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise ConfigError(f"tolerance must be a finite number >= 0, got {tolerance}")
+    if n_trials < 1 or n_jobs < 1:
+        raise ConfigError("n_trials and n_jobs must be >= 1")
     space = space or SearchSpace()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -195,7 +200,11 @@ def tune(
 
     def objective(trial: optuna.Trial) -> Any:
         cfg = suggest_config(trial, base, space, modalities, fixed_budget)
-        model, state = fit_prepared(cfg, prepared)
+        try:
+            model, state = fit_prepared(cfg, prepared)
+        except ConfigError as exc:  # e.g. a band past the end of every list at this budget
+            trial.set_user_attr("pruned_because", str(exc))
+            raise optuna.TrialPruned(str(exc)) from None
         report = evaluate_run(cfg, model, state, splits, split="valid", methods=("smar",))
         value = report.result("smar").metrics[metric]
         fraction = state.annotation.labels_used / len(state.train)

@@ -154,3 +154,19 @@ def test_eval_json_is_valid_when_a_metric_is_undefined() -> None:
     data = json.loads(result.stdout)  # strict JSON: no NaN literal
     assert "NaN" not in result.stdout
     assert all(set(r["metrics"]) >= {"ndcg@10", "modal_agreement"} for r in data["results"])
+
+
+def test_eval_model_uses_the_data_dir_given_now(tmp_path) -> None:
+    import shutil
+
+    data = tmp_path / "yahoo"
+    shutil.copytree(SHARED_DATA / "lightgbm_yahoo_sample", data)
+    out = tmp_path / "run"
+    fit = runner.invoke(app, ["fit", "--dataset", "letor", "--data-dir", str(data), "--out", str(out), "-q", *FAST_SET])
+    assert fit.exit_code == 0, fit.output
+    moved = tmp_path / "moved"
+    data.rename(moved)
+    result = runner.invoke(app, ["eval", "--model", str(out), "--data-dir", str(moved), "--format", "json", "-q"])
+    assert result.exit_code == 0, result.output
+    gone = runner.invoke(app, ["eval", "--model", str(out), "--data-dir", str(tmp_path / "nowhere"), "-q"])
+    assert gone.exit_code == 1 and "nowhere" in gone.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -40,31 +42,73 @@ def test_lambdarank_gradient_matches_finite_differences(seed: int) -> None:
     _fd_check(term, scores)
 
 
-def test_lambdarank_normalisation_rescales_per_query() -> None:
+def _lightgbm_lambdas(scores: np.ndarray, labels: np.ndarray, truncation: int = 30) -> np.ndarray:
+    """Brute-force transcription of LightGBM's lambdarank gradients for one query (norm on, sigma 1)."""
+    n = len(scores)
+    order = np.argsort(-scores, kind="stable")
+    rank = np.empty(n, dtype=int)
+    rank[order] = np.arange(n)
+    gains = 2.0**labels - 1
+    k = min(n, truncation)
+    max_dcg = (np.sort(gains)[::-1][:k] / np.log2(np.arange(2, k + 2))).sum()
+    disc = 1 / np.log2(rank + 2.0)
+    spread = scores.max() != scores.min()
+    grad = np.zeros(n)
+    total = 0.0
+    for i in range(min(n - 1, truncation)):
+        for j in range(i + 1, n):
+            a, b = order[i], order[j]
+            if labels[a] == labels[b]:
+                continue
+            high, low = (a, b) if labels[a] > labels[b] else (b, a)
+            delta_score = scores[high] - scores[low]
+            delta = abs(gains[high] - gains[low]) * abs(disc[high] - disc[low]) / max_dcg
+            if spread:
+                delta /= 0.01 + abs(delta_score)
+            lam = delta / (1 + np.exp(delta_score))
+            grad[high] -= lam
+            grad[low] += lam
+            total += 2 * lam
+    return grad * (np.log2(1 + total) / total if total > 0 else 1.0)
+
+
+def test_lambdarank_normalisation_matches_lightgbm_definition() -> None:
     rng = np.random.default_rng(3)
-    offsets = np.array([0, 6, 12])
-    labels = rng.integers(0, 4, 12).astype(float)
-    scores = rng.normal(size=12)
-    raw = LambdaRankTerm(offsets=offsets, rows=np.arange(12), labels=labels, normalize=False)
-    norm = LambdaRankTerm(offsets=offsets, rows=np.arange(12), labels=labels, normalize=True)
-    g_raw, g_norm = np.zeros(12), np.zeros(12)
-    raw.add_to(scores, g_raw, np.zeros(12))
-    norm.add_to(scores, g_norm, np.zeros(12))
-    for lo, hi in [(0, 6), (6, 12)]:
-        ratio = g_norm[lo:hi] / g_raw[lo:hi]
-        assert np.allclose(ratio, ratio[0])  # one factor per query
-        # brute force: LightGBM's sum_lambdas adds 2 * lambda for every pair with y_a > y_b
-        y, s = labels[lo:hi], scores[lo:hi]
-        gains = 2.0**y - 1
-        max_dcg = (np.sort(gains)[::-1] / np.log2(np.arange(2, 8))).sum()
-        disc = 1 / np.log2(np.argsort(np.argsort(-s)) + 2.0)
-        total = sum(
-            2 * abs(gains[a] - gains[b]) * abs(disc[a] - disc[b]) / max_dcg / (1 + np.exp(s[a] - s[b]))
-            for a in range(6)
-            for b in range(6)
-            if y[a] > y[b]
-        )
-        assert ratio[0] == pytest.approx(np.log2(1 + total) / total)
+    offsets = np.array([0, 6, 12, 40])
+    labels = rng.integers(0, 4, 40).astype(float)
+    scores = rng.normal(size=40)
+    term = LambdaRankTerm(offsets=offsets, rows=np.arange(40), labels=labels, normalize=True, truncation=20)
+    grad = np.zeros(40)
+    term.add_to(scores, grad, np.zeros(40))
+    for lo, hi in itertools.pairwise(offsets):
+        expected = _lightgbm_lambdas(scores[lo:hi], labels[lo:hi], truncation=20)
+        np.testing.assert_allclose(grad[lo:hi], expected, rtol=1e-10, atol=1e-12)
+
+
+def test_page_term_on_all_rows_trains_like_native_lambdarank() -> None:
+    """Same data, params and rounds: our objective through LightGBM's callable hook = its own lambdarank."""
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(4)
+    sizes = rng.integers(5, 30, 40)
+    n = int(sizes.sum())
+    X = rng.normal(size=(n, 4))
+    labels = np.clip(np.round(X[:, 0] + rng.normal(scale=0.7, size=n) + 1.5), 0, 4)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    params = {
+        "learning_rate": 0.1,
+        "num_leaves": 7,
+        "min_data_in_leaf": 5,
+        "verbosity": -1,
+        "num_threads": 1,
+        "deterministic": True,
+        "force_row_wise": True,
+        "seed": 0,
+    }
+    native = lgb.train({**params, "objective": "lambdarank"}, lgb.Dataset(X, labels, group=sizes), 5)
+    obj = SmarObjective(n_rows=n, page=LambdaRankTerm(offsets, np.arange(n), labels), hess_floor=0.0)
+    ours = lgb.train({**params, "objective": obj}, lgb.Dataset(X, np.zeros(n), group=sizes), 5)
+    np.testing.assert_allclose(ours.predict(X, raw_score=True), native.predict(X, raw_score=True), atol=1e-4)
 
 
 def test_lambdarank_on_a_subset_of_rows_leaves_others_untouched() -> None:
@@ -166,3 +210,12 @@ def test_compiled_pairs_match_numpy_reference_with_query_chunks() -> None:
     term.reference_gradients(scores, g2, h2, 1.5)
     np.testing.assert_allclose(g1, g2, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(h1, h2, rtol=1e-9, atol=1e-12)
+
+
+def test_listmle_stays_finite_for_far_apart_scores() -> None:
+    term = ListwiseTerm(
+        list_codes=np.zeros(3, dtype=int), reference=np.array([3.0, 2.0, 1.0]), list_weight=np.array([1.0])
+    )
+    grad, hess = np.zeros(3), np.zeros(3)
+    term.add_to(np.array([0.0, -10.0, -900.0]), grad, hess)
+    assert np.isfinite(grad).all() and np.isfinite(hess).all() and np.isfinite(term.loss(np.array([0.0, -10, -900])))

@@ -182,3 +182,62 @@ def test_upstream_features_follow_the_switch() -> None:
 def test_shipped_single_modal_source_needs_shipped_scores(small_splits) -> None:
     with pytest.raises(DatasetError, match="ships no upstream_score"):
         fit(fast_config(single_modal_source="shipped"), small_splits)
+
+
+def test_save_run_refuses_to_replace_a_folder_that_is_not_a_run(tmp_path, fitted_small) -> None:
+    model, _ = fitted_small
+    precious = tmp_path / "mine"
+    precious.mkdir()
+    (precious / "precious.txt").write_text("keep me")
+    with pytest.raises(ArtifactError, match="not a smar-ltr run"):
+        save_run(model, precious)
+    assert (precious / "precious.txt").read_text() == "keep me"
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(ArtifactError, match="is a file"):
+        save_run(model, afile)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "mine"]  # nothing left behind
+    run = save_run(model, tmp_path / "run")
+    save_run(model, run)  # an earlier run is replaced
+    load_run(run)
+
+
+def test_modalities_with_clashing_safe_names_get_separate_model_files() -> None:
+    from smar_ltr.artifacts import _model_stems
+
+    stems = _model_stems(["a b", "a_b", "web"])
+    assert len(set(stems.values())) == 3
+
+
+def test_degenerate_configs_are_one_line_errors(small_splits) -> None:
+    with pytest.raises(ConfigError, match="revealed no page label"):
+        fit(fast_config(budget={"strategy": "band", "budget": 0.3, "band": 10}), small_splits)
+    with pytest.raises(ConfigError, match="nothing to learn from"):
+        fit(fast_config(consistency={"mode": "none", "page_weight": 0.0}), small_splits)
+    for bad in (
+        {"reranker": {"num_leaves": 1}},
+        {"reranker": {"eval_at": 0}},
+        {"consistency": {"gamma": float("nan")}},
+        {"consistency": {"beta": {"image": -1.0}}},
+    ):
+        with pytest.raises(ConfigError):
+            fast_config(**bad)
+
+
+def test_non_numeric_feature_value_is_a_clear_error(fitted_small, small_splits) -> None:
+    model, _ = fitted_small
+    frame = small_splits.test.copy()
+    frame["impressions"] = frame["impressions"].astype(object)
+    frame.loc[4, "impressions"] = "?"
+    with pytest.raises(Exception, match="impressions"):
+        rerank(model, frame)
+
+
+def test_loaded_run_refuses_different_training_data(tmp_path, fitted_small, small_splits) -> None:
+    model, _ = fitted_small
+    loaded = load_run(save_run(model, tmp_path / "run"))
+    train = small_splits.train.copy()
+    train["page_label"] = (4 - train["page_label"]).astype("Int64")
+    other = type(small_splits)(**{**small_splits.__dict__, "train": train})
+    with pytest.raises(ArtifactError, match="fingerprint"):
+        evaluate_run(model.config, loaded, None, other, methods=("smar", "budget_only"))

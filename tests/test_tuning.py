@@ -90,3 +90,10 @@ def test_recommended_config_reproduces_its_validation_metric(tmp_path, small_spl
     model, state = fit(cfg, small_splits)
     report = evaluate_run(cfg, model, state, small_splits, split="valid", methods=("smar",))
     assert report.result("smar").metrics["ndcg@10"] == pytest.approx(result.recommended["metric"], abs=1e-9)
+
+
+@pytest.mark.parametrize("tolerance", [-0.1, float("nan")])
+def test_bad_tolerance_is_refused_before_any_trial(tmp_path, small_splits, tolerance: float) -> None:
+    with pytest.raises(ConfigError, match="tolerance"):
+        tune(fast_config(), tmp_path, n_trials=1, tolerance=tolerance, space=SPACE, splits=small_splits)
+    assert not (tmp_path / "tune.db").exists()
