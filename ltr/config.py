@@ -111,8 +111,9 @@ class RunConfig:
         Feed the single-modal score, and the features computed from it (``smar.align.*``), as reranker inputs.
         The authors' Baidu code does; off by default, so the reranker learns from the single-modal rankers only
         through SMAR's consistency loss. The default was chosen on validation pages of the synthetic task
-        (``benchmarks/results/select_defaults_*.md``): off with ``lam=1`` beat every "on" setting at budgets 0.1
-        and 0.3.
+        (``benchmarks/results/select_defaults_*.md``): "off" beat every "on" setting at budgets 0.1 and 0.3 for
+        every ``lam`` tried. With it off, ``lam`` from 0.1 to 1 scored within 0.001 of each other, so ``lam`` keeps
+        the paper's weight of 1.
     single_modal_source : {"auto", "shipped", "trained"}
         Where ``upstream_score`` comes from: the dataset's own scores when every page row has one (``auto``,
         e.g. CrossRank's ``upstream_label``), always those (``shipped``), or single-modal rankers trained on the
