@@ -89,7 +89,8 @@ ANNOTATED_PATTERNS = (
 #: Raw document-line fields used (index -> name); the others are display counters.
 RAW_FIELDS = {0: "position", 2: "title", 3: "body", 4: "multimedia_type", 5: "click", 16: "dwelling_time"}
 ANNOTATION_FIELDS = ("qid", "query", "title", "body", "label", "frequency_bucket")
-LEXICAL_FEATURES = (
+#: Processed-layout lexical scores (float lists) and lengths (int lists), per document.
+LEXICAL_SCORES = (
     "bm25",
     "bm25_title",
     "bm25_abstract",
@@ -99,10 +100,11 @@ LEXICAL_FEATURES = (
     "ql_jelinek_mercer_short",
     "ql_jelinek_mercer_long",
     "ql_dirichlet",
-    "document_length",
-    "title_length",
-    "abstract_length",
 )
+LEXICAL_LENGTHS = ("document_length", "title_length", "abstract_length")
+LEXICAL_FEATURES = LEXICAL_SCORES + LEXICAL_LENGTHS
+#: Per-document columns of the processed layout.
+PROCESSED_DOC_COLUMNS = ("text_md5", "title", "abstract", "position", "media_type", "click", "label", *LEXICAL_FEATURES)
 #: Features computed for the raw layout (see :func:`add_raw_lexical_features`).
 RAW_FEATURES = ("title_query_tf", "abstract_query_tf")
 UNJOINED_MODALITY = "mm_unknown"
@@ -256,37 +258,11 @@ def _join_tokens(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 def _processed_docs(path: Path, label: str) -> pd.DataFrame:
     """One row per document of a processed click / annotation file (nested or flat)."""
-    wanted = [
-        "query_no",
-        "query_id",
-        "query",
-        "text_md5",
-        "title",
-        "abstract",
-        "position",
-        "media_type",
-        "click",
-        "label",
-        *LEXICAL_FEATURES,
-        "query_length",
-    ]
+    wanted = ["query_no", "query_id", "query", *PROCESSED_DOC_COLUMNS, "query_length"]
     table = read_arrow(path, wanted)
     require_columns(table, ["query", label], path)
     nested = pa.types.is_list(table.schema.field(label).type) or pa.types.is_large_list(table.schema.field(label).type)
-    doc_cols = [
-        c
-        for c in (
-            "text_md5",
-            "title",
-            "abstract",
-            "position",
-            "media_type",
-            "click",
-            "label",
-            *LEXICAL_FEATURES,
-        )
-        if c in table.column_names
-    ]
+    doc_cols = [c for c in PROCESSED_DOC_COLUMNS if c in table.column_names]
     if nested:
         check_types(table, {c: "list" for c in doc_cols}, path)
         parents = np.asarray(pc.list_parent_indices(table.column(label).combine_chunks()))

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from smar_ltr.datasets.baidu_ultr import LEXICAL_LENGTHS, LEXICAL_SCORES
 from smar_ltr.datasets.io import write_dir_atomic
 from smar_ltr.errors import DatasetError
 
@@ -475,21 +476,8 @@ def _write_ultr_processed(
     out: Path, rng: np.random.Generator, queries: list[list[int]], sessions: list, annotated: list
 ) -> None:
     f32, i32 = pa.float32(), pa.int32()
-    lexical = [
-        (c, pa.list_(f32))
-        for c in (
-            "bm25",
-            "bm25_title",
-            "bm25_abstract",
-            "tf_idf",
-            "tf",
-            "idf",
-            "ql_jelinek_mercer_short",
-            "ql_jelinek_mercer_long",
-            "ql_dirichlet",
-        )
-    ]
-    lengths = [(c, pa.list_(i32)) for c in ("document_length", "title_length", "abstract_length")]
+    lexical = [(c, pa.list_(f32)) for c in LEXICAL_SCORES]
+    lengths = [(c, pa.list_(i32)) for c in LEXICAL_LENGTHS]
     emb = ("query_document_embedding", pa.list_(pa.list_(pa.float16())))
     head = [
         ("query_id", pa.string()),
