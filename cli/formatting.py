@@ -52,4 +52,7 @@ def render_report(report: Any, fmt: str) -> str:
     )
     if data.get("notes", {}).get("simulated"):
         title += "  (simulated data: results describe the simulator, not real users)"
+    left_out = data.get("notes", {}).get("unlabelled_rows_left_out", 0)
+    if left_out:
+        title += f"\n{left_out} {data['split']} rows without a page label (not annotated) were left out of the metrics"
     return title + "\n" + _table(headers, rows, markdown=fmt == "markdown")

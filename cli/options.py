@@ -15,7 +15,9 @@ Overrides = Annotated[
     typer.Option("--set", help="Override a config key, e.g. --set reranker.learning_rate=0.1."),
 ]
 Budget = Annotated[float | None, typer.Option("--budget", "-p", help="Fraction of page candidates to label (0, 1].")]
-Strategy = Annotated[str | None, typer.Option("--strategy", "-s", help="all | top | band | random | iso-anchor.")]
+Strategy = Annotated[
+    str | None, typer.Option("--strategy", "-s", help="auto | given | all | top | band | random | iso-anchor.")
+]
 Backend = Annotated[str | None, typer.Option("--backend", "-b", help="lightgbm | xgboost | catboost.")]
 Seed = Annotated[int | None, typer.Option("--seed", help="Random seed (same seed + data = same model).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages on stderr.")]

@@ -11,8 +11,12 @@ file                required   content
 ``single_modal``    no*        single-modal lists with ``modal_label``; *optional when every page row has
                                ``upstream_score`` (the single-modal stage is then skipped)
 ``meta.json``       no         ``{"modal_features": {modality: [columns]}, "page_features": [columns],
-                               "description", "licence", "citation", "source"}``
+                               "max_label", "description", "licence", "citation", "source"}``
 =================== ========== ==============================================================================
+
+A missing ``page_label`` (empty, NaN, null) means "not annotated": training uses the annotated rows (strategy
+``given``), validation and test metrics only the annotated rows. ``max_label`` declares the label scale's
+highest grade (needed by the ``iso-anchor`` strategy).
 
 Rows of a query must be contiguous (they are then stable-sorted by ``qid``); a query may not appear in two of
 train / valid / test. Without ``meta.json``, a modality's features are the numeric columns with at least one
@@ -118,13 +122,15 @@ def load_pages(data_dir: Path | None, seed: int = 0, **options: Any) -> PageSpli
             tables[role] = None
             continue
         raw = read_frame(path, dtype={"qid": str, "item_id": str, "modality": str})
-        non_null = [LABEL_OF[role]] + (["upstream_score"] if skip_stage and role != "single_modal" else [])
+        shipped = ["upstream_score"] if skip_stage and role != "single_modal" else []
+        # a missing page_label means "not annotated" (partial labels are normal); modal labels train rankers
+        non_null = [LABEL_OF[role]] * (role == "single_modal") + shipped
         if skip_stage and role != "single_modal" and "upstream_score" not in raw.columns:
             raise DatasetError(
                 f"{path.name} has no column 'upstream_score' and single_modal.parquet is absent; add "
                 "single_modal.parquet (lists with modal_label) or an upstream_score on every page row"
             )
-        table = validate_page_table(raw, require=non_null, non_null=non_null, what=path.name)
+        table = validate_page_table(raw, require=[LABEL_OF[role], *shipped], non_null=non_null, what=path.name)
         tables[role] = sort_pages(table)
     pages = {r: t for r, t in tables.items() if t is not None and r != "single_modal"}
     names = {r: p.name for r, p in paths.items() if p is not None}
@@ -170,6 +176,7 @@ def load_pages(data_dir: Path | None, seed: int = 0, **options: Any) -> PageSpli
         "citation": meta.get("citation", ""),
         "description": meta.get("description", ""),
         "simulated": False,
+        **({"max_label": meta["max_label"]} if "max_label" in meta else {}),
         "files": {role: path.name for role, path in paths.items() if path is not None},
     }
     return PageSplits(NAME, single, train, tables["valid"], test, modal_features, page_features, info)

@@ -273,6 +273,8 @@ def build_semisynthetic(
             "semi_synthetic": True,
             "source": source,
             "protocol": "semi-synthetic whole pages from LETOR data (datasets.md section 5)",
+            # the label scale of the source files (every grade their judges used), declared for iso-anchor
+            "max_label": int(max(int(f["label"].max()) for f in frames.values() if len(f))),
             "note": "real queries, features and page labels; modalities, feature views and single-modal "
             "labels are simulated",
             "config": dataclasses.asdict(config),

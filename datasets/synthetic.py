@@ -411,6 +411,7 @@ def make_synthetic(config: SyntheticConfig | None = None) -> PageSplits:
         page_features=page_features,
         info={
             "simulated": True,
+            "max_label": len(PAGE_THRESHOLDS),  # page labels are graded 0..len(PAGE_THRESHOLDS)
             "source": "smar_ltr.datasets.synthetic (whole-page search simulator)",
             "licence": "generated data, no licence restrictions",
             "note": "simulated data: results say nothing about real search engines",

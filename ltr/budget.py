@@ -14,6 +14,9 @@ judgements:
 
 Strategies (``k`` = the (query, modality) allowance, ``n`` = the list length):
 
+``given``
+    exactly the rows that carry a page label (a real, partially annotated table: a missing ``page_label`` means
+    "not annotated"); ignores ``p`` and reports the annotated fraction as its budget.
 ``all``
     every row (the fully supervised baseline); ignores ``p`` (still checked) and reports budget 1.0.
 ``top``
@@ -27,9 +30,15 @@ Strategies (``k`` = the (query, modality) allowance, ``n`` = the list length):
     binary search for label boundaries along each list (:mod:`smar_ltr.iso_anchor`), asking the oracle one
     item per list per round and never the same item twice; yields inferred labels and anchors.
 
+All strategies but ``given`` *simulate* annotation on a table whose labels are all known, so they refuse a
+table where some ``page_label`` values are missing (:data:`SIMULATED`); a table without the label column, or
+with no label at all, may still be annotated (choosing rows to send to annotators). :func:`resolve_strategy`
+turns ``auto`` into ``given`` for partial tables and ``top`` otherwise.
+
 The page labels are read only through an *oracle* (``rows -> labels``); by default it reads ``label_col``
 of the rows asked, and only ``iso-anchor`` asks it. Pass ``oracle=`` to plug in real annotators or to count
-calls.
+calls. Iso-anchor's label levels come from the declared label scale (``max_label`` or ``levels``), never from
+the labels themselves.
 """
 
 from __future__ import annotations
@@ -47,7 +56,13 @@ from smar_ltr.datasets.schema import ITEM_ID, MODALITY, PAGE_LABEL, QID, UPSTREA
 from smar_ltr.errors import ConfigError, PageTableError
 from smar_ltr.iso_anchor import IsoSearch, search_boundaries
 
-STRATEGIES: tuple[str, ...] = ("all", "top", "band", "random", "iso-anchor")
+STRATEGIES: tuple[str, ...] = ("given", "all", "top", "band", "random", "iso-anchor")
+#: Strategies that simulate annotation by reading labels that are all known.
+SIMULATED: tuple[str, ...] = ("all", "top", "band", "random", "iso-anchor")
+#: The strategy ``auto`` becomes for a fully labelled table (``given`` for a partially labelled one).
+AUTO_DEFAULT = "top"
+#: What a configuration may name: ``auto`` plus every strategy.
+STRATEGY_CHOICES: tuple[str, ...] = ("auto", *STRATEGIES)
 _SCORED = frozenset({"top", "band", "iso-anchor"})
 
 #: ``oracle(rows) -> labels``: page labels (float, shape ``(len(rows),)``) of the given row positions.
@@ -63,7 +78,7 @@ class Annotation:
     strategy : str
         One of :data:`STRATEGIES`.
     budget : float
-        Requested fraction ``p`` (1.0 for ``all``).
+        Requested fraction ``p`` (1.0 for ``all``, the annotated fraction for ``given``).
     mask : ndarray of bool, shape (n_rows,)
         True where the page label is revealed (input row order).
     revealed : DataFrame
@@ -73,7 +88,7 @@ class Annotation:
     oracle_calls : int
         Judgements asked; equals ``labels_used`` because each item is judged at most once.
     allowance : int
-        The global cap ``max(1, floor(p * n_rows))`` (``n_rows`` for ``all``).
+        The global cap ``max(1, floor(p * n_rows))`` (``n_rows`` for ``all``, the annotated rows for ``given``).
     inferred_label : ndarray of float, shape (n_rows,), or None
         ``iso-anchor`` only: the inferred label, NaN where the search could not determine it.
     anchors : DataFrame or None
@@ -248,11 +263,46 @@ def allocate(lists: ModalLists, allowance: int, modality_shares: np.ndarray | No
     return alloc.reshape(-1)
 
 
-def _check_budget(strategy: str, budget: float) -> float:
-    if strategy not in STRATEGIES:
-        close = difflib.get_close_matches(str(strategy), STRATEGIES, n=1)
+def check_strategy(strategy: str) -> str:
+    """``strategy`` when it is one of :data:`STRATEGY_CHOICES`, else one :class:`ConfigError` with a close match."""
+    if strategy not in STRATEGY_CHOICES:
+        close = difflib.get_close_matches(str(strategy), STRATEGY_CHOICES, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"unknown annotation strategy {strategy!r}{hint}; choose one of {', '.join(STRATEGIES)}")
+        raise ConfigError(
+            f"unknown annotation strategy {strategy!r}{hint}; choose one of {', '.join(STRATEGY_CHOICES)}"
+        )
+    return strategy
+
+
+def annotated_rows(frame: pd.DataFrame, label_col: str = PAGE_LABEL) -> np.ndarray:
+    """Bool mask ``(n_rows,)`` of rows that carry a page label (all False when the column is absent)."""
+    if label_col not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return pd.Series(frame[label_col]).notna().to_numpy()
+
+
+def resolve_strategy(strategy: str, frame: pd.DataFrame, label_col: str = PAGE_LABEL) -> str:
+    """The concrete strategy for ``frame``: ``auto`` becomes ``given`` when some page labels are missing (a
+    partially annotated table) and :data:`AUTO_DEFAULT` when every row has one; others are returned unchanged."""
+    check_strategy(strategy)
+    if strategy != "auto":
+        return strategy
+    return AUTO_DEFAULT if annotated_rows(frame, label_col).all() else "given"
+
+
+def _refuse_partial(strategy: str, frame: pd.DataFrame, label_col: str) -> None:
+    """Simulated strategies need every label (or none: choosing rows for annotators); refuse partial tables."""
+    have = annotated_rows(frame, label_col)
+    if have.any() and not have.all():
+        raise PageTableError(
+            f"the {strategy!r} strategy simulates annotation on fully labelled pages, but {int((~have).sum())} of "
+            f"{have.size} rows have no {label_col} (not annotated); use strategy 'given' (or 'auto') to train on "
+            "the annotated rows, or complete the labels"
+        )
+
+
+def _check_budget(strategy: str, budget: float) -> float:
+    check_strategy(strategy)
     if isinstance(budget, bool) or not isinstance(budget, (int, float, np.integer, np.floating)):
         raise ConfigError(f"budget must be a number in (0, 1], got {budget!r}")
     p = float(budget)
@@ -319,6 +369,7 @@ def annotate(
     modality_shares: dict[str, float] | None = None,
     oracle: Oracle | None = None,
     levels: Sequence[int] | None = None,
+    max_label: int | None = None,
 ) -> Annotation:
     """Choose the page candidates whose page label is revealed, within the budget.
 
@@ -328,9 +379,9 @@ def annotate(
         Page table (contiguous qids) with ``modality``, ``score_col`` (needed, non-null, by ``top``, ``band``,
         ``iso-anchor``) and, for ``iso-anchor`` without ``oracle``, ``label_col``.
     strategy : str
-        One of :data:`STRATEGIES`.
+        One of :data:`STRATEGY_CHOICES` (``auto`` is resolved by :func:`resolve_strategy`).
     budget : float
-        Fraction ``p`` in (0, 1] of candidates to label.
+        Fraction ``p`` in (0, 1] of candidates to label (checked, but unused by ``given`` and ``all``).
     seed : int
         Seed of ``random``.
     band : int
@@ -343,7 +394,10 @@ def annotate(
         ``oracle(rows) -> labels`` for ``iso-anchor``: page labels of row positions (int64 array, each row
         asked once); default reads ``label_col``.
     levels : sequence of int, optional
-        ``iso-anchor`` label levels in search order; default ``max(label_col) .. 1`` descending.
+        ``iso-anchor`` label levels in search order; default ``max_label .. 1`` descending.
+    max_label : int, optional
+        The declared label scale's highest grade (``iso-anchor`` needs it or ``levels``); never inferred from
+        the labels, which the strategy has not revealed.
 
     Returns
     -------
@@ -352,22 +406,30 @@ def annotate(
     Raises
     ------
     ConfigError
-        Unknown strategy, budget outside (0, 1], bad shares or levels.
+        Unknown strategy, budget outside (0, 1], bad shares or levels, iso-anchor without a label scale.
     PageTableError
-        Missing columns or NaN scores where the strategy needs them.
+        Missing columns or NaN scores where the strategy needs them; a simulated strategy on a partially
+        labelled table.
     """
+    strategy = resolve_strategy(strategy, frame, label_col)
     p = _check_budget(strategy, budget)
     if isinstance(band, bool) or not isinstance(band, (int, np.integer)):
         raise ConfigError(f"band must be an integer (0 = top, -1 = bottom), got {band!r}")
     iso = strategy == "iso-anchor"
-    needs_labels = iso and oracle is None
+    needs_labels = (iso and oracle is None) or strategy == "given"
     table = validate_page_table(
         frame,
         non_null=(score_col,) if strategy in _SCORED else (),
-        require=(label_col,) if needs_labels or (iso and levels is None) else (),
+        require=(label_col,) if needs_labels else (),
         what="page table to annotate",
     )
     n = len(table)
+    if strategy == "given":
+        mask = annotated_rows(table, label_col)
+        used = int(mask.sum())
+        return _annotation(table, "given", used / n if n else 0.0, mask, used)
+    if oracle is None:
+        _refuse_partial(strategy, table, label_col)
     if strategy == "all":
         mask = np.ones(n, dtype=bool)
         return _annotation(table, "all", 1.0, mask, n)
@@ -380,11 +442,22 @@ def annotate(
         mask = _select(strategy, lists, k, int(band), seed)
         return _annotation(table, strategy, p, mask, allowance)
     if levels is None:
-        top = table[label_col].astype("Float64").max()
-        levels = range(int(top), 0, -1) if pd.notna(top) else ()
+        levels = _scale_levels(max_label)
     ask = column_oracle(table[label_col]) if oracle is None else oracle
     search = search_boundaries(lists, k, levels, ask)
     return _annotation(table, strategy, p, search.judged, allowance, search)
+
+
+def _scale_levels(max_label: int | None) -> range:
+    """Levels ``max_label .. 1`` of a declared label scale."""
+    if max_label is None:
+        raise ConfigError(
+            "iso-anchor needs the label scale: declare the highest page-label grade (max_label, e.g. 4 for 0..4) "
+            "or pass the label levels"
+        )
+    if isinstance(max_label, bool) or not isinstance(max_label, (int, np.integer)) or max_label < 1:
+        raise ConfigError(f"max_label must be an integer >= 1 (the highest page-label grade), got {max_label!r}")
+    return range(int(max_label), 0, -1)
 
 
 def _annotation(

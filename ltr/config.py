@@ -40,15 +40,20 @@ class GBDTConfig:
 class BudgetConfig:
     """Which page candidates get page labels (method.md 2.2).
 
-    ``budget`` is the fraction p of page candidates whose label is revealed; ``strategy`` one of ``all``, ``top``,
-    ``band``, ``random``, ``iso-anchor``; ``band`` the slice index for ``band`` (-1 = bottom); ``modality_shares``
-    optional per-modality split of each query's allowance (default: proportional to the modality's count).
+    ``budget`` is the fraction p of page candidates whose label is revealed; ``strategy`` one of ``auto``,
+    ``given``, ``all``, ``top``, ``band``, ``random``, ``iso-anchor`` (:mod:`smar_ltr.budget`): ``auto`` (default)
+    trains on the annotated rows (``given``) when some training page labels are missing and simulates ``top``
+    when every row is labelled; the choice made is recorded in the run summary. ``band`` is the slice index for
+    ``band`` (-1 = bottom); ``modality_shares`` an optional per-modality split of each query's allowance
+    (default: proportional to the modality's count). ``max_label`` declares the label scale's highest grade
+    (iso-anchor searches levels ``max_label .. 1``); None takes the dataset's declared ``max_label``.
     """
 
-    strategy: str = "top"
+    strategy: str = "auto"
     budget: float = 0.3
     band: int = 0
     modality_shares: dict[str, float] | None = None
+    max_label: int | None = None
 
 
 @dataclass(frozen=True)
@@ -155,14 +160,16 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """Range checks that a type alone does not express; returns self."""
-        from smar_ltr.budget import STRATEGIES
+        from smar_ltr.budget import STRATEGY_CHOICES
         from smar_ltr.rankers import BACKENDS
 
         b = self.budget
-        if b.strategy not in STRATEGIES:
-            raise ConfigError(f"budget.strategy {b.strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}")
+        if b.strategy not in STRATEGY_CHOICES:
+            raise ConfigError(f"budget.strategy {b.strategy!r} is unknown; choose one of {', '.join(STRATEGY_CHOICES)}")
         if not 0 < b.budget <= 1:
             raise ConfigError(f"budget.budget must be in (0, 1], got {b.budget}")
+        if b.max_label is not None and not 1 <= b.max_label <= 30:
+            raise ConfigError(f"budget.max_label must be an integer in 1..30 (the highest grade), got {b.max_label}")
         for name, g in (("single_modal", self.single_modal), ("reranker", self.reranker)):
             if g.backend not in BACKENDS:
                 raise ConfigError(f"{name}.backend {g.backend!r} is unknown; choose one of {', '.join(BACKENDS)}")

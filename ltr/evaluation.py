@@ -16,14 +16,23 @@ import numpy as np
 import pandas as pd
 
 from smar_ltr.baselines import fusion_scores, interleave_scores
-from smar_ltr.budget import annotate
+from smar_ltr.budget import annotated_rows
 from smar_ltr.config import RunConfig
 from smar_ltr.datasets.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
 from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ArtifactError, ConfigError
 from smar_ltr.metrics import evaluate as compute_metrics
 from smar_ltr.metrics import parse_metric
-from smar_ltr.pipeline import FitState, SmarModel, _eval_set, check_compatible, data_fingerprint, fit, load_splits
+from smar_ltr.pipeline import (
+    FitState,
+    SmarModel,
+    _eval_set,
+    annotate_training,
+    check_compatible,
+    data_fingerprint,
+    fit,
+    load_splits,
+)
 from smar_ltr.rankers import make_ranker
 from smar_ltr.single_modal import ranker_kwargs
 
@@ -107,10 +116,9 @@ def _rebuild_state(model: SmarModel, splits: PageSplits) -> FitState:
             "the training pages differ from the ones this run was fitted on (data fingerprint mismatch); "
             "evaluate on the run's own data or fit a new run"
         )
-    train = model.prepare(validate_page_table(splits.train, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,)))
+    train = model.prepare(validate_page_table(splits.train, require=(PAGE_LABEL,)))
     valid = model.prepare(splits.valid) if splits.valid is not None and len(splits.valid) else None
-    b = cfg.budget
-    annotation = annotate(train, b.strategy, b.budget, seed=cfg.seed, band=b.band, modality_shares=b.modality_shares)
+    annotation = annotate_training(cfg, train, splits.info)
     saved = model.revealed[["qid", "item_id"]].astype(str).reset_index(drop=True)
     now = annotation.revealed[["qid", "item_id"]].astype(str).reset_index(drop=True)
     if not saved.equals(now):
@@ -180,14 +188,16 @@ def evaluate_run(
     frame = splits.test if split == "test" else splits.valid
     if frame is None or len(frame) == 0:
         raise ConfigError(f"dataset '{splits.name}' has no {split} split")
-    frame = model.prepare(
-        validate_page_table(frame, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,), what=f"{split} pages")
-    )
+    frame = model.prepare(validate_page_table(frame, require=(PAGE_LABEL,), what=f"{split} pages"))
+    labelled = annotated_rows(frame)
+    if not labelled.any():
+        raise ConfigError(f"the {split} pages carry no page label; annotate them to evaluate")
     metrics = list(dict.fromkeys([*config.metrics, *splits.info.get("report_metrics", [])]))
-    labels = frame[PAGE_LABEL].to_numpy(dtype=float)
-    qid = frame[QID].to_numpy()
-    reference = frame[UPSTREAM_SCORE].to_numpy(dtype=float, na_value=np.nan)
-    modality = frame[MODALITY].astype(str).to_numpy()
+    scored = frame[labelled]  # features and scores use whole pages; metrics only the labelled rows
+    labels = scored[PAGE_LABEL].to_numpy(dtype=float)
+    qid = scored[QID].to_numpy()
+    reference = scored[UPSTREAM_SCORE].to_numpy(dtype=float, na_value=np.nan)
+    modality = scored[MODALITY].astype(str).to_numpy()
     binary = relevance_labels(labels, qid, splits.info.get("relevance_rule", "positive"))
     n_train = len(state.train)
     used = state.annotation.labels_used
@@ -202,7 +212,8 @@ def evaluate_run(
         if method == "smar":
             scores, n_used = model.reranker.predict(X_test), smar_used
         elif method == "full_supervision":
-            scores, n_used = _native(model, state, np.arange(n_train)).predict(X_test), n_train
+            every = np.flatnonzero(annotated_rows(state.train))  # every annotated training row
+            scores, n_used = _native(model, state, every).predict(X_test), every.size
         elif method == "budget_only":
             scores, n_used = (
                 _native(model, state, np.flatnonzero(state.annotation.mask)).predict(X_test),
@@ -212,7 +223,8 @@ def evaluate_run(
             scores, n_used = fusion_scores(frame, method.split("_")[1]), 0
         else:
             scores, n_used = interleave_scores(frame), 0
-        values = _metrics(labels, binary, np.nan_to_num(scores, neginf=-1e30), qid, metrics, modality, reference)
+        scores = np.nan_to_num(np.asarray(scores, dtype=float)[labelled], neginf=-1e30)
+        values = _metrics(labels, binary, scores, qid, metrics, modality, reference)
         results.append(
             MethodResult(
                 method=method,
@@ -221,15 +233,19 @@ def evaluate_run(
                 metrics={k: float(v) for k, v in values.items()},
             )
         )
-    notes = {"simulated": bool(splits.info.get("simulated", False)), "train_candidates": n_train}
+    notes = {
+        "simulated": bool(splits.info.get("simulated", False)),
+        "train_candidates": n_train,
+        "unlabelled_rows_left_out": int((~labelled).sum()),
+    }
     if splits.info.get("relevance_rule"):
         notes["relevance_rule"] = splits.info["relevance_rule"]
     return EvalReport(
         dataset=splits.name,
         split=split,
         n_queries=int(pd.unique(qid).size),
-        budget=config.budget.budget if config.budget.strategy != "all" else 1.0,
-        strategy=config.budget.strategy,
+        budget=state.annotation.budget,
+        strategy=state.annotation.strategy,
         seed=config.seed,
         results=results,
         notes=notes,

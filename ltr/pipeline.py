@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.budget import Annotation, annotate
+from smar_ltr.budget import Annotation, annotate, annotated_rows, resolve_strategy
 from smar_ltr.config import RunConfig
 from smar_ltr.datasets.registry import load_dataset
 from smar_ltr.datasets.schema import (
@@ -156,10 +156,72 @@ def load_splits(config: RunConfig) -> PageSplits:
 
 
 def _eval_set(model_features: FeatureSet, raw: list[str], upstream: bool, frame: pd.DataFrame | None) -> tuple | None:
+    """``(X, y, qid)`` of the annotated validation rows (features computed on whole pages), or None."""
     if frame is None or len(frame) == 0:
         return None
+    rows = annotated_rows(frame)
+    if not rows.any():
+        return None
     X = design_matrix(frame, model_features, raw, upstream)
-    return X, frame[PAGE_LABEL].to_numpy(dtype=float), frame[QID].to_numpy()
+    return X[rows], frame[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)[rows], frame[QID].to_numpy()[rows]
+
+
+def label_scale(config: RunConfig, info: dict[str, Any]) -> int | None:
+    """The declared highest page-label grade: ``budget.max_label``, else the dataset's ``info["max_label"]``."""
+    if config.budget.max_label is not None:
+        return config.budget.max_label
+    declared = info.get("max_label")
+    if declared is None:
+        return None
+    if isinstance(declared, bool) or not isinstance(declared, (int, np.integer)) or not 1 <= declared <= 30:
+        raise DatasetError(f"the dataset declares max_label={declared!r}; it must be an integer in 1..30")
+    return int(declared)
+
+
+def annotate_training(config: RunConfig, train: pd.DataFrame, info: dict[str, Any]) -> Annotation:
+    """The annotation of the training pages under ``config.budget`` (``auto`` resolved on ``train``).
+
+    Raises
+    ------
+    ConfigError
+        Nothing was revealed (no annotated row, or a band past the end of every list).
+    PageTableError
+        A simulated strategy on partially annotated pages.
+    """
+    b = config.budget
+    strategy = resolve_strategy(b.strategy, train)
+    annotation = annotate(
+        train,
+        strategy,
+        b.budget,
+        seed=config.seed,
+        band=b.band,
+        modality_shares=b.modality_shares,
+        max_label=label_scale(config, info),
+    )
+    if annotation.labels_used == 0 and strategy == "given":
+        raise ConfigError(
+            "the training pages carry no page label: annotate at least some candidates "
+            "(a missing page_label means 'not annotated')"
+        )
+    if annotation.labels_used == 0:
+        raise ConfigError(
+            f"the {strategy} strategy (budget {b.budget}, band {b.band}) revealed no page label: every slice is "
+            "past the end of its list; use a smaller band or a larger budget"
+        )
+    return annotation
+
+
+def strategy_choice(config: RunConfig, train: pd.DataFrame, annotation: Annotation) -> dict[str, Any]:
+    """What the run summary records about the strategy: the one asked for, the one used and why."""
+    asked = config.budget.strategy
+    have = annotated_rows(train)
+    out: dict[str, Any] = {"requested": asked, "used": annotation.strategy}
+    if asked == "auto":
+        out["reason"] = f"{int(have.sum())} of {have.size} training rows are annotated: " + (
+            "training on the annotated rows" if annotation.strategy == "given" else "simulating the budget"
+        )
+    return out
 
 
 @dataclass
@@ -195,12 +257,10 @@ class Prepared:
 def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = None) -> Prepared:
     """Validate the pages, fit the single-modal rankers, fill ``upstream_score`` and fit the features."""
     say = progress or _quiet
-    train = validate_page_table(splits.train, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,), what="training pages")
+    train = validate_page_table(splits.train, require=(PAGE_LABEL,), what="training pages")
     valid = None
     if splits.valid is not None and len(splits.valid):
-        valid = validate_page_table(
-            splits.valid, require=(PAGE_LABEL,), non_null=(PAGE_LABEL,), what="validation pages"
-        )
+        valid = validate_page_table(splits.valid, what="validation pages")
     models: dict[str, GBDTRanker] = {}
     source = config.single_modal_source
     if source == "shipped" and not splits.has_upstream_scores:
@@ -233,12 +293,7 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
     train, splits = prepared.train, prepared.splits
     b = config.budget
     say(f"stage 3/4: annotation budget ({b.strategy}, p={b.budget})")
-    annotation = annotate(train, b.strategy, b.budget, seed=config.seed, band=b.band, modality_shares=b.modality_shares)
-    if annotation.labels_used == 0:
-        raise ConfigError(
-            f"the {b.strategy} strategy (budget {b.budget}, band {b.band}) revealed no page label: every slice is "
-            "past the end of its list; use a smaller band or a larger budget"
-        )
+    annotation = annotate_training(config, train, splits.info)
     supervision = build_supervision(train, annotation, config.consistency, config.seed)
     say(
         f"stage 4/4: reranker ({config.reranker.backend}; {annotation.labels_used} page labels, "
@@ -255,6 +310,7 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
     )
     summary = {
         "annotation": annotation.summary(),
+        "strategy_choice": strategy_choice(config, train, annotation),
         "supervision": supervision.counts(),
         "data_fingerprint": data_fingerprint(splits.train),
         "dataset": splits.name,

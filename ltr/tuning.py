@@ -20,7 +20,7 @@ from typing import Any
 
 import optuna
 
-from smar_ltr.budget import STRATEGIES
+from smar_ltr.budget import SIMULATED
 from smar_ltr.config import RunConfig, from_dict
 from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ConfigError
@@ -48,7 +48,7 @@ class SearchSpace:
     min_data_in_leaf: tuple[int, int] = (5, 100)
 
     def __post_init__(self) -> None:
-        unknown = [s for s in self.strategies if s not in STRATEGIES or s == "all"]
+        unknown = [s for s in self.strategies if s not in SIMULATED or s == "all"]
         if unknown:
             raise ConfigError(f"search space strategy {unknown[0]!r} is not tunable; use top, band, random, iso-anchor")
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smar_ltr.budget import (
+    SIMULATED,
     STRATEGIES,
     ModalLists,
     allocate,
@@ -19,6 +20,7 @@ from smar_ltr.budget import (
     global_allowance,
     largest_remainder,
     monotonicity_violation_rate,
+    resolve_strategy,
 )
 from smar_ltr.errors import ConfigError, PageTableError
 
@@ -139,14 +141,14 @@ def test_global_allowance_floors_with_float_tolerance() -> None:
 @SETTINGS
 @given(
     page_tables(),
-    st.sampled_from(STRATEGIES),
+    st.sampled_from(SIMULATED),
     st.floats(0.001, 1.0),
     st.integers(-3, 3),
     st.one_of(st.none(), st.dictionaries(st.sampled_from(MODALITIES), st.floats(0.1, 5.0), min_size=3)),
 )
 def test_every_strategy_stays_within_budget(frame, strategy, p, band, shares) -> None:
     oracle = CountingOracle(frame["page_label"].to_numpy())
-    ann = annotate(frame, strategy, p, band=band, modality_shares=shares, oracle=oracle, seed=7)
+    ann = annotate(frame, strategy, p, band=band, modality_shares=shares, oracle=oracle, seed=7, max_label=4)
     n = len(frame)
     assert ann.allowance == (n if strategy == "all" else max(1, math.floor(p * n + 1e-9)))
     assert ann.labels_used == int(ann.mask.sum()) <= ann.allowance
@@ -296,7 +298,7 @@ def test_table_errors() -> None:
         annotate(frame, "top", 0.5)
     with pytest.raises(PageTableError, match="page_label"):
         annotate(frame.fillna(0.0), "iso-anchor", 0.5)
-    with pytest.raises(PageTableError, match="missing"):
+    with pytest.raises(PageTableError, match="1 of 2 rows have no page_label"):
         annotate(frame.fillna(0.0).assign(page_label=pd.array([None, 1], dtype="Int64")), "iso-anchor", 1.0)
 
 
@@ -326,14 +328,14 @@ def _log_bound(frame: pd.DataFrame, n_levels: int) -> pd.Series:
 @given(page_tables(monotone=True), st.floats(0.01, 1.0))
 def test_iso_anchor_inference_is_sound_on_monotone_labels(frame: pd.DataFrame, p: float) -> None:
     oracle = CountingOracle(frame["page_label"].to_numpy())
-    ann = annotate(frame, "iso-anchor", p, oracle=oracle)
+    ann = annotate(frame, "iso-anchor", p, oracle=oracle, max_label=4)
     truth = frame["page_label"].to_numpy(dtype=float)
     known = ~np.isnan(ann.inferred_label)
     assert np.array_equal(ann.inferred_label[known], truth[known])  # never wrong, only undetermined
     rate = monotonicity_violation_rate(frame, ann)
     assert rate == 0.0 if known.any() else np.isnan(rate)
     assert len(oracle.asked) == len(set(oracle.asked)) == ann.oracle_calls  # each item judged at most once
-    n_levels = int(frame["page_label"].max())
+    n_levels = 4  # the declared scale 0..4
     calls = _per_list(frame, ann.mask)
     assert (calls <= _log_bound(frame, n_levels).reindex(calls.index)).all()  # O(L log n) per list
     anchors = {(a.qid, a.modality, int(a.label), int(a.row)) for a in ann.anchors.itertuples(index=False)}
@@ -344,7 +346,7 @@ def test_iso_anchor_inference_is_sound_on_monotone_labels(frame: pd.DataFrame, p
 @SETTINGS
 @given(page_tables(monotone=True))
 def test_iso_anchor_finds_exact_boundaries_with_enough_budget(frame: pd.DataFrame) -> None:
-    ann = annotate(frame, "iso-anchor", 1.0)
+    ann = annotate(frame, "iso-anchor", 1.0, max_label=4)
     assert np.array_equal(ann.inferred_label, frame["page_label"].to_numpy(dtype=float))
     anchors = {(a.qid, a.modality, int(a.label), int(a.row)) for a in ann.anchors.itertuples(index=False)}
     assert anchors == _true_boundaries(frame)
@@ -368,7 +370,7 @@ def test_iso_anchor_needs_only_log_many_judgements() -> None:
     )
     bound = levels * math.ceil(math.log2(n + 1))  # 36 judgements for 256 items
     oracle = CountingOracle(labels)
-    ann = annotate(frame, "iso-anchor", bound / n, oracle=oracle)
+    ann = annotate(frame, "iso-anchor", bound / n, oracle=oracle, max_label=levels)
     assert ann.oracle_calls <= bound < n
     assert oracle.calls == ann.oracle_calls  # one item per list per round
     assert np.array_equal(ann.inferred_label, labels.astype(float))
@@ -406,7 +408,7 @@ def test_violated_monotonicity_is_measured() -> None:
             "page_label": [0, 0, 0, 3, 0, 0, 0],
         }
     )
-    ann = annotate(frame, "iso-anchor", 1.0)
+    ann = annotate(frame, "iso-anchor", 1.0, max_label=3)
     # the search asks ranks 3 (label 3), 5 and 4 (label 0): every level settles at rank 3
     assert ann.oracle_calls == 3
     assert ann.inferred_label.tolist() == [3.0, 3.0, 3.0, 3.0, 0.0, 0.0, 0.0]
@@ -430,7 +432,7 @@ def test_violation_rate_on_noisy_scores_is_positive() -> None:
             "page_label": np.clip(np.floor(relevance + 2), 0, 4).astype(int),
         }
     )
-    ann = annotate(frame, "iso-anchor", 1.0)
+    ann = annotate(frame, "iso-anchor", 1.0, max_label=4)
     rate = monotonicity_violation_rate(frame, ann)
     truth = frame["page_label"].to_numpy(dtype=float)
     assert 0 < rate == pytest.approx(np.mean(ann.inferred_label != truth))  # all rows inferred at p = 1
@@ -479,3 +481,69 @@ def test_iso_anchor_pools_leftover_within_a_query() -> None:
     assert known.sum() > (~np.isnan(plain.inferred_label())).sum()
     np.testing.assert_array_equal(inferred[known], labels[known])  # monotone data: never wrong
     assert pooled.judged.sum() == pooled.spent.sum()  # each item judged once
+
+
+# --- partial labels: given, auto, refusal, label scale ---------------------------------------------------
+
+
+def _partial_pages() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "qid": ["a"] * 4 + ["b"] * 3,
+            "item_id": list("wxyzwxy"),
+            "modality": ["web", "image", "web", "image", "web", "web", "image"],
+            "upstream_score": [4.0, 3.0, 2.0, 1.0, 3.0, 2.0, 1.0],
+            "page_label": pd.array([2, None, 0, None, None, 1, 1], dtype="Int64"),
+        }
+    )
+
+
+def test_given_reveals_exactly_the_annotated_rows() -> None:
+    frame = _partial_pages()
+    ann = annotate(frame, "given", 0.1)  # the budget is not used
+    assert ann.mask.tolist() == [True, False, True, False, False, True, True]
+    assert ann.revealed.values.tolist() == [["a", "w"], ["a", "y"], ["b", "x"], ["b", "y"]]
+    assert ann.labels_used == ann.allowance == ann.oracle_calls == 4
+    assert ann.budget == pytest.approx(4 / 7) and ann.summary()["label_fraction"] == pytest.approx(4 / 7)
+    assert set(STRATEGIES) == {"given", *SIMULATED}
+
+
+def test_auto_resolves_to_given_on_partial_and_top_on_full_tables() -> None:
+    frame = _partial_pages()
+    assert resolve_strategy("auto", frame) == "given"
+    assert resolve_strategy("auto", frame.fillna({"page_label": 0})) == "top"
+    assert resolve_strategy("band", frame) == "band"
+    assert annotate(frame, "auto", 0.5).strategy == "given"
+    full = frame.assign(page_label=pd.array([2, 1, 0, 0, 1, 1, 1], dtype="Int64"))
+    assert annotate(full, "auto", 0.5).mask.tolist() == annotate(full, "top", 0.5).mask.tolist()
+
+
+@pytest.mark.parametrize("strategy", SIMULATED)
+def test_simulated_strategies_refuse_partial_tables(strategy: str) -> None:
+    with pytest.raises(PageTableError, match=r"3 of 7 rows have no page_label.*use strategy 'given'") as info:
+        annotate(_partial_pages(), strategy, 0.5, max_label=2)
+    assert "\n" not in str(info.value)
+    unlabelled = _partial_pages().drop(columns="page_label")
+    assert annotate(unlabelled, "top", 0.5).labels_used == 3  # choosing rows for annotators still works
+
+
+def test_iso_anchor_levels_come_from_the_declared_scale_not_the_labels() -> None:
+    frame = pd.DataFrame(
+        {
+            "qid": "a",
+            "item_id": list("abcdefgh"),
+            "modality": "web",
+            "upstream_score": np.arange(8.0)[::-1],
+            "page_label": [1, 1, 1, 0, 0, 0, 0, 0],
+        }
+    )
+    with pytest.raises(ConfigError, match="iso-anchor needs the label scale"):
+        annotate(frame, "iso-anchor", 1.0)
+    oracle = CountingOracle(frame["page_label"].to_numpy())
+    ann = annotate(frame, "iso-anchor", 1.0, oracle=oracle, max_label=3)
+    # levels 3, 2, 1 are all searched (the labels seen top out at 1, the scale at 3)
+    assert ann.inferred_label.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    narrow = annotate(frame, "iso-anchor", 1.0, oracle=CountingOracle(frame["page_label"].to_numpy()), max_label=1)
+    assert narrow.oracle_calls < ann.oracle_calls  # fewer levels, fewer judgements
+    with pytest.raises(ConfigError, match="max_label must be an integer >= 1"):
+        annotate(frame, "iso-anchor", 1.0, max_label=0)
