@@ -90,7 +90,6 @@ def run(
             base = task_config(task, seed, yahoo_dir)
             splits = load_splits(base)
             prepared = prepare(base, splits)
-            n_train = len(prepared.train)
             first = True
             for label, changes in variants(budgets, strategies, ablations):
                 cfg = apply(base, changes)
@@ -114,8 +113,8 @@ def run(
                             "budget": cfg.budget.budget
                             if r.method in ("smar", "budget_only")
                             else (1.0 if r.method == "full_supervision" else 0.0),
-                            "labels_used": r.page_labels_used,
-                            "label_fraction": r.page_labels_used / n_train,
+                            "labels_used": r.labels_used,
+                            "label_fraction": r.label_fraction,
                             **r.metrics,
                         }
                     )

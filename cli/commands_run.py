@@ -23,6 +23,7 @@ from smar_ltr.cli.options import (
     Seed,
     Strategy,
     StrictPlugins,
+    Validation,
 )
 from smar_ltr.config import RunConfig, load_config
 from smar_ltr.datasets.io import write_atomic
@@ -50,6 +51,7 @@ def build_config(
     strategy: str | None,
     backend: str | None,
     seed: int | None,
+    validation: str | None = None,
 ) -> RunConfig:
     """Defaults < config file < --set < explicit flags."""
     fields: dict[str, Any] = {
@@ -57,7 +59,7 @@ def build_config(
         "data_dir": str(data_dir) if data_dir else None,
         "seed": seed,
     }
-    b = {k: v for k, v in (("budget", budget), ("strategy", strategy)) if v is not None}
+    b = {k: v for k, v in (("budget", budget), ("strategy", strategy), ("validation", validation)) if v is not None}
     if b:
         fields["budget"] = b
     if backend is not None:
@@ -83,6 +85,7 @@ def fit_command(
     overrides: Overrides = None,
     budget: Budget = None,
     strategy: Strategy = None,
+    validation: Validation = None,
     backend: Backend = None,
     seed: Seed = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory to write.")] = None,
@@ -96,7 +99,7 @@ def fit_command(
     from smar_ltr.pipeline import fit
 
     _load_plugins(plugins, strict_plugins)
-    cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed)
+    cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
     say = _progress(quiet)
     from smar_ltr.pipeline import load_splits
 
@@ -107,11 +110,12 @@ def fit_command(
         report = evaluate_run(cfg, model, state, splits, split="valid", methods=("smar",))
         metrics = {"valid": report.result("smar").metrics}
     run_dir = save_run(model, out or default_out(cfg), metrics=metrics)
-    a = model.summary["annotation"]
+    a, cost = model.summary["annotation"], model.summary["labels"]
     typer.echo(f"run written to {run_dir}")
     line = (
         f"dataset={cfg.dataset} backend={cfg.reranker.backend} strategy={a['strategy']} "
-        f"page labels used={a['labels_used']} ({a['label_fraction']:.1%} of {model.summary['n_train_candidates']})"
+        f"page labels used={cost['labels_used']} ({cost['train_labels']} training + {cost['validation_labels']} "
+        f"validation = {cost['label_fraction']:.1%} of {cost['candidates']} candidates)"
     )
     if metrics:
         ndcg = metrics["valid"].get("ndcg@10")
@@ -130,6 +134,7 @@ def eval_command(
     overrides: Overrides = None,
     budget: Budget = None,
     strategy: Strategy = None,
+    validation: Validation = None,
     backend: Backend = None,
     seed: Seed = None,
     split: Annotated[str, typer.Option("--split", help="test | valid.")] = "test",
@@ -150,8 +155,10 @@ def eval_command(
     loaded = None
     if model is not None:
         loaded = load_run(model)
-        if any(v is not None for v in (config, budget, strategy, backend, seed)) or overrides:
-            raise ConfigError("--model brings its own config; drop --config/--set/--budget/--strategy/--backend/--seed")
+        if any(v is not None for v in (config, budget, strategy, validation, backend, seed)) or overrides:
+            raise ConfigError(
+                "--model brings its own config; drop --config/--set/--budget/--strategy/--validation/--backend/--seed"
+            )
         cfg = loaded.config
         if dataset is not None or data_dir is not None:
             fields = {
@@ -163,7 +170,7 @@ def eval_command(
 
             cfg = from_dict(RunConfig, fields)
     else:
-        cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed)
+        cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
     report = evaluate_run(cfg, model=loaded, split=split, progress=_progress(quiet))
     typer.echo(render_report(report, fmt))
 

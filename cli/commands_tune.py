@@ -11,7 +11,7 @@ import typer
 from smar_ltr.cli.app import app
 from smar_ltr.cli.commands_run import _load_plugins, _progress, build_config
 from smar_ltr.cli.errors import one_line_errors
-from smar_ltr.cli.options import ConfigFile, DataDir, Overrides, Plugins, Quiet, Seed
+from smar_ltr.cli.options import ConfigFile, DataDir, Overrides, Plugins, Quiet, Seed, Validation
 from smar_ltr.errors import ConfigError
 
 
@@ -23,6 +23,7 @@ def tune_command(
     config: ConfigFile = None,
     overrides: Overrides = None,
     seed: Seed = None,
+    validation: Validation = None,
     trials: Annotated[int, typer.Option("--trials", "-n", help="New trials to run in this call.")] = 20,
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="Stop starting trials after this many seconds.")
@@ -54,7 +55,7 @@ def tune_command(
         raise ConfigError("--n-jobs must be >= 1")
     parse_metric(metric)
     _load_plugins(plugins, False)
-    cfg = build_config(dataset, data_dir, config, overrides, None, None, None, seed)
+    cfg = build_config(dataset, data_dir, config, overrides, None, None, None, seed, validation)
     result = tune(
         cfg,
         out,

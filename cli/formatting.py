@@ -40,7 +40,7 @@ def render_report(report: Any, fmt: str) -> str:
     rows = [
         [
             r["method"],
-            str(r["page_labels_used"]),
+            str(r["labels_used"]),
             f"{r['label_fraction']:.3f}",
             *(f"{r['metrics'][m]:.4f}" for m in metric_names),
         ]

@@ -18,6 +18,13 @@ Budget = Annotated[float | None, typer.Option("--budget", "-p", help="Fraction o
 Strategy = Annotated[
     str | None, typer.Option("--strategy", "-s", help="auto | given | all | top | band | random | iso-anchor.")
 ]
+Validation = Annotated[
+    str | None,
+    typer.Option(
+        "--validation",
+        help="Validation labels read for early stopping (counted): budgeted (default) | full | none.",
+    ),
+]
 Backend = Annotated[str | None, typer.Option("--backend", "-b", help="lightgbm | xgboost | catboost.")]
 Seed = Annotated[int | None, typer.Option("--seed", help="Random seed (same seed + data = same model).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages on stderr.")]

@@ -7,6 +7,7 @@ Layout of a run directory::
     single_modal/<m>.*   one model + .meta.json per modality (absent when the dataset ships upstream scores)
     reranker.*           whole-page reranker + reranker.meta.json
     revealed.parquet     qid, item_id of the training candidates whose page label was used
+    revealed_valid.parquet  qid, item_id of the validation candidates read for early stopping (if any)
     summary.json         annotation and supervision counts, dataset, data fingerprint
     metrics.json         evaluation results, when the run was evaluated
     manifest.json        package version, seed, data fingerprint, sha256 of every file, and its own digest
@@ -37,6 +38,7 @@ from smar_ltr.pipeline import SmarModel
 from smar_ltr.rankers import GBDTRanker
 
 MANIFEST = "manifest.json"
+VALID_REVEALED = "revealed_valid.parquet"
 FORMAT_VERSION = 1
 
 
@@ -133,6 +135,8 @@ def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None =
                 model.single_modal[m].save(tmp / "single_modal" / stem)
         model.reranker.save(tmp / "reranker")
         model.revealed[["qid", "item_id"]].astype(str).to_parquet(tmp / "revealed.parquet", index=False)
+        if model.revealed_valid is not None:
+            model.revealed_valid[["qid", "item_id"]].astype(str).to_parquet(tmp / VALID_REVEALED, index=False)
         _write_json(tmp / "summary.json", model.summary)
         if metrics is not None:
             _write_json(tmp / "metrics.json", metrics)
@@ -208,4 +212,5 @@ def load_run(run_dir: str | Path) -> SmarModel:
         reranker=reranker,
         revealed=pd.read_parquet(run_dir / "revealed.parquet"),
         summary=json.loads((run_dir / "summary.json").read_text()),
+        revealed_valid=pd.read_parquet(run_dir / VALID_REVEALED) if VALID_REVEALED in manifest["files"] else None,
     )

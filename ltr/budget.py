@@ -460,6 +460,26 @@ def _scale_levels(max_label: int | None) -> range:
     return range(int(max_label), 0, -1)
 
 
+def annotation_from_rows(frame: pd.DataFrame, revealed: pd.DataFrame, strategy: str, budget: float) -> Annotation:
+    """The :class:`Annotation` of a table whose revealed ``qid, item_id`` were saved (e.g. a run's
+    ``revealed.parquet``): no strategy is re-run. Inferred labels and anchors are not recovered.
+
+    Raises
+    ------
+    PageTableError
+        A revealed row is not in ``frame`` (the table differs from the one annotated).
+    """
+    keys = pd.MultiIndex.from_frame(frame[[QID, ITEM_ID]].astype(str))
+    wanted = pd.MultiIndex.from_frame(revealed[[QID, ITEM_ID]].astype(str))
+    mask = keys.isin(wanted)
+    if int(mask.sum()) != len(wanted):
+        raise PageTableError(
+            f"{len(wanted) - int(mask.sum())} revealed candidates are not in the page table; "
+            "pass the pages the annotation was made on"
+        )
+    return _annotation(frame, strategy, budget, np.asarray(mask, dtype=bool), int(mask.sum()))
+
+
 def _annotation(
     table: pd.DataFrame,
     strategy: str,

@@ -47,6 +47,9 @@ class BudgetConfig:
     ``band`` (-1 = bottom); ``modality_shares`` an optional per-modality split of each query's allowance
     (default: proportional to the modality's count). ``max_label`` declares the label scale's highest grade
     (iso-anchor searches levels ``max_label .. 1``); None takes the dataset's declared ``max_label``.
+    ``validation`` says which validation page labels early stopping reads, all of them counted in the label
+    cost (:mod:`smar_ltr.label_cost`): ``budgeted`` (default: the same strategy and budget choose them on the
+    validation pages), ``full`` (every annotated validation row) or ``none`` (no early stopping).
     """
 
     strategy: str = "auto"
@@ -54,6 +57,7 @@ class BudgetConfig:
     band: int = 0
     modality_shares: dict[str, float] | None = None
     max_label: int | None = None
+    validation: str = "budgeted"
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,7 @@ class RunConfig:
     def validate(self) -> RunConfig:
         """Range checks that a type alone does not express; returns self."""
         from smar_ltr.budget import STRATEGY_CHOICES
+        from smar_ltr.label_cost import VALIDATION_MODES
         from smar_ltr.rankers import BACKENDS
 
         b = self.budget
@@ -168,6 +173,10 @@ class RunConfig:
             raise ConfigError(f"budget.strategy {b.strategy!r} is unknown; choose one of {', '.join(STRATEGY_CHOICES)}")
         if not 0 < b.budget <= 1:
             raise ConfigError(f"budget.budget must be in (0, 1], got {b.budget}")
+        if b.validation not in VALIDATION_MODES:
+            raise ConfigError(
+                f"budget.validation {b.validation!r} is unknown; choose one of {', '.join(VALIDATION_MODES)}"
+            )
         if b.max_label is not None and not 1 <= b.max_label <= 30:
             raise ConfigError(f"budget.max_label must be an integer in 1..30 (the highest grade), got {b.max_label}")
         for name, g in (("single_modal", self.single_modal), ("reranker", self.reranker)):

@@ -16,22 +16,22 @@ import numpy as np
 import pandas as pd
 
 from smar_ltr.baselines import fusion_scores, interleave_scores
-from smar_ltr.budget import annotated_rows
+from smar_ltr.budget import annotated_rows, annotation_from_rows
 from smar_ltr.config import RunConfig
 from smar_ltr.datasets.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
 from smar_ltr.datasets.splits import PageSplits
-from smar_ltr.errors import ArtifactError, ConfigError
+from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
+from smar_ltr.label_cost import label_cost
 from smar_ltr.metrics import evaluate as compute_metrics
 from smar_ltr.metrics import parse_metric
 from smar_ltr.pipeline import (
     FitState,
     SmarModel,
-    _eval_set,
-    annotate_training,
     check_compatible,
     data_fingerprint,
     fit,
     load_splits,
+    validation_set,
 )
 from smar_ltr.rankers import make_ranker
 from smar_ltr.single_modal import ranker_kwargs
@@ -42,11 +42,17 @@ Progress = Callable[[str], None]
 
 @dataclass
 class MethodResult:
-    """One method's test metrics and the page labels it consumed."""
+    """One method's test metrics and the page labels it read (:class:`~smar_ltr.label_cost.LabelCost`).
+
+    ``labels_used`` counts training and validation labels (``train_labels`` + ``validation_labels``);
+    ``label_fraction`` divides it by the candidates of the pages they came from.
+    """
 
     method: str
-    page_labels_used: int
+    labels_used: int
     label_fraction: float
+    train_labels: int
+    validation_labels: int
     metrics: dict[str, float]
 
 
@@ -97,7 +103,17 @@ def relevance_labels(labels: np.ndarray, qid: np.ndarray, rule: str) -> np.ndarr
     return ((labels == top) & (labels > 0)).astype(float)
 
 
-def _metrics(labels, binary, scores, qid, metrics, modality, reference) -> dict[str, float]:
+def metric_values(
+    labels: np.ndarray,
+    binary: np.ndarray | None,
+    scores: np.ndarray,
+    qid: np.ndarray,
+    metrics: list[str],
+    modality: np.ndarray | None,
+    reference: np.ndarray | None,
+) -> dict[str, float]:
+    """Metrics of ``scores`` (all arrays shape ``(n_rows,)``): binary metrics on ``binary`` relevance when a
+    dataset's rule gives one (:func:`relevance_labels`), the others on graded ``labels``."""
     if binary is None:
         return compute_metrics(labels, scores, qid, metrics, modality=modality, reference=reference)
     names = [m for m in metrics if parse_metric(m).name in BINARY_METRICS]
@@ -108,7 +124,11 @@ def _metrics(labels, binary, scores, qid, metrics, modality, reference) -> dict[
 
 
 def _rebuild_state(model: SmarModel, splits: PageSplits) -> FitState:
-    """Recompute the training-split products of a loaded run (for the trained baselines)."""
+    """The training-split products of a loaded run, from what it saved (nothing is re-annotated).
+
+    The pages are prepared with the run's own single-modal rankers and features; the revealed training and
+    validation rows come from ``revealed.parquet`` / ``revealed_valid.parquet``.
+    """
     cfg = model.config
     saved_fp = model.summary.get("data_fingerprint")
     if saved_fp and saved_fp != data_fingerprint(splits.train):
@@ -118,22 +138,29 @@ def _rebuild_state(model: SmarModel, splits: PageSplits) -> FitState:
         )
     train = model.prepare(validate_page_table(splits.train, require=(PAGE_LABEL,)))
     valid = model.prepare(splits.valid) if splits.valid is not None and len(splits.valid) else None
-    annotation = annotate_training(cfg, train, splits.info)
-    saved = model.revealed[["qid", "item_id"]].astype(str).reset_index(drop=True)
-    now = annotation.revealed[["qid", "item_id"]].astype(str).reset_index(drop=True)
-    if not saved.equals(now):
+    saved = model.summary.get("annotation", {})
+    strategy, budget = saved.get("strategy", cfg.budget.strategy), saved.get("budget", cfg.budget.budget)
+    try:
+        annotation = annotation_from_rows(train, model.revealed, strategy, budget)
+        validation = None
+        if valid is not None and model.revealed_valid is not None:
+            validation = annotation_from_rows(valid, model.revealed_valid, strategy, budget)
+    except PageTableError:
         raise ArtifactError(
-            "the training data differ from the run's: the annotation budget selects other candidates than the "
-            "saved revealed.parquet; evaluate on the data the run was fitted on"
-        )
-    from smar_ltr.reranker import build_supervision
+            "the run's revealed candidates are not all in these pages; evaluate on the data the run was fitted on"
+        ) from None
+    cost = label_cost(
+        annotation.labels_used,
+        len(train),
+        0 if validation is None else validation.labels_used,
+        0 if valid is None else len(valid),
+        cfg.budget.validation,
+    )
+    X_valid = model.featurize(valid) if valid is not None else None
+    return FitState(train, valid, model.featurize(train), X_valid, annotation, validation, None, cost)
 
-    sup = build_supervision(train, annotation, cfg.consistency, cfg.seed)
-    eval_set = _eval_set(model.features, model.raw_features, cfg.upstream_as_feature, valid)
-    return FitState(train, valid, model.featurize(train), eval_set, annotation, sup)
 
-
-def _native(model: SmarModel, state: FitState, rows: np.ndarray) -> Any:
+def _native(model: SmarModel, state: FitState, rows: np.ndarray, eval_set: tuple | None) -> Any:
     cfg = model.config
     ranker = make_ranker(cfg.reranker.backend, **ranker_kwargs(cfg.reranker, cfg.seed))
     train = state.train.iloc[rows]
@@ -141,8 +168,15 @@ def _native(model: SmarModel, state: FitState, rows: np.ndarray) -> Any:
         state.X_train.iloc[rows],
         train[PAGE_LABEL].to_numpy(float),
         train[QID].to_numpy(),
-        eval_set=state.eval_set,
+        eval_set=eval_set,
     )
+
+
+def _full_validation(state: FitState, mode: str) -> tuple | None:
+    """Every annotated validation row (what the fully supervised baseline stops on), unless ``mode`` is none."""
+    if mode == "none" or state.valid is None:
+        return None
+    return validation_set(state.valid, state.X_valid, annotated_rows(state.valid))
 
 
 def evaluate_run(
@@ -200,9 +234,11 @@ def evaluate_run(
     modality = scored[MODALITY].astype(str).to_numpy()
     binary = relevance_labels(labels, qid, splits.info.get("relevance_rule", "positive"))
     n_train = len(state.train)
-    used = state.annotation.labels_used
-    # the "without page term" ablation reads no page label (iso-anchor still judges items for its anchors)
-    smar_used = 0 if config.consistency.page_weight == 0 and state.annotation.inferred_label is None else used
+    n_valid = 0 if state.valid is None else len(state.valid)
+    mode = config.budget.validation
+    used, valid_used = state.cost.train, state.cost.validation
+    # the "without page term" ablation reads no training label (iso-anchor still judges items for its anchors)
+    smar_used = 0 if config.consistency.page_weight == 0 and state.annotation.strategy != "iso-anchor" else used
     X_test = None
     results = []
     for method in methods:
@@ -210,32 +246,36 @@ def evaluate_run(
         if method in ("smar", "full_supervision", "budget_only") and X_test is None:
             X_test = model.featurize(frame)
         if method == "smar":
-            scores, n_used = model.reranker.predict(X_test), smar_used
+            scores, cost = model.reranker.predict(X_test), label_cost(smar_used, n_train, valid_used, n_valid, mode)
         elif method == "full_supervision":
             every = np.flatnonzero(annotated_rows(state.train))  # every annotated training row
-            scores, n_used = _native(model, state, every).predict(X_test), every.size
+            full_valid = _full_validation(state, mode)
+            scores = _native(model, state, every, full_valid).predict(X_test)
+            cost = label_cost(every.size, n_train, 0 if full_valid is None else len(full_valid[1]), n_valid, mode)
         elif method == "budget_only":
-            scores, n_used = (
-                _native(model, state, np.flatnonzero(state.annotation.mask)).predict(X_test),
-                used,
-            )
+            scores = _native(model, state, np.flatnonzero(state.annotation.mask), state.eval_set).predict(X_test)
+            cost = state.cost
         elif method in ("fusion_minmax", "fusion_zscore"):
-            scores, n_used = fusion_scores(frame, method.split("_")[1]), 0
+            scores, cost = fusion_scores(frame, method.split("_")[1]), label_cost(0, n_train, 0, n_valid, mode)
         else:
-            scores, n_used = interleave_scores(frame), 0
+            scores, cost = interleave_scores(frame), label_cost(0, n_train, 0, n_valid, mode)
         scores = np.nan_to_num(np.asarray(scores, dtype=float)[labelled], neginf=-1e30)
-        values = _metrics(labels, binary, scores, qid, metrics, modality, reference)
+        values = metric_values(labels, binary, scores, qid, metrics, modality, reference)
         results.append(
             MethodResult(
                 method=method,
-                page_labels_used=int(n_used),
-                label_fraction=round(n_used / n_train, 6),
+                labels_used=cost.labels_used,
+                label_fraction=round(cost.label_fraction, 6),
+                train_labels=cost.train,
+                validation_labels=cost.validation,
                 metrics={k: float(v) for k, v in values.items()},
             )
         )
     notes = {
         "simulated": bool(splits.info.get("simulated", False)),
         "train_candidates": n_train,
+        "validation_candidates": n_valid,
+        "validation": mode,
         "unlabelled_rows_left_out": int((~labelled).sum()),
     }
     if splits.info.get("relevance_rule"):

@@ -29,6 +29,7 @@ from smar_ltr.datasets.schema import (
 from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.features import FeatureSet
+from smar_ltr.label_cost import LabelCost, label_cost, validation_annotation
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.reranker import Supervision, build_supervision, train_reranker
 from smar_ltr.single_modal import fit_single_modal, with_upstream_scores
@@ -61,7 +62,9 @@ class SmarModel:
     revealed : DataFrame
         ``qid, item_id`` of the training candidates whose page label was used.
     summary : dict
-        Annotation summary, supervision counts, data fingerprint.
+        Annotation summary, label cost, supervision counts, data fingerprint.
+    revealed_valid : DataFrame or None
+        ``qid, item_id`` of the validation candidates whose page label early stopping read (None: none read).
     """
 
     config: RunConfig
@@ -72,6 +75,7 @@ class SmarModel:
     reranker: GBDTRanker
     revealed: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    revealed_valid: pd.DataFrame | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -155,15 +159,18 @@ def load_splits(config: RunConfig) -> PageSplits:
     return load_dataset(config.dataset, config.data_dir, config.seed, **config.dataset_options)
 
 
-def _eval_set(model_features: FeatureSet, raw: list[str], upstream: bool, frame: pd.DataFrame | None) -> tuple | None:
-    """``(X, y, qid)`` of the annotated validation rows (features computed on whole pages), or None."""
-    if frame is None or len(frame) == 0:
+def validation_set(valid: pd.DataFrame | None, X_valid: pd.DataFrame | None, rows: np.ndarray | None) -> tuple | None:
+    """``(X, y, qid)`` of the validation rows whose label is read (features computed on whole pages), or None.
+
+    ``rows`` is a boolean mask or row positions of ``valid``; None or empty means no early stopping.
+    """
+    if valid is None or X_valid is None or rows is None:
         return None
-    rows = annotated_rows(frame)
-    if not rows.any():
+    rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, dtype=np.int64)
+    if rows.size == 0:
         return None
-    X = design_matrix(frame, model_features, raw, upstream)
-    return X[rows], frame[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)[rows], frame[QID].to_numpy()[rows]
+    labels = valid[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)[rows]
+    return X_valid.iloc[rows], labels, valid[QID].to_numpy()[rows]
 
 
 def label_scale(config: RunConfig, info: dict[str, Any]) -> int | None:
@@ -212,6 +219,23 @@ def annotate_training(config: RunConfig, train: pd.DataFrame, info: dict[str, An
     return annotation
 
 
+def annotate_validation(
+    config: RunConfig, valid: pd.DataFrame | None, training: Annotation, info: dict[str, Any]
+) -> Annotation | None:
+    """The validation rows whose page label early stopping reads, under ``config.budget.validation``."""
+    b = config.budget
+    return validation_annotation(
+        valid,
+        b.validation,
+        training,
+        budget=b.budget,
+        seed=config.seed,
+        band=b.band,
+        modality_shares=b.modality_shares,
+        max_label=label_scale(config, info),
+    )
+
+
 def strategy_choice(config: RunConfig, train: pd.DataFrame, annotation: Annotation) -> dict[str, Any]:
     """What the run summary records about the strategy: the one asked for, the one used and why."""
     asked = config.budget.strategy
@@ -226,14 +250,37 @@ def strategy_choice(config: RunConfig, train: pd.DataFrame, annotation: Annotati
 
 @dataclass
 class FitState:
-    """Intermediate products of :func:`fit` that evaluation and baselines reuse (same split, same features)."""
+    """Intermediate products of :func:`fit` that evaluation and baselines reuse (same split, same features).
+
+    Attributes
+    ----------
+    train, valid : DataFrame
+        Prepared training and validation pages (``upstream_score`` filled; ``valid`` may be None).
+    X_train, X_valid : DataFrame
+        Reranker features of every training / validation row (computed once on whole pages).
+    annotation : Annotation
+        Training rows whose page label was revealed.
+    validation : Annotation or None
+        Validation rows whose page label was read for early stopping (None: no early stopping).
+    supervision : Supervision or None
+        What the reranker learned from (None for a loaded run: it is not rebuilt).
+    cost : LabelCost
+        Page labels read (training + validation) and the candidates they came from.
+    """
 
     train: pd.DataFrame
     valid: pd.DataFrame | None
     X_train: pd.DataFrame
-    eval_set: tuple | None
+    X_valid: pd.DataFrame | None
     annotation: Annotation
-    supervision: Supervision
+    validation: Annotation | None
+    supervision: Supervision | None
+    cost: LabelCost
+
+    @property
+    def eval_set(self) -> tuple | None:
+        """``(X, y, qid)`` of the validation rows read for early stopping, or None."""
+        return validation_set(self.valid, self.X_valid, None if self.validation is None else self.validation.mask)
 
 
 @dataclass
@@ -251,7 +298,7 @@ class Prepared:
     train: pd.DataFrame
     valid: pd.DataFrame | None
     X_train: pd.DataFrame
-    eval_set: tuple | None
+    X_valid: pd.DataFrame | None
 
 
 def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = None) -> Prepared:
@@ -282,8 +329,8 @@ def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = N
     extracted = features.fit_transform(train)  # shares the text work of fitting and transforming
     raw = [c for c in splits.page_features if c in train.columns]
     X_train = design_matrix(train, features, raw, config.upstream_as_feature, extracted)
-    eval_set = _eval_set(features, raw, config.upstream_as_feature, valid)
-    return Prepared(splits, models, features, raw, train, valid, X_train, eval_set)
+    X_valid = design_matrix(valid, features, raw, config.upstream_as_feature) if valid is not None else None
+    return Prepared(splits, models, features, raw, train, valid, X_train, X_valid)
 
 
 def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | None = None) -> tuple[SmarModel, FitState]:
@@ -292,12 +339,26 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
     say = progress or _quiet
     train, splits = prepared.train, prepared.splits
     b = config.budget
-    say(f"stage 3/4: annotation budget ({b.strategy}, p={b.budget})")
     annotation = annotate_training(config, train, splits.info)
+    validation = annotate_validation(config, prepared.valid, annotation, splits.info)
+    cost = label_cost(
+        annotation.labels_used,
+        len(train),
+        0 if validation is None else validation.labels_used,
+        0 if prepared.valid is None else len(prepared.valid),
+        b.validation,
+    )
+    say(
+        f"stage 3/4: annotation budget ({annotation.strategy}, p={b.budget}): {cost.labels_used} page labels read "
+        f"({cost.train} training, {cost.validation} validation; {cost.label_fraction:.1%} of {cost.candidates})"
+    )
     supervision = build_supervision(train, annotation, config.consistency, config.seed)
     say(
         f"stage 4/4: reranker ({config.reranker.backend}; {annotation.labels_used} page labels, "
         f"{len(supervision.intra)} intra pairs, {len(supervision.cross)} cross pairs)"
+    )
+    state = FitState(
+        train, prepared.valid, prepared.X_train, prepared.X_valid, annotation, validation, supervision, cost
     )
     reranker = train_reranker(
         prepared.X_train,
@@ -306,10 +367,11 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         config.reranker,
         config.consistency,
         config.seed,
-        prepared.eval_set,
+        state.eval_set,
     )
     summary = {
         "annotation": annotation.summary(),
+        "labels": {**cost.to_dict(), "validation_mode": b.validation},
         "strategy_choice": strategy_choice(config, train, annotation),
         "supervision": supervision.counts(),
         "data_fingerprint": data_fingerprint(splits.train),
@@ -328,8 +390,8 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         reranker=reranker,
         revealed=annotation.revealed.reset_index(drop=True),
         summary=summary,
+        revealed_valid=None if validation is None else validation.revealed.reset_index(drop=True),
     )
-    state = FitState(train, prepared.valid, prepared.X_train, prepared.eval_set, annotation, supervision)
     return model, state
 
 

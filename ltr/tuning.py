@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 
-from smar_ltr.budget import SIMULATED
+from smar_ltr.budget import SIMULATED, annotated_rows
 from smar_ltr.config import RunConfig, from_dict
+from smar_ltr.datasets.schema import MODALITY, UPSTREAM_SCORE
 from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ConfigError
-from smar_ltr.evaluation import evaluate_run
-from smar_ltr.pipeline import fit_prepared, load_splits, prepare
+from smar_ltr.evaluation import metric_values, relevance_labels
+from smar_ltr.pipeline import FitState, SmarModel, fit_prepared, load_splits, prepare
 
 Progress = Callable[[str], None]
 
@@ -59,10 +61,14 @@ def suggest_config(
     space: SearchSpace,
     modalities: list[str],
     fixed_budget: float | None,
+    partial: bool = False,
 ) -> RunConfig:
-    """Sample one configuration from ``space`` on top of ``base``."""
+    """Sample one configuration from ``space`` on top of ``base``.
+
+    On partially annotated training pages (``partial``) the strategy is ``given``: the annotated rows.
+    """
     p = fixed_budget if fixed_budget is not None else trial.suggest_float("budget", *space.budget, log=True)
-    strategy = trial.suggest_categorical("strategy", list(space.strategies))
+    strategy = trial.suggest_categorical("strategy", ["given"] if partial else list(space.strategies))
     band = trial.suggest_int("band", 0, 2) if strategy == "band" else 0
     shares = {m: trial.suggest_float(f"share_{m}", *space.modality_share) for m in modalities}
     total = sum(shares.values())
@@ -107,6 +113,29 @@ class TuneResult:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``--format json``."""
         return dataclasses.asdict(self)
+
+
+def validation_score(model: SmarModel, state: FitState, metric: str, relevance_rule: str = "positive") -> float:
+    """``metric`` of a trial on the validation rows whose labels it read (the same rows as early stopping, so
+    scoring reads no extra label). Uses the features :func:`~smar_ltr.pipeline.prepare` computed once.
+
+    Raises
+    ------
+    ConfigError
+        The trial read no validation label (no annotated validation pages, or nothing chosen).
+    """
+    if state.validation is None or state.eval_set is None or state.valid is None:
+        raise ConfigError(
+            "this trial read no validation page label to be scored on; give the dataset annotated validation "
+            "pages, or use budget.validation=full"
+        )
+    X, labels, qid = state.eval_set
+    rows = state.validation.mask
+    scores = model.reranker.predict(X)
+    binary = relevance_labels(labels, qid, relevance_rule)
+    modality = state.valid[MODALITY].astype(str).to_numpy()[rows]
+    reference = state.valid[UPSTREAM_SCORE].to_numpy(dtype=float, na_value=np.nan)[rows]
+    return float(metric_values(labels, binary, scores, qid, [metric], modality, reference)[metric])
 
 
 def open_study(storage: str, study_name: str, multi: bool) -> optuna.Study:
@@ -183,6 +212,10 @@ def tune(
         raise ConfigError(f"tolerance must be a finite number >= 0, got {tolerance}")
     if n_trials < 1 or n_jobs < 1:
         raise ConfigError("n_trials and n_jobs must be >= 1")
+    if base.budget.validation == "none":
+        raise ConfigError(
+            "tuning scores every trial on validation page labels; set budget.validation to budgeted or full"
+        )
     space = space or SearchSpace()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -197,20 +230,20 @@ def tune(
     say("fitting single-modal rankers and features once for all trials")
     prepared = prepare(base, splits)
     modalities = splits.modalities()
+    partial = not annotated_rows(prepared.train).all()
 
     def objective(trial: optuna.Trial) -> Any:
-        cfg = suggest_config(trial, base, space, modalities, fixed_budget)
+        cfg = suggest_config(trial, base, space, modalities, fixed_budget, partial)
         try:
             model, state = fit_prepared(cfg, prepared)
+            value = validation_score(model, state, metric, splits.info.get("relevance_rule", "positive"))
         except ConfigError as exc:  # e.g. a band past the end of every list at this budget
             trial.set_user_attr("pruned_because", str(exc))
             raise optuna.TrialPruned(str(exc)) from None
-        report = evaluate_run(cfg, model, state, splits, split="valid", methods=("smar",))
-        value = report.result("smar").metrics[metric]
-        fraction = state.annotation.labels_used / len(state.train)
-        trial.set_user_attr("label_fraction", fraction)
+        trial.set_user_attr("label_fraction", state.cost.label_fraction)
+        trial.set_user_attr("labels_used", state.cost.labels_used)
         trial.set_user_attr("config", cfg.to_dict())
-        return (value, fraction) if multi else value
+        return (value, state.cost.label_fraction) if multi else value
 
     def report_progress(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if trial.values is None:

@@ -60,7 +60,7 @@ def test_eval_json_has_the_documented_shape(run_dir) -> None:
         "interleave",
     ]
     for r in data["results"]:
-        assert set(r) == {"method", "page_labels_used", "label_fraction", "metrics"}
+        assert set(r) == {"method", "labels_used", "label_fraction", "train_labels", "validation_labels", "metrics"}
         assert {"ndcg@1", "ndcg@5", "ndcg@10", "mrr@1", "mrr@10", "map@10", "modal_agreement"} <= set(r["metrics"])
     assert data["budget"] == 0.2
 

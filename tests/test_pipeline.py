@@ -31,8 +31,9 @@ def test_evaluate_reports_every_method(fitted_small, small_splits) -> None:
     report = evaluate_run(model.config, model, state, small_splits)
     assert [r.method for r in report.results] == list(METHODS)
     full = report.result("full_supervision")
-    assert full.page_labels_used == len(small_splits.train) and full.label_fraction == 1.0
-    assert report.result("fusion_minmax").page_labels_used == 0
+    n_pool = len(small_splits.train) + len(small_splits.valid)
+    assert full.labels_used == n_pool and full.label_fraction == 1.0  # every training and validation label
+    assert report.result("fusion_minmax").labels_used == 0
     for r in report.results:
         assert set(model.config.metrics) <= set(r.metrics)
         assert all(0.0 <= v <= 1.0 for v in r.metrics.values())

@@ -82,14 +82,15 @@ def test_tune_writes_outputs_and_resumes(tmp_path, small_splits) -> None:
 
 
 def test_recommended_config_reproduces_its_validation_metric(tmp_path, small_splits) -> None:
-    from smar_ltr.evaluation import evaluate_run
     from smar_ltr.pipeline import fit
+    from smar_ltr.tuning import validation_score
 
     result = tune(fast_config(), tmp_path, n_trials=2, space=SPACE, splits=small_splits, study_name="r")
     cfg = from_dict(RunConfig, json.loads((tmp_path / "recommended.json").read_text()))
     model, state = fit(cfg, small_splits)
-    report = evaluate_run(cfg, model, state, small_splits, split="valid", methods=("smar",))
-    assert report.result("smar").metrics["ndcg@10"] == pytest.approx(result.recommended["metric"], abs=1e-9)
+    # trials are scored on the validation rows they read (budgeted), the same rows early stopping used
+    assert validation_score(model, state, "ndcg@10") == pytest.approx(result.recommended["metric"], abs=1e-9)
+    assert result.recommended["label_fraction"] == pytest.approx(state.cost.label_fraction)
 
 
 @pytest.mark.parametrize("tolerance", [-0.1, float("nan")])
