@@ -18,9 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_results
 
+from smar_ltr.cli.workflow import load_splits
 from smar_ltr.config import load_config
 from smar_ltr.evaluation import evaluate_run
-from smar_ltr.pipeline import fit_prepared, load_splits, prepare
+from smar_ltr.pipeline import fit_prepared, prepare
 
 
 def main() -> None:

@@ -10,7 +10,9 @@ import typer
 
 from smar_ltr.cli.app import app
 from smar_ltr.cli.errors import one_line_errors
+from smar_ltr.cli.formatting import table
 from smar_ltr.cli.options import DataDir
+from smar_ltr.config import parse_key_values
 from smar_ltr.errors import ConfigError
 
 datasets_app = typer.Typer(
@@ -36,22 +38,7 @@ def _check_format(fmt: str) -> None:
 
 def parse_options(items: list[str] | None) -> dict[str, Any]:
     """``KEY=VALUE`` strings to a dict; values are parsed as JSON when they can be (numbers, true, null)."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--option {item!r} is not KEY=VALUE, e.g. --option valid_fraction=0.2")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
-    return out
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join([line.format(*headers), line.format(*("-" * w for w in widths)), *(line.format(*r) for r in rows)])
+    return parse_key_values(items or [], "--option", "--option valid_fraction=0.2", decode=True)
 
 
 @datasets_app.command("list")
@@ -78,7 +65,7 @@ def list_command(fmt: ListFormat = "table") -> None:
         return
     headers = ["name", "present", "licence", "description"]
     typer.echo(
-        _table(
+        table(
             headers,
             [[r["name"], "yes" if r["present"] else "no", r["licence"], r["description"]] for r in rows],
         )
@@ -113,7 +100,7 @@ def info_command(
         mix = ", ".join(f"{m} {n}" for m, n in s["modalities"].items()) or "-"
         labels = ", ".join(f"{k}:{v}" for k, v in s["labels"].items()) or "-"
         rows.append([role, str(s["queries"]), str(s["candidates"]), mix, f"{s['label'] or '-'} {labels}"])
-    typer.echo(_table(["split", "queries", "candidates", "modalities", "labels"], rows))
+    typer.echo(table(["split", "queries", "candidates", "modalities", "labels"], rows))
     feats = ", ".join(f"{m} {n}" for m, n in summary["modal_features"].items()) or "-"
     typer.echo(f"features: page {summary['page_features']}; per modality: {feats}")
     typer.echo(f"shipped upstream scores: {'yes' if summary['has_upstream_scores'] else 'no'}")

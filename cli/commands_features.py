@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from smar_ltr.cli.app import app
+from smar_ltr.cli.commands_datasets import parse_options
 from smar_ltr.cli.errors import one_line_errors
+from smar_ltr.cli.formatting import table
 from smar_ltr.cli.options import DataDir, Dataset, Plugins, StrictPlugins
 from smar_ltr.errors import ConfigError
 
@@ -44,25 +46,6 @@ def _check_format(fmt: str) -> None:
         raise ConfigError(f"--format must be table or json, got {fmt!r}")
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"
-    return "\n".join([line.format(*headers), line.format(*("-" * w for w in widths)), *(line.format(*r) for r in rows)])
-
-
-def _parse_options(items: list[str] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--option {item!r} is not KEY=VALUE, e.g. --option size=small")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
-    return out
-
-
 @features_app.command("list")
 @one_line_errors
 def list_command(fmt: ListFormat = "table", plugins: Plugins = None, strict_plugins: StrictPlugins = False) -> None:
@@ -79,14 +62,14 @@ def list_command(fmt: ListFormat = "table", plugins: Plugins = None, strict_plug
     if fmt == "json":
         typer.echo(json.dumps(rows))
         return
-    table = [
+    rows = [
         [
             r["name"], r["scope"], ",".join(r["inputs"]) or "-",
             "all" if r["modalities"] is None else ",".join(r["modalities"]), r["description"],
         ]
         for r in rows
     ]  # fmt: skip
-    typer.echo(_table(["name", "scope", "inputs", "modalities", "description"], table))
+    typer.echo(table(["name", "scope", "inputs", "modalities", "description"], rows))
 
 
 @features_app.command("show")
@@ -145,16 +128,17 @@ def extract_command(
     strict_plugins: StrictPlugins = False,
 ) -> None:
     """Fit the features on a dataset's training pages and write one split's features to parquet."""
+    from smar_ltr.atomic import write_table
     from smar_ltr.datasets import load_dataset
-    from smar_ltr.features.extract import extract_split, write_parquet_atomic
+    from smar_ltr.features.extract import extract_split
 
     if out.suffix != ".parquet":
         raise ConfigError(f"--out must end in .parquet, got {str(out)!r}")
     _prepare(plugins, strict_plugins)
-    splits = load_dataset(dataset, data_dir, seed=seed, **_parse_options(options))
-    table, fs = extract_split(splits, split, features)
-    write_parquet_atomic(table, out)
+    splits = load_dataset(dataset, data_dir, seed=seed, **parse_options(options))
+    frame, fs = extract_split(splits, split, features)
+    write_table(frame, out)
     if save_set is not None:
         save_set.parent.mkdir(parents=True, exist_ok=True)
         save_set.write_text(json.dumps(fs.to_dict()))
-    typer.echo(f"wrote {len(table)} rows x {len(fs.output_columns)} feature columns ({len(fs)} features) to {out}")
+    typer.echo(f"wrote {len(frame)} rows x {len(fs.output_columns)} feature columns ({len(fs)} features) to {out}")

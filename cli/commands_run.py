@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 
+from smar_ltr.atomic import write_table
 from smar_ltr.cli.app import app
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.formatting import render_report
@@ -26,8 +26,8 @@ from smar_ltr.cli.options import (
     Validation,
 )
 from smar_ltr.config import RunConfig, load_config
-from smar_ltr.datasets.io import write_atomic
-from smar_ltr.errors import ConfigError, DatasetError
+from smar_ltr.datasets.io import read_frame
+from smar_ltr.errors import ConfigError
 
 
 def _progress(quiet: bool):
@@ -68,14 +68,6 @@ def build_config(
     return load_config(config, overrides, **fields)
 
 
-def default_out(cfg: RunConfig) -> Path:
-    """``runs/<dataset>-<backend>-<strategy>-p<budget>-seed<seed>``."""
-    return (
-        Path("runs")
-        / f"{cfg.dataset}-{cfg.reranker.backend}-{cfg.budget.strategy}-p{cfg.budget.budget:g}-seed{cfg.seed}"
-    )
-
-
 @app.command("fit")
 @one_line_errors
 def fit_command(
@@ -94,33 +86,21 @@ def fit_command(
     quiet: Quiet = False,
 ) -> None:
     """Fit single-modal rankers, pick the annotation budget and train the SMAR whole-page reranker."""
-    from smar_ltr.artifacts import save_run
-    from smar_ltr.evaluation import evaluate_run
-    from smar_ltr.pipeline import fit
+    from smar_ltr.cli.workflow import fit_and_save
 
     _load_plugins(plugins, strict_plugins)
     cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
-    say = _progress(quiet)
-    from smar_ltr.pipeline import load_splits
-
-    splits = load_splits(cfg)
-    model, state = fit(cfg, splits, progress=say)
-    metrics = None
-    if splits.valid is not None and len(splits.valid):
-        report = evaluate_run(cfg, model, state, splits, split="valid", methods=("smar",))
-        metrics = {"valid": report.result("smar").metrics}
-    run_dir = save_run(model, out or default_out(cfg), metrics=metrics)
-    a, cost = model.summary["annotation"], model.summary["labels"]
-    typer.echo(f"run written to {run_dir}")
+    outcome = fit_and_save(cfg, out, progress=_progress(quiet))
+    a, cost = outcome.model.summary["annotation"], outcome.model.summary["labels"]
+    typer.echo(f"run written to {outcome.run_dir}")
     line = (
         f"dataset={cfg.dataset} backend={cfg.reranker.backend} strategy={a['strategy']} "
         f"page labels used={cost['labels_used']} ({cost['train_labels']} training + {cost['validation_labels']} "
         f"validation = {cost['label_fraction']:.1%} of {cost['candidates']} candidates)"
     )
-    if metrics:
-        ndcg = metrics["valid"].get("ndcg@10")
-        if ndcg is not None:
-            line += f" valid ndcg@10={ndcg:.4f}"
+    ndcg = (outcome.valid_metrics or {}).get("ndcg@10")
+    if ndcg is not None:
+        line += f" valid ndcg@10={ndcg:.4f}"
     typer.echo(line)
 
 
@@ -145,7 +125,7 @@ def eval_command(
 ) -> None:
     """Report SMAR and every baseline on the test split (fits first when --model is not given)."""
     from smar_ltr.artifacts import load_run
-    from smar_ltr.evaluation import evaluate_run
+    from smar_ltr.cli.workflow import evaluate
 
     if fmt not in ("table", "json", "markdown"):
         raise ConfigError(f"--format must be table, json or markdown, got {fmt!r}")
@@ -154,11 +134,11 @@ def eval_command(
     _load_plugins(plugins, strict_plugins)
     loaded = None
     if model is not None:
-        loaded = load_run(model)
         if any(v is not None for v in (config, budget, strategy, validation, backend, seed)) or overrides:
             raise ConfigError(
                 "--model brings its own config; drop --config/--set/--budget/--strategy/--validation/--backend/--seed"
             )
+        loaded = load_run(model)
         cfg = loaded.config
         if dataset is not None or data_dir is not None:
             fields = {
@@ -171,27 +151,8 @@ def eval_command(
             cfg = from_dict(RunConfig, fields)
     else:
         cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
-    report = evaluate_run(cfg, model=loaded, split=split, progress=_progress(quiet))
+    report = evaluate(cfg, loaded, split=split, progress=_progress(quiet))
     typer.echo(render_report(report, fmt))
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise DatasetError(f"input file {str(path)!r} does not exist")
-    try:
-        if path.suffix.lower() == ".csv":
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
-    except Exception as exc:
-        raise DatasetError(f"cannot read {str(path)!r} as {path.suffix or 'parquet'}: {exc}") from None
-
-
-def write_table_atomically(frame: pd.DataFrame, path: Path) -> None:
-    """Write parquet (or CSV by suffix) to a temporary sibling, then rename into place."""
-    if path.suffix.lower() == ".csv":
-        write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
-    else:
-        write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 @app.command("rerank")
@@ -208,7 +169,7 @@ def rerank_command(
 
     _load_plugins(plugins, False)
     run = load_run(model)
-    frame = _read_table(input)
+    frame = read_frame(input, dtype={"qid": str, "item_id": str, "modality": str})  # ids such as "007" stay intact
     out = rerank(run, frame)
-    write_table_atomically(out, output)
+    write_table(out, output)
     typer.echo(f"reranked {out['qid'].nunique()} queries ({len(out)} candidates) -> {output}")

@@ -44,8 +44,8 @@ def tune_command(
     quiet: Quiet = False,
 ) -> None:
     """Tune budget, strategy, consistency weights and GBDT parameters: metric against labels spent."""
+    from smar_ltr.cli.workflow import tune_study
     from smar_ltr.metrics import parse_metric
-    from smar_ltr.tuning import tune
 
     if fmt not in ("table", "json"):
         raise ConfigError(f"--format must be table or json, got {fmt!r}")
@@ -56,9 +56,10 @@ def tune_command(
     parse_metric(metric)
     _load_plugins(plugins, False)
     cfg = build_config(dataset, data_dir, config, overrides, None, None, None, seed, validation)
-    result = tune(
+    result = tune_study(
         cfg,
         out,
+        progress=_progress(quiet or fmt == "json"),
         n_trials=trials,
         timeout=timeout,
         storage=storage,
@@ -67,7 +68,6 @@ def tune_command(
         tolerance=tolerance,
         fixed_budget=budget,
         n_jobs=n_jobs,
-        progress=_progress(quiet or fmt == "json"),
     )
     if fmt == "json":
         typer.echo(json.dumps(result.to_dict()))

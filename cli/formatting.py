@@ -7,16 +7,19 @@ import math
 from typing import Any
 
 
-def _table(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
+def table(headers: list[str], rows: list[list[str]], markdown: bool = False, numbers_right: bool = False) -> str:
+    """The one table renderer: aligned plain text (``numbers_right`` right-aligns every column but the first)
+    or a markdown table."""
     if markdown:
         lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    right = [numbers_right and i > 0 for i in range(len(widths))]
+    fmt = "  ".join(f"{{:>{w}}}" if r else f"{{:<{w}}}" for w, r in zip(widths, right, strict=True))
     lines = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*r) for r in rows]
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def _finite(value: Any) -> Any:
@@ -55,4 +58,4 @@ def render_report(report: Any, fmt: str) -> str:
     left_out = data.get("notes", {}).get("unlabelled_rows_left_out", 0)
     if left_out:
         title += f"\n{left_out} {data['split']} rows without a page label (not annotated) were left out of the metrics"
-    return title + "\n" + _table(headers, rows, markdown=fmt == "markdown")
+    return title + "\n" + table(headers, rows, markdown=fmt == "markdown", numbers_right=True)

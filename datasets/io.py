@@ -8,9 +8,6 @@ whole directory of files) appears complete or not at all.
 from __future__ import annotations
 
 import difflib
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,9 @@ import pyarrow.compute as pc
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
+from smar_ltr.atomic import write_atomic, write_dir_atomic  # noqa: F401  (re-exported: the one atomic writer)
 from smar_ltr.errors import DatasetError
+from smar_ltr.splits import split_queries  # noqa: F401  (re-exported: the one query split)
 
 #: Table file suffixes the readers understand.
 TABLE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".feather")
@@ -280,94 +279,9 @@ def check_fraction(dataset: str, option: str, value: Any, upper: float = 1.0) ->
     return number
 
 
-def split_queries(qids: Sequence[Any] | np.ndarray, fractions: Sequence[float], seed: int) -> list[np.ndarray]:
-    """Seeded split of distinct query ids into groups of the given fractions (the rest forms the last group).
-
-    Parameters
-    ----------
-    qids : sequence
-        Query ids (duplicates allowed; each distinct id goes to exactly one group).
-    fractions : sequence of float
-        Shares of the leading groups; each group gets ``round(share * n)`` queries, and the remainder forms a
-        final extra group.
-    seed : int
-        Seed of the permutation (``numpy.random.default_rng``).
-
-    Returns
-    -------
-    list of ndarray
-        ``len(fractions) + 1`` arrays of distinct ids.
-    """
-    unique = np.asarray(pd.unique(pd.Series(np.asarray(qids))))
-    order = np.random.default_rng(seed).permutation(len(unique))
-    shuffled = unique[order]
-    out: list[np.ndarray] = []
-    start = 0
-    for share in fractions:
-        count = round(share * len(unique))
-        out.append(shuffled[start : start + count])
-        start += count
-    out.append(shuffled[start:])
-    return out
-
-
 # --------------------------------------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------------------------------------
-def write_atomic(path: str | Path, writer: Callable[[Path], Any]) -> Path:
-    """Write one file atomically: ``writer(tmp)`` fills a temporary file in the same directory, then
-    ``os.replace`` moves it into place. On any error the temporary file is removed and ``path`` is untouched.
-
-    Parameters
-    ----------
-    path : path
-        Final file name (its directory is created if needed).
-    writer : callable
-        Called with the temporary path; must write the whole file there.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        writer(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_dir_atomic(out_dir: str | Path, writer: Callable[[Path], Any]) -> list[Path]:
-    """Write a set of files atomically: ``writer(tmp_dir)`` fills a temporary sibling directory; then the
-    directory is renamed into place (or, when ``out_dir`` already exists, each file is ``os.replace``-d into
-    it). Nothing is left behind when ``writer`` fails.
-
-    Returns
-    -------
-    list of Path
-        The files written, under ``out_dir``, sorted.
-    """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DatasetError(f"{str(out_dir)!r} exists and is not a directory; choose another --out")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
-        writer(tmp)
-        files = sorted(p.relative_to(tmp) for p in tmp.rglob("*") if p.is_file())
-        if not out_dir.exists():
-            os.replace(tmp, out_dir)
-        else:
-            for rel in files:
-                (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp / rel, out_dir / rel)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return [out_dir / rel for rel in files]
-
-
 def write_parquet(table: pa.Table | pd.DataFrame, path: str | Path) -> Path:
     """Write a parquet file atomically."""
     arrow = table if isinstance(table, pa.Table) else pa.Table.from_pandas(table, preserve_index=False)

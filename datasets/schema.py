@@ -1,262 +1,39 @@
-"""The canonical page table (``datasets.md`` section 1) and its one validation function.
+"""The page-table schema lives in :mod:`smar_ltr.schema`; this module re-exports it for existing imports."""
 
-One row per candidate of a query's page. Core columns:
+from smar_ltr.schema import (
+    INT_COLUMNS,
+    ITEM_ID,
+    KEY_COLUMNS,
+    LABEL_COLUMNS,
+    MAX_LABEL,
+    MODAL_LABEL,
+    MODALITY,
+    PAGE_LABEL,
+    POSITION,
+    QID,
+    RESERVED_COLUMNS,
+    TEXT_COLUMNS,
+    UPSTREAM_SCORE,
+    feature_columns,
+    sort_pages,
+    validate_page_table,
+)
 
-============== ============== ==========================================================
-column         dtype          meaning
-============== ============== ==========================================================
-qid            str            query / page id; rows of one query are contiguous
-item_id        str            candidate id, unique within a query
-modality       category       ``web``, ``image``, ``video``, ``llm`` or a dataset's codes
-page_label     Int64 (NA ok)  graded whole-page relevance (hidden unless annotated)
-modal_label    Int64 (NA ok)  single-modal label (trains that modality's ranker)
-upstream_score float64        single-modal ranker score ``g^m``
-position       Int64 (NA ok)  position on the displayed / annotated page
-============== ============== ==========================================================
-
-Text columns (``query``, ``title``, ``body``, ``caption``, ``answer``, ...) are strings; any other numeric
-column is a feature. :func:`validate_page_table` is called at every public entry and returns a copy with the
-canonical dtypes; each problem is one :class:`~smar_ltr.errors.PageTableError` naming the column, the
-offending value and a row example.
-"""
-
-from __future__ import annotations
-
-import difflib
-from collections.abc import Iterable, Sequence
-
-import numpy as np
-import pandas as pd
-
-from smar_ltr.errors import PageTableError
-from smar_ltr.groups import LIGHTGBM_MAX_GROUP_ROWS
-
-QID, ITEM_ID, MODALITY = "qid", "item_id", "modality"
-PAGE_LABEL, MODAL_LABEL, UPSTREAM_SCORE, POSITION = "page_label", "modal_label", "upstream_score", "position"
-KEY_COLUMNS: tuple[str, ...] = (QID, ITEM_ID, MODALITY)
-LABEL_COLUMNS: tuple[str, ...] = (PAGE_LABEL, MODAL_LABEL)
-INT_COLUMNS: tuple[str, ...] = (PAGE_LABEL, MODAL_LABEL, POSITION)
-#: Columns with a schema meaning; every other numeric column is a feature.
-RESERVED_COLUMNS: frozenset[str] = frozenset((*KEY_COLUMNS, PAGE_LABEL, MODAL_LABEL, UPSTREAM_SCORE, POSITION))
-#: Text columns the built-in features know about (a dataset may add others).
-TEXT_COLUMNS: tuple[str, ...] = ("query", "title", "body", "caption", "ocr", "asr", "answer")
-#: Label gains ``2^l - 1`` of LightGBM/XGBoost are defined for labels 0..30.
-MAX_LABEL = 30
-
-
-def _row(frame: pd.DataFrame, i: int) -> str:
-    """A short row example: position and key."""
-    parts = [f"row {i}"]
-    for col in (QID, ITEM_ID):
-        if col in frame.columns:
-            parts.append(f"{col}={frame[col].iloc[i]!r}")
-    return " ".join(parts)
-
-
-def _missing_column(name: str, present: Sequence[str], what: str) -> PageTableError:
-    close = difflib.get_close_matches(name, [str(c) for c in present], n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}? rename it)" if close else ""
-    shown = ", ".join(map(str, list(present)[:12])) + (", ..." if len(present) > 12 else "")
-    return PageTableError(f"{what} is missing column {name!r}{hint}; columns present: {shown}")
-
-
-def _as_str(frame: pd.DataFrame, col: str, what: str) -> pd.Series:
-    s = frame[col]
-    bad = s.isna().to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise PageTableError(f"{what} column {col!r} has a missing value at {_row(frame, i)}; fill it or drop the row")
-    if pd.api.types.is_float_dtype(s) and not np.all(np.mod(s.to_numpy(), 1) == 0):
-        i = int(np.flatnonzero(np.mod(s.to_numpy(), 1) != 0)[0])
-        raise PageTableError(
-            f"{what} column {col!r} must hold ids, found fractional value {s.iloc[i]!r} at {_row(frame, i)}"
-        )
-    if pd.api.types.is_float_dtype(s):
-        s = s.astype(np.int64)
-    return s.astype(str)
-
-
-def _check_int_labels(frame: pd.DataFrame, col: str, lo: int, hi: int, allow_na: bool, what: str) -> pd.Series:
-    s = frame[col]
-    if not (pd.api.types.is_numeric_dtype(s) or s.isna().all()) or pd.api.types.is_bool_dtype(s):
-        first = s.dropna()
-        example = first.iloc[0] if len(first) else None
-        raise PageTableError(
-            f"{what} column {col!r} must be integer labels, found dtype {s.dtype} (e.g. {example!r}); "
-            "convert it with pd.to_numeric or map the grades to integers"
-        )
-    values = pd.to_numeric(s, errors="coerce").astype("Float64")
-    na = values.isna().to_numpy()
-    if na.any() and not allow_na:
-        i = int(np.flatnonzero(na)[0])
-        raise PageTableError(f"{what} column {col!r} has a missing label at {_row(frame, i)}; every row needs one here")
-    arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    finite = ~np.isnan(arr)
-    bad = finite & ((arr != np.round(arr)) | (arr < lo) | (arr > hi))
-    inf = np.isinf(arr)
-    if inf.any():
-        i = int(np.flatnonzero(inf)[0])
-        raise PageTableError(f"{what} column {col!r} has an infinite value at {_row(frame, i)}")
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise PageTableError(
-            f"{what} column {col!r} has value {arr[i]!r} at {_row(frame, i)}, outside the allowed integer "
-            f"range {lo}..{hi}; relabel to integer grades in that range"
-        )
-    return values.round().astype("Int64")
-
-
-def _check_float(frame: pd.DataFrame, col: str, allow_nan: bool, what: str) -> pd.Series:
-    s = frame[col]
-    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-        first = s.dropna()
-        example = first.iloc[0] if len(first) else None
-        raise PageTableError(
-            f"{what} column {col!r} must be numeric, found dtype {s.dtype} (e.g. {example!r}); "
-            "convert it with pd.to_numeric"
-        )
-    arr = pd.to_numeric(s).astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
-    if np.isinf(arr).any():
-        i = int(np.flatnonzero(np.isinf(arr))[0])
-        raise PageTableError(f"{what} column {col!r} has an infinite value at {_row(frame, i)}; replace it")
-    if not allow_nan and np.isnan(arr).any():
-        i = int(np.flatnonzero(np.isnan(arr))[0])
-        raise PageTableError(f"{what} column {col!r} has NaN at {_row(frame, i)}; NaN is not allowed in this column")
-    return pd.Series(arr, index=s.index, name=col)
-
-
-def _check_grouping(frame: pd.DataFrame, qid: pd.Series, require_sorted: bool, max_rows: int | None, what: str) -> None:
-    values = qid.to_numpy()
-    starts = np.concatenate([[True], values[1:] != values[:-1]])
-    block_qids = values[starts]
-    if len(pd.unique(block_qids)) != len(block_qids):
-        seen: set = set()
-        for q in block_qids:
-            if q in seen:
-                break
-            seen.add(q)
-        rows = np.flatnonzero(values == q)
-        gap = int(rows[np.flatnonzero(np.diff(rows) > 1)[0] + 1])
-        raise PageTableError(
-            f"{what} column 'qid' is not contiguous: query {q!r} appears again at {_row(frame, gap)} after other "
-            "queries; stable-sort the table by qid (smar_ltr.datasets.sort_pages)"
-        )
-    if require_sorted and len(block_qids) > 1:
-        desc = np.flatnonzero(block_qids[1:] < block_qids[:-1])
-        if desc.size:
-            q = block_qids[desc[0] + 1]
-            i = int(np.flatnonzero(values == q)[0])
-            raise PageTableError(
-                f"{what} column 'qid' is not sorted: {q!r} at {_row(frame, i)} comes after {block_qids[desc[0]]!r}; "
-                "stable-sort the table by qid (smar_ltr.datasets.sort_pages)"
-            )
-    if max_rows is not None:
-        sizes = np.diff(np.concatenate([np.flatnonzero(starts), [len(values)]]))
-        big = np.flatnonzero(sizes > max_rows)
-        if big.size:
-            q = block_qids[big[0]]
-            raise PageTableError(
-                f"{what}: query {q!r} has {int(sizes[big[0]])} rows, over the limit of {max_rows} rows per query "
-                "(LightGBM's lambdarank limit); keep the top rows by position or split the page"
-            )
-
-
-def validate_page_table(
-    frame: pd.DataFrame,
-    *,
-    require: Iterable[str] = (),
-    non_null: Iterable[str] = (),
-    max_label: int = MAX_LABEL,
-    require_sorted: bool = False,
-    max_rows_per_query: int | None = LIGHTGBM_MAX_GROUP_ROWS,
-    what: str = "page table",
-) -> pd.DataFrame:
-    """Check a page table and return a copy with canonical dtypes.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        One row per candidate; see the module docstring for the columns.
-    require : iterable of str
-        Columns needed beyond ``qid``, ``item_id``, ``modality`` (e.g. ``page_label``).
-    non_null : iterable of str
-        Columns that must have no missing value (e.g. ``upstream_score`` at inference).
-    max_label : int
-        Largest allowed label (LightGBM/XGBoost label gains cover 0..30).
-    require_sorted : bool
-        Also require qids in ascending order (contiguity is always required).
-    max_rows_per_query : int or None
-        Reject queries with more rows (LightGBM's limit is 10,000); ``None`` disables the check.
-    what : str
-        Name of the table in error messages (e.g. the file it came from).
-
-    Returns
-    -------
-    DataFrame
-        A new frame (the input is never modified): ``qid``/``item_id`` as str, ``modality`` as category, label
-        and position columns as nullable ``Int64``, ``upstream_score`` as float64.
-
-    Raises
-    ------
-    PageTableError
-        One error for the first problem found, naming the column, the value and a row example.
-    """
-    if not isinstance(frame, pd.DataFrame):
-        raise PageTableError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
-    non_null = tuple(non_null)
-    needed = [*KEY_COLUMNS, *[c for c in (*require, *non_null) if c not in KEY_COLUMNS]]
-    for col in needed:
-        if col not in frame.columns:
-            raise _missing_column(col, list(frame.columns), what)
-    if len(frame) == 0:
-        raise PageTableError(f"{what} has no rows; a page table needs at least one query with one candidate")
-    if frame.columns.duplicated().any():
-        dup = frame.columns[frame.columns.duplicated()][0]
-        raise PageTableError(f"{what} has column {dup!r} twice; column names must be unique")
-    out = frame.reset_index(drop=True).copy()
-    out[QID] = _as_str(out, QID, what)
-    out[ITEM_ID] = _as_str(out, ITEM_ID, what)
-    _check_grouping(out, out[QID], require_sorted, max_rows_per_query, what)
-    dup_rows = out.duplicated([QID, ITEM_ID]).to_numpy()
-    if dup_rows.any():
-        i = int(np.flatnonzero(dup_rows)[0])
-        raise PageTableError(
-            f"{what} has duplicate (qid, item_id) at {_row(out, i)}; each candidate may appear once per query"
-        )
-    mod = out[MODALITY]
-    if mod.isna().any():
-        i = int(np.flatnonzero(mod.isna().to_numpy())[0])
-        raise PageTableError(f"{what} column 'modality' has a missing value at {_row(out, i)}")
-    out[MODALITY] = mod.astype(str).astype("category")
-    for col in INT_COLUMNS:
-        if col in out.columns:
-            hi = max_label if col in LABEL_COLUMNS else np.iinfo(np.int32).max
-            out[col] = _check_int_labels(out, col, 0, hi, allow_na=col not in non_null, what=what)
-    if UPSTREAM_SCORE in out.columns:
-        out[UPSTREAM_SCORE] = _check_float(out, UPSTREAM_SCORE, UPSTREAM_SCORE not in non_null, what)
-    for col in out.columns:
-        if col in RESERVED_COLUMNS or col in TEXT_COLUMNS:
-            continue
-        s = out[col]
-        if pd.api.types.is_bool_dtype(s):
-            out[col] = s.astype("float64")
-        elif pd.api.types.is_numeric_dtype(s):
-            out[col] = _check_float(out, col, col not in non_null, what)
-    return out
-
-
-def sort_pages(frame: pd.DataFrame) -> pd.DataFrame:
-    """Stable-sort a table by ``qid`` (rows of a query keep their order); returns a new frame."""
-    if QID not in frame.columns:
-        raise _missing_column(QID, list(frame.columns), "page table")
-    return frame.sort_values(QID, kind="stable").reset_index(drop=True)
-
-
-def feature_columns(frame: pd.DataFrame, exclude: Iterable[str] = ()) -> list[str]:
-    """Numeric columns that are features: everything numeric that the schema does not reserve."""
-    skip = set(RESERVED_COLUMNS) | set(exclude)
-    return [
-        c
-        for c in frame.columns
-        if c not in skip and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-    ]
+__all__ = [
+    "INT_COLUMNS",
+    "ITEM_ID",
+    "KEY_COLUMNS",
+    "LABEL_COLUMNS",
+    "MAX_LABEL",
+    "MODALITY",
+    "MODAL_LABEL",
+    "PAGE_LABEL",
+    "POSITION",
+    "QID",
+    "RESERVED_COLUMNS",
+    "TEXT_COLUMNS",
+    "UPSTREAM_SCORE",
+    "feature_columns",
+    "sort_pages",
+    "validate_page_table",
+]

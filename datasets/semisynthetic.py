@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ConfigError, DatasetError
+from smar_ltr.splits import PageSplits, split_queries
 
 ASSIGNMENTS = ("hash", "quantile", "column")
 DISTORTIONS = {
@@ -131,11 +131,9 @@ def _split_queries(train: pd.DataFrame, config: SemiSyntheticConfig, has_valid: 
             f"the training file has only {n} queries, too few for the split fractions; lower "
             "single_modal_fraction, valid_fraction or test_fraction"
         )
+    single, valid, test, _ = split_queries(np.arange(n), [n_sm / n, n_valid / n, n_test / n], [config.seed, 2])
     roles = np.ones(n, dtype=np.int64)
-    perm = np.random.default_rng([config.seed, 2]).permutation(n)
-    roles[perm[:n_sm]] = 0
-    roles[perm[n_sm : n_sm + n_valid]] = 2
-    roles[perm[n_sm + n_valid : n_sm + n_valid + n_test]] = 3
+    roles[single], roles[valid], roles[test] = 0, 2, 3
     return roles[codes]
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from smar_ltr.datasets.io import write_atomic
 from smar_ltr.errors import ConfigError
 from smar_ltr.features.featureset import FeatureSet
 from smar_ltr.features.registry import FEATURES
@@ -49,14 +47,6 @@ def extract_split(
     values = fs.transform(frame)
     keys = frame[[c for c in KEY_COLUMNS if c in frame.columns]]
     return pd.concat([keys, values], axis=1), fs
-
-
-def write_parquet_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` to parquet through a temporary file in the same directory, then rename it into place.
-
-    A reader never sees a half-written file, and an interrupted write leaves any previous file intact.
-    """
-    return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def feature_details(name: str) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -31,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from smar_ltr import __version__
+from smar_ltr.atomic import replace_dir_atomically
 from smar_ltr.config import RunConfig, from_dict
 from smar_ltr.errors import ArtifactError
 from smar_ltr.features import FeatureSet
@@ -66,35 +66,19 @@ def check_output_dir(out: Path) -> Path:
     out = out.resolve()
     if out.exists():
         if not out.is_dir():
-            raise ArtifactError(f"--out {str(out)!r} is a file; pass a directory for the run")
+            raise ArtifactError(f"run directory {str(out)!r} is a file; choose a directory for the run")
         if any(out.iterdir()) and not (out / MANIFEST).is_file():
             raise ArtifactError(
-                f"--out {str(out)!r} is a non-empty folder that is not a smar-ltr run; refusing to replace it, "
+                f"run directory {str(out)!r} is a non-empty folder that is not a smar-ltr run; refusing to replace it, "
                 "choose a new or empty directory"
             )
     if out.parent == out:
-        raise ArtifactError(f"--out {str(out)!r} is a filesystem root; choose a directory for the run")
+        raise ArtifactError(f"run directory {str(out)!r} is a filesystem root; choose a directory for the run")
     return out
 
 
 def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
-
-
-def replace_dir_atomically(tmp: Path, out: Path) -> None:
-    """Move a fully written ``tmp`` directory to ``out``, replacing an existing run only at the last step."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    try:
-        os.replace(tmp, out)
-    except OSError:
-        if old is not None:
-            os.replace(old, out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None = None) -> Path:
@@ -166,7 +150,7 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     path = run_dir / MANIFEST
     if not run_dir.is_dir():
-        raise ArtifactError(f"run directory {str(run_dir)!r} does not exist; pass the --out of a 'smar-ltr fit'")
+        raise ArtifactError(f"run directory {str(run_dir)!r} does not exist; pass a directory written by fit")
     if not path.is_file():
         raise ArtifactError(f"{str(run_dir)!r} has no {MANIFEST}; it is not a smar-ltr run directory")
     try:

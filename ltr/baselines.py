@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smar_ltr.datasets.schema import MODALITY, QID, UPSTREAM_SCORE
+from smar_ltr.schema import MODALITY, QID, UPSTREAM_SCORE
 
 
 def _list_keys(frame: pd.DataFrame) -> pd.Series:

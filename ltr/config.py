@@ -35,6 +35,20 @@ class GBDTConfig:
     n_threads: int = 2
     params: dict[str, Any] = field(default_factory=dict)
 
+    def ranker_kwargs(self, seed: int) -> dict[str, Any]:
+        """Constructor arguments of a :class:`~smar_ltr.rankers.GBDTRanker` (``make_ranker(backend, **kwargs)``)."""
+        return {
+            "n_estimators": self.n_estimators,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "early_stopping_rounds": self.early_stopping_rounds,
+            "eval_at": self.eval_at,
+            "n_threads": self.n_threads,
+            "seed": seed,
+            "params": dict(self.params) or None,
+        }
+
 
 @dataclass(frozen=True)
 class BudgetConfig:
@@ -297,18 +311,44 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def parse_key_values(
+    items: list[str], what: str = "override", example: str = "reranker.learning_rate=0.1", decode: bool = False
+) -> dict[str, Any]:
+    """``["key=value", ...]`` -> ``{key: value}``: the one KEY=VALUE parser (``--set``, ``--option``).
+
+    Parameters
+    ----------
+    items : list of str
+        ``key=value`` strings (the value may contain ``=``).
+    what, example : str
+        How the error names an item and an example of a good one.
+    decode : bool
+        Parse each value as JSON when it can be (numbers, true, null), else keep the string.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{what} {item!r} is not KEY=VALUE (e.g. {example})")
+        value = value.strip()
+        if decode:
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass
+        out[key.strip()] = value
+    return out
+
+
 def parse_overrides(items: list[str]) -> dict[str, Any]:
     """``["reranker.learning_rate=0.1", ...]`` -> nested dict (values still strings, coerced later)."""
     out: dict[str, Any] = {}
-    for item in items:
-        if "=" not in item:
-            raise ConfigError(f"--set expects key=value, got {item!r} (e.g. --set reranker.learning_rate=0.1)")
-        key, value = item.split("=", 1)
-        parts = key.strip().split(".")
+    for key, value in parse_key_values(items).items():
+        parts = key.split(".")
         node = out
         for p in parts[:-1]:
             node = node.setdefault(p, {})
-        node[parts[-1]] = value.strip()
+        node[parts[-1]] = value
     return out
 
 

@@ -8,7 +8,6 @@ Methods: ``smar`` (the fitted reranker), ``full_supervision`` (native LambdaMART
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,8 +17,6 @@ import pandas as pd
 from smar_ltr.baselines import fusion_scores, interleave_scores
 from smar_ltr.budget import annotated_rows, annotation_from_rows
 from smar_ltr.config import RunConfig
-from smar_ltr.datasets.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
-from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
 from smar_ltr.label_cost import label_cost
 from smar_ltr.metrics import evaluate as compute_metrics
@@ -30,14 +27,14 @@ from smar_ltr.pipeline import (
     check_compatible,
     data_fingerprint,
     fit,
-    load_splits,
     validation_set,
 )
+from smar_ltr.progress import Progress, quiet
 from smar_ltr.rankers import make_ranker
-from smar_ltr.single_modal import ranker_kwargs
+from smar_ltr.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
+from smar_ltr.splits import PageSplits
 
 METHODS = ("smar", "full_supervision", "budget_only", "fusion_minmax", "fusion_zscore", "interleave")
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -162,7 +159,7 @@ def _rebuild_state(model: SmarModel, splits: PageSplits) -> FitState:
 
 def _native(model: SmarModel, state: FitState, rows: np.ndarray, eval_set: tuple | None) -> Any:
     cfg = model.config
-    ranker = make_ranker(cfg.reranker.backend, **ranker_kwargs(cfg.reranker, cfg.seed))
+    ranker = make_ranker(cfg.reranker.backend, **cfg.reranker.ranker_kwargs(cfg.seed))
     train = state.train.iloc[rows]
     return ranker.fit(
         state.X_train.iloc[rows],
@@ -198,8 +195,8 @@ def evaluate_run(
         A fitted run; fitted here when omitted.
     state : FitState, optional
         Training products of ``model`` (recomputed for a loaded run).
-    splits : PageSplits, optional
-        Data; loaded from ``config`` when omitted.
+    splits : PageSplits
+        The data (required; ``smar_ltr.datasets.load_dataset`` loads a registered dataset).
     split : {"test", "valid"}
         Which split to report.
     methods : tuple of str
@@ -208,21 +205,25 @@ def evaluate_run(
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ConfigError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
-    say = progress or (lambda _: None)
-    if model is not None:
-        check_compatible(model, config)
-        # the run's own settings, but the data location given now (a run may be evaluated where its data moved)
-        config = dataclasses.replace(model.config, data_dir=config.data_dir, dataset_options=config.dataset_options)
+    say = progress or quiet
     if splits is None:
-        splits = load_splits(config)
+        raise ConfigError("evaluate_run needs the pages to evaluate on (splits)")
+    if model is not None:
+        check_compatible(model, splits)
+        # a loaded run evaluates with its own settings
+        config = dataclasses.replace(model.config, data_dir=config.data_dir, dataset_options=config.dataset_options)
     if model is None:
         model, state = fit(config, splits, progress=say)
     if state is None:
         state = _rebuild_state(model, splits)
-    frame = splits.test if split == "test" else splits.valid
-    if frame is None or len(frame) == 0:
-        raise ConfigError(f"dataset '{splits.name}' has no {split} split")
-    frame = model.prepare(validate_page_table(frame, require=(PAGE_LABEL,), what=f"{split} pages"))
+    X_test: pd.DataFrame | None = None
+    if split == "valid" and state.valid is not None:
+        frame, X_test = state.valid, state.X_valid  # prepared and featurized once, by prepare()
+    else:
+        raw = splits.test if split == "test" else splits.valid
+        if raw is None or len(raw) == 0:
+            raise ConfigError(f"dataset '{splits.name}' has no {split} split")
+        frame = model.prepare(validate_page_table(raw, require=(PAGE_LABEL,), what=f"{split} pages"))
     labelled = annotated_rows(frame)
     if not labelled.any():
         raise ConfigError(f"the {split} pages carry no page label; annotate them to evaluate")
@@ -239,7 +240,6 @@ def evaluate_run(
     used, valid_used = state.cost.train, state.cost.validation
     # the "without page term" ablation reads no training label (iso-anchor still judges items for its anchors)
     smar_used = 0 if config.consistency.page_weight == 0 and state.annotation.strategy != "iso-anchor" else used
-    X_test = None
     results = []
     for method in methods:
         say(f"evaluating {method}")

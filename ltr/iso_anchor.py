@@ -38,7 +38,7 @@ import pandas as pd
 from smar_ltr.errors import ConfigError, PageTableError
 
 if TYPE_CHECKING:
-    from smar_ltr.budget import ModalLists
+    from smar_ltr.allocation import ModalLists
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,4 +1,4 @@
-"""Honest label cost: every page label that training or model selection reads is counted.
+"""Which page labels a run reads, and the honest cost: every label training or model selection reads counts.
 
 A run reads page labels twice: the training labels its annotation budget reveals, and the validation labels that
 drive early stopping (and, in tuning, score the trials). ``budget.validation`` says which validation labels are
@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.budget import Annotation, annotate, annotated_rows
-from smar_ltr.errors import ConfigError
+from smar_ltr.budget import Annotation, annotate, annotated_rows, resolve_strategy
+from smar_ltr.config import RunConfig
+from smar_ltr.errors import ConfigError, DatasetError
 
 VALIDATION_MODES: tuple[str, ...] = ("budgeted", "full", "none")
 
@@ -138,3 +139,78 @@ def label_cost(train_read: int, n_train: int, validation_read: int, n_valid: int
 def rows_of(annotation: Annotation | None) -> np.ndarray:
     """Row positions an annotation reveals (empty for None)."""
     return np.zeros(0, dtype=np.int64) if annotation is None else np.flatnonzero(annotation.mask)
+
+
+def label_scale(config: RunConfig, info: dict[str, Any]) -> int | None:
+    """The declared highest page-label grade: ``budget.max_label``, else the dataset's ``info["max_label"]``."""
+    if config.budget.max_label is not None:
+        return config.budget.max_label
+    declared = info.get("max_label")
+    if declared is None:
+        return None
+    if isinstance(declared, bool) or not isinstance(declared, (int, np.integer)) or not 1 <= declared <= 30:
+        raise DatasetError(f"the dataset declares max_label={declared!r}; it must be an integer in 1..30")
+    return int(declared)
+
+
+def annotate_training(config: RunConfig, train: pd.DataFrame, info: dict[str, Any]) -> Annotation:
+    """The annotation of the training pages under ``config.budget`` (``auto`` resolved on ``train``).
+
+    Raises
+    ------
+    ConfigError
+        Nothing was revealed (no annotated row, or a band past the end of every list).
+    PageTableError
+        A simulated strategy on partially annotated pages.
+    """
+    b = config.budget
+    strategy = resolve_strategy(b.strategy, train)
+    annotation = annotate(
+        train,
+        strategy,
+        b.budget,
+        seed=config.seed,
+        band=b.band,
+        modality_shares=b.modality_shares,
+        max_label=label_scale(config, info),
+    )
+    if annotation.labels_used == 0 and strategy == "given":
+        raise ConfigError(
+            "the training pages carry no page label: annotate at least some candidates "
+            "(a missing page_label means 'not annotated')"
+        )
+    if annotation.labels_used == 0:
+        raise ConfigError(
+            f"the {strategy} strategy (budget {b.budget}, band {b.band}) revealed no page label: every slice is "
+            "past the end of its list; use a smaller band or a larger budget"
+        )
+    return annotation
+
+
+def annotate_validation(
+    config: RunConfig, valid: pd.DataFrame | None, training: Annotation, info: dict[str, Any]
+) -> Annotation | None:
+    """The validation rows whose page label early stopping reads, under ``config.budget.validation``."""
+    b = config.budget
+    return validation_annotation(
+        valid,
+        b.validation,
+        training,
+        budget=b.budget,
+        seed=config.seed,
+        band=b.band,
+        modality_shares=b.modality_shares,
+        max_label=label_scale(config, info),
+    )
+
+
+def strategy_choice(config: RunConfig, train: pd.DataFrame, annotation: Annotation) -> dict[str, Any]:
+    """What the run summary records about the strategy: the one asked for, the one used and why."""
+    asked = config.budget.strategy
+    have = annotated_rows(train)
+    out: dict[str, Any] = {"requested": asked, "used": annotation.strategy}
+    if asked == "auto":
+        out["reason"] = f"{int(have.sum())} of {have.size} training rows are annotated: " + (
+            "training on the annotated rows" if annotation.strategy == "given" else "simulating the budget"
+        )
+    return out

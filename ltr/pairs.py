@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from smar_ltr.budget import ModalLists
-from smar_ltr.datasets.schema import QID, UPSTREAM_SCORE
 from smar_ltr.errors import ConfigError, PageTableError
+from smar_ltr.schema import QID, UPSTREAM_SCORE
 
 PAIR_COLUMNS: tuple[str, ...] = ("qid", "winner", "loser", "weight", "kind")
 PAIR_KINDS: tuple[str, ...] = ("intra", "cross", "page")

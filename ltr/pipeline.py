@@ -8,17 +8,21 @@ of its own module; this module wires them and returns plain data. The CLI only f
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from smar_ltr.budget import Annotation, annotate, annotated_rows, resolve_strategy
+from smar_ltr.budget import Annotation
 from smar_ltr.config import RunConfig
-from smar_ltr.datasets.registry import load_dataset
-from smar_ltr.datasets.schema import (
+from smar_ltr.errors import ConfigError, DatasetError
+from smar_ltr.features import FeatureSet
+from smar_ltr.label_cost import LabelCost, annotate_training, annotate_validation, label_cost, strategy_choice
+from smar_ltr.progress import Progress, quiet
+from smar_ltr.rankers import GBDTRanker
+from smar_ltr.reranker import Supervision, build_supervision, train_reranker
+from smar_ltr.schema import (
     ITEM_ID,
     MODALITY,
     PAGE_LABEL,
@@ -26,19 +30,8 @@ from smar_ltr.datasets.schema import (
     UPSTREAM_SCORE,
     validate_page_table,
 )
-from smar_ltr.datasets.splits import PageSplits
-from smar_ltr.errors import ConfigError, DatasetError
-from smar_ltr.features import FeatureSet
-from smar_ltr.label_cost import LabelCost, label_cost, validation_annotation
-from smar_ltr.rankers import GBDTRanker
-from smar_ltr.reranker import Supervision, build_supervision, train_reranker
 from smar_ltr.single_modal import fit_single_modal, with_upstream_scores
-
-Progress = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    return None
+from smar_ltr.splits import PageSplits
 
 
 @dataclass
@@ -154,11 +147,6 @@ def data_fingerprint(frame: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.tobytes()).hexdigest()
 
 
-def load_splits(config: RunConfig) -> PageSplits:
-    """The dataset named by ``config`` (files from ``config.data_dir``)."""
-    return load_dataset(config.dataset, config.data_dir, config.seed, **config.dataset_options)
-
-
 def validation_set(valid: pd.DataFrame | None, X_valid: pd.DataFrame | None, rows: np.ndarray | None) -> tuple | None:
     """``(X, y, qid)`` of the validation rows whose label is read (features computed on whole pages), or None.
 
@@ -171,81 +159,6 @@ def validation_set(valid: pd.DataFrame | None, X_valid: pd.DataFrame | None, row
         return None
     labels = valid[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)[rows]
     return X_valid.iloc[rows], labels, valid[QID].to_numpy()[rows]
-
-
-def label_scale(config: RunConfig, info: dict[str, Any]) -> int | None:
-    """The declared highest page-label grade: ``budget.max_label``, else the dataset's ``info["max_label"]``."""
-    if config.budget.max_label is not None:
-        return config.budget.max_label
-    declared = info.get("max_label")
-    if declared is None:
-        return None
-    if isinstance(declared, bool) or not isinstance(declared, (int, np.integer)) or not 1 <= declared <= 30:
-        raise DatasetError(f"the dataset declares max_label={declared!r}; it must be an integer in 1..30")
-    return int(declared)
-
-
-def annotate_training(config: RunConfig, train: pd.DataFrame, info: dict[str, Any]) -> Annotation:
-    """The annotation of the training pages under ``config.budget`` (``auto`` resolved on ``train``).
-
-    Raises
-    ------
-    ConfigError
-        Nothing was revealed (no annotated row, or a band past the end of every list).
-    PageTableError
-        A simulated strategy on partially annotated pages.
-    """
-    b = config.budget
-    strategy = resolve_strategy(b.strategy, train)
-    annotation = annotate(
-        train,
-        strategy,
-        b.budget,
-        seed=config.seed,
-        band=b.band,
-        modality_shares=b.modality_shares,
-        max_label=label_scale(config, info),
-    )
-    if annotation.labels_used == 0 and strategy == "given":
-        raise ConfigError(
-            "the training pages carry no page label: annotate at least some candidates "
-            "(a missing page_label means 'not annotated')"
-        )
-    if annotation.labels_used == 0:
-        raise ConfigError(
-            f"the {strategy} strategy (budget {b.budget}, band {b.band}) revealed no page label: every slice is "
-            "past the end of its list; use a smaller band or a larger budget"
-        )
-    return annotation
-
-
-def annotate_validation(
-    config: RunConfig, valid: pd.DataFrame | None, training: Annotation, info: dict[str, Any]
-) -> Annotation | None:
-    """The validation rows whose page label early stopping reads, under ``config.budget.validation``."""
-    b = config.budget
-    return validation_annotation(
-        valid,
-        b.validation,
-        training,
-        budget=b.budget,
-        seed=config.seed,
-        band=b.band,
-        modality_shares=b.modality_shares,
-        max_label=label_scale(config, info),
-    )
-
-
-def strategy_choice(config: RunConfig, train: pd.DataFrame, annotation: Annotation) -> dict[str, Any]:
-    """What the run summary records about the strategy: the one asked for, the one used and why."""
-    asked = config.budget.strategy
-    have = annotated_rows(train)
-    out: dict[str, Any] = {"requested": asked, "used": annotation.strategy}
-    if asked == "auto":
-        out["reason"] = f"{int(have.sum())} of {have.size} training rows are annotated: " + (
-            "training on the annotated rows" if annotation.strategy == "given" else "simulating the budget"
-        )
-    return out
 
 
 @dataclass
@@ -303,7 +216,7 @@ class Prepared:
 
 def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = None) -> Prepared:
     """Validate the pages, fit the single-modal rankers, fill ``upstream_score`` and fit the features."""
-    say = progress or _quiet
+    say = progress or quiet
     train = validate_page_table(splits.train, require=(PAGE_LABEL,), what="training pages")
     valid = None
     if splits.valid is not None and len(splits.valid):
@@ -336,7 +249,7 @@ def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = N
 def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | None = None) -> tuple[SmarModel, FitState]:
     """Stages 3-4 of :func:`fit`: annotation budget, constraint pairs and the whole-page reranker."""
     config.validate()
-    say = progress or _quiet
+    say = progress or quiet
     train, splits = prepared.train, prepared.splits
     b = config.budget
     annotation = annotate_training(config, train, splits.info)
@@ -395,17 +308,15 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
     return model, state
 
 
-def fit(
-    config: RunConfig, splits: PageSplits | None = None, progress: Progress | None = None
-) -> tuple[SmarModel, FitState]:
+def fit(config: RunConfig, splits: PageSplits, progress: Progress | None = None) -> tuple[SmarModel, FitState]:
     """Fit SMAR end to end: :func:`prepare` then :func:`fit_prepared`.
 
     Parameters
     ----------
     config : RunConfig
         What to fit (validated here).
-    splits : PageSplits, optional
-        Data; loaded from ``config.dataset`` when omitted.
+    splits : PageSplits
+        The data (``smar_ltr.datasets.load_dataset`` loads a registered dataset by name).
     progress : callable, optional
         Receives one line per stage.
 
@@ -415,10 +326,7 @@ def fit(
         The fitted model and the intermediate products of the training split.
     """
     config.validate()
-    say = progress or _quiet
-    if splits is None:
-        say(f"loading dataset '{config.dataset}'")
-        splits = load_splits(config)
+    say = progress or quiet
     return fit_prepared(config, prepare(config, splits, say), say)
 
 
@@ -449,11 +357,11 @@ def rank_within_query(qid: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def check_compatible(model: SmarModel, config: RunConfig) -> None:
+def check_compatible(model: SmarModel, splits: PageSplits) -> None:
     """Refuse evaluating a run on a different dataset than it was trained on."""
     trained_on = model.summary.get("dataset")
-    if trained_on and trained_on != config.dataset:
+    if trained_on and trained_on != splits.name:
         raise ConfigError(
-            f"the run was trained on dataset '{trained_on}' but evaluation asked for '{config.dataset}'; "
-            f"pass --dataset {trained_on} or fit a new run"
+            f"the run was trained on dataset '{trained_on}' but these pages are from '{splits.name}'; "
+            f"evaluate it on dataset '{trained_on}' or fit a new run"
         )

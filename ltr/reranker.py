@@ -14,14 +14,13 @@ import pandas as pd
 
 from smar_ltr.budget import Annotation
 from smar_ltr.config import ConsistencyConfig, GBDTConfig
-from smar_ltr.datasets.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.errors import ConfigError
 from smar_ltr.groups import QueryGroups
 from smar_ltr.kernels import set_threads
 from smar_ltr.objectives import LambdaRankTerm, ListwiseTerm, PairTerm, SmarObjective
 from smar_ltr.pairs import concat_pairs, cross_modal_pairs, empty_pairs, intra_modal_pairs
 from smar_ltr.rankers import GBDTRanker, make_ranker
-from smar_ltr.single_modal import ranker_kwargs
+from smar_ltr.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 
 
 @dataclass(frozen=True)
@@ -196,7 +195,7 @@ def train_reranker(
         Validation pages for early stopping.
     """
     qid = frame[QID].to_numpy()
-    model = make_ranker(cfg.backend, **ranker_kwargs(cfg, seed))
+    model = make_ranker(cfg.backend, **cfg.ranker_kwargs(seed))
     dummy = np.zeros(len(frame))
     if cfg.backend == "catboost":
         if consistency.mode == "listwise":

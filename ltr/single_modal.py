@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 
 from smar_ltr.config import GBDTConfig
-from smar_ltr.datasets.schema import MODAL_LABEL, MODALITY, QID, UPSTREAM_SCORE, validate_page_table
 from smar_ltr.errors import DatasetError
+from smar_ltr.progress import Progress
 from smar_ltr.rankers import GBDTRanker, make_ranker
-
-Progress = Callable[[str], None]
-
-
-def ranker_kwargs(cfg: GBDTConfig, seed: int) -> dict:
-    """Constructor arguments of a :class:`GBDTRanker` from a :class:`GBDTConfig`."""
-    return {
-        "n_estimators": cfg.n_estimators,
-        "learning_rate": cfg.learning_rate,
-        "num_leaves": cfg.num_leaves,
-        "min_data_in_leaf": cfg.min_data_in_leaf,
-        "early_stopping_rounds": cfg.early_stopping_rounds,
-        "eval_at": cfg.eval_at,
-        "n_threads": cfg.n_threads,
-        "seed": seed,
-        "params": dict(cfg.params) or None,
-    }
-
-
-def split_queries(qid: pd.Series, fraction: float, seed: int) -> np.ndarray:
-    """Boolean mask of rows whose query falls in a seeded ``fraction`` of the queries (never splits a query)."""
-    uniques = pd.unique(qid.to_numpy())
-    rng = np.random.default_rng(seed)
-    n_pick = round(fraction * len(uniques))
-    picked = set(uniques[rng.permutation(len(uniques))[:n_pick]])
-    return qid.isin(picked).to_numpy()
+from smar_ltr.schema import MODAL_LABEL, MODALITY, QID, UPSTREAM_SCORE, validate_page_table
+from smar_ltr.splits import split_queries
 
 
 def fit_single_modal(
@@ -74,12 +48,13 @@ def fit_single_modal(
         if not cols:
             raise DatasetError(f"modality {m!r} has no feature columns in modal_features; the dataset must list them")
         rows = pool[pool[MODALITY].astype(str) == m]
-        hold = split_queries(rows[QID], valid_fraction, seed)
+        held, _ = split_queries(rows[QID].to_numpy(), [valid_fraction], seed)
+        hold = rows[QID].isin(held).to_numpy()
         train, valid = rows[~hold], rows[hold]
         if progress:
             progress(f"single-modal ranker '{m}': {train[QID].nunique()} queries, {len(cols)} features")
         eval_set = (valid[cols], valid[MODAL_LABEL].to_numpy(float), valid[QID].to_numpy()) if len(valid) else None
-        model = make_ranker(cfg.backend, **ranker_kwargs(cfg, seed))
+        model = make_ranker(cfg.backend, **cfg.ranker_kwargs(seed))
         models[m] = model.fit(train[cols], train[MODAL_LABEL].to_numpy(float), train[QID].to_numpy(), eval_set=eval_set)
     return models
 

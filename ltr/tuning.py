@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,12 @@ import optuna
 
 from smar_ltr.budget import SIMULATED, annotated_rows
 from smar_ltr.config import RunConfig, from_dict
-from smar_ltr.datasets.schema import MODALITY, UPSTREAM_SCORE
-from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ConfigError
 from smar_ltr.evaluation import metric_values, relevance_labels
-from smar_ltr.pipeline import FitState, SmarModel, fit_prepared, load_splits, prepare
-
-Progress = Callable[[str], None]
+from smar_ltr.pipeline import FitState, SmarModel, fit_prepared, prepare
+from smar_ltr.progress import Progress, quiet
+from smar_ltr.schema import MODALITY, UPSTREAM_SCORE
+from smar_ltr.splits import PageSplits
 
 
 @dataclass(frozen=True)
@@ -153,7 +151,7 @@ def open_study(storage: str, study_name: str, multi: bool) -> optuna.Study:
     if len(study.directions) != len(directions):
         raise ConfigError(
             f"study {study_name!r} was created {'multi' if len(study.directions) > 1 else 'single'}-objective; "
-            "use another --study-name for this mode"
+            "use another study name for this mode"
         )
     return study
 
@@ -207,26 +205,29 @@ def tune(
     n_jobs : int
         Parallel trials (threads); results are then not reproducible trial by trial.
     """
-    say = progress or (lambda _: None)
+    say = progress or quiet
     if not math.isfinite(tolerance) or tolerance < 0:
         raise ConfigError(f"tolerance must be a finite number >= 0, got {tolerance}")
     if n_trials < 1 or n_jobs < 1:
         raise ConfigError("n_trials and n_jobs must be >= 1")
+    if splits is None:
+        raise ConfigError("tune needs the pages to tune on (splits)")
     if base.budget.validation == "none":
         raise ConfigError(
             "tuning scores every trial on validation page labels; set budget.validation to budgeted or full"
         )
     space = space or SearchSpace()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    storage = storage or f"sqlite:///{(out / 'tune.db').resolve()}"
+    if storage is None:  # the default study lives in the output folder; a given storage is checked first
+        out.mkdir(parents=True, exist_ok=True)
+        storage = f"sqlite:///{(out / 'tune.db').resolve()}"
     base = dataclasses.replace(base, metrics=list(dict.fromkeys([metric, *base.metrics])))
     multi = fixed_budget is None
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own progress lines replace Optuna's log
     study = open_study(storage, study_name, multi)
+    out.mkdir(parents=True, exist_ok=True)
     done_before = len(study.trials)
     study.sampler = optuna.samplers.TPESampler(seed=base.seed + done_before)
-    splits = splits or load_splits(base)
     say("fitting single-modal rankers and features once for all trials")
     prepared = prepare(base, splits)
     modalities = splits.modalities()

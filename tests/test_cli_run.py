@@ -87,6 +87,19 @@ def test_rerank_round_trip(tmp_path, run_dir, small_splits) -> None:
     assert (ranked["score"].to_numpy() == in_memory["score"].to_numpy()).all()
 
 
+def test_rerank_keeps_csv_ids_as_strings(tmp_path, run_dir, small_splits) -> None:
+    test = small_splits.test.drop(columns=["page_label"])
+    codes = {q: f"{i:03d}" for i, q in enumerate(test["qid"].unique())}  # "000", "001", ...: leading zeros
+    test = test.assign(qid=test["qid"].map(codes), item_id="0" + test["item_id"].astype(str))
+    pages, out = tmp_path / "pages.csv", tmp_path / "ranked.csv"
+    test.to_csv(pages, index=False)
+    result = runner.invoke(app, ["rerank", "--model", str(run_dir), "--input", str(pages), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    ranked = pd.read_csv(out, dtype={"qid": str, "item_id": str})
+    assert ranked["qid"].tolist() == test["qid"].tolist() and ranked["qid"].iloc[0] == "000"
+    assert ranked["item_id"].tolist() == test["item_id"].tolist()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
