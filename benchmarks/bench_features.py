@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     result = {
         "benchmark": "feature extraction (FeatureSet.fit_transform, then transform; default selection)",
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
         "command": " ".join(["python", "benchmarks/bench_features.py", *(argv if argv is not None else sys.argv[1:])]),
         "selection": list(args.features or DEFAULT_FEATURES),
         "table": table,

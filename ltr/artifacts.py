@@ -23,7 +23,9 @@ import json
 import re
 import shutil
 import tempfile
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,8 @@ from smar_ltr.rankers import GBDTRanker
 MANIFEST = "manifest.json"
 VALID_REVEALED = "revealed_valid.parquet"
 FORMAT_VERSION = 1
+#: ``kind`` of a pipeline run (:func:`save_run`); manifests written before ``kind`` existed are runs.
+RUN_KIND = "run"
 
 
 def sha256_file(path: Path) -> str:
@@ -77,8 +81,59 @@ def check_output_dir(out: Path) -> Path:
     return out
 
 
-def _write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented, key-sorted JSON (non-JSON values as ``str``)."""
     path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+@contextmanager
+def staged_dir(out: str | Path) -> Iterator[Path]:
+    """Write a run directory atomically: yield a temporary sibling to fill, rename it to ``out`` on success.
+
+    ``out`` must be new, empty, or an earlier run (replaced only once the new one is complete); on any error the
+    temporary directory is removed and ``out`` is left as it was.
+    """
+    target = check_output_dir(Path(out))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+        replace_dir_atomically(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_manifest(run_dir: Path, kind: str, seed: int, **fields: Any) -> None:
+    """Write ``manifest.json``: package version, ``kind``, seed, ``fields``, sha256 of every file, own digest."""
+    files = sorted(p for p in run_dir.rglob("*") if p.is_file())
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "package": "smar-ltr",
+        "kind": kind,
+        "version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seed": seed,
+        **fields,
+        "files": {p.relative_to(run_dir).as_posix(): sha256_file(p) for p in files},
+    }
+    manifest["digest"] = _digest(manifest)
+    write_json(run_dir / MANIFEST, manifest)
+
+
+def save_rankers(folder: Path, rankers: dict[str, GBDTRanker]) -> dict[str, str]:
+    """Save one model per modality under ``folder`` (native format + meta JSON); returns modality -> file stem."""
+    stems = _model_stems(list(rankers))
+    if rankers:
+        folder.mkdir()
+        for m, stem in stems.items():
+            rankers[m].save(folder / stem)
+    return stems
+
+
+def load_rankers(folder: Path, stems: dict[str, str]) -> dict[str, GBDTRanker]:
+    """Load the models written by :func:`save_rankers`."""
+    return {m: GBDTRanker.load(folder / stem) for m, stem in stems.items()}
 
 
 def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None = None) -> Path:
@@ -99,12 +154,9 @@ def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None =
     Path
         The run directory.
     """
-    out = check_output_dir(Path(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        _write_json(tmp / "config.json", model.config.to_dict())
-        _write_json(
+    with staged_dir(out) as tmp:
+        write_json(tmp / "config.json", model.config.to_dict())
+        write_json(
             tmp / "features.json",
             {
                 "feature_set": model.features.to_dict(),
@@ -113,40 +165,27 @@ def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None =
                 "reranker_inputs": model.feature_names,
             },
         )
-        if model.single_modal:
-            (tmp / "single_modal").mkdir()
-            for m, stem in _model_stems(list(model.single_modal)).items():
-                model.single_modal[m].save(tmp / "single_modal" / stem)
+        stems = save_rankers(tmp / "single_modal", model.single_modal)
         model.reranker.save(tmp / "reranker")
         model.revealed[["qid", "item_id"]].astype(str).to_parquet(tmp / "revealed.parquet", index=False)
         if model.revealed_valid is not None:
             model.revealed_valid[["qid", "item_id"]].astype(str).to_parquet(tmp / VALID_REVEALED, index=False)
-        _write_json(tmp / "summary.json", model.summary)
+        write_json(tmp / "summary.json", model.summary)
         if metrics is not None:
-            _write_json(tmp / "metrics.json", metrics)
-        files = sorted(p for p in tmp.rglob("*") if p.is_file())
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "package": "smar-ltr",
-            "version": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "seed": model.config.seed,
-            "dataset": model.summary.get("dataset"),
-            "data_fingerprint": model.summary.get("data_fingerprint"),
-            "single_modal": _model_stems(list(model.single_modal)),
-            "files": {p.relative_to(tmp).as_posix(): sha256_file(p) for p in files},
-        }
-        manifest["digest"] = _digest(manifest)
-        _write_json(tmp / MANIFEST, manifest)
-        replace_dir_atomically(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+            write_json(tmp / "metrics.json", metrics)
+        write_manifest(
+            tmp,
+            RUN_KIND,
+            model.config.seed,
+            dataset=model.summary.get("dataset"),
+            data_fingerprint=model.summary.get("data_fingerprint"),
+            single_modal=stems,
+        )
+    return Path(out).resolve()
 
 
-def read_manifest(run_dir: str | Path) -> dict[str, Any]:
-    """The verified manifest of a run directory (checksums and digest checked)."""
+def read_manifest(run_dir: str | Path, kind: str | None = None) -> dict[str, Any]:
+    """The verified manifest of a run directory (checksums and digest checked; ``kind`` checked when given)."""
     run_dir = Path(run_dir)
     path = run_dir / MANIFEST
     if not run_dir.is_dir():
@@ -166,6 +205,10 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
             f"run format {manifest['format_version']} is newer than this smar-ltr supports ({FORMAT_VERSION}); "
             "upgrade smar-ltr"
         )
+    found = manifest.get("kind", RUN_KIND)
+    if kind is not None and found != kind:
+        loader = "smar_ltr.SMARRanker.load" if found == "estimator" else "smar_ltr.load"
+        raise ArtifactError(f"{str(run_dir)!r} holds a smar-ltr {found!r}, not a {kind!r}; load it with {loader}")
     for rel, expected in manifest["files"].items():
         f = run_dir / rel
         if not f.is_file():
@@ -178,12 +221,12 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
 def load_run(run_dir: str | Path) -> SmarModel:
     """Load a run written by :func:`save_run`, refusing tampered or incomplete directories."""
     run_dir = Path(run_dir)
-    manifest = read_manifest(run_dir)
+    manifest = read_manifest(run_dir, RUN_KIND)
     config = from_dict(RunConfig, json.loads((run_dir / "config.json").read_text()))
     if config.seed != manifest.get("seed"):
         raise ArtifactError("config.json and manifest.json disagree on the seed; the run directory was altered")
     feats = json.loads((run_dir / "features.json").read_text())
-    single = {m: GBDTRanker.load(run_dir / "single_modal" / stem) for m, stem in manifest["single_modal"].items()}
+    single = load_rankers(run_dir / "single_modal", manifest["single_modal"])
     reranker = GBDTRanker.load(run_dir / "reranker")
     if list(reranker.feature_names_in_) != list(feats["reranker_inputs"]):
         raise ArtifactError("reranker inputs differ from features.json; the run directory is inconsistent")

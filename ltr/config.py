@@ -10,13 +10,12 @@ import dataclasses
 import difflib
 import json
 import math
+import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from smar_ltr.errors import ConfigError
 

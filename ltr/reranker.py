@@ -151,21 +151,53 @@ def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfi
     )
 
 
-def page_pairs(sup: Supervision, qid: np.ndarray, weight: float) -> pd.DataFrame:
-    """All ``(i, j)`` pairs with a higher revealed label in the same query, weight averaged per query."""
+def page_pairs(sup: Supervision, qid: np.ndarray, weight: float, per_query: bool = True) -> pd.DataFrame:
+    """All ``(i, j)`` pairs with a higher revealed label in the same query.
+
+    Each pair weighs ``weight``, divided by the query's pair count when ``per_query`` (so every query counts
+    alike, the role LambdaRank's per-query normalisation plays in the lightgbm/xgboost page term).
+    """
     out = []
     for q in range(sup.page_offsets.size - 1):
         lo, hi = sup.page_offsets[q], sup.page_offsets[q + 1]
         rows, y = sup.page_rows[lo:hi], sup.page_labels[lo:hi]
         a, b = np.nonzero(y[:, None] > y[None, :])
         if a.size:
-            out.append(pd.DataFrame({"winner": rows[a], "loser": rows[b], "weight": weight / a.size}))
+            out.append(
+                pd.DataFrame({"winner": rows[a], "loser": rows[b], "weight": weight / (a.size if per_query else 1)})
+            )
     if not out:
         return pd.DataFrame({"winner": np.array([], np.int64), "loser": np.array([], np.int64), "weight": []})
     table = pd.concat(out, ignore_index=True)
     table.insert(0, QID, qid[table["winner"].to_numpy()])
     table["kind"] = "page"
     return table
+
+
+def catboost_pairs(sup: Supervision, qid: np.ndarray, cfg: ConsistencyConfig) -> pd.DataFrame:
+    """Every SMAR signal as one weighted pair table for CatBoost's ``PairLogit`` loss.
+
+    PairLogit is ``log(1 + exp(-(s_w - s_l)))``, the smooth hinge with ``gamma=0, kappa=1``: other margins or
+    smoothness, and listwise consistency, are refused with a :class:`ConfigError` rather than ignored.
+    ``lam``, ``beta``, ``mu``, ``page_weight`` and the pair-building settings apply as on the other backends;
+    ``lambdarank_norm`` averages the page pairs per query.
+    """
+    if cfg.mode == "listwise":
+        raise ConfigError("the CatBoost backend supports pairwise consistency only; use lightgbm/xgboost for listwise")
+    pair_terms = (len(sup.intra) and cfg.lam > 0) or len(sup.cross)
+    if pair_terms and (cfg.gamma != 0 or cfg.kappa != 1):
+        raise ConfigError(
+            f"the CatBoost backend learns constraint pairs with PairLogit, which has no margin or smoothness "
+            f"(gamma={cfg.gamma}, kappa={cfg.kappa} given): set consistency.gamma=0 and consistency.kappa=1, "
+            "or use lightgbm/xgboost"
+        )
+    tables = [page_pairs(sup, qid, cfg.page_weight, cfg.lambdarank_norm)] if cfg.page_weight > 0 else []
+    if len(sup.intra) and cfg.lam > 0:
+        tables.append(sup.intra.assign(weight=sup.intra["weight"] * cfg.lam))
+    tables = [t for t in (*tables, sup.cross) if len(t)]
+    if not tables:
+        raise ConfigError("no supervision: the budget revealed no label pairs and no constraint pairs were built")
+    return concat_pairs(*tables)
 
 
 def train_reranker(
@@ -198,17 +230,6 @@ def train_reranker(
     model = make_ranker(cfg.backend, **cfg.ranker_kwargs(seed))
     dummy = np.zeros(len(frame))
     if cfg.backend == "catboost":
-        if consistency.mode == "listwise":
-            raise ConfigError(
-                "the CatBoost backend supports pairwise consistency only; use lightgbm/xgboost for listwise"
-            )
-        tables = [page_pairs(sup, qid, consistency.page_weight)] if consistency.page_weight > 0 else []
-        if len(sup.intra):
-            tables.append(sup.intra.assign(weight=sup.intra["weight"] * consistency.lam))
-        tables.append(sup.cross)
-        pairs = concat_pairs(*[t for t in tables if len(t)]) if any(len(t) for t in tables) else None
-        if pairs is None or len(pairs) == 0:
-            raise ConfigError("no supervision: the budget revealed no label pairs and no constraint pairs were built")
-        return model.fit(X, dummy, qid, eval_set=eval_set, pairs=pairs)
+        return model.fit(X, dummy, qid, eval_set=eval_set, pairs=catboost_pairs(sup, qid, consistency))
     set_threads(cfg.n_threads)
     return model.fit(X, dummy, qid, eval_set=eval_set, objective=build_objective(frame, sup, consistency))

@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# no example database: it would be written to .hypothesis/ inside the repository
+settings.register_profile("smar-ltr", database=None)
+settings.load_profile("smar-ltr")
+
+#: Small real data sets shipped with the tests (sources and licences: tests/data/README.md).
+TEST_DATA = Path(__file__).resolve().parent / "data"
 
 #: Fast settings for end-to-end tests: few small trees.
 FAST_GBDT = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FAST_GBDT, SHARED_DATA
+from conftest import FAST_GBDT, TEST_DATA
 from typer.testing import CliRunner
 
 from smar_ltr.cli.app import app
@@ -47,7 +47,7 @@ def test_eval_baidu_without_files_names_what_to_do(tmp_path) -> None:
 
 
 def test_eval_letor_on_the_real_yahoo_sample() -> None:
-    data = _eval_json(["--dataset", "letor", "--data-dir", str(SHARED_DATA / "lightgbm_yahoo_sample")])
+    data = _eval_json(["--dataset", "letor", "--data-dir", str(TEST_DATA / "lightgbm_yahoo_sample")])
     assert data["n_queries"] == 50  # rank.test is the test split
     full = next(r for r in data["results"] if r["method"] == "full_supervision")
     assert full["metrics"]["ndcg@10"] > 0.65
@@ -56,8 +56,10 @@ def test_eval_letor_on_the_real_yahoo_sample() -> None:
 @pytest.mark.parametrize("backend", ["xgboost", "catboost"])
 def test_fit_then_eval_with_each_backend(tmp_path, backend: str) -> None:
     out = tmp_path / "run"
+    margin = ["--set=consistency.gamma=0"] if backend == "catboost" else []  # PairLogit has no margin
     fit = runner.invoke(
-        app, ["fit", "--backend", backend, "--out", str(out), "-q", "--set=dataset_options.size=small", *FAST_SET]
+        app,
+        ["fit", "--backend", backend, "--out", str(out), "-q", "--set=dataset_options.size=small", *FAST_SET, *margin],
     )
     assert fit.exit_code == 0, fit.output
     assert (out / f"reranker{'.json' if backend == 'xgboost' else '.cbm'}").exists()
@@ -142,7 +144,7 @@ def test_eval_json_is_valid_when_a_metric_is_undefined() -> None:
             "--dataset",
             "qilin",
             "--data-dir",
-            str(SHARED_DATA / "qilin_toy"),
+            str(TEST_DATA / "qilin_toy"),
             "--set=dataset_options.unjoined=keep",
             "--format",
             "json",
@@ -160,7 +162,7 @@ def test_eval_model_uses_the_data_dir_given_now(tmp_path) -> None:
     import shutil
 
     data = tmp_path / "yahoo"
-    shutil.copytree(SHARED_DATA / "lightgbm_yahoo_sample", data)
+    shutil.copytree(TEST_DATA / "lightgbm_yahoo_sample", data)
     out = tmp_path / "run"
     fit = runner.invoke(app, ["fit", "--dataset", "letor", "--data-dir", str(data), "--out", str(out), "-q", *FAST_SET])
     assert fit.exit_code == 0, fit.output

@@ -117,7 +117,8 @@ def test_rerank_keeps_csv_ids_as_strings(tmp_path, run_dir, small_splits) -> Non
         (["tune", "--storage", "notaurl://x", "--trials", "1"], "cannot open Optuna storage"),
     ],
 )
-def test_errors_are_one_line_and_exit_1(tmp_path, args, message) -> None:
+def test_errors_are_one_line_and_exit_1(tmp_path, monkeypatch, args, message) -> None:
+    monkeypatch.chdir(tmp_path)  # default output paths (runs/...) must land here, never in the repository
     result = runner.invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 1
     err = result.stderr.strip()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TEST_DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,8 +17,7 @@ from smar_ltr.datasets.qilin import click_dwell_tiers, load_qilin
 from smar_ltr.datasets.qilin_parsing import parse_dict_list, parse_int_list, parse_score_pairs
 from smar_ltr.errors import DatasetError
 
-TOY = Path(__file__).resolve().parents[2] / "shared" / "data" / "qilin_toy"
-needs_toy = pytest.mark.skipif(not TOY.is_dir(), reason="shared Qilin toy data not available")
+TOY = TEST_DATA / "qilin_toy"
 
 
 # --- parser ------------------------------------------------------------------------------------------------
@@ -80,7 +79,6 @@ def test_parse_dict_list_round_trips_numpy_style_reprs(records) -> None:
     assert parse_dict_list(text) == records
 
 
-@needs_toy
 def test_real_toy_cells_parse_to_the_documented_counts() -> None:
     for table, total in (("search_train", 206), ("search_test", 303), ("dqa", 226)):
         frame = pd.read_csv(TOY / f"{table}.csv")
@@ -105,7 +103,6 @@ def toy_keep():
     return load_dataset("qilin", TOY, unjoined="keep")
 
 
-@needs_toy
 def test_toy_rows_load_with_unjoined_notes_kept(toy_keep) -> None:
     s = toy_keep
     frames = [s.single_modal, s.train, s.valid, s.test]
@@ -121,7 +118,6 @@ def test_toy_rows_load_with_unjoined_notes_kept(toy_keep) -> None:
     assert (lists.str.endswith(":note_unknown") | lists.str.startswith("llm-list-")).all()
 
 
-@needs_toy
 def test_toy_dqa_answers_become_llm_cards_at_the_top(toy_keep) -> None:
     pages = pd.concat([toy_keep.train, toy_keep.valid, toy_keep.test])
     cards = pages[pages["modality"] == "llm"]
@@ -141,13 +137,11 @@ def test_toy_dqa_answers_become_llm_cards_at_the_top(toy_keep) -> None:
     assert toy_keep.modal_features["llm"] == ["answer_length", "ref_note_count"]
 
 
-@needs_toy
 def test_toy_default_drop_explains_how_to_keep_unjoined_notes() -> None:
     with pytest.raises(DatasetError, match=r"did not join the notes table.*unjoined=keep"):
         load_qilin(TOY)
 
 
-@needs_toy
 def test_toy_notes_stubbed_to_join_give_modalities_and_features(tmp_path) -> None:
     for name in ("search_train.csv", "search_test.csv", "dqa.csv"):
         shutil.copy(TOY / name, tmp_path / name)
@@ -176,7 +170,6 @@ def test_toy_notes_stubbed_to_join_give_modalities_and_features(tmp_path) -> Non
     assert "video_duration" in s.modal_features["video"]
 
 
-@needs_toy
 def test_toy_qrels_relevance_uses_row_positions(tmp_path) -> None:
     for name in ("search_train.csv", "search_test.csv", "dqa.csv", "notes.csv"):
         shutil.copy(TOY / name, tmp_path / name)

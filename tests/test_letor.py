@@ -9,13 +9,13 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TEST_DATA
 
 from smar_ltr.datasets import get_dataset, load_dataset
 from smar_ltr.datasets.letor import load_letor, load_letor_dir, read_svmlight
 from smar_ltr.errors import ConfigError, DatasetError
 
-YAHOO = Path(__file__).resolve().parents[2] / "shared" / "data" / "lightgbm_yahoo_sample"
-needs_yahoo = pytest.mark.skipif(not YAHOO.is_dir(), reason="shared Yahoo LTR sample not available")
+YAHOO = TEST_DATA / "lightgbm_yahoo_sample"
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,6 @@ def yahoo() -> dict[str, pd.DataFrame]:
     return load_letor_dir(YAHOO, n_features=300)
 
 
-@needs_yahoo
 def test_yahoo_sample_loads_with_the_readme_counts(yahoo):
     assert sorted(yahoo) == ["test", "train"]
     expected = {
@@ -47,7 +46,6 @@ def test_yahoo_sample_loads_with_the_readme_counts(yahoo):
     assert first["label"] == 0 and first["f10"] == pytest.approx(0.89) and first["f1"] == 0.0
 
 
-@needs_yahoo
 def test_lightgbm_lambdarank_reproduces_the_reference_ndcg(yahoo):
     from smar_ltr.metrics import evaluate
 
@@ -191,7 +189,6 @@ def test_directory_errors_list_the_expected_files(tmp_path):
         load_letor(None, 0)
 
 
-@needs_yahoo
 def test_letor_dataset_is_registered_and_reads_a_directory(tmp_path):
     spec = get_dataset("letor")
     assert spec.is_present(YAHOO) and not spec.is_present(tmp_path)

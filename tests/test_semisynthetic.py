@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TEST_DATA
 
 from smar_ltr.datasets import validate_page_table
 from smar_ltr.datasets.letor import load_letor_dir
 from smar_ltr.datasets.semisynthetic import SemiSyntheticConfig, build_semisynthetic
 from smar_ltr.errors import ConfigError, DatasetError
 
-YAHOO = Path(__file__).resolve().parents[2] / "shared" / "data" / "lightgbm_yahoo_sample"
+YAHOO = TEST_DATA / "lightgbm_yahoo_sample"
 ROLES = ("single_modal", "train", "valid", "test")
 
 
@@ -33,8 +33,6 @@ def _toy_letor(n_queries: int = 40, seed: int = 0) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def yahoo():
-    if not YAHOO.is_dir():
-        pytest.skip("shared Yahoo LTR sample not available")
     return load_letor_dir(YAHOO, n_features=300)
 
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
 from smar_ltr.groups import QueryGroups
@@ -47,8 +48,8 @@ def as_matrix(X: Any, feature_names: Sequence[str] | None = None) -> tuple[np.nd
     return arr, names
 
 
-class GBDTRanker(ABC):
-    """Base of the LightGBM / XGBoost / CatBoost rankers.
+class GBDTRanker(BaseEstimator, ABC):
+    """Base of the LightGBM / XGBoost / CatBoost rankers (a scikit-learn estimator: ``clone`` works).
 
     Parameters
     ----------
@@ -99,14 +100,6 @@ class GBDTRanker(ABC):
         self.n_threads = n_threads
         self.seed = seed
         self.params = params
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments (sklearn convention)."""
-        keys = (
-            "n_estimators", "learning_rate", "num_leaves", "min_data_in_leaf", "early_stopping_rounds",
-            "eval_at", "n_threads", "seed", "params",
-        )  # fmt: skip
-        return {k: getattr(self, k) for k in keys}
 
     # ------------------------------------------------------------------------------------------------------
     def fit(

@@ -2,8 +2,9 @@
 
 CatBoost has no callable-objective hook fast enough for LambdaMART; its SMAR path turns every supervision
 signal into explicit pairs (``Pool(pairs=..., pairs_weight=...)``): page-label pairs on the revealed subset,
-intra-modal consistency pairs and cross-modal anchor pairs. PairLogit has no margin, so ``gamma`` and
-``kappa`` do not apply on this backend. Models are saved in CatBoost's ``cbm`` format.
+intra-modal consistency pairs and cross-modal anchor pairs (built by :func:`smar_ltr.reranker.catboost_pairs`).
+PairLogit is the smooth hinge with ``gamma=0, kappa=1``; other values, and listwise consistency, are refused
+there with one clear error. Models are saved in CatBoost's ``cbm`` format.
 """
 
 from __future__ import annotations

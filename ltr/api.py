@@ -1,0 +1,186 @@
+"""Page-table functions for Python users: ``smar_ltr.fit``, ``smar_ltr.load`` and ``smar_ltr.rerank``.
+
+Thin wrappers over :mod:`smar_ltr.pipeline` and :mod:`smar_ltr.artifacts` that take data (a page table or a
+:class:`~smar_ltr.datasets.PageSplits`) and return data (a :class:`~smar_ltr.pipeline.SmarModel`, a scored
+DataFrame). Array-level users want :class:`smar_ltr.SMARRanker` instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from smar_ltr.artifacts import load_run, save_run
+from smar_ltr.config import RunConfig, from_dict, load_config
+from smar_ltr.datasets.schema import feature_columns
+from smar_ltr.datasets.splits import PageSplits
+from smar_ltr.errors import ConfigError
+from smar_ltr.pipeline import Progress, SmarModel
+from smar_ltr.pipeline import fit as fit_pipeline
+from smar_ltr.pipeline import rerank as rerank_pipeline
+
+#: ``dataset`` name recorded for runs fitted on in-memory page tables.
+IN_MEMORY = "in-memory"
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _config(config: RunConfig | str | Path | None, settings: dict[str, Any]) -> RunConfig:
+    if isinstance(config, RunConfig):
+        return from_dict(RunConfig, _merge(config.to_dict(), settings)).validate()
+    if config is not None and not isinstance(config, str | Path):
+        raise ConfigError(f"config must be a RunConfig or the path of a JSON/TOML file, got {type(config).__name__}")
+    return load_config(config, None, **settings)
+
+
+def _splits(
+    pages: pd.DataFrame | PageSplits,
+    valid: pd.DataFrame | None,
+    single_modal_pool: pd.DataFrame | None,
+    modal_features: dict[str, list[str]] | None,
+    page_features: list[str] | None,
+) -> PageSplits:
+    if isinstance(pages, PageSplits):
+        if valid is not None or single_modal_pool is not None or modal_features or page_features:
+            raise ConfigError("pages is a PageSplits: valid, single_modal_pool and the feature lists come from it")
+        return pages
+    if not isinstance(pages, pd.DataFrame):
+        raise ConfigError(f"pages must be a page table (DataFrame) or a PageSplits, got {type(pages).__name__}")
+    return PageSplits(
+        name=IN_MEMORY,
+        single_modal=single_modal_pool if single_modal_pool is not None else pages.iloc[:0],
+        train=pages,
+        valid=valid,
+        test=pages.iloc[:0],
+        modal_features=dict(modal_features or {}),
+        page_features=list(page_features) if page_features is not None else feature_columns(pages),
+    )
+
+
+def fit(
+    pages: pd.DataFrame | PageSplits,
+    *,
+    config: RunConfig | str | Path | None = None,
+    valid: pd.DataFrame | None = None,
+    single_modal_pool: pd.DataFrame | None = None,
+    modal_features: dict[str, list[str]] | None = None,
+    page_features: list[str] | None = None,
+    out: str | Path | None = None,
+    progress: Progress | None = None,
+    **settings: Any,
+) -> SmarModel:
+    """Fit SMAR on a page table: single-modal rankers (when needed), annotation budget, whole-page reranker.
+
+    Parameters
+    ----------
+    pages : DataFrame or PageSplits
+        Training page table (``qid, item_id, modality, page_label`` and numeric feature columns, plus
+        ``upstream_score`` when the single-modal scores are given), or a dataset from
+        :func:`smar_ltr.datasets.load_dataset` (its ``train``, ``valid`` and single-modal pool are used).
+    config : RunConfig or path, optional
+        Base configuration (a :class:`~smar_ltr.config.RunConfig` or a JSON/TOML file); defaults otherwise.
+    valid : DataFrame, optional
+        Validation pages for early stopping (page-table input only).
+    single_modal_pool : DataFrame, optional
+        Single-modal lists with ``modal_label`` to train the single-modal rankers on, when ``pages`` has no
+        ``upstream_score`` (page-table input only); ``modal_features`` names each modality's columns.
+    page_features : list of str, optional
+        Numeric columns the reranker reads; default every numeric non-schema column of ``pages``.
+    out : path, optional
+        Also save the run there (see :func:`smar_ltr.artifacts.save_run`).
+    progress : callable, optional
+        Receives one line per stage.
+    **settings
+        Configuration fields overriding ``config``, as in the config file: ``seed=1``,
+        ``budget={"strategy": "top", "budget": 0.1}``, ``reranker={"backend": "xgboost"}``, ...
+
+    Returns
+    -------
+    SmarModel
+        The fitted run; ``model.summary`` holds the annotation and supervision counts.
+
+    Examples
+    --------
+    >>> import smar_ltr
+    >>> from smar_ltr.datasets import load_dataset
+    >>> splits = load_dataset("synthetic", size="small", seed=0)
+    >>> fast = {"n_estimators": 20, "learning_rate": 0.2, "min_data_in_leaf": 5}
+    >>> model = smar_ltr.fit(splits, budget={"budget": 0.1}, single_modal=fast, reranker=fast)
+    >>> model.summary["annotation"]["strategy"], model.summary["annotation"]["label_fraction"] <= 0.1
+    ('top', True)
+    """
+    cfg = _config(config, settings)
+    data = _splits(pages, valid, single_modal_pool, modal_features, page_features)
+    if data.name == IN_MEMORY:
+        cfg = from_dict(RunConfig, {**cfg.to_dict(), "dataset": IN_MEMORY}).validate()
+    model, _ = fit_pipeline(cfg, data, progress)
+    if out is not None:
+        save_run(model, out)
+    return model
+
+
+def load(run_dir: str | Path) -> SmarModel:
+    """Load a run directory written by :func:`fit` (``out=``) or ``smar-ltr fit``; checksums are verified.
+
+    Parameters
+    ----------
+    run_dir : path
+        The run directory.
+
+    Returns
+    -------
+    SmarModel
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import smar_ltr
+    >>> from smar_ltr.datasets import load_dataset
+    >>> splits = load_dataset("synthetic", size="small", seed=0)
+    >>> fast = {"n_estimators": 20, "learning_rate": 0.2, "min_data_in_leaf": 5}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     model = smar_ltr.fit(splits, out=f"{tmp}/run", single_modal=fast, reranker=fast)
+    ...     again = smar_ltr.load(f"{tmp}/run")
+    >>> bool((again.score(splits.test) == model.score(splits.test)).all())
+    True
+    """
+    return load_run(run_dir)
+
+
+def rerank(model: SmarModel | str | Path, pages: pd.DataFrame) -> pd.DataFrame:
+    """Score and rank a page table with a fitted run (or the path of a saved one).
+
+    Parameters
+    ----------
+    model : SmarModel or path
+        A fitted run, or a run directory to load.
+    pages : DataFrame
+        Page table with the columns the run was trained on (``upstream_score`` too when it was shipped).
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``pages`` with ``score`` (float) and ``rank`` (1 = top of its query; ties keep input order).
+
+    Examples
+    --------
+    >>> import smar_ltr
+    >>> from smar_ltr.datasets import load_dataset
+    >>> splits = load_dataset("synthetic", size="small", seed=0)
+    >>> fast = {"n_estimators": 20, "learning_rate": 0.2, "min_data_in_leaf": 5}
+    >>> model = smar_ltr.fit(splits, single_modal=fast, reranker=fast)
+    >>> ranked = smar_ltr.rerank(model, splits.test)
+    >>> bool(ranked.groupby("qid")["rank"].min().eq(1).all())
+    True
+    """
+    return rerank_pipeline(model if isinstance(model, SmarModel) else load(model), pages)
+
+
+__all__ = ["IN_MEMORY", "fit", "load", "rerank"]

@@ -1,0 +1,403 @@
+"""``SMARRanker``: SMAR as a scikit-learn estimator, in the style of ``LGBMRanker`` and ``XGBRanker``.
+
+``__init__`` only stores the hyperparameters (annotation budget, consistency loss, GBDT settings, seed);
+``fit(X, y, qid=..., modality=...)`` trains the whole-page reranker from the labelled rows of ``y`` plus the
+single-modal supervision; fitted state lives in attributes ending in ``_``; ``predict`` returns scores in input
+order. It reuses the pipeline's stages (:func:`smar_ltr.budget.annotate`,
+:func:`smar_ltr.reranker.build_supervision`, :func:`smar_ltr.reranker.train_reranker`) on a page table it builds
+from the arrays, and saves to a run directory of native model files plus JSON (:mod:`smar_ltr.artifacts`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from smar_ltr.artifacts import load_rankers, read_manifest, save_rankers, staged_dir, write_json, write_manifest
+from smar_ltr.budget import annotate
+from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig, RunConfig
+from smar_ltr.datasets.schema import ITEM_ID, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
+from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
+from smar_ltr.estimator_inputs import (
+    check_single_modal,
+    eval_parts,
+    feature_frame,
+    graded_labels,
+    modality_array,
+    upstream_array,
+)
+from smar_ltr.groups import QueryGroups
+from smar_ltr.metrics import evaluate
+from smar_ltr.rankers import GBDTRanker
+from smar_ltr.reranker import build_supervision, train_reranker
+
+#: ``kind`` written in the manifest of a saved :class:`SMARRanker`.
+ESTIMATOR_KIND = "estimator"
+#: The strategy that trains on exactly the labelled rows of ``y`` (NaN = not annotated).
+GIVEN = "given"
+#: Strategies that simulate an annotation budget on fully labelled data (the SMAR protocol).
+_NEEDS_UPSTREAM = ("top", "band", "iso-anchor")
+
+
+class SMARRanker(BaseEstimator):
+    """Whole-page reranker trained with SMAR: revealed page labels plus single-modal consistency.
+
+    Parameters
+    ----------
+    strategy : {"auto", "given", "all", "top", "band", "random", "iso-anchor"}
+        Which rows' labels train the page term. ``given`` uses exactly the rows whose ``y`` is not NaN (real
+        partial annotation); the others simulate an annotation budget on fully labelled ``y``
+        (:mod:`smar_ltr.budget`). ``auto`` is ``given`` when ``y`` has a NaN and ``top`` otherwise.
+    budget, band, modality_shares
+        Budget fraction p, band index and per-modality shares of the simulated strategies.
+    mode, gamma, kappa, lam, beta, mu, pair_scheme, max_pairs_per_item, normalize_pairs, listwise_loss, tau,
+    page_weight, lambdarank_norm
+        The consistency loss, as :class:`smar_ltr.config.ConsistencyConfig`.
+    upstream_as_feature : bool
+        Append the single-modal score as a reranker input column ``upstream_score``.
+    backend : {"lightgbm", "xgboost", "catboost"}
+        GBDT library of the reranker.
+    n_estimators, learning_rate, num_leaves, min_data_in_leaf, early_stopping_rounds, eval_at, n_threads, params
+        Reranker settings, as :class:`smar_ltr.config.GBDTConfig` (early stopping needs ``eval_set``).
+    seed : int
+        Seed of budget sampling, pair sampling and the GBDT.
+
+    Attributes
+    ----------
+    reranker_ : GBDTRanker
+        The fitted whole-page reranker.
+    single_modal_rankers_ : dict of str to GBDTRanker
+        The single-modal rankers given to ``fit`` (empty when ``upstream_score`` was given).
+    feature_names_in_ : list of str
+        Columns of ``X`` (``f0 ..`` for arrays), without a ``qid`` column.
+    n_features_in_ : int
+    fit_summary_ : dict
+        Annotation summary (strategy, labels used, ...) and supervision counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from smar_ltr import SMARRanker
+    >>> rng = np.random.default_rng(0)
+    >>> qid = np.repeat(np.arange(40), 10)
+    >>> modality = np.tile(["web", "image"], 200)
+    >>> X = rng.normal(size=(400, 3))
+    >>> y = np.clip(np.round(X[:, 0] + 1), 0, 3)
+    >>> y[rng.random(400) < 0.7] = np.nan  # 70% of the candidates were never annotated
+    >>> model = SMARRanker(n_estimators=20, min_data_in_leaf=5, seed=0)
+    >>> model = model.fit(X, y, qid=qid, modality=modality, upstream_score=X[:, 0])
+    >>> model.fit_summary_["annotation"]["strategy"]
+    'given'
+    >>> model.predict(X).shape
+    (400,)
+    """
+
+    def __init__(
+        self,
+        *,
+        strategy: str = "auto",
+        budget: float = 0.3,
+        band: int = 0,
+        modality_shares: dict[str, float] | None = None,
+        mode: str = "pairwise",
+        gamma: float = 0.5,
+        kappa: float = 1.0,
+        lam: float = 1.0,
+        beta: float | dict[str, float] = 1.0,
+        mu: float = 1.0,
+        pair_scheme: str = "neighbors",
+        max_pairs_per_item: int = 4,
+        normalize_pairs: bool = True,
+        listwise_loss: str = "listmle",
+        tau: float = 1.0,
+        page_weight: float = 1.0,
+        lambdarank_norm: bool = True,
+        upstream_as_feature: bool = False,
+        backend: str = "lightgbm",
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_data_in_leaf: int = 20,
+        early_stopping_rounds: int = 30,
+        eval_at: int = 10,
+        n_threads: int = 2,
+        params: dict[str, Any] | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.strategy = strategy
+        self.budget = budget
+        self.band = band
+        self.modality_shares = modality_shares
+        self.mode = mode
+        self.gamma = gamma
+        self.kappa = kappa
+        self.lam = lam
+        self.beta = beta
+        self.mu = mu
+        self.pair_scheme = pair_scheme
+        self.max_pairs_per_item = max_pairs_per_item
+        self.normalize_pairs = normalize_pairs
+        self.listwise_loss = listwise_loss
+        self.tau = tau
+        self.page_weight = page_weight
+        self.lambdarank_norm = lambdarank_norm
+        self.upstream_as_feature = upstream_as_feature
+        self.backend = backend
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_data_in_leaf = min_data_in_leaf
+        self.early_stopping_rounds = early_stopping_rounds
+        self.eval_at = eval_at
+        self.n_threads = n_threads
+        self.params = params
+        self.seed = seed
+
+    # configuration ------------------------------------------------------------------------------------------
+    def run_config(self, strategy: str | None = None) -> RunConfig:
+        """The pipeline configuration these hyperparameters stand for (validated; ``strategy`` overrides)."""
+        values = self.get_params()
+        values["params"] = dict(values["params"] or {})
+        if strategy is not None:
+            values["strategy"] = strategy
+
+        def pick(cls: type) -> dict[str, Any]:
+            return {f.name: values[f.name] for f in fields(cls) if f.name in values}
+
+        config = RunConfig(
+            seed=self.seed,
+            upstream_as_feature=self.upstream_as_feature,
+            reranker=GBDTConfig(**pick(GBDTConfig)),
+            budget=BudgetConfig(**pick(BudgetConfig)),
+            consistency=ConsistencyConfig(**pick(ConsistencyConfig)),
+        )
+        return config.validate()
+
+    def _resolve_strategy(self, y: np.ndarray) -> str:
+        unlabelled = int(np.isnan(y).sum())
+        if self.strategy == "auto":
+            return GIVEN if unlabelled else "top"
+        if unlabelled and self.strategy != GIVEN:
+            raise ConfigError(
+                f"y has {unlabelled} unlabelled (NaN) rows, but strategy {self.strategy!r} simulates a budget on "
+                "fully labelled data; use strategy='given' (or 'auto') to train on the labelled rows"
+            )
+        return self.strategy
+
+    # fitting ------------------------------------------------------------------------------------------------
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        qid: Any = None,
+        modality: Any = None,
+        upstream_score: Any = None,
+        single_modal_rankers: Mapping[str, GBDTRanker] | None = None,
+        modal_X: pd.DataFrame | None = None,
+        eval_set: tuple | None = None,
+    ) -> SMARRanker:
+        """Train the whole-page reranker.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_rows, n_features)
+            Reranker features. A DataFrame may carry the query ids as a ``qid`` column instead of ``qid``.
+        y : array-like of shape (n_rows,)
+            Page labels (integer grades); NaN marks a candidate nobody annotated.
+        qid : array-like of shape (n_rows,)
+            Query id per row (rows of a query need not be adjacent).
+        modality : array-like of shape (n_rows,)
+            Modality of each candidate.
+        upstream_score : array-like of shape (n_rows,), optional
+            Single-modal score ``g^m`` of each row (NaN where none).
+        single_modal_rankers : dict of str to GBDTRanker, optional
+            Fitted single-modal ranker per modality, used instead of ``upstream_score``; each reads its
+            ``feature_names_in_`` columns from ``modal_X`` (default ``X``). They are saved with the model.
+        modal_X : DataFrame of shape (n_rows, ...), optional
+            Columns the single-modal rankers read when those are not reranker inputs.
+        eval_set : tuple, optional
+            Validation data for early stopping: ``(X, y, qid)`` or ``(X, y, qid, modality, upstream_score)``
+            (``(X, y)`` with a ``qid`` column in X). Unlabelled rows are left out.
+
+        Returns
+        -------
+        SMARRanker
+            ``self``.
+        """
+        features, qid = feature_frame(X, qid)
+        n = len(features)
+        if qid is None:
+            raise PageTableError("qid is required: pass the query id of every row (or a 'qid' column in X)")
+        labels = graded_labels(y, n)
+        modalities = modality_array(modality, n)
+        rankers = check_single_modal(single_modal_rankers)
+        source = features if modal_X is None else feature_frame(modal_X)[0]
+        upstream = upstream_array(n, upstream_score, rankers, modalities, source)
+        strategy = self._resolve_strategy(labels)
+        config = self.run_config(strategy)
+        needs_upstream = strategy in _NEEDS_UPSTREAM or config.consistency.mode != "none" or self.upstream_as_feature
+        if upstream is None and needs_upstream:
+            raise ConfigError(
+                "single-modal scores are needed (consistency loss, a score-ordered budget strategy or "
+                "upstream_as_feature): pass upstream_score or single_modal_rankers"
+            )
+        self.single_modal_rankers_ = rankers
+        self.feature_names_in_ = list(features.columns)
+        self.n_features_in_ = len(self.feature_names_in_)
+        order = QueryGroups.from_qid(qid).order
+        frame = pd.DataFrame(
+            {
+                QID: qid,
+                ITEM_ID: np.arange(n).astype(str),
+                MODALITY: modalities,
+                PAGE_LABEL: labels,
+                UPSTREAM_SCORE: np.full(n, np.nan) if upstream is None else upstream,
+            }
+        )
+        frame = frame.iloc[order].reset_index(drop=True)
+        design = self._design(features, upstream).iloc[order].reset_index(drop=True)
+        b, c = config.budget, config.consistency
+        annotation = annotate(frame, strategy, b.budget, seed=self.seed, band=b.band, modality_shares=b.modality_shares)
+        if annotation.labels_used == 0:
+            raise ConfigError(f"strategy {strategy!r} revealed no page label; label some rows or raise the budget")
+        supervision = build_supervision(frame, annotation, c, self.seed)
+        valid = self._eval_set(eval_set)
+        self.reranker_ = train_reranker(design, frame, supervision, config.reranker, c, self.seed, valid)
+        self.fit_summary_ = {"annotation": annotation.summary(), "supervision": supervision.counts()}
+        return self
+
+    def _eval_set(self, eval_set: tuple | None) -> tuple | None:
+        if eval_set is None:
+            return None
+        X, y, qid, modality, upstream_score = eval_parts(eval_set)
+        features, qid = feature_frame(X, qid)
+        if qid is None:
+            raise PageTableError("eval_set needs query ids: (X, y, qid) or a 'qid' column in X")
+        labels = graded_labels(y, len(features), "eval_set y")
+        design = self._design(features, self._upstream_for_predict(features, modality, upstream_score, None))
+        keep = ~np.isnan(labels)
+        if not keep.any():
+            raise PageTableError("eval_set has no labelled row; early stopping needs labels")
+        return design[keep].reset_index(drop=True), labels[keep], np.asarray(qid)[keep]
+
+    # scoring ------------------------------------------------------------------------------------------------
+    def _design(self, features: pd.DataFrame, upstream: np.ndarray | None) -> pd.DataFrame:
+        """Reranker input matrix: the fitted feature columns (+ ``upstream_score`` when configured)."""
+        missing = [c for c in self.feature_names_in_ if c not in features.columns]
+        if missing:
+            raise PageTableError(f"X lacks feature column {missing[0]!r} that the model was fitted with")
+        out = features[self.feature_names_in_].astype("float32")
+        if self.upstream_as_feature:
+            if UPSTREAM_SCORE in out.columns:
+                raise PageTableError("X has a column named 'upstream_score'; rename it (that name is the model's)")
+            out[UPSTREAM_SCORE] = np.asarray(upstream, dtype=np.float32)
+        return out
+
+    def _upstream_for_predict(
+        self, features: pd.DataFrame, modality: Any, upstream_score: Any, modal_X: pd.DataFrame | None
+    ) -> np.ndarray | None:
+        if not self.upstream_as_feature:
+            return None
+        n = len(features)
+        rankers = self.single_modal_rankers_
+        modalities = modality_array(modality, n) if rankers and upstream_score is None else None
+        source = features if modal_X is None else feature_frame(modal_X)[0]
+        upstream = upstream_array(n, upstream_score, {} if upstream_score is not None else rankers, modalities, source)
+        if upstream is None:
+            raise PageTableError("this model reads upstream_score as a feature: pass upstream_score (or modality)")
+        return upstream
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "reranker_"):
+            raise ConfigError("this SMARRanker is not fitted yet; call fit first")
+
+    def predict(
+        self,
+        X: Any,
+        *,
+        qid: Any = None,
+        modality: Any = None,
+        upstream_score: Any = None,
+        modal_X: pd.DataFrame | None = None,
+    ) -> np.ndarray:
+        """Whole-page scores in input order, shape ``(n_rows,)``; higher ranks first within a query.
+
+        ``qid`` (or a ``qid`` column of ``X``) is accepted and checked for length but does not change the scores.
+        ``modality`` / ``upstream_score`` / ``modal_X`` are needed only when ``upstream_as_feature`` is on.
+        """
+        self._check_fitted()
+        features, _ = feature_frame(X, qid)
+        if not isinstance(X, pd.DataFrame) and features.shape[1] != self.n_features_in_:
+            raise PageTableError(f"X has {features.shape[1]} columns; the model was fitted on {self.n_features_in_}")
+        upstream = self._upstream_for_predict(features, modality, upstream_score, modal_X)
+        return self.reranker_.predict(self._design(features, upstream))
+
+    def score(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        qid: Any = None,
+        modality: Any = None,
+        upstream_score: Any = None,
+        modal_X: pd.DataFrame | None = None,
+    ) -> float:
+        """Mean NDCG@10 (``2^rel - 1`` gain) over queries, on the labelled rows of ``y`` (for ``GridSearchCV``)."""
+        features, qid = feature_frame(X, qid)
+        if qid is None:
+            raise PageTableError("score needs query ids: pass qid or a 'qid' column in X")
+        labels = graded_labels(y, len(features))
+        scores = self.predict(features, modality=modality, upstream_score=upstream_score, modal_X=modal_X)
+        keep = ~np.isnan(labels)
+        if not keep.any():
+            raise PageTableError("y has no labelled row to score against")
+        return float(evaluate(labels[keep], scores[keep], np.asarray(qid)[keep], ["ndcg@10"])["ndcg@10"])
+
+    # persistence --------------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model as a run directory: native model files, ``estimator.json``, ``manifest.json``.
+
+        ``path`` must be new, empty, or an earlier saved model (replaced only once the new one is complete).
+        """
+        self._check_fitted()
+        with staged_dir(path) as tmp:
+            write_json(
+                tmp / "estimator.json",
+                {
+                    "params": self.get_params(),
+                    "feature_names_in": self.feature_names_in_,
+                    "fit_summary": self.fit_summary_,
+                },
+            )
+            stems = save_rankers(tmp / "single_modal", self.single_modal_rankers_)
+            self.reranker_.save(tmp / "reranker")
+            write_manifest(tmp, ESTIMATOR_KIND, self.seed, single_modal=stems)
+        return Path(path).resolve()
+
+    @classmethod
+    def load(cls, path: str | Path) -> SMARRanker:
+        """Load a model written by :meth:`save` (checksums verified; nothing is unpickled)."""
+        manifest = read_manifest(path, ESTIMATOR_KIND)
+        root = Path(path)
+        try:
+            saved = json.loads((root / "estimator.json").read_text())
+            model = cls(**saved["params"])
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ArtifactError(f"{root / 'estimator.json'} is not a SMARRanker description ({exc})") from None
+        model.single_modal_rankers_ = load_rankers(root / "single_modal", manifest.get("single_modal", {}))
+        model.reranker_ = GBDTRanker.load(root / "reranker")
+        model.feature_names_in_ = list(saved["feature_names_in"])
+        model.n_features_in_ = len(model.feature_names_in_)
+        model.fit_summary_ = saved.get("fit_summary", {})
+        return model
+
+
+__all__ = ["SMARRanker"]

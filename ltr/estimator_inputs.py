@@ -1,0 +1,166 @@
+"""Input handling of :class:`smar_ltr.SMARRanker`: feature tables, per-row arrays, labels, upstream scores.
+
+Each function takes what a scikit-learn user passes (arrays, DataFrames, Series, lists) and returns plain numpy
+arrays or a float DataFrame, raising one clear :class:`~smar_ltr.errors.SmarError` line for bad input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from smar_ltr.datasets.schema import MAX_LABEL, MODALITY, QID, UPSTREAM_SCORE
+from smar_ltr.errors import ConfigError, PageTableError
+from smar_ltr.rankers import GBDTRanker
+from smar_ltr.single_modal import upstream_scores
+
+#: Column of ``X`` that may carry the query id instead of the ``qid`` argument (XGBoost's convention).
+QID_COLUMN = QID
+
+
+def feature_frame(X: Any, qid: Any = None) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Feature table with string column names, and the query ids (from ``qid`` or a ``qid`` column of ``X``).
+
+    Parameters
+    ----------
+    X : DataFrame or array-like of shape (n_rows, n_features)
+        Numeric features; a DataFrame may hold a ``qid`` column, which is taken out of the features.
+    qid : array-like of shape (n_rows,), optional
+        Query id per row.
+
+    Returns
+    -------
+    (DataFrame, ndarray or None)
+        Features (columns ``f0 .. f{k-1}`` for arrays) with a fresh ``RangeIndex``, and the qid array.
+    """
+    if isinstance(X, pd.DataFrame):
+        frame = X.reset_index(drop=True)
+        frame.columns = [str(c) for c in frame.columns]
+        if QID_COLUMN in frame.columns:
+            if qid is not None:
+                raise PageTableError("X has a 'qid' column and qid was passed too; give the query ids once")
+            qid = frame[QID_COLUMN].to_numpy()
+            frame = frame.drop(columns=[QID_COLUMN])
+    else:
+        arr = np.asarray(X)
+        if arr.ndim != 2:
+            raise PageTableError(f"X must be a 2-D table of shape (n_rows, n_features), got shape {arr.shape}")
+        frame = pd.DataFrame(arr, columns=[f"f{i}" for i in range(arr.shape[1])])
+    if frame.columns.duplicated().any():
+        raise PageTableError(
+            f"X has column {frame.columns[frame.columns.duplicated()][0]!r} twice; names must be unique"
+        )
+    for col in frame.columns:
+        s = frame[col]
+        if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            numeric = pd.to_numeric(s, errors="coerce")
+            bad = s[numeric.isna() & s.notna()]
+            if len(bad):
+                raise PageTableError(
+                    f"feature column {col!r} must be numeric, found {bad.iloc[0]!r}; NaN marks missing"
+                )
+            frame[col] = numeric.astype("float64")
+    return frame, (None if qid is None else per_row(qid, len(frame), "qid"))
+
+
+def per_row(values: Any, n: int, name: str) -> np.ndarray:
+    """A 1-D array of length ``n`` (one value per row of X)."""
+    arr = np.asarray(values.to_numpy() if isinstance(values, pd.Series | pd.Index) else values)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise PageTableError(f"{name} must have one value per row of X ({n}), got shape {arr.shape}")
+    return arr
+
+
+def graded_labels(y: Any, n: int, what: str = "y") -> np.ndarray:
+    """Float labels: integer grades ``0 .. MAX_LABEL`` or NaN (not annotated)."""
+    raw = per_row(y, n, what)
+    try:
+        arr = pd.to_numeric(pd.Series(raw), errors="raise").astype("Float64").to_numpy(np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise PageTableError(f"{what} must hold integer relevance grades (NaN = not annotated)") from None
+    finite = ~np.isnan(arr)
+    bad = finite & ((arr != np.round(arr)) | (arr < 0) | (arr > MAX_LABEL))
+    if bad.any() or np.isinf(arr).any():
+        i = int(np.flatnonzero(bad | np.isinf(arr))[0])
+        raise PageTableError(
+            f"{what}[{i}] = {arr[i]!r}: labels must be integer grades 0..{MAX_LABEL}, or NaN for not annotated"
+        )
+    return arr
+
+
+def modality_array(modality: Any, n: int) -> np.ndarray:
+    """Modality names as str, one per row (no missing values)."""
+    if modality is None:
+        raise PageTableError("modality is required: pass the modality (e.g. 'web', 'image') of every row")
+    arr = pd.Series(per_row(modality, n, "modality"))
+    if arr.isna().any():
+        raise PageTableError(f"modality has a missing value at row {int(np.flatnonzero(arr.isna())[0])}")
+    return arr.astype(str).to_numpy()
+
+
+def check_single_modal(rankers: Mapping[str, GBDTRanker] | None) -> dict[str, GBDTRanker]:
+    """Fitted single-modal rankers keyed by modality name (empty when none)."""
+    if rankers is None:
+        return {}
+    if not isinstance(rankers, Mapping):
+        raise ConfigError("single_modal_rankers must be a dict {modality: fitted GBDTRanker}")
+    out: dict[str, GBDTRanker] = {}
+    for m, model in rankers.items():
+        if not isinstance(model, GBDTRanker) or not hasattr(model, "feature_names_in_"):
+            raise ConfigError(f"single_modal_rankers[{m!r}] must be a fitted smar_ltr GBDTRanker")
+        out[str(m)] = model
+    return out
+
+
+def upstream_array(
+    n: int,
+    upstream_score: Any,
+    rankers: Mapping[str, GBDTRanker],
+    modality: np.ndarray | None,
+    source: pd.DataFrame,
+) -> np.ndarray | None:
+    """Single-modal score per row: given, computed by ``rankers`` from ``source`` columns, or None.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    upstream_score : array-like of shape (n,), optional
+        Given scores (NaN allowed where a row has none).
+    rankers : dict of str to GBDTRanker
+        Fitted single-modal rankers; each reads ``feature_names_in_`` columns of ``source``.
+    modality : ndarray of shape (n,), optional
+        Modality per row (needed with ``rankers``).
+    source : DataFrame
+        Columns the single-modal rankers read (``modal_X``, or the features ``X``).
+    """
+    if upstream_score is not None:
+        if rankers:
+            raise ConfigError("pass either upstream_score or single_modal_rankers, not both")
+        values = pd.to_numeric(pd.Series(per_row(upstream_score, n, UPSTREAM_SCORE)), errors="coerce")
+        arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isinf(arr).any():
+            raise PageTableError(f"upstream_score has an infinite value at row {int(np.flatnonzero(np.isinf(arr))[0])}")
+        return arr
+    if not rankers:
+        return None
+    if modality is None:
+        raise PageTableError("modality is required to score rows with the single-modal rankers")
+    if len(source) != n:
+        raise PageTableError(f"modal_X must have one row per row of X ({n}), got {len(source)}")
+    columns = {m: list(model.feature_names_in_) for m, model in rankers.items()}
+    return upstream_scores(source.assign(**{MODALITY: modality}), dict(rankers), columns)
+
+
+def eval_parts(eval_set: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """``(X, y, qid, modality, upstream_score)`` of an ``eval_set`` given as a 2-, 3- or 5-tuple."""
+    if not isinstance(eval_set, tuple | list) or len(eval_set) not in (2, 3, 5):
+        raise ConfigError(
+            "eval_set must be (X, y), (X, y, qid) or (X, y, qid, modality, upstream_score); "
+            "with (X, y), X carries a 'qid' column"
+        )
+    parts = list(eval_set) + [None] * (5 - len(eval_set))
+    return parts[0], parts[1], parts[2], parts[3], parts[4]
