@@ -138,8 +138,8 @@ def test_single_modal_rankers_are_used_saved_and_reloaded(data, tmp_path) -> Non
     again = SMARRanker.load(model.save(tmp_path / "m"))
     assert sorted(again.single_modal_rankers_) == ["image", "web"]
     np.testing.assert_array_equal(again.predict(data["X"], modality=data["modality"]), scores)
-    with pytest.raises(PageTableError, match="upstream_score"):
-        again.predict(data["X"])
+    with pytest.raises(PageTableError, match="modality is required"):
+        again.predict(data["X"])  # the single-modal rankers need each row's modality
 
 
 def test_grid_search_with_query_grouped_folds(data) -> None:
@@ -154,7 +154,7 @@ def test_grid_search_with_query_grouped_folds(data) -> None:
 def test_grid_search_with_metadata_routing(data) -> None:
     with sklearn.config_context(enable_metadata_routing=True):
         ranker = SMARRanker(**FAST).set_fit_request(qid=True, modality=True, upstream_score=True)
-        ranker = ranker.set_score_request(qid=True)
+        ranker = ranker.set_score_request(qid=True, modality=True, upstream_score=True)
         search = GridSearchCV(ranker, {"lam": [0.0, 1.0]}, cv=GroupKFold(n_splits=2))
         search.fit(
             data["X"].to_numpy(),
