@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from smar_ltr.artifacts import load_rankers, read_manifest, save_rankers, staged_dir, write_json, write_manifest
-from smar_ltr.budget import annotate
+from smar_ltr.budget import resolve_strategy
 from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig, RunConfig
 from smar_ltr.datasets.schema import ITEM_ID, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
@@ -35,14 +35,13 @@ from smar_ltr.estimator_inputs import (
 )
 from smar_ltr.groups import QueryGroups
 from smar_ltr.metrics import evaluate
+from smar_ltr.pipeline import annotate_training, strategy_choice
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.reranker import build_supervision, train_reranker
 
 #: ``kind`` written in the manifest of a saved :class:`SMARRanker`.
 ESTIMATOR_KIND = "estimator"
-#: The strategy that trains on exactly the labelled rows of ``y`` (NaN = not annotated).
-GIVEN = "given"
-#: Strategies that simulate an annotation budget on fully labelled data (the SMAR protocol).
+#: Strategies that order each modality's list by its single-modal score.
 _NEEDS_UPSTREAM = ("top", "band", "iso-anchor")
 
 
@@ -55,8 +54,9 @@ class SMARRanker(BaseEstimator):
         Which rows' labels train the page term. ``given`` uses exactly the rows whose ``y`` is not NaN (real
         partial annotation); the others simulate an annotation budget on fully labelled ``y``
         (:mod:`smar_ltr.budget`). ``auto`` is ``given`` when ``y`` has a NaN and ``top`` otherwise.
-    budget, band, modality_shares
-        Budget fraction p, band index and per-modality shares of the simulated strategies.
+    budget, band, modality_shares, max_label
+        Budget fraction p, band index and per-modality shares of the simulated strategies; ``max_label`` the
+        highest grade of the label scale (needed by ``iso-anchor``).
     mode, gamma, kappa, lam, beta, mu, pair_scheme, max_pairs_per_item, normalize_pairs, listwise_loss, tau,
     page_weight, lambdarank_norm
         The consistency loss, as :class:`smar_ltr.config.ConsistencyConfig`.
@@ -106,6 +106,7 @@ class SMARRanker(BaseEstimator):
         budget: float = 0.3,
         band: int = 0,
         modality_shares: dict[str, float] | None = None,
+        max_label: int | None = None,
         mode: str = "pairwise",
         gamma: float = 0.5,
         kappa: float = 1.0,
@@ -135,6 +136,7 @@ class SMARRanker(BaseEstimator):
         self.budget = budget
         self.band = band
         self.modality_shares = modality_shares
+        self.max_label = max_label
         self.mode = mode
         self.gamma = gamma
         self.kappa = kappa
@@ -161,12 +163,10 @@ class SMARRanker(BaseEstimator):
         self.seed = seed
 
     # configuration ------------------------------------------------------------------------------------------
-    def run_config(self, strategy: str | None = None) -> RunConfig:
-        """The pipeline configuration these hyperparameters stand for (validated; ``strategy`` overrides)."""
+    def run_config(self) -> RunConfig:
+        """The pipeline configuration these hyperparameters stand for (validated)."""
         values = self.get_params()
         values["params"] = dict(values["params"] or {})
-        if strategy is not None:
-            values["strategy"] = strategy
 
         def pick(cls: type) -> dict[str, Any]:
             return {f.name: values[f.name] for f in fields(cls) if f.name in values}
@@ -179,17 +179,6 @@ class SMARRanker(BaseEstimator):
             consistency=ConsistencyConfig(**pick(ConsistencyConfig)),
         )
         return config.validate()
-
-    def _resolve_strategy(self, y: np.ndarray) -> str:
-        unlabelled = int(np.isnan(y).sum())
-        if self.strategy == "auto":
-            return GIVEN if unlabelled else "top"
-        if unlabelled and self.strategy != GIVEN:
-            raise ConfigError(
-                f"y has {unlabelled} unlabelled (NaN) rows, but strategy {self.strategy!r} simulates a budget on "
-                "fully labelled data; use strategy='given' (or 'auto') to train on the labelled rows"
-            )
-        return self.strategy
 
     # fitting ------------------------------------------------------------------------------------------------
     def fit(
@@ -241,17 +230,7 @@ class SMARRanker(BaseEstimator):
         rankers = check_single_modal(single_modal_rankers)
         source = features if modal_X is None else feature_frame(modal_X)[0]
         upstream = upstream_array(n, upstream_score, rankers, modalities, source)
-        strategy = self._resolve_strategy(labels)
-        config = self.run_config(strategy)
-        needs_upstream = strategy in _NEEDS_UPSTREAM or config.consistency.mode != "none" or self.upstream_as_feature
-        if upstream is None and needs_upstream:
-            raise ConfigError(
-                "single-modal scores are needed (consistency loss, a score-ordered budget strategy or "
-                "upstream_as_feature): pass upstream_score or single_modal_rankers"
-            )
-        self.single_modal_rankers_ = rankers
-        self.feature_names_in_ = list(features.columns)
-        self.n_features_in_ = len(self.feature_names_in_)
+        config = self.run_config()
         order = QueryGroups.from_qid(qid).order
         frame = pd.DataFrame(
             {
@@ -263,15 +242,27 @@ class SMARRanker(BaseEstimator):
             }
         )
         frame = frame.iloc[order].reset_index(drop=True)
+        strategy = resolve_strategy(config.budget.strategy, frame)
+        needs_upstream = strategy in _NEEDS_UPSTREAM or config.consistency.mode != "none" or self.upstream_as_feature
+        if upstream is None and needs_upstream:
+            raise ConfigError(
+                "single-modal scores are needed (consistency loss, a score-ordered budget strategy or "
+                "upstream_as_feature): pass upstream_score or single_modal_rankers"
+            )
+        self.single_modal_rankers_ = rankers
+        self.feature_names_in_ = list(features.columns)
+        self.n_features_in_ = len(self.feature_names_in_)
         design = self._design(features, upstream).iloc[order].reset_index(drop=True)
-        b, c = config.budget, config.consistency
-        annotation = annotate(frame, strategy, b.budget, seed=self.seed, band=b.band, modality_shares=b.modality_shares)
-        if annotation.labels_used == 0:
-            raise ConfigError(f"strategy {strategy!r} revealed no page label; label some rows or raise the budget")
+        c = config.consistency
+        annotation = annotate_training(config, frame, {})
         supervision = build_supervision(frame, annotation, c, self.seed)
         valid = self._eval_set(eval_set)
         self.reranker_ = train_reranker(design, frame, supervision, config.reranker, c, self.seed, valid)
-        self.fit_summary_ = {"annotation": annotation.summary(), "supervision": supervision.counts()}
+        self.fit_summary_ = {
+            "annotation": annotation.summary(),
+            "strategy_choice": strategy_choice(config, frame, annotation),
+            "supervision": supervision.counts(),
+        }
         return self
 
     def _eval_set(self, eval_set: tuple | None) -> tuple | None:

@@ -85,7 +85,12 @@ def test_complete_labels_use_the_simulated_budget(data) -> None:
     )
     summary = model.fit_summary_["annotation"]
     assert summary["strategy"] == "top" and summary["labels_used"] <= 0.25 * len(data["X"])
-    with pytest.raises(ConfigError, match="strategy='given'"):
+    assert model.fit_summary_["strategy_choice"] == {
+        "requested": "auto",
+        "used": "top",
+        "reason": f"{len(data['X'])} of {len(data['X'])} training rows are annotated: simulating the budget",
+    }
+    with pytest.raises(PageTableError, match="use strategy 'given'"):
         SMARRanker(**FAST, strategy="top").fit(
             data["X"], data["y"], qid=data["qid"], modality=data["modality"], upstream_score=data["upstream"]
         )
@@ -105,13 +110,13 @@ def test_clone_and_params_round_trip() -> None:
 
 def test_every_config_field_is_a_parameter_with_the_same_default() -> None:
     params = SMARRanker().get_params()
-    by_design = {"strategy": "auto", "params": None}  # 'auto' = given or top; None = no extra params
+    by_design = {"params": None}  # None: no extra backend parameters
     for cls in (BudgetConfig, ConsistencyConfig, GBDTConfig):
         for f in fields(cls):
             assert f.name in params, f"{cls.__name__}.{f.name} has no SMARRanker parameter"
             default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
             assert params[f.name] == by_design.get(f.name, default), f.name
-    assert SMARRanker().run_config(strategy="top").budget == BudgetConfig()
+    assert SMARRanker().run_config().budget == BudgetConfig()
 
 
 def test_save_and_load_give_identical_predictions(data, tmp_path) -> None:
@@ -175,7 +180,7 @@ def test_grid_search_with_metadata_routing(data) -> None:
         ({"upstream_score": None}, ConfigError, "pass upstream_score or single_modal_rankers"),
         ({"modality": ["web"]}, PageTableError, "one value per row"),
         ({"y": np.full(576, 1.5)}, PageTableError, "integer grades"),
-        ({"y": np.full(576, np.nan)}, ConfigError, "revealed no page label"),
+        ({"y": np.full(576, np.nan)}, ConfigError, "carry no page label"),
     ],
 )
 def test_bad_input_gives_one_clear_error(data, kwargs, error, match) -> None:
