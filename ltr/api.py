@@ -14,6 +14,7 @@ import pandas as pd
 
 from smar_ltr.artifacts import load_run, save_run
 from smar_ltr.config import RunConfig, from_dict, load_config
+from smar_ltr.config import _merge as merge_settings  # the config loader's own deep merge
 from smar_ltr.datasets.schema import feature_columns
 from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ConfigError
@@ -25,16 +26,9 @@ from smar_ltr.pipeline import rerank as rerank_pipeline
 IN_MEMORY = "in-memory"
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
 def _config(config: RunConfig | str | Path | None, settings: dict[str, Any]) -> RunConfig:
     if isinstance(config, RunConfig):
-        return from_dict(RunConfig, _merge(config.to_dict(), settings)).validate()
+        return from_dict(RunConfig, merge_settings(config.to_dict(), settings)).validate()
     if config is not None and not isinstance(config, str | Path):
         raise ConfigError(f"config must be a RunConfig or the path of a JSON/TOML file, got {type(config).__name__}")
     return load_config(config, None, **settings)
