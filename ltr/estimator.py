@@ -249,15 +249,18 @@ class SMARRanker(BaseEstimator):
                 "single-modal scores are needed (consistency loss, a score-ordered budget strategy or "
                 "upstream_as_feature): pass upstream_score or single_modal_rankers"
             )
-        self.single_modal_rankers_ = rankers
-        self.feature_names_in_ = list(features.columns)
-        self.n_features_in_ = len(self.feature_names_in_)
-        design = self._design(features, upstream).iloc[order].reset_index(drop=True)
+        names = list(features.columns)
+        design = self._design(features, upstream, names).iloc[order].reset_index(drop=True)
         c = config.consistency
         annotation = annotate_training(config, frame, {})
         supervision = build_supervision(frame, annotation, c, self.seed)
-        valid = self._eval_set(eval_set)
-        self.reranker_ = train_reranker(design, frame, supervision, config.reranker, c, self.seed, valid)
+        valid = self._eval_set(eval_set, names, rankers)
+        reranker = train_reranker(design, frame, supervision, config.reranker, c, self.seed, valid)
+        # fitted state is set only once training succeeded: a failed refit leaves the previous model whole
+        self.reranker_ = reranker
+        self.single_modal_rankers_ = rankers
+        self.feature_names_in_ = names
+        self.n_features_in_ = len(names)
         self.fit_summary_ = {
             "annotation": annotation.summary(),
             "strategy_choice": strategy_choice(config, frame, annotation),
@@ -265,7 +268,7 @@ class SMARRanker(BaseEstimator):
         }
         return self
 
-    def _eval_set(self, eval_set: tuple | None) -> tuple | None:
+    def _eval_set(self, eval_set: tuple | None, names: list[str], rankers: dict[str, GBDTRanker]) -> tuple | None:
         if eval_set is None:
             return None
         X, y, qid, modality, upstream_score = eval_parts(eval_set)
@@ -273,19 +276,20 @@ class SMARRanker(BaseEstimator):
         if qid is None:
             raise PageTableError("eval_set needs query ids: (X, y, qid) or a 'qid' column in X")
         labels = graded_labels(y, len(features), "eval_set y")
-        design = self._design(features, self._upstream_for_predict(features, modality, upstream_score, None))
+        upstream = self._upstream_for_predict(features, modality, upstream_score, None, rankers)
+        design = self._design(features, upstream, names)
         keep = ~np.isnan(labels)
         if not keep.any():
             raise PageTableError("eval_set has no labelled row; early stopping needs labels")
         return design[keep].reset_index(drop=True), labels[keep], np.asarray(qid)[keep]
 
     # scoring ------------------------------------------------------------------------------------------------
-    def _design(self, features: pd.DataFrame, upstream: np.ndarray | None) -> pd.DataFrame:
-        """Reranker input matrix: the fitted feature columns (+ ``upstream_score`` when configured)."""
-        missing = [c for c in self.feature_names_in_ if c not in features.columns]
+    def _design(self, features: pd.DataFrame, upstream: np.ndarray | None, names: list[str]) -> pd.DataFrame:
+        """Reranker input matrix: the ``names`` feature columns (+ ``upstream_score`` when configured)."""
+        missing = [c for c in names if c not in features.columns]
         if missing:
             raise PageTableError(f"X lacks feature column {missing[0]!r} that the model was fitted with")
-        out = features[self.feature_names_in_].astype("float32")
+        out = features[names].astype("float32")
         if self.upstream_as_feature:
             if UPSTREAM_SCORE in out.columns:
                 raise PageTableError("X has a column named 'upstream_score'; rename it (that name is the model's)")
@@ -293,12 +297,16 @@ class SMARRanker(BaseEstimator):
         return out
 
     def _upstream_for_predict(
-        self, features: pd.DataFrame, modality: Any, upstream_score: Any, modal_X: pd.DataFrame | None
+        self,
+        features: pd.DataFrame,
+        modality: Any,
+        upstream_score: Any,
+        modal_X: pd.DataFrame | None,
+        rankers: dict[str, GBDTRanker],
     ) -> np.ndarray | None:
         if not self.upstream_as_feature:
             return None
         n = len(features)
-        rankers = self.single_modal_rankers_
         modalities = modality_array(modality, n) if rankers and upstream_score is None else None
         source = features if modal_X is None else feature_frame(modal_X)[0]
         upstream = upstream_array(n, upstream_score, {} if upstream_score is not None else rankers, modalities, source)
@@ -328,8 +336,8 @@ class SMARRanker(BaseEstimator):
         features, _ = feature_frame(X, qid)
         if not isinstance(X, pd.DataFrame) and features.shape[1] != self.n_features_in_:
             raise PageTableError(f"X has {features.shape[1]} columns; the model was fitted on {self.n_features_in_}")
-        upstream = self._upstream_for_predict(features, modality, upstream_score, modal_X)
-        return self.reranker_.predict(self._design(features, upstream))
+        upstream = self._upstream_for_predict(features, modality, upstream_score, modal_X, self.single_modal_rankers_)
+        return self.reranker_.predict(self._design(features, upstream, self.feature_names_in_))
 
     def score(
         self,
@@ -381,11 +389,11 @@ class SMARRanker(BaseEstimator):
         try:
             saved = json.loads((root / "estimator.json").read_text())
             model = cls(**saved["params"])
+            model.feature_names_in_ = list(saved["feature_names_in"])
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise ArtifactError(f"{root / 'estimator.json'} is not a SMARRanker description ({exc})") from None
         model.single_modal_rankers_ = load_rankers(root / "single_modal", manifest.get("single_modal", {}))
         model.reranker_ = GBDTRanker.load(root / "reranker")
-        model.feature_names_in_ = list(saved["feature_names_in"])
         model.n_features_in_ = len(model.feature_names_in_)
         model.fit_summary_ = saved.get("fit_summary", {})
         return model

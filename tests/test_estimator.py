@@ -209,3 +209,30 @@ def test_estimator_and_run_directories_are_not_confused(data, fitted_small, tmp_
     with pytest.raises(ArtifactError, match=r"SMARRanker\.load"):
         load_run(saved)
     assert smar_ltr.load(run).feature_names == fitted_small[0].feature_names
+
+
+def test_eval_set_drives_early_stopping(data) -> None:
+    rng = np.random.default_rng(5)
+    noise = rng.integers(0, 4, len(data["y"])).astype(float)  # validation labels unrelated to the features
+    model = SMARRanker(**{**FAST, "n_estimators": 200, "early_stopping_rounds": 3}).fit(
+        data["X"],
+        data["y"],
+        qid=data["qid"],
+        modality=data["modality"],
+        upstream_score=data["upstream"],
+        eval_set=(data["X"].assign(qid=data["qid"]), noise),
+    )
+    assert model.reranker_.best_iteration_ < 50
+
+
+def test_failed_refit_keeps_the_previous_model_and_tampering_is_refused(data, tmp_path) -> None:
+    model = _fit(data)
+    before = model.predict(data["X"])
+    with pytest.raises(ConfigError, match="carry no page label"):
+        model.fit(data["X"], np.full(len(data["y"]), np.nan), qid=data["qid"], modality=data["modality"],
+                  upstream_score=data["upstream"])  # fmt: skip
+    np.testing.assert_array_equal(model.predict(data["X"]), before)
+    path = model.save(tmp_path / "m")
+    (path / "estimator.json").write_text((path / "estimator.json").read_text().replace('"lam": 1.0', '"lam": 9.0'))
+    with pytest.raises(ArtifactError, match="does not match its sha256"):
+        SMARRanker.load(path)
