@@ -77,7 +77,9 @@ def fit(
     pages : DataFrame or PageSplits
         Training page table (``qid, item_id, modality, page_label`` and numeric feature columns, plus
         ``upstream_score`` when the single-modal scores are given), or a dataset from
-        :func:`smar_ltr.datasets.load_dataset` (its ``train``, ``valid`` and single-modal pool are used).
+        :func:`smar_ltr.datasets.load_dataset` (its ``train``, ``valid`` and single-modal pool are used). A
+        missing ``page_label`` means "not annotated": the default strategy ``auto`` then trains on exactly the
+        annotated rows (``given``), and simulates the budget (``top``) when every row is labelled.
     config : RunConfig or path, optional
         Base configuration (a :class:`~smar_ltr.config.RunConfig` or a JSON/TOML file); defaults otherwise.
     valid : DataFrame, optional
