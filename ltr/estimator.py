@@ -21,9 +21,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from smar_ltr.artifacts import load_rankers, read_manifest, save_rankers, staged_dir, write_json, write_manifest
-from smar_ltr.budget import resolve_strategy
+from smar_ltr.budget import Annotation, resolve_strategy
 from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig, RunConfig
-from smar_ltr.datasets.schema import ITEM_ID, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
+from smar_ltr.datasets.schema import PAGE_LABEL, QID
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
 from smar_ltr.estimator_inputs import (
     check_single_modal,
@@ -31,9 +31,11 @@ from smar_ltr.estimator_inputs import (
     feature_frame,
     graded_labels,
     modality_array,
+    page_frame,
+    reranker_inputs,
     upstream_array,
 )
-from smar_ltr.groups import QueryGroups
+from smar_ltr.label_cost import label_cost, validation_annotation
 from smar_ltr.metrics import evaluate
 from smar_ltr.pipeline import annotate_training, strategy_choice
 from smar_ltr.rankers import GBDTRanker
@@ -57,6 +59,9 @@ class SMARRanker(BaseEstimator):
     budget, band, modality_shares, max_label
         Budget fraction p, band index and per-modality shares of the simulated strategies; ``max_label`` the
         highest grade of the label scale (needed by ``iso-anchor``).
+    validation : {"budgeted", "full", "none"}
+        Which ``eval_set`` labels early stopping reads, all counted in ``fit_summary_["label_cost"]``
+        (:mod:`smar_ltr.label_cost`): the training strategy repeated on it, every labelled row, or none.
     mode, gamma, kappa, lam, beta, mu, pair_scheme, max_pairs_per_item, normalize_pairs, listwise_loss, tau,
     page_weight, lambdarank_norm
         The consistency loss, as :class:`smar_ltr.config.ConsistencyConfig`.
@@ -107,6 +112,7 @@ class SMARRanker(BaseEstimator):
         band: int = 0,
         modality_shares: dict[str, float] | None = None,
         max_label: int | None = None,
+        validation: str = "budgeted",
         mode: str = "pairwise",
         gamma: float = 0.5,
         kappa: float = 1.0,
@@ -137,6 +143,7 @@ class SMARRanker(BaseEstimator):
         self.band = band
         self.modality_shares = modality_shares
         self.max_label = max_label
+        self.validation = validation
         self.mode = mode
         self.gamma = gamma
         self.kappa = kappa
@@ -231,17 +238,7 @@ class SMARRanker(BaseEstimator):
         source = features if modal_X is None else feature_frame(modal_X)[0]
         upstream = upstream_array(n, upstream_score, rankers, modalities, source)
         config = self.run_config()
-        order = QueryGroups.from_qid(qid).order
-        frame = pd.DataFrame(
-            {
-                QID: qid,
-                ITEM_ID: np.arange(n).astype(str),
-                MODALITY: modalities,
-                PAGE_LABEL: labels,
-                UPSTREAM_SCORE: np.full(n, np.nan) if upstream is None else upstream,
-            }
-        )
-        frame = frame.iloc[order].reset_index(drop=True)
+        frame, order = page_frame(qid, modalities, labels, upstream)
         strategy = resolve_strategy(config.budget.strategy, frame)
         needs_upstream = strategy in _NEEDS_UPSTREAM or config.consistency.mode != "none" or self.upstream_as_feature
         if upstream is None and needs_upstream:
@@ -250,12 +247,17 @@ class SMARRanker(BaseEstimator):
                 "upstream_as_feature): pass upstream_score or single_modal_rankers"
             )
         names = list(features.columns)
-        design = self._design(features, upstream, names).iloc[order].reset_index(drop=True)
+        design = (
+            reranker_inputs(features, names, upstream if self.upstream_as_feature else None)
+            .iloc[order]
+            .reset_index(drop=True)
+        )
         c = config.consistency
         annotation = annotate_training(config, frame, {})
         supervision = build_supervision(frame, annotation, c, self.seed)
-        valid = self._eval_set(eval_set, names, rankers)
+        valid, valid_read, n_valid = self._eval_set(eval_set, names, rankers, config, annotation)
         reranker = train_reranker(design, frame, supervision, config.reranker, c, self.seed, valid)
+        cost = label_cost(annotation.labels_used, len(frame), valid_read, n_valid, config.budget.validation)
         # fitted state is set only once training succeeded: a failed refit leaves the previous model whole
         self.reranker_ = reranker
         self.single_modal_rankers_ = rankers
@@ -265,55 +267,53 @@ class SMARRanker(BaseEstimator):
             "annotation": annotation.summary(),
             "strategy_choice": strategy_choice(config, frame, annotation),
             "supervision": supervision.counts(),
+            "label_cost": cost.to_dict(),
         }
         return self
 
-    def _eval_set(self, eval_set: tuple | None, names: list[str], rankers: dict[str, GBDTRanker]) -> tuple | None:
+    def _eval_set(
+        self, eval_set: tuple | None, names: list[str], rankers: dict, config: RunConfig, training: Annotation
+    ) -> tuple[tuple | None, int, int]:
+        """``(X, y, qid)`` of the validation rows early stopping reads (``validation``), labels read, candidates."""
         if eval_set is None:
-            return None
+            return None, 0, 0
+        b = config.budget
+        if b.validation == "none":
+            raise ConfigError("validation='none' reads no validation labels: drop eval_set or use 'budgeted'/'full'")
         X, y, qid, modality, upstream_score = eval_parts(eval_set)
         features, qid = feature_frame(X, qid)
         if qid is None:
             raise PageTableError("eval_set needs query ids: (X, y, qid) or a 'qid' column in X")
-        labels = graded_labels(y, len(features), "eval_set y")
-        upstream = self._upstream_for_predict(features, modality, upstream_score, None, rankers)
-        design = self._design(features, upstream, names)
-        keep = ~np.isnan(labels)
-        if not keep.any():
-            raise PageTableError("eval_set has no labelled row; early stopping needs labels")
-        return design[keep].reset_index(drop=True), labels[keep], np.asarray(qid)[keep]
+        n = len(features)
+        labels = graded_labels(y, n, "eval_set y")
+        simulated = b.validation == "budgeted" and training.strategy != "given" and not np.isnan(labels).any()
+        if modality is None and simulated:
+            raise ConfigError(
+                f"validation='budgeted' repeats the {training.strategy!r} strategy on eval_set, which needs "
+                "(X, y, qid, modality, upstream_score); or set validation='full' to read every eval_set label"
+            )
+        modalities = np.full(n, "-") if modality is None else modality_array(modality, n)
+        scorers = rankers if modality is not None and upstream_score is None else {}
+        upstream = upstream_array(n, upstream_score, scorers, modalities, features)
+        if upstream is None and self.upstream_as_feature:
+            raise PageTableError("eval_set needs upstream_score (or modality), which this model reads as a feature")
+        frame, order = page_frame(qid, modalities, labels, upstream)
+        chosen = validation_annotation(
+            frame, b.validation, training, budget=b.budget, seed=self.seed, band=b.band,
+            modality_shares=b.modality_shares, max_label=b.max_label,
+        )  # fmt: skip
+        if chosen is None:
+            return None, 0, n
+        design = (
+            reranker_inputs(features, names, upstream if self.upstream_as_feature else None)
+            .iloc[order]
+            .reset_index(drop=True)
+        )
+        rows = chosen.mask
+        valid = (design[rows].reset_index(drop=True), frame[PAGE_LABEL].to_numpy(float)[rows], frame[QID][rows])
+        return valid, int(rows.sum()), n
 
     # scoring ------------------------------------------------------------------------------------------------
-    def _design(self, features: pd.DataFrame, upstream: np.ndarray | None, names: list[str]) -> pd.DataFrame:
-        """Reranker input matrix: the ``names`` feature columns (+ ``upstream_score`` when configured)."""
-        missing = [c for c in names if c not in features.columns]
-        if missing:
-            raise PageTableError(f"X lacks feature column {missing[0]!r} that the model was fitted with")
-        out = features[names].astype("float32")
-        if self.upstream_as_feature:
-            if UPSTREAM_SCORE in out.columns:
-                raise PageTableError("X has a column named 'upstream_score'; rename it (that name is the model's)")
-            out[UPSTREAM_SCORE] = np.asarray(upstream, dtype=np.float32)
-        return out
-
-    def _upstream_for_predict(
-        self,
-        features: pd.DataFrame,
-        modality: Any,
-        upstream_score: Any,
-        modal_X: pd.DataFrame | None,
-        rankers: dict[str, GBDTRanker],
-    ) -> np.ndarray | None:
-        if not self.upstream_as_feature:
-            return None
-        n = len(features)
-        modalities = modality_array(modality, n) if rankers and upstream_score is None else None
-        source = features if modal_X is None else feature_frame(modal_X)[0]
-        upstream = upstream_array(n, upstream_score, {} if upstream_score is not None else rankers, modalities, source)
-        if upstream is None:
-            raise PageTableError("this model reads upstream_score as a feature: pass upstream_score (or modality)")
-        return upstream
-
     def _check_fitted(self) -> None:
         if not hasattr(self, "reranker_"):
             raise ConfigError("this SMARRanker is not fitted yet; call fit first")
@@ -336,8 +336,12 @@ class SMARRanker(BaseEstimator):
         features, _ = feature_frame(X, qid)
         if not isinstance(X, pd.DataFrame) and features.shape[1] != self.n_features_in_:
             raise PageTableError(f"X has {features.shape[1]} columns; the model was fitted on {self.n_features_in_}")
-        upstream = self._upstream_for_predict(features, modality, upstream_score, modal_X, self.single_modal_rankers_)
-        return self.reranker_.predict(self._design(features, upstream, self.feature_names_in_))
+        upstream = None
+        if self.upstream_as_feature:
+            rankers = self.single_modal_rankers_
+            source = features if modal_X is None else feature_frame(modal_X)[0]
+            upstream = upstream_array(len(features), upstream_score, rankers, modality, source, required=True)
+        return self.reranker_.predict(reranker_inputs(features, self.feature_names_in_, upstream))
 
     def score(
         self,

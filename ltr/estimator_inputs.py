@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.datasets.schema import MAX_LABEL, MODALITY, QID, UPSTREAM_SCORE
+from smar_ltr.datasets.schema import ITEM_ID, MAX_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.errors import ConfigError, PageTableError
+from smar_ltr.groups import QueryGroups
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.single_modal import upstream_scores
 
@@ -119,8 +120,9 @@ def upstream_array(
     n: int,
     upstream_score: Any,
     rankers: Mapping[str, GBDTRanker],
-    modality: np.ndarray | None,
+    modality: Any,
     source: pd.DataFrame,
+    required: bool = False,
 ) -> np.ndarray | None:
     """Single-modal score per row: given, computed by ``rankers`` from ``source`` columns, or None.
 
@@ -136,7 +138,14 @@ def upstream_array(
         Modality per row (needed with ``rankers``).
     source : DataFrame
         Columns the single-modal rankers read (``modal_X``, or the features ``X``).
+    required : bool
+        At prediction: a model that reads ``upstream_score`` as a feature needs it (given or computed); given
+        scores take precedence over the model's rankers.
     """
+    if required and upstream_score is not None:
+        rankers = {}
+    if required and not rankers and upstream_score is None:
+        raise PageTableError("this model reads upstream_score as a feature: pass upstream_score")
     if upstream_score is not None:
         if rankers:
             raise ConfigError("pass either upstream_score or single_modal_rankers, not both")
@@ -147,8 +156,7 @@ def upstream_array(
         return arr
     if not rankers:
         return None
-    if modality is None:
-        raise PageTableError("modality is required to score rows with the single-modal rankers")
+    modality = modality_array(modality, n)
     if len(source) != n:
         raise PageTableError(f"modal_X must have one row per row of X ({n}), got {len(source)}")
     columns = {m: list(model.feature_names_in_) for m, model in rankers.items()}
@@ -164,3 +172,37 @@ def eval_parts(eval_set: Any) -> tuple[Any, Any, Any, Any, Any]:
         )
     parts = list(eval_set) + [None] * (5 - len(eval_set))
     return parts[0], parts[1], parts[2], parts[3], parts[4]
+
+
+def page_frame(
+    qid: np.ndarray, modality: np.ndarray, labels: np.ndarray, upstream: np.ndarray | None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The page table of arrays, rows stable-sorted so each query is contiguous, and that row order.
+
+    ``item_id`` is the input row number (as str); ``upstream_score`` is NaN when ``upstream`` is None.
+    """
+    n = labels.shape[0]
+    order = QueryGroups.from_qid(qid).order
+    frame = pd.DataFrame(
+        {
+            QID: qid,
+            ITEM_ID: np.arange(n).astype(str),
+            MODALITY: modality,
+            PAGE_LABEL: labels,
+            UPSTREAM_SCORE: np.full(n, np.nan) if upstream is None else upstream,
+        }
+    )
+    return frame.iloc[order].reset_index(drop=True), order
+
+
+def reranker_inputs(features: pd.DataFrame, names: list[str], upstream: np.ndarray | None) -> pd.DataFrame:
+    """Reranker input matrix (float32): the ``names`` columns, plus ``upstream_score`` when ``upstream`` is given."""
+    missing = [c for c in names if c not in features.columns]
+    if missing:
+        raise PageTableError(f"X lacks feature column {missing[0]!r} that the model was fitted with")
+    out = features[names].astype("float32")
+    if upstream is not None:
+        if UPSTREAM_SCORE in out.columns:
+            raise PageTableError("X has a column named 'upstream_score'; rename it (that name is the model's)")
+        out[UPSTREAM_SCORE] = np.asarray(upstream, dtype=np.float32)
+    return out

@@ -236,3 +236,19 @@ def test_failed_refit_keeps_the_previous_model_and_tampering_is_refused(data, tm
     (path / "estimator.json").write_text((path / "estimator.json").read_text().replace('"lam": 1.0', '"lam": 9.0'))
     with pytest.raises(ArtifactError, match="does not match its sha256"):
         SMARRanker.load(path)
+
+
+def test_validation_labels_are_budgeted_and_counted(data) -> None:
+    fit_args = {"qid": data["qid"], "modality": data["modality"], "upstream_score": data["upstream"]}
+    five = (data["X"], data["y_full"], data["qid"], data["modality"], data["upstream"])
+    model = SMARRanker(**FAST, budget=0.2).fit(data["X"], data["y_full"], **fit_args, eval_set=five)
+    cost, n = model.fit_summary_["label_cost"], len(data["X"])
+    train_read = model.fit_summary_["annotation"]["labels_used"]
+    assert 0 < cost["validation_labels"] <= 0.2 * n and cost["train_labels"] == train_read
+    assert cost["candidates"] == 2 * n and cost["labels_used"] == train_read + cost["validation_labels"]
+    full = SMARRanker(**FAST, budget=0.2, validation="full").fit(data["X"], data["y_full"], **fit_args, eval_set=five)
+    assert full.fit_summary_["label_cost"]["validation_labels"] == n
+    with pytest.raises(ConfigError, match="needs \\(X, y, qid, modality, upstream_score\\)"):
+        SMARRanker(**FAST).fit(data["X"], data["y_full"], **fit_args, eval_set=five[:3])
+    with pytest.raises(ConfigError, match="validation='none' reads no validation labels"):
+        SMARRanker(**FAST, validation="none").fit(data["X"], data["y"], **fit_args, eval_set=five)
