@@ -15,12 +15,13 @@ import pandas as pd
 from smar_ltr.artifacts import load_run, save_run
 from smar_ltr.config import RunConfig, from_dict, load_config
 from smar_ltr.config import _merge as merge_settings  # the config loader's own deep merge
-from smar_ltr.datasets.schema import feature_columns
-from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ConfigError
-from smar_ltr.pipeline import Progress, SmarModel
+from smar_ltr.pipeline import SmarModel
 from smar_ltr.pipeline import fit as fit_pipeline
 from smar_ltr.pipeline import rerank as rerank_pipeline
+from smar_ltr.progress import Progress
+from smar_ltr.schema import feature_columns
+from smar_ltr.splits import PageSplits
 
 #: ``dataset`` name recorded for runs fitted on in-memory page tables.
 IN_MEMORY = "in-memory"

@@ -23,7 +23,6 @@ from sklearn.base import BaseEstimator
 from smar_ltr.artifacts import load_rankers, read_manifest, save_rankers, staged_dir, write_json, write_manifest
 from smar_ltr.budget import Annotation, resolve_strategy
 from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig, RunConfig
-from smar_ltr.datasets.schema import PAGE_LABEL, QID
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
 from smar_ltr.estimator_inputs import (
     check_single_modal,
@@ -35,11 +34,11 @@ from smar_ltr.estimator_inputs import (
     reranker_inputs,
     upstream_array,
 )
-from smar_ltr.label_cost import label_cost, validation_annotation
+from smar_ltr.label_cost import annotate_training, label_cost, strategy_choice, validation_annotation
 from smar_ltr.metrics import evaluate
-from smar_ltr.pipeline import annotate_training, strategy_choice
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.reranker import build_supervision, train_reranker
+from smar_ltr.schema import PAGE_LABEL, QID
 
 #: ``kind`` written in the manifest of a saved :class:`SMARRanker`.
 ESTIMATOR_KIND = "estimator"

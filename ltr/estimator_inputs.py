@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.datasets.schema import ITEM_ID, MAX_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.errors import ConfigError, PageTableError
 from smar_ltr.groups import QueryGroups
 from smar_ltr.rankers import GBDTRanker
+from smar_ltr.schema import ITEM_ID, MAX_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.single_modal import upstream_scores
 
 #: Column of ``X`` that may carry the query id instead of the ``qid`` argument (XGBoost's convention).
