@@ -198,12 +198,13 @@ def check_answers(
         label = parse_label(row, label_scale)
         if tid in seen:
             first, earlier = seen[tid]
-            if row.once:
-                raise CampaignError(f"{row.where} repeats task {tid} of {first.where}; keep one row per task")
             if earlier is not None and label is not None and earlier != label:
                 raise CampaignError(
-                    f"{row.where} gives task {tid} label {label} but {first.where} gave {earlier}; resolve them to one grade"
+                    f"{row.where} gives task {tid} label {label} but {first.where} gave {earlier}; "
+                    "keep one answer per task, with the right grade"
                 )
+            if row.once:
+                raise CampaignError(f"{row.where} repeats task {tid} of {first.where}; keep one row per task")
             label = label if label is not None else earlier
         seen[tid] = (row, label)
         if label is None:
