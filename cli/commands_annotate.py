@@ -79,7 +79,10 @@ def plan_command(
     budget: Budget = None,
     strategy: Strategy = None,
     seed: Seed = None,
-    label_scale: Annotated[str, typer.Option("--label-scale", help="Grades annotators give, LOW..HIGH.")] = "0..4",
+    label_scale: Annotated[
+        str | None,
+        typer.Option("--label-scale", help="Grades annotators give, LOW..HIGH (default 0..max_label, else 0..4)."),
+    ] = None,
     config: ConfigFile = None,
     overrides: Overrides = None,
     backend: Backend = None,
@@ -88,14 +91,17 @@ def plan_command(
 ) -> None:
     """Score the unlabelled training and validation pages and write round 1 of a campaign."""
     from smar_ltr.artifacts import load_run
+    from smar_ltr.budget import AUTO_DEFAULT
     from smar_ltr.campaign import parse_label_scale, plan_campaign
     from smar_ltr.cli.commands_run import _progress, build_config
     from smar_ltr.pipeline import fit_upstream_models, load_splits
+    from smar_ltr.pipeline import label_scale as label_scale_of
 
     _check_format(fmt)
-    scale = parse_label_scale(label_scale)
     cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed)
     splits = load_splits(cfg)
+    declared = label_scale_of(cfg, splits.info)
+    scale = parse_label_scale(label_scale if label_scale is not None else f"0..{declared or 4}")
     if model is not None:
         run = load_run(model)
         models, modal_features = run.single_modal, run.modal_features
@@ -112,7 +118,7 @@ def plan_command(
     report = plan_campaign(
         out,
         splits,
-        strategy=b.strategy,
+        strategy=AUTO_DEFAULT if b.strategy == "auto" else b.strategy,
         budget=b.budget,
         seed=cfg.seed,
         band=b.band,

@@ -73,12 +73,18 @@ REFUSALS = {
     "item of another round": (set_cell(0, "round", "2"), r"line 2: task t\d+ belongs to round 1, not round 2"),
     "task not asked yet": (not_asked_task, r"line 4: task t\d+ has not been asked in any round yet"),
     "edited item": (set_cell(0, "item_id", "zzz"), r"line 2: task t\d+ is item .* do not edit the qid and item_id"),
-    "duplicate rows": (lambda f, c: pd.concat([f, f.iloc[[0]]]), r"line \d+ repeats task t\d+ of .* line 2; keep one row"),
+    "duplicate rows": (
+        lambda f, c: pd.concat([f, f.iloc[[0]]]),
+        r"line \d+ repeats task t\d+ of .* line 2; keep one row",
+    ),
     "two labels for one item": (
         lambda f, c: pd.concat([f, f.iloc[[0]].assign(label=str((int(f.loc[0, "label"]) + 1) % 5))]),
         r"line \d+ gives task t\d+ label \d but .* line 2 gave \d; keep one answer per task",
     ),
-    "label outside the scale": (set_cell(3, "label", "5"), r"line 5: label '5' of task t\d+ is outside the label scale 0..4"),
+    "label outside the scale": (
+        set_cell(3, "label", "5"),
+        r"line 5: label '5' of task t\d+ is outside the label scale 0..4",
+    ),
     "fractional label": (set_cell(3, "label", "1.5"), r"line 5: label '1.5' .* outside the label scale"),
     "non-numeric label": (set_cell(0, "label", "good"), r"line 2: label 'good' of task t\d+ is not a number"),
 }
@@ -215,6 +221,7 @@ def test_kill_9_during_an_import_loses_nothing(tmp_path, pages, point):
     plan_campaign(reference, unlabelled, strategy="iso-anchor", budget=0.3, seed=1, label_scale=LABEL_SCALE)
     expected = import_answers(reference, unlabelled, answers)
     assert resumed.batch["task_id"].tolist() == expected.batch["task_id"].tolist()
-    assert json.loads((camp / "state.json").read_text())["answers"] == json.loads(
-        (reference / "state.json").read_text()
-    )["answers"]
+    assert (
+        json.loads((camp / "state.json").read_text())["answers"]
+        == json.loads((reference / "state.json").read_text())["answers"]
+    )

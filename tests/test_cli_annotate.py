@@ -65,9 +65,11 @@ def test_plan_import_status_export_round_trip(tmp_path, page_dir):
     exported = invoke("annotate", "export", camp, "--out", tmp_path / "labelled")
     assert exported.exit_code == 0, exported.output
     train = pd.read_parquet(tmp_path / "labelled" / "train.parquet")
-    assert train["page_label"].notna().sum() + pd.read_parquet(tmp_path / "labelled" / "valid.parquet")[
-        "page_label"
-    ].notna().sum() == status["labels_used"]
+    assert (
+        train["page_label"].notna().sum()
+        + pd.read_parquet(tmp_path / "labelled" / "valid.parquet")["page_label"].notna().sum()
+        == status["labels_used"]
+    )
     assert "inferred_label" in train.columns
     assert (tmp_path / "labelled" / "test.parquet").is_file() and (tmp_path / "labelled" / "meta.json").is_file()
 

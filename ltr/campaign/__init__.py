@@ -16,7 +16,8 @@ from smar_ltr.campaign.campaign import (
     parse_label_scale,
     plan_campaign,
 )
-from smar_ltr.campaign.export import INFERRED_LABEL, export_campaign
+from smar_ltr.campaign.export import export_campaign
+from smar_ltr.datasets.schema import INFERRED_LABEL
 
 __all__ = [
     "INFERRED_LABEL",

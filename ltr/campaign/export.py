@@ -3,7 +3,7 @@
 ``train`` (and ``valid``) are the campaign's pages with ``page_label`` set to the recorded answers and missing
 everywhere else (not annotated); iso-anchor adds its inferred labels in a column of their own,
 :data:`INFERRED_LABEL`, which no feature reads. ``test`` and ``single_modal`` are copied as they are, and
-``meta.json`` lists the feature columns so that the inferred labels never become a feature.
+``meta.json`` lists the feature columns and declares the label scale (``max_label``).
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ from smar_ltr.campaign.pool import split_part
 from smar_ltr.campaign.rounds import ISO, answered_labels, split_progress
 from smar_ltr.campaign.store import campaign_lock, check_campaign_dir
 from smar_ltr.datasets.io import write_dir_atomic
-from smar_ltr.datasets.schema import PAGE_LABEL
+from smar_ltr.datasets.schema import INFERRED_LABEL, PAGE_LABEL
 from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import CampaignError
 
-INFERRED_LABEL = "inferred_label"
 EXPORT_NOTE = "campaign.json"
 
 
@@ -54,7 +53,13 @@ def campaign_tables(directory: str | Path, splits: PageSplits) -> tuple[dict[str
     tables["test"] = splits.test.reset_index(drop=True)
     if splits.single_modal is not None and len(splits.single_modal):
         tables["single_modal"] = splits.single_modal.reset_index(drop=True)
-    summary = {"labels": counts, "done": state.done, "strategy": settings["strategy"], "rounds": state.round}
+    summary = {
+        "labels": counts,
+        "done": state.done,
+        "strategy": settings["strategy"],
+        "rounds": state.round,
+        "label_scale": settings["label_scale"],
+    }
     return tables, summary
 
 
@@ -75,6 +80,7 @@ def export_campaign(directory: str | Path, splits: PageSplits, out: str | Path) 
     meta = {
         "modal_features": splits.modal_features,
         "page_features": [c for c in splits.page_features if c != INFERRED_LABEL],
+        "max_label": int(summary["label_scale"][1]),
         "description": f"pages labelled by the annotation campaign {Path(directory).name}",
         "source": str(splits.info.get("source", splits.name)),
     }

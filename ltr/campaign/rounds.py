@@ -37,9 +37,9 @@ class _AnswersNeeded(Exception):
 
 
 def levels_of(label_scale: tuple[int, int]) -> list[int]:
-    """iso-anchor levels of a label scale ``lo..hi``: ``hi`` down to ``lo + 1`` (the top is settled first)."""
-    lo, hi = label_scale
-    return list(range(hi, lo, -1))
+    """iso-anchor levels of a label scale ``lo..hi``: ``hi`` down to 1, the levels ``fit`` searches for
+    ``max_label = hi`` (the top is settled first)."""
+    return list(range(label_scale[1], 0, -1))
 
 
 def answered_labels(part: pd.DataFrame, answers: dict[str, int]) -> np.ndarray:
