@@ -56,7 +56,8 @@ def _print_round(report: Any, campaign: Path, fmt: str) -> None:
         )
         return
     typer.echo(
-        f"round {report.round}: {report.tasks} tasks to answer (labels used {report.labels_used} of {report.label_budget})"
+        f"round {report.round}: {report.tasks} tasks to answer "
+        f"(labels used {report.labels_used} of {report.label_budget})"
     )
     typer.echo(f"  worklist:     {report.batch_csv}  (fill the label column)")
     typer.echo(f"  Label Studio: {report.labelstudio_json}  (config: {campaign / 'labelstudio-config.xml'})")

@@ -72,7 +72,7 @@ def test_campaign_reveals_what_the_simulation_reveals(tmp_path, pages, strategy)
 
 def test_iso_anchor_rounds_ask_one_item_per_list_and_never_twice(tmp_path, pages):
     labelled, unlabelled = pages
-    camp, reports = run_campaign(tmp_path, unlabelled, hidden_key(labelled), "iso-anchor")
+    camp, _ = run_campaign(tmp_path, unlabelled, hidden_key(labelled), "iso-anchor")
     state = json.loads((camp / "state.json").read_text())
     asked = [t for batch in state["rounds"] for t in batch]
     assert len(asked) == len(set(asked)) == len(state["answers"])
@@ -89,7 +89,9 @@ def test_partial_answers_keep_the_round_open_and_status_counts_them(tmp_path, pa
     report = plan_campaign(camp, unlabelled, strategy="top", budget=BUDGET, seed=SEED, label_scale=LABEL_SCALE)
     frame = pd.read_csv(report.batch_csv, dtype=str, keep_default_na=False)
     half = len(frame) // 2
-    frame.loc[: half - 1, "label"] = [str(key[(q, i)]) for q, i in zip(frame["qid"][:half], frame["item_id"][:half])]
+    frame.loc[: half - 1, "label"] = [
+        str(key[(q, i)]) for q, i in zip(frame["qid"][:half], frame["item_id"][:half], strict=True)
+    ]
     frame.to_csv(tmp_path / "half.csv", index=False)
     partial = import_answers(camp, unlabelled, tmp_path / "half.csv")
     assert (partial.round, partial.done, partial.new_answers, partial.tasks) == (1, False, half, len(frame) - half)

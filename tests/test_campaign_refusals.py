@@ -102,7 +102,7 @@ def test_bad_import_is_refused_whole_and_changes_nothing(tmp_path, campaign, cas
 
 
 def test_labelstudio_conflicting_annotations_are_refused(tmp_path, campaign):
-    camp, unlabelled, key, csv = campaign
+    camp, unlabelled, _, csv = campaign
     tasks = json.loads(csv.with_suffix(".labelstudio.json").read_text())
 
     def annotation(grade):

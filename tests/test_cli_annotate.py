@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from campaign_helpers import answer_worklist
@@ -112,3 +113,23 @@ def test_second_plan_and_bad_import_fail_with_one_line(tmp_path, page_dir):
     result = invoke("annotate", "import", camp, bad)
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
     assert "bad.csv line 2:" in result.output
+
+
+def test_plan_with_model_reuses_the_runs_single_modal_rankers(tmp_path, fitted_small, small_splits):
+    from smar_ltr.artifacts import save_run
+    from smar_ltr.single_modal import upstream_scores
+
+    model, _ = fitted_small
+    assert model.single_modal, "the small synthetic run trains single-modal rankers"
+    run = save_run(model, tmp_path / "run")
+    camp = tmp_path / "camp"
+    result = invoke(
+        "annotate", "plan", "--dataset", "synthetic", "--set", "dataset_options.size=small", "--model", run,
+        "--strategy", "top", "--budget", "0.2", "--out", camp, "--format", "json", "--quiet",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pool = pd.read_parquet(camp / "pool.parquet")
+    train = pool[pool["split"] == "train"]
+    expected = upstream_scores(small_splits.train, model.single_modal, model.modal_features)
+    np.testing.assert_allclose(train["upstream_score"].to_numpy(), expected)
+    assert "page_label" not in pool.columns

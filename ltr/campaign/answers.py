@@ -53,7 +53,8 @@ def read_csv_answers(path: Path) -> list[AnswerRow]:
     for col in (TASK_ID, LABEL):
         if col not in frame.columns:
             raise CampaignError(
-                f"{path.name} has no column {col!r}; import the worklist CSV a round wrote, with its label column filled"
+                f"{path.name} has no column {col!r}; import the worklist CSV a round wrote, with its label "
+                "column filled"
             )
     rows = []
     for i, rec in enumerate(frame.to_dict(orient="records")):

@@ -27,11 +27,16 @@ from smar_ltr.errors import CampaignError
 EXPORT_NOTE = "campaign.json"
 
 
+def _grades(values: np.ndarray) -> pd.Series:
+    """Float grades with NaN to nullable Int64 (NA where missing)."""
+    return pd.Series(values, dtype="float64").astype("Int64")
+
+
 def _labelled(frame: pd.DataFrame, labels: np.ndarray, inferred: np.ndarray | None) -> pd.DataFrame:
     out = frame.reset_index(drop=True).copy()
-    out[PAGE_LABEL] = pd.array(np.where(np.isnan(labels), pd.NA, labels), dtype="Int64")
+    out[PAGE_LABEL] = _grades(labels)
     if inferred is not None:
-        out[INFERRED_LABEL] = pd.array(np.where(np.isnan(inferred), pd.NA, inferred), dtype="Int64")
+        out[INFERRED_LABEL] = _grades(inferred)
     return out
 
 

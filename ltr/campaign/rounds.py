@@ -134,7 +134,7 @@ def split_progress(part: pd.DataFrame, settings: dict[str, Any], answers: dict[s
     (judgements pooled from settled lists can add a few).
     """
     if settings["strategy"] != ISO:
-        pending, annotation = replay_split(part, settings, answers)
+        pending, _ = replay_split(part, settings, answers)
         lists = ModalLists.from_frame(part)
         nonempty = lists.sizes > 0
         open_lists = set(lists.cell[part[TASK_ID].isin(pending).to_numpy()].tolist())

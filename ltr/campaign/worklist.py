@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 import pandas as pd
@@ -42,17 +43,18 @@ def worklist(pool: pd.DataFrame, task_ids: list[str], round_number: int) -> pd.D
     return out.reset_index(drop=True)
 
 
-def _display(row: dict[str, object]) -> str:
+def _display(row: dict[str, Any]) -> str:
     lines = [f"{f}: {row[f]}" for f in DISPLAY_FIELDS if str(row.get(f, "") or "")]
     lines.append(f"{row[MODALITY]} result #{row[MODAL_RANK]} (item {row[ITEM_ID]})")
     return "\n".join(lines)
 
 
-def labelstudio_tasks(frame: pd.DataFrame) -> list[dict[str, object]]:
+def labelstudio_tasks(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Label Studio import tasks for a worklist: ``[{"data": {...}}]`` with every worklist column (but the empty
     label) plus ``display``, the item's fields as one text."""
     tasks = []
-    for row in frame.drop(columns=[LABEL]).to_dict(orient="records"):
+    for record in frame.drop(columns=[LABEL]).to_dict(orient="records"):
+        row = {str(k): v for k, v in record.items()}
         data = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
         data.setdefault(QUERY_FIELD, "")
         data["display"] = _display(row)
