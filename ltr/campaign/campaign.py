@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from smar_ltr.budget import STRATEGIES, global_allowance
+from smar_ltr.budget import global_allowance
 from smar_ltr.campaign import store
 from smar_ltr.campaign.answers import check_answers, read_answers
 from smar_ltr.campaign.pool import annotated_roles, build_pool, split_part
@@ -26,6 +26,10 @@ from smar_ltr.campaign.worklist import labelstudio_config, round_paths, worklist
 from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import CampaignError, ConfigError
 from smar_ltr.rankers import GBDTRanker
+
+
+#: Strategies a campaign runs (``all`` labels everything; ``given``/``auto`` choose nothing to ask).
+CAMPAIGN_STRATEGIES: tuple[str, ...] = ("top", "band", "random", "iso-anchor")
 
 
 @dataclass(frozen=True)
@@ -131,8 +135,8 @@ def plan_campaign(
     source : dict, optional
         How to load the pages again (dataset name, data_dir, options, seed), stored for import and export.
     """
-    if strategy not in STRATEGIES or strategy == "all":
-        raise ConfigError(f"campaign strategy must be one of top, band, random, iso-anchor, got {strategy!r}")
+    if strategy not in CAMPAIGN_STRATEGIES:
+        raise ConfigError(f"campaign strategy must be one of {', '.join(CAMPAIGN_STRATEGIES)}, got {strategy!r}")
     out = Path(out)
     _check_new_dir(out)
     roles = annotated_roles(splits)
@@ -156,6 +160,7 @@ def plan_campaign(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.plan-", dir=out.parent))
     try:
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a campaign directory is shared with annotators
         store.write_json(tmp / store.SETTINGS, settings)
         store.write_durably(tmp / store.POOL, lambda p: pool.to_parquet(p, index=False))
         store.write_durably(tmp / store.LS_CONFIG, lambda p: Path(p).write_text(labelstudio_config(label_scale)))
