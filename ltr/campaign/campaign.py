@@ -27,7 +27,6 @@ from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import CampaignError, ConfigError
 from smar_ltr.rankers import GBDTRanker
 
-
 #: Strategies a campaign runs (``all`` labels everything; ``given``/``auto`` choose nothing to ask).
 CAMPAIGN_STRATEGIES: tuple[str, ...] = ("top", "band", "random", "iso-anchor")
 
