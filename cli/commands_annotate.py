@@ -95,8 +95,9 @@ def plan_command(
     from smar_ltr.budget import AUTO_DEFAULT
     from smar_ltr.campaign import parse_label_scale, plan_campaign
     from smar_ltr.cli.commands_run import _progress, build_config
-    from smar_ltr.pipeline import fit_upstream_models, load_splits
-    from smar_ltr.pipeline import label_scale as label_scale_of
+    from smar_ltr.cli.workflow import load_splits
+    from smar_ltr.label_cost import label_scale as label_scale_of
+    from smar_ltr.pipeline import fit_upstream_models
 
     _check_format(fmt)
     cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed)

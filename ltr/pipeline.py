@@ -232,7 +232,7 @@ def fit_upstream_models(
         return {}
     if splits.single_modal is None or len(splits.single_modal) == 0:
         raise DatasetError(f"dataset '{splits.name}' has no single-modal pool to train the single-modal rankers on")
-    say = progress or _quiet
+    say = progress or quiet
     say("stage 1/4: single-modal rankers")
     return fit_single_modal(splits.single_modal, splits.modal_features, config.single_modal, config.seed, progress=say)
 

@@ -37,7 +37,8 @@ def test_model_from_a_real_campaign_equals_the_simulated_model(tmp_path, strateg
         return dataclasses.replace(fast_config(dataset="pages", seed=SEED, **fields), dataset_options={})
 
     real_cfg = config(data_dir=str(tmp_path / "labelled"), budget={"strategy": "given"})
-    real, real_state = fit(real_cfg)
+    exported = load_dataset("pages", tmp_path / "labelled")
+    real, real_state = fit(real_cfg, exported)
     sim_budget = {"strategy": strategy, "budget": BUDGET, "max_label": LABEL_SCALE[1]}
     sim, sim_state = fit(config(budget=sim_budget), labelled)  # validation "budgeted": simulated alike
 
@@ -49,7 +50,7 @@ def test_model_from_a_real_campaign_equals_the_simulated_model(tmp_path, strateg
     if strategy == "iso-anchor":
         assert len(real_state.supervision.cross) > 0
         np.testing.assert_array_equal(real_state.annotation.inferred_label, sim_state.annotation.inferred_label)
-    test = load_dataset("pages", tmp_path / "labelled").test
+    test = exported.test
     np.testing.assert_array_equal(real.score(test), sim.score(test))
-    report = evaluate_run(real_cfg, real, real_state, methods=("smar",))
+    report = evaluate_run(real_cfg, real, real_state, exported, methods=("smar",))
     assert np.isfinite(report.result("smar").metrics["ndcg@10"])

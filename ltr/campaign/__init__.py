@@ -17,7 +17,7 @@ from smar_ltr.campaign.campaign import (
     plan_campaign,
 )
 from smar_ltr.campaign.export import export_campaign
-from smar_ltr.datasets.schema import INFERRED_LABEL
+from smar_ltr.schema import INFERRED_LABEL
 
 __all__ = [
     "INFERRED_LABEL",

@@ -18,8 +18,8 @@ import pandas as pd
 from smar_ltr.campaign.pool import TASK_ID
 from smar_ltr.campaign.store import CampaignState
 from smar_ltr.campaign.worklist import LABEL, LS_CONTROL, ROUND
-from smar_ltr.datasets.schema import ITEM_ID, QID
 from smar_ltr.errors import CampaignError
+from smar_ltr.schema import ITEM_ID, QID
 
 
 @dataclass

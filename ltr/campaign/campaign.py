@@ -23,9 +23,9 @@ from smar_ltr.campaign.pool import annotated_roles, build_pool, split_part
 from smar_ltr.campaign.rounds import estimate_rounds_left, levels_of, next_batch, split_progress
 from smar_ltr.campaign.store import CampaignState, campaign_lock, check_campaign_dir, read_json
 from smar_ltr.campaign.worklist import labelstudio_config, round_paths, worklist, write_round_files
-from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import CampaignError, ConfigError
 from smar_ltr.rankers import GBDTRanker
+from smar_ltr.splits import PageSplits
 
 #: Strategies a campaign runs (``all`` labels everything; ``given``/``auto`` choose nothing to ask).
 CAMPAIGN_STRATEGIES: tuple[str, ...] = ("top", "band", "random", "iso-anchor")

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from smar_ltr.budget import ModalLists
-from smar_ltr.datasets.schema import ITEM_ID, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
-from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import CampaignError
 from smar_ltr.rankers import GBDTRanker
+from smar_ltr.schema import ITEM_ID, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
 from smar_ltr.single_modal import with_upstream_scores
+from smar_ltr.splits import PageSplits
 
 TASK_ID, SPLIT, ROW, MODAL_RANK = "task_id", "split", "row", "modal_rank"
 QUERY_FIELD = "query"

@@ -22,8 +22,8 @@ import pandas as pd
 
 from smar_ltr.budget import Annotation, ModalLists, allocate, annotate, global_allowance
 from smar_ltr.campaign.pool import TASK_ID, split_part
-from smar_ltr.datasets.schema import ITEM_ID, MODALITY, QID, UPSTREAM_SCORE
 from smar_ltr.iso_anchor import IsoSearch
+from smar_ltr.schema import ITEM_ID, MODALITY, QID, UPSTREAM_SCORE
 
 ISO = "iso-anchor"
 

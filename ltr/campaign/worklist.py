@@ -19,7 +19,7 @@ import pandas as pd
 
 from smar_ltr.campaign.pool import DISPLAY_FIELDS, MODAL_RANK, QUERY_FIELD, TASK_ID
 from smar_ltr.campaign.store import ROUNDS_DIR, write_durably
-from smar_ltr.datasets.schema import ITEM_ID, MODALITY, QID
+from smar_ltr.schema import ITEM_ID, MODALITY, QID
 
 ROUND, LABEL = "round", "label"
 #: Name of the Label Studio control that holds the grade (``from_name`` in its exports).
