@@ -41,7 +41,7 @@ from smar_ltr.errors import DatasetError
 NAME = "pages"
 ROLES = ("single_modal", "train", "valid", "test")
 META = "meta.json"
-META_KEYS = ("modal_features", "page_features", "description", "licence", "citation", "source")
+META_KEYS = ("modal_features", "page_features", "max_label", "description", "licence", "citation", "source")
 LABEL_OF = {"single_modal": "modal_label", "train": "page_label", "valid": "page_label", "test": "page_label"}
 
 

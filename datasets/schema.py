@@ -1,6 +1,7 @@
 """The page-table schema lives in :mod:`smar_ltr.schema`; this module re-exports it for existing imports."""
 
 from smar_ltr.schema import (
+    INFERRED_LABEL,
     INT_COLUMNS,
     ITEM_ID,
     KEY_COLUMNS,
@@ -20,6 +21,7 @@ from smar_ltr.schema import (
 )
 
 __all__ = [
+    "INFERRED_LABEL",
     "INT_COLUMNS",
     "ITEM_ID",
     "KEY_COLUMNS",

@@ -16,7 +16,9 @@ Strategies (``k`` = the (query, modality) allowance, ``n`` = the list length):
 
 ``given``
     exactly the rows that carry a page label (a real, partially annotated table: a missing ``page_label`` means
-    "not annotated"); ignores ``p`` and reports the annotated fraction as its budget.
+    "not annotated"); ignores ``p`` and reports the annotated fraction as its budget. An ``inferred_label``
+    column (iso-anchor's inferred labels, as an annotation campaign exports them) becomes the annotation's
+    inferred labels, so the cross-modal anchor pairs are those of the simulated ``iso-anchor``.
 ``all``
     every row (the fully supervised baseline); ignores ``p`` (still checked) and reports budget 1.0.
 ``top``
@@ -46,7 +48,7 @@ from __future__ import annotations
 import difflib
 import numbers
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -54,7 +56,15 @@ import pandas as pd
 from smar_ltr.allocation import ModalLists, allocate, global_allowance, largest_remainder
 from smar_ltr.errors import ConfigError, PageTableError
 from smar_ltr.iso_anchor import IsoSearch, search_boundaries
-from smar_ltr.schema import ITEM_ID, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
+from smar_ltr.schema import (
+    INFERRED_LABEL,
+    ITEM_ID,
+    MODALITY,
+    PAGE_LABEL,
+    QID,
+    UPSTREAM_SCORE,
+    validate_page_table,
+)
 
 __all__ = [
     "AUTO_DEFAULT",
@@ -303,7 +313,11 @@ def annotate(
     if strategy == "given":
         mask = annotated_rows(table, label_col)
         used = int(mask.sum())
-        return _annotation(table, "given", used / n if n else 0.0, mask, used)
+        given = _annotation(table, "given", used / n if n else 0.0, mask, used)
+        if INFERRED_LABEL not in table.columns:
+            return given
+        inferred = table[INFERRED_LABEL].to_numpy(dtype=np.float64, na_value=np.nan)
+        return replace(given, inferred_label=inferred)  # iso-anchor's labels, collected by a campaign
     if oracle is None:
         _refuse_partial(strategy, table, label_col)
     if strategy == "all":

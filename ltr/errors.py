@@ -30,3 +30,7 @@ class DatasetError(SmarError):
 
 class ArtifactError(SmarError):
     """A saved run is missing files, was tampered with, or does not match the data it is used on."""
+
+
+class CampaignError(SmarError):
+    """An annotation campaign refuses an operation: bad answers, a second plan, changed pages, a held lock."""

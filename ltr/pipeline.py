@@ -214,6 +214,29 @@ class Prepared:
     X_valid: pd.DataFrame | None
 
 
+def fit_upstream_models(
+    config: RunConfig, splits: PageSplits, progress: Progress | None = None
+) -> dict[str, GBDTRanker]:
+    """Stage 1: the single-modal rankers, or ``{}`` when the pages' shipped ``upstream_score`` is used instead.
+
+    ``config.single_modal_source`` decides: ``trained`` always trains, ``shipped`` requires shipped scores,
+    ``auto`` trains only when the pages do not ship ``upstream_score`` on every row.
+    """
+    source = config.single_modal_source
+    if source == "shipped" and not splits.has_upstream_scores:
+        raise DatasetError(
+            f"single_modal_source is 'shipped' but dataset '{splits.name}' ships no upstream_score on every page row; "
+            "use 'auto' or 'trained'"
+        )
+    if source == "shipped" or (source == "auto" and splits.has_upstream_scores):
+        return {}
+    if splits.single_modal is None or len(splits.single_modal) == 0:
+        raise DatasetError(f"dataset '{splits.name}' has no single-modal pool to train the single-modal rankers on")
+    say = progress or quiet
+    say("stage 1/4: single-modal rankers")
+    return fit_single_modal(splits.single_modal, splits.modal_features, config.single_modal, config.seed, progress=say)
+
+
 def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = None) -> Prepared:
     """Validate the pages, fit the single-modal rankers, fill ``upstream_score`` and fit the features."""
     say = progress or quiet
@@ -221,20 +244,8 @@ def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = N
     valid = None
     if splits.valid is not None and len(splits.valid):
         valid = validate_page_table(splits.valid, what="validation pages")
-    models: dict[str, GBDTRanker] = {}
-    source = config.single_modal_source
-    if source == "shipped" and not splits.has_upstream_scores:
-        raise DatasetError(
-            f"single_modal_source is 'shipped' but dataset '{splits.name}' ships no upstream_score on every page row; "
-            "use 'auto' or 'trained'"
-        )
-    if source == "trained" or (source == "auto" and not splits.has_upstream_scores):
-        if splits.single_modal is None or len(splits.single_modal) == 0:
-            raise DatasetError(f"dataset '{splits.name}' has no single-modal pool to train the single-modal rankers on")
-        say("stage 1/4: single-modal rankers")
-        models = fit_single_modal(
-            splits.single_modal, splits.modal_features, config.single_modal, config.seed, progress=say
-        )
+    models = fit_upstream_models(config, splits, say)
+    if models:
         train = with_upstream_scores(train, models, splits.modal_features)
         valid = with_upstream_scores(valid, models, splits.modal_features) if valid is not None else None
     say("stage 2/4: features")

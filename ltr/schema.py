@@ -33,11 +33,15 @@ from smar_ltr.groups import LIGHTGBM_MAX_GROUP_ROWS
 
 QID, ITEM_ID, MODALITY = "qid", "item_id", "modality"
 PAGE_LABEL, MODAL_LABEL, UPSTREAM_SCORE, POSITION = "page_label", "modal_label", "upstream_score", "position"
+#: iso-anchor's inferred page label of a row (an annotation campaign's export; NA where undetermined).
+INFERRED_LABEL = "inferred_label"
 KEY_COLUMNS: tuple[str, ...] = (QID, ITEM_ID, MODALITY)
-LABEL_COLUMNS: tuple[str, ...] = (PAGE_LABEL, MODAL_LABEL)
-INT_COLUMNS: tuple[str, ...] = (PAGE_LABEL, MODAL_LABEL, POSITION)
+LABEL_COLUMNS: tuple[str, ...] = (PAGE_LABEL, MODAL_LABEL, INFERRED_LABEL)
+INT_COLUMNS: tuple[str, ...] = (PAGE_LABEL, MODAL_LABEL, INFERRED_LABEL, POSITION)
 #: Columns with a schema meaning; every other numeric column is a feature.
-RESERVED_COLUMNS: frozenset[str] = frozenset((*KEY_COLUMNS, PAGE_LABEL, MODAL_LABEL, UPSTREAM_SCORE, POSITION))
+RESERVED_COLUMNS: frozenset[str] = frozenset(
+    (*KEY_COLUMNS, PAGE_LABEL, MODAL_LABEL, INFERRED_LABEL, UPSTREAM_SCORE, POSITION)
+)
 #: Text columns the built-in features know about (a dataset may add others).
 TEXT_COLUMNS: tuple[str, ...] = ("query", "title", "body", "caption", "ocr", "asr", "answer")
 #: Label gains ``2^l - 1`` of LightGBM/XGBoost are defined for labels 0..30.

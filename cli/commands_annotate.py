@@ -1,0 +1,191 @@
+"""``smar-ltr annotate plan | import | status | export``: thin wrappers over :mod:`smar_ltr.campaign`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from smar_ltr.cli.app import app
+from smar_ltr.cli.errors import one_line_errors
+from smar_ltr.cli.options import Backend, Budget, ConfigFile, DataDir, Overrides, Quiet, Seed, Strategy
+from smar_ltr.errors import ConfigError
+
+annotate_app = typer.Typer(
+    name="annotate",
+    help="Run an annotation campaign: plan a budgeted worklist, import answers round by round, export tables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(annotate_app, name="annotate")
+
+Campaign = Annotated[Path, typer.Argument(help="Campaign directory (written by `annotate plan`).")]
+OutputFormat = Annotated[str, typer.Option("--format", "-f", help="table | json.")]
+PagesDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Where the campaign's pages are now (default: where they were).")
+]
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "json"):
+        raise ConfigError(f"--format must be table or json, got {fmt!r}")
+
+
+def _campaign_pages(campaign: Path, data_dir: Path | None) -> Any:
+    from smar_ltr.campaign import load_settings
+    from smar_ltr.datasets import load_dataset
+
+    source = load_settings(campaign)["source"]
+    where = data_dir if data_dir is not None else source.get("data_dir")
+    return load_dataset(source["dataset"], where, seed=source.get("seed", 0), **source.get("options", {}))
+
+
+def _print_round(report: Any, campaign: Path, fmt: str) -> None:
+    if fmt == "json":
+        typer.echo(json.dumps(report.to_dict()))
+        return
+    if report.new_answers:
+        typer.echo(f"recorded {report.new_answers} new answers")
+    if report.done:
+        typer.echo(
+            f"campaign done: {report.labels_used} labels (budget {report.label_budget}) in {report.round} rounds; "
+            f"export it with: smar-ltr annotate export {campaign} --out DIR"
+        )
+        return
+    typer.echo(
+        f"round {report.round}: {report.tasks} tasks to answer "
+        f"(labels used {report.labels_used} of {report.label_budget})"
+    )
+    typer.echo(f"  worklist:     {report.batch_csv}  (fill the label column)")
+    typer.echo(f"  Label Studio: {report.labelstudio_json}  (config: {campaign / 'labelstudio-config.xml'})")
+    shown = report.batch.drop(columns=["label"]).head(10)
+    typer.echo(shown.to_string(index=False, max_colwidth=40))
+    if report.tasks > len(shown):
+        typer.echo(f"... and {report.tasks - len(shown)} more")
+    typer.echo(f"then: smar-ltr annotate import {campaign} {report.batch_csv}")
+
+
+@annotate_app.command("plan")
+@one_line_errors
+def plan_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="New campaign directory.")],
+    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name (e.g. pages).")] = None,
+    data_dir: DataDir = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", "-m", help="Reuse this run's single-modal rankers instead of training.")
+    ] = None,
+    budget: Budget = None,
+    strategy: Strategy = None,
+    seed: Seed = None,
+    label_scale: Annotated[
+        str | None,
+        typer.Option("--label-scale", help="Grades annotators give, LOW..HIGH (default 0..max_label, else 0..4)."),
+    ] = None,
+    config: ConfigFile = None,
+    overrides: Overrides = None,
+    backend: Backend = None,
+    fmt: OutputFormat = "table",
+    quiet: Quiet = False,
+) -> None:
+    """Score the unlabelled training and validation pages and write round 1 of a campaign."""
+    from smar_ltr.artifacts import load_run
+    from smar_ltr.budget import AUTO_DEFAULT
+    from smar_ltr.campaign import parse_label_scale, plan_campaign
+    from smar_ltr.cli.commands_run import _progress, build_config
+    from smar_ltr.cli.workflow import load_splits
+    from smar_ltr.label_cost import label_scale as label_scale_of
+    from smar_ltr.pipeline import fit_upstream_models
+
+    _check_format(fmt)
+    cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed)
+    splits = load_splits(cfg)
+    declared = label_scale_of(cfg, splits.info)
+    scale = parse_label_scale(label_scale if label_scale is not None else f"0..{declared or 4}")
+    if model is not None:
+        run = load_run(model)
+        models, modal_features = run.single_modal, run.modal_features
+    else:
+        models = fit_upstream_models(cfg, splits, _progress(quiet))
+        modal_features = splits.modal_features
+    source = {
+        "dataset": cfg.dataset,
+        "data_dir": str(Path(cfg.data_dir).resolve()) if cfg.data_dir else None,
+        "options": cfg.dataset_options,
+        "seed": cfg.seed,
+    }
+    b = cfg.budget
+    report = plan_campaign(
+        out,
+        splits,
+        strategy=AUTO_DEFAULT if b.strategy == "auto" else b.strategy,
+        budget=b.budget,
+        seed=cfg.seed,
+        band=b.band,
+        label_scale=scale,
+        models=models,
+        modal_features=modal_features,
+        source=source,
+    )
+    _print_round(report, out, fmt)
+
+
+@annotate_app.command("import")
+@one_line_errors
+def import_command(
+    campaign: Campaign,
+    answers: Annotated[Path, typer.Argument(help="Filled worklist CSV or Label Studio JSON / JSON-MIN export.")],
+    data_dir: PagesDir = None,
+    fmt: OutputFormat = "table",
+) -> None:
+    """Record answers and write the next round (or say that the campaign is done)."""
+    from smar_ltr.campaign import import_answers
+
+    _check_format(fmt)
+    report = import_answers(campaign, _campaign_pages(campaign, data_dir), answers)
+    _print_round(report, campaign, fmt)
+
+
+@annotate_app.command("status")
+@one_line_errors
+def status_command(campaign: Campaign, fmt: OutputFormat = "table") -> None:
+    """Labels spent and budget, rounds done, lists settled, rounds likely left."""
+    from smar_ltr.campaign import campaign_status
+
+    _check_format(fmt)
+    status = campaign_status(campaign)
+    if fmt == "json":
+        typer.echo(json.dumps(status))
+        return
+    typer.echo(f"strategy {status['strategy']} at budget {status['budget']:g}")
+    typer.echo(f"labels used: {status['labels_used']} of {status['label_budget']}")
+    typer.echo(
+        f"rounds: {status['rounds_done']} answered, {status['rounds']} issued ({status['pending']} tasks pending)"
+    )
+    typer.echo(f"lists settled: {status['lists_settled']} of {status['lists_total']}")
+    typer.echo("done" if status["done"] else f"rounds likely left: about {status['rounds_left']}")
+
+
+@annotate_app.command("export")
+@one_line_errors
+def export_command(
+    campaign: Campaign,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the labelled page tables.")],
+    data_dir: PagesDir = None,
+    fmt: OutputFormat = "table",
+) -> None:
+    """Write page tables with the collected labels for `smar-ltr fit --dataset pages --data-dir OUT`."""
+    from smar_ltr.campaign import export_campaign
+
+    _check_format(fmt)
+    result = export_campaign(campaign, _campaign_pages(campaign, data_dir), out)
+    if fmt == "json":
+        typer.echo(json.dumps(result))
+        return
+    labels = ", ".join(f"{role} {n}" for role, n in result["labels"].items())
+    typer.echo(f"wrote {len(result['files'])} files to {out} (page labels: {labels})")
+    if not result["done"]:
+        typer.echo("note: the campaign is not done; the tables hold the answers recorded so far", err=True)
+    typer.echo(f"train on them with: smar-ltr fit --dataset pages --data-dir {out} --strategy given")

@@ -1,0 +1,221 @@
+"""Read annotators' answers (a filled worklist CSV or a Label Studio JSON / JSON-MIN export) and check them.
+
+An answers file is accepted whole or refused whole: the first problem is one :class:`CampaignError` line that
+names the row and the fix. Rows with an empty label are tasks not answered yet and are skipped; a row that repeats
+an answer already recorded is a no-op (importing a file twice changes nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from smar_ltr.campaign.pool import TASK_ID
+from smar_ltr.campaign.store import CampaignState
+from smar_ltr.campaign.worklist import LABEL, LS_CONTROL, ROUND
+from smar_ltr.errors import CampaignError
+from smar_ltr.schema import ITEM_ID, QID
+
+
+@dataclass
+class AnswerRow:
+    """One answer as read: where it came from, the task it names and the label value(s) given (raw text)."""
+
+    where: str
+    task_id: str
+    labels: list[str] = field(default_factory=list)
+    round: str = ""
+    qid: str = ""
+    item_id: str = ""
+    #: False for Label Studio records, where one task may come back once per annotator.
+    once: bool = True
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def read_csv_answers(path: Path) -> list[AnswerRow]:
+    """Rows of a filled worklist CSV (``task_id`` and ``label`` columns required)."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CampaignError(
+            f"{path.name} is not a readable CSV ({exc}); import the worklist CSV a round wrote"
+        ) from None
+    for col in (TASK_ID, LABEL):
+        if col not in frame.columns:
+            raise CampaignError(
+                f"{path.name} has no column {col!r}; import the worklist CSV a round wrote, with its label "
+                "column filled"
+            )
+    rows = []
+    for i, rec in enumerate(frame.to_dict(orient="records")):
+        label = _cell(rec[LABEL])
+        rows.append(
+            AnswerRow(
+                where=f"{path.name} line {i + 2}",
+                task_id=_cell(rec[TASK_ID]),
+                labels=[label] if label else [],
+                round=_cell(rec.get(ROUND)),
+                qid=_cell(rec.get(QID)),
+                item_id=_cell(rec.get(ITEM_ID)),
+            )
+        )
+    return rows
+
+
+def _choices(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        value = value.get("choices", [])
+    if isinstance(value, list):
+        return [_cell(v) for v in value if _cell(v)]
+    return [_cell(value)] if _cell(value) else []
+
+
+def read_labelstudio_answers(path: Path) -> list[AnswerRow]:
+    """Tasks of a Label Studio JSON export (``data`` + ``annotations``) or JSON-MIN export (flat records)."""
+    try:
+        tasks = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeError, json.JSONDecodeError) as exc:
+        raise CampaignError(
+            f"{path.name} is not valid JSON ({exc}); export the project from Label Studio as JSON"
+        ) from None
+    if not isinstance(tasks, list):
+        raise CampaignError(f"{path.name} must hold a JSON list of tasks, as Label Studio's JSON export does")
+    rows = []
+    for i, task in enumerate(tasks):
+        if not isinstance(task, dict):
+            raise CampaignError(f"{path.name} task #{i + 1} is not a JSON object; export the project as JSON")
+        where = f"{path.name} task #{i + 1} (Label Studio id {task.get('id', '?')})"
+        if "data" in task or "annotations" in task:
+            data = task.get("data") or {}
+            labels: list[str] = []
+            for annotation in task.get("annotations") or []:
+                if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
+                    continue
+                for result in annotation.get("result") or []:
+                    if isinstance(result, dict) and result.get("from_name") == LS_CONTROL:
+                        labels.extend(_choices(result.get("value")))
+        else:  # JSON-MIN: data fields and the control's value side by side
+            data, labels = task, _choices(task.get(LS_CONTROL))
+        rows.append(
+            AnswerRow(
+                where=where,
+                task_id=_cell(data.get(TASK_ID)),
+                labels=labels,
+                round=_cell(data.get(ROUND)),
+                qid=_cell(data.get(QID)),
+                item_id=_cell(data.get(ITEM_ID)),
+                once=False,
+            )
+        )
+    return rows
+
+
+def read_answers(path: Path) -> list[AnswerRow]:
+    """Answers of a ``.csv`` worklist or a ``.json`` Label Studio export."""
+    path = Path(path)
+    if not path.is_file():
+        raise CampaignError(f"answers file {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return read_csv_answers(path)
+    if suffix == ".json":
+        return read_labelstudio_answers(path)
+    raise CampaignError(f"answers file {path.name!r} must be a filled worklist .csv or a Label Studio .json export")
+
+
+def parse_label(row: AnswerRow, label_scale: tuple[int, int]) -> int | None:
+    """The row's grade, None when unanswered; refuses non-numeric, fractional, out-of-scale or conflicting labels."""
+    lo, hi = label_scale
+    fix = f"write an integer grade from {lo} to {hi}"
+    grades = set()
+    for raw in row.labels:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise CampaignError(f"{row.where}: label {raw!r} of task {row.task_id} is not a number; {fix}") from None
+        if not math.isfinite(value) or value != round(value) or not lo <= value <= hi:
+            raise CampaignError(
+                f"{row.where}: label {raw!r} of task {row.task_id} is outside the label scale {lo}..{hi}; {fix}"
+            )
+        grades.add(int(value))
+    if len(grades) > 1:
+        shown = ", ".join(map(str, sorted(grades)))
+        raise CampaignError(
+            f"{row.where}: task {row.task_id} has different labels ({shown}) from its annotators; resolve them to one "
+            "grade (e.g. in Label Studio's review) and export again"
+        )
+    return grades.pop() if grades else None
+
+
+def check_answers(
+    rows: list[AnswerRow], pool: pd.DataFrame, state: CampaignState, label_scale: tuple[int, int]
+) -> dict[str, int]:
+    """New answers of a file, or a :class:`CampaignError` for its first bad row.
+
+    Refused: a row without a task id, an unknown task id, a task not asked in any round yet, a row whose round,
+    qid or item_id disagree with the task, a task given twice in a CSV, conflicting labels for one task, a
+    non-numeric or out-of-scale label, and a label that differs from one already recorded.
+    """
+    keys = pool.set_index(TASK_ID)[[QID, ITEM_ID]]
+    issued = state.round_of()
+    seen: dict[str, tuple[AnswerRow, int | None]] = {}
+    new: dict[str, int] = {}
+    for row in rows:
+        tid = row.task_id
+        if not tid:
+            raise CampaignError(
+                f"{row.where} has no task_id; keep the task_id column of the worklist as it was written"
+            )
+        if tid not in keys.index:
+            raise CampaignError(
+                f"{row.where}: task_id {tid!r} is not a task of this campaign; import only files this campaign wrote"
+            )
+        if tid not in issued:
+            raise CampaignError(
+                f"{row.where}: task {tid} has not been asked in any round yet (current round {state.round}); "
+                "remove the row"
+            )
+        if row.round and row.round != str(issued[tid]):
+            raise CampaignError(
+                f"{row.where}: task {tid} belongs to round {issued[tid]}, not round {row.round}; "
+                "do not edit the round column, or remove the row"
+            )
+        qid, item = keys.loc[tid, QID], keys.loc[tid, ITEM_ID]
+        if (row.qid and row.qid != qid) or (row.item_id and row.item_id != item):
+            raise CampaignError(
+                f"{row.where}: task {tid} is item {item!r} of query {qid!r}, but the row says item {row.item_id!r} of "
+                f"query {row.qid!r}; do not edit the qid and item_id columns"
+            )
+        label = parse_label(row, label_scale)
+        if tid in seen:
+            first, earlier = seen[tid]
+            if earlier is not None and label is not None and earlier != label:
+                raise CampaignError(
+                    f"{row.where} gives task {tid} label {label} but {first.where} gave {earlier}; "
+                    "keep one answer per task, with the right grade"
+                )
+            if row.once:
+                raise CampaignError(f"{row.where} repeats task {tid} of {first.where}; keep one row per task")
+            label = label if label is not None else earlier
+        seen[tid] = (row, label)
+        if label is None:
+            continue
+        recorded = state.answers.get(tid)
+        if recorded is not None and recorded != label:
+            raise CampaignError(
+                f"{row.where}: task {tid} already has label {recorded} from an earlier import; recorded answers are "
+                f"final, so fix the row to {recorded} or remove it"
+            )
+        if recorded is None:
+            new[tid] = label
+    return new

@@ -1,0 +1,100 @@
+"""Export a campaign as page tables that ``smar-ltr fit --dataset pages --data-dir DIR`` trains on directly.
+
+``train`` (and ``valid``) are the campaign's pages with ``page_label`` set to the recorded answers and missing
+everywhere else (not annotated); iso-anchor adds its inferred labels in a column of their own,
+:data:`INFERRED_LABEL`, which no feature reads. ``test`` and ``single_modal`` are copied as they are, and
+``meta.json`` lists the feature columns and declares the label scale (``max_label``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from smar_ltr.atomic import write_dir_atomic
+from smar_ltr.campaign.campaign import open_campaign
+from smar_ltr.campaign.pool import split_part
+from smar_ltr.campaign.rounds import ISO, answered_labels, split_progress
+from smar_ltr.campaign.store import campaign_lock, check_campaign_dir
+from smar_ltr.errors import CampaignError
+from smar_ltr.schema import INFERRED_LABEL, PAGE_LABEL
+from smar_ltr.splits import PageSplits
+
+EXPORT_NOTE = "campaign.json"
+
+
+def _grades(values: np.ndarray) -> pd.Series:
+    """Float grades with NaN to nullable Int64 (NA where missing)."""
+    return pd.Series(values, dtype="float64").astype("Int64")
+
+
+def _labelled(frame: pd.DataFrame, labels: np.ndarray, inferred: np.ndarray | None) -> pd.DataFrame:
+    out = frame.reset_index(drop=True).copy()
+    out[PAGE_LABEL] = _grades(labels)
+    if inferred is not None:
+        out[INFERRED_LABEL] = _grades(inferred)
+    return out
+
+
+def campaign_tables(directory: str | Path, splits: PageSplits) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The exported page tables by role and a summary (labels per split, done), without writing anything."""
+    directory = check_campaign_dir(Path(directory))
+    with campaign_lock(directory):
+        settings, pool, state = open_campaign(directory, splits)
+    tables: dict[str, pd.DataFrame] = {}
+    counts: dict[str, int] = {}
+    for role in settings["splits"]:
+        part = split_part(pool, role)
+        labels = answered_labels(part, state.answers)
+        inferred = None
+        if settings["strategy"] == ISO:
+            inferred = split_progress(part, settings, state.answers).inferred_label
+        tables[role] = _labelled(getattr(splits, role), labels, inferred)
+        counts[role] = int((~np.isnan(labels)).sum())
+    tables["test"] = splits.test.reset_index(drop=True)
+    if splits.single_modal is not None and len(splits.single_modal):
+        tables["single_modal"] = splits.single_modal.reset_index(drop=True)
+    summary = {
+        "labels": counts,
+        "done": state.done,
+        "strategy": settings["strategy"],
+        "rounds": state.round,
+        "label_scale": settings["label_scale"],
+    }
+    return tables, summary
+
+
+def export_campaign(directory: str | Path, splits: PageSplits, out: str | Path) -> dict[str, Any]:
+    """Write the campaign's labelled pages to ``out`` (new or empty directory, or an earlier export of it).
+
+    Returns
+    -------
+    dict
+        ``{"out", "files", "labels": {split: n}, "done", "strategy", "rounds"}``.
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / EXPORT_NOTE).is_file())):
+        raise CampaignError(
+            f"{str(out)!r} exists and is not an empty directory or an earlier export; export into a new directory"
+        )
+    tables, summary = campaign_tables(directory, splits)
+    meta = {
+        "modal_features": splits.modal_features,
+        "page_features": [c for c in splits.page_features if c != INFERRED_LABEL],
+        "max_label": int(summary["label_scale"][1]),
+        "description": f"pages labelled by the annotation campaign {Path(directory).name}",
+        "source": str(splits.info.get("source", splits.name)),
+    }
+
+    def write(tmp: Path) -> None:
+        for role, frame in tables.items():
+            frame.to_parquet(tmp / f"{role}.parquet", index=False)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        (tmp / EXPORT_NOTE).write_text(json.dumps({"campaign": str(Path(directory).resolve()), **summary}, indent=1))
+
+    files = write_dir_atomic(out, write)
+    return {"out": str(out), "files": [str(f) for f in files], **summary}
