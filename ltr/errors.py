@@ -30,3 +30,7 @@ class DatasetError(SmarError):
 
 class ArtifactError(SmarError):
     """A saved run is missing files, was tampered with, or does not match the data it is used on."""
+
+
+class ExportError(SmarError):
+    """A reranker cannot be written in the requested search-engine format (backend or model shape unsupported)."""
