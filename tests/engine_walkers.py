@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from typing import Any
 
 import numpy as np
 
@@ -119,3 +121,83 @@ def score_solr(model: dict, X: np.ndarray) -> np.ndarray:
             total = F32(total + F32(F32(float(tree["weight"])) * walk(tree["root"], X[r])))
         out[r] = total
     return out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# probes: rows that reach every split of the library's own model with the value on its threshold
+# ------------------------------------------------------------------------------------------------------------
+def library_splits(booster: Any) -> list[tuple[dict[int, tuple[float, float]], int, float]]:
+    """Every split of the library's own model (its ``trees_to_dataframe`` table) with the path reaching it.
+
+    Returns ``(constraints, feature, threshold)``: ``constraints`` maps a feature index to the open interval its
+    value must lie in to follow the path from the root to that split.
+    """
+    table = booster.trees_to_dataframe()
+    lightgbm = "split_feature" in table.columns
+    if lightgbm:  # columns Column_<i>; children by node_index
+        table = table.rename(columns={"node_index": "id", "split_feature": "feature", "left_child": "yes"})
+        table = table.rename(columns={"right_child": "no", "tree_index": "tree"})
+    else:  # XGBoost: f<i>, children by ID
+        table = table.rename(columns={"ID": "id", "Feature": "feature", "Split": "threshold", "Yes": "yes"})
+        table = table.rename(columns={"No": "no", "Tree": "tree"})
+        table.loc[table["feature"] == "Leaf", "feature"] = None
+    nodes = {row.id: row for row in table.itertuples()}
+    out = []
+
+    def visit(node_id, constraints):
+        row = nodes[node_id]
+        if row.feature is None or (isinstance(row.feature, float) and np.isnan(row.feature)):
+            return
+        feature = int(re.sub(r"\D", "", str(row.feature).rsplit("_", 1)[-1]))
+        t = float(row.threshold)
+        out.append((constraints, feature, t))
+        low, high = constraints.get(feature, (-np.inf, np.inf))
+        visit(row.yes, {**constraints, feature: (low, min(high, t))})
+        visit(row.no, {**constraints, feature: (max(low, t), high)})
+
+    for root in table.groupby("tree")["id"].first():
+        visit(root, {})
+    return out
+
+
+def _inside(low: float, high: float) -> float:
+    """A float32 strictly inside (low, high), away from both ends."""
+    if np.isinf(low) and np.isinf(high):
+        return 0.5
+    if np.isinf(low):
+        return high - 1.0 - abs(high)
+    if np.isinf(high):
+        return low + 1.0 + abs(low)
+    return (low + high) / 2
+
+
+def threshold_probes(booster: Any, n_features: int) -> tuple[np.ndarray, list[tuple[int, float]]]:
+    """Rows reaching every split with its feature just below, on and just above the threshold (other features
+    NaN unless the path constrains them), plus an all-NaN and an all-zero row; and each row's (feature, value)."""
+    rows = [np.full(n_features, np.nan, np.float32), np.zeros(n_features, np.float32)]
+    probed: list[tuple[int, float]] = [(-1, np.nan), (-1, np.nan)]
+    for constraints, feature, threshold in library_splits(booster):
+        path = np.full(n_features, np.nan, np.float32)
+        for f, (low, high) in constraints.items():
+            path[f] = _inside(low, high)
+        t = np.float32(threshold)
+        for value in (np.nextafter(t, np.float32(-np.inf)), t, np.nextafter(t, np.float32(np.inf))):
+            row = path.copy()
+            row[feature] = value
+            rows.append(row)
+            probed.append((feature, float(value)))
+    return np.array(rows, np.float32), probed
+
+
+def solr_rows_outside(inexact: list, names: list[str], probed: list[tuple[int, float]]) -> np.ndarray:
+    """Mask of probe rows whose probed value is outside every range the Solr export declared inexact."""
+    ranges = [(names.index(f), low, high) for f, low, high in inexact]
+    keep = np.array([not any(f == g and low < v <= high for g, low, high in ranges) for f, v in probed])
+    assert (~keep).sum() <= 2 * len(ranges), "at most the on- and below-threshold probes of each such split"
+    return keep
+
+
+def assert_same_scores(engine: np.ndarray, own: np.ndarray) -> None:
+    """Engine and reranker scores agree to float32 rounding of the summed leaves."""
+    scale = max(1.0, float(np.abs(own).max()))
+    np.testing.assert_allclose(engine, own, rtol=0, atol=2e-5 * scale)

@@ -33,11 +33,15 @@ class Export:
     files : dict of Path to str
         The main model file first, then its companions.
     notes : list of str
-        One-line remarks for the user (e.g. an inexact threshold gap).
+        One-line remarks for the user.
+    inexact : list of (feature, low, high)
+        Feature values ``low < x <= high`` the engine routes differently from the reranker (Solr only, for
+        splits within about 1e-6 of zero; empty elsewhere).
     """
 
     files: dict[Path, str]
     notes: list[str] = field(default_factory=list)
+    inexact: list[tuple[str, float, float]] = field(default_factory=list)
 
 
 def model_name(out: Path) -> str:
@@ -93,16 +97,18 @@ def build_export(model: SmarModel, fmt: str, out: str | Path, name: str | None =
         body = vespa.xgboost_model(ensemble) if ensemble.backend == "xgboost" else vespa.lightgbm_model(ensemble)
         files = {out: _json(body), Path(f"{stem}.rank-profile.sd"): vespa.rank_profile(ensemble, out.name, name)}
     else:
-        body, gap = solr.model_store_body(ensemble, name, name)
+        body, inexact = solr.model_store_body(ensemble, name, name)
         files = {
             out: _json(body),
             Path(f"{stem}.feature-store.json"): _json(solr.feature_store_body(ensemble, name, _fields(model))),
         }
-        if gap > 0:
+        if inexact:
+            feature, low, high = max(inexact, key=lambda r: r[2] - r[1])
             notes.append(
-                f"Solr's +1e-6 threshold slack cannot be undone exactly for splits near zero: feature values in "
-                f"a gap up to {gap:.3g} wide below such a threshold go right instead of left"
+                f"Solr adds 1e-6 to every threshold, which float32 cannot undo for {len(inexact)} split(s) near zero: "
+                f"e.g. {feature} values in ({low:.3g}, {high:.3g}] go right instead of left"
             )
+        return Export(files, notes, inexact)
     return Export(files, notes)
 
 
