@@ -46,7 +46,15 @@ def score_es_ltr(body: dict, featureset: dict, X: np.ndarray) -> np.ndarray:
     assert model["type"] == "model/xgboost+json"
     definition = json.loads(model["definition"])
     objective = definition["objective"]
-    valid = {"binary:logistic", "binary:logitraw", "rank:ndcg", "rank:map", "rank:pairwise", "reg:linear", "reg:logistic"}
+    valid = {
+        "binary:logistic",
+        "binary:logitraw",
+        "rank:ndcg",
+        "rank:map",
+        "rank:pairwise",
+        "reg:linear",
+        "reg:logistic",
+    }
     assert objective in valid, f"the plugins refuse objective {objective!r}"
     index = {f["name"]: i for i, f in enumerate(featureset["featureset"]["features"])}
     out = np.empty(X.shape[0], dtype=np.float64)

@@ -8,7 +8,6 @@ whose values sit exactly on, just below and just above every split threshold of 
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pandas as pd
@@ -56,6 +55,14 @@ def probe_matrix(model, pages: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[i
     rows, probed = threshold_probes(model.reranker.booster_, len(model.feature_names))
     no_probe: list[tuple[int, float]] = [(-1, np.nan)] * len(X)
     return pd.DataFrame(np.vstack([X.to_numpy(), rows]), columns=model.feature_names), no_probe + probed
+
+
+def test_build_export_writes_nothing_and_refuses_unknown_formats(runs, tmp_path):
+    export = build_export(runs["lightgbm"], "vespa", tmp_path / "m.json", name="p")
+    assert [p.name for p in export.files] == ["m.json", "m.rank-profile.sd"] and list(tmp_path.iterdir()) == []
+    assert "rank-profile p inherits default" in export.files[tmp_path / "m.rank-profile.sd"]
+    with pytest.raises(ExportError, match="unknown export format 'lucene'; choose one of es-ltr"):
+        build_export(runs["lightgbm"], "lucene", tmp_path / "m.json")
 
 
 @pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
@@ -111,3 +118,93 @@ def test_solr_export_scores_like_the_reranker(runs, small_splits, tmp_path, back
     keep = solr_rows_outside(export.inexact, model.feature_names, probed)
     Xk = X[keep]
     assert_same_scores(score_solr(body, Xk.to_numpy()), model.reranker.predict(Xk))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# CLI: export + features extract, the round trip a search team runs
+# ------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def saved_runs(runs, tmp_path_factory):
+    from smar_ltr.artifacts import save_run
+
+    root = tmp_path_factory.mktemp("runs")
+    return {backend: save_run(model, root / backend) for backend, model in runs.items()}
+
+
+def test_cli_export_then_extract_gives_the_rerank_scores(saved_runs, small_splits, tmp_path):
+    from typer.testing import CliRunner
+
+    from smar_ltr.cli.app import app
+
+    runner = CliRunner()
+    out = tmp_path / "es" / "smar.json"
+    result = runner.invoke(app, ["export", "--model", str(saved_runs["xgboost"]), "-f", "es-ltr", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}" in result.stdout and "featureset.json" in result.stdout
+    pages = tmp_path / "pages.parquet"
+    small_splits.test.to_parquet(pages, index=False)
+    for name in ("features.parquet", "features.csv"):
+        matrix_file = tmp_path / name
+        args = ["features", "extract", "--model", str(saved_runs["xgboost"]), "--input", str(pages)]
+        result = runner.invoke(app, [*args, "--output", str(matrix_file)])
+        assert result.exit_code == 0, result.output
+        table = pd.read_parquet(matrix_file) if name.endswith(".parquet") else pd.read_csv(matrix_file)
+        body = json.loads(out.read_text())
+        featureset = json.loads((tmp_path / "es" / "smar.featureset.json").read_text())
+        names = [f["name"] for f in featureset["featureset"]["features"]]
+        assert list(table.columns) == ["qid", "item_id", *names]
+        assert table["item_id"].astype(str).tolist() == small_splits.test["item_id"].astype(str).tolist()
+        ranked = runner.invoke(
+            app, ["rerank", "-m", str(saved_runs["xgboost"]), "-i", str(pages), "-o", str(tmp_path / "r.parquet")]
+        )
+        assert ranked.exit_code == 0, ranked.output
+        own = pd.read_parquet(tmp_path / "r.parquet")["score"].to_numpy()
+        assert_same_scores(score_es_ltr(body, featureset, table[names].to_numpy(dtype=np.float32)), own)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-f", "lucene", "--out", "m.json"], "unknown --format 'lucene'"),
+        (["-f", "solr", "--out", "m.txt"], "--out must be a .json file"),
+    ],
+)
+def test_cli_export_errors_are_one_line(saved_runs, tmp_path, args, message):
+    from typer.testing import CliRunner
+
+    from smar_ltr.cli.app import app
+
+    args = [str(tmp_path / a) if a.startswith("m.") else a for a in args]
+    result = CliRunner().invoke(app, ["export", "--model", str(saved_runs["lightgbm"]), *args])
+    assert result.exit_code == 1 and result.stderr.startswith("error: ") and message in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_cli_export_refuses_a_catboost_run(prepared, tmp_path):
+    from typer.testing import CliRunner
+
+    from smar_ltr.artifacts import save_run
+    from smar_ltr.cli.app import app
+    from smar_ltr.pipeline import fit_prepared
+
+    cfg = fast_config(reranker={"backend": "catboost", "n_estimators": 3, "early_stopping_rounds": 0})
+    run = save_run(fit_prepared(cfg, prepared)[0], tmp_path / "cb")
+    result = CliRunner().invoke(app, ["export", "-m", str(run), "-f", "vespa", "--out", str(tmp_path / "m.json")])
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "catboost reranker cannot be exported" in result.stderr and "--backend lightgbm" in result.stderr
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_cli_features_extract_model_mode_errors(saved_runs, tmp_path):
+    from typer.testing import CliRunner
+
+    from smar_ltr.cli.app import app
+
+    runner = CliRunner()
+    base = ["features", "extract", "--model", str(saved_runs["lightgbm"]), "--output", str(tmp_path / "x.parquet")]
+    result = runner.invoke(app, base)
+    assert result.exit_code == 1 and "--model needs --input" in result.stderr
+    result = runner.invoke(app, [*base, "--input", str(tmp_path / "p.parquet"), "-d", "synthetic"])
+    assert result.exit_code == 1 and "--model brings its own features" in result.stderr
+    result = runner.invoke(app, ["features", "extract", "--out", str(tmp_path / "x.parquet")])
+    assert result.exit_code == 1 and "needs --dataset NAME, or --model RUN --input PAGES" in result.stderr

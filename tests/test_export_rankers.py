@@ -107,5 +107,5 @@ def test_boundary_of_le_is_exact_for_float32_values():
 def test_catboost_is_refused_naming_what_can_be_exported():
     X, y, qid = make_data(2, n_queries=10)
     ranker = make_ranker("catboost", n_estimators=3, early_stopping_rounds=0).fit(np.nan_to_num(X), y, qid)
-    with pytest.raises(ExportError, match="catboost reranker cannot be exported.*lightgbm.*xgboost"):
+    with pytest.raises(ExportError, match=r"catboost reranker cannot be exported.*lightgbm.*xgboost"):
         ensemble_of(ranker)

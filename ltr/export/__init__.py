@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,8 +116,12 @@ def build_export(model: SmarModel, fmt: str, out: str | Path, name: str | None =
 def write_export(export: Export) -> list[Path]:
     """Write every file of ``export`` atomically; returns their paths."""
     for path, text in export.files.items():
-        write_atomic(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
+        write_atomic(path, _text_writer(text))
     return list(export.files)
+
+
+def _text_writer(text: str) -> Callable[[Path], int]:
+    return lambda tmp: tmp.write_text(text, encoding="utf-8")
 
 
 def export_model(model: SmarModel, fmt: str, out: str | Path, name: str | None = None) -> Export:

@@ -83,12 +83,11 @@ def feature_store_body(ensemble: Ensemble, store: str, fields: set[str]) -> list
     Dataset columns read a document field of the same name (``FieldValueFeature``); every other feature is a
     ``SolrFeature`` whose ``q`` placeholder the user replaces with the query that reproduces it.
     """
-    out = []
+    out: list[dict[str, Any]] = []
     for f in ensemble.feature_names:
         if f in fields:
-            entry = {"class": "org.apache.solr.ltr.feature.FieldValueFeature", "params": {"field": f}}
+            klass, params = "org.apache.solr.ltr.feature.FieldValueFeature", {"field": f}
         else:
-            entry = {"class": "org.apache.solr.ltr.feature.SolrFeature", "params": {"q": f"{{!func}}REPLACE_ME_{f}"}}
-        entry["params"]["defaultValue"] = "NaN"
-        out.append({"store": store, "name": f, **entry})
+            klass, params = "org.apache.solr.ltr.feature.SolrFeature", {"q": f"{{!func}}REPLACE_ME_{f}"}
+        out.append({"store": store, "name": f, "class": klass, "params": {**params, "defaultValue": "NaN"}})
     return out

@@ -172,7 +172,11 @@ def _lightgbm_node(raw: dict[str, Any]) -> Node:
             "express; refit without zero_as_missing"
         )
     return Split(
-        int(raw["split_feature"]), boundary, missing_left, _lightgbm_node(raw["left_child"]), _lightgbm_node(raw["right_child"])
+        int(raw["split_feature"]),
+        boundary,
+        missing_left,
+        _lightgbm_node(raw["left_child"]),
+        _lightgbm_node(raw["right_child"]),
     )
 
 
