@@ -18,6 +18,7 @@ def _register() -> None:
     from smar_ltr.cli import (  # noqa: F401
         commands_annotate,
         commands_datasets,
+        commands_export,
         commands_features,
         commands_run,
         commands_tune,

@@ -12,7 +12,7 @@ from smar_ltr.cli.app import app
 from smar_ltr.cli.commands_datasets import parse_options
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.formatting import table
-from smar_ltr.cli.options import DataDir, Dataset, Plugins, StrictPlugins
+from smar_ltr.cli.options import DataDir, Plugins, StrictPlugins
 from smar_ltr.errors import ConfigError
 
 features_app = typer.Typer(
@@ -114,8 +114,12 @@ def show_command(
 @features_app.command("extract")
 @one_line_errors
 def extract_command(
-    dataset: Dataset,
-    out: Annotated[Path, typer.Option("--out", help="Parquet file to write (written atomically).")],
+    out: Annotated[
+        Path, typer.Option("--out", "--output", help="File to write (parquet; CSV too with --model), atomically.")
+    ],
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", "-d", help="Dataset name (see `smar-ltr datasets list`).")
+    ] = None,
     data_dir: DataDir = None,
     split: Annotated[str, typer.Option("--split", help="train | valid | test.")] = "test",
     features: Selection = None,
@@ -124,14 +128,33 @@ def extract_command(
     save_set: Annotated[
         Path | None, typer.Option("--save-set", help="Also write the fitted feature set (JSON) here.")
     ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", "-m", help="Run directory: write its reranker's exact input matrix for --input."),
+    ] = None,
+    input: Annotated[
+        Path | None, typer.Option("--input", "-i", help="Pages (parquet or CSV) to featurize with --model.")
+    ] = None,
     plugins: Plugins = None,
     strict_plugins: StrictPlugins = False,
 ) -> None:
-    """Fit the features on a dataset's training pages and write one split's features to parquet."""
+    """Write features: a dataset split's features, or (with --model) the exact reranker inputs of some pages."""
     from smar_ltr.atomic import write_table
+
+    if model is not None:
+        if any(v is not None for v in (dataset, data_dir, features, options, save_set)) or split != "test":
+            raise ConfigError(
+                "--model brings its own features; drop --dataset/--data-dir/--split/--features/--option/--save-set"
+            )
+        _extract_for_model(model, input, out, plugins, strict_plugins)
+        return
     from smar_ltr.datasets import load_dataset
     from smar_ltr.features.extract import extract_split
 
+    if dataset is None:
+        raise ConfigError("features extract needs --dataset NAME, or --model RUN --input PAGES")
+    if input is not None:
+        raise ConfigError("--input is for --model RUN; with --dataset the pages come from the dataset's --split")
     if out.suffix != ".parquet":
         raise ConfigError(f"--out must end in .parquet, got {str(out)!r}")
     _prepare(plugins, strict_plugins)
@@ -142,3 +165,24 @@ def extract_command(
         save_set.parent.mkdir(parents=True, exist_ok=True)
         save_set.write_text(json.dumps(fs.to_dict()))
     typer.echo(f"wrote {len(frame)} rows x {len(fs.output_columns)} feature columns ({len(fs)} features) to {out}")
+
+
+def _extract_for_model(
+    model: Path, pages: Path | None, out: Path, plugins: list[Path] | None, strict_plugins: bool
+) -> None:
+    """``features extract --model``: the run's reranker inputs for ``pages``, named as in `smar-ltr export`."""
+    from smar_ltr.artifacts import load_run
+    from smar_ltr.atomic import write_table
+    from smar_ltr.datasets.io import read_frame
+    from smar_ltr.export import reranker_input_matrix
+
+    if pages is None:
+        raise ConfigError("--model needs --input PAGES (the page table to featurize)")
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise ConfigError(f"--output must end in .parquet or .csv, got {str(out)!r}")
+    _prepare(plugins, strict_plugins)
+    run = load_run(model)
+    frame = read_frame(pages, dtype={"qid": str, "item_id": str, "modality": str})  # ids such as "007" stay intact
+    table = reranker_input_matrix(run, frame)
+    write_table(table, out)
+    typer.echo(f"wrote {len(table)} rows x {len(run.feature_names)} reranker inputs (+ qid, item_id) to {out}")

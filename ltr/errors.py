@@ -34,3 +34,7 @@ class ArtifactError(SmarError):
 
 class CampaignError(SmarError):
     """An annotation campaign refuses an operation: bad answers, a second plan, changed pages, a held lock."""
+
+
+class ExportError(SmarError):
+    """A reranker cannot be written in the requested search-engine format (backend or model shape unsupported)."""
