@@ -15,7 +15,13 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.
-    from smar_ltr.cli import commands_datasets, commands_features, commands_run, commands_tune  # noqa: F401
+    from smar_ltr.cli import (  # noqa: F401
+        commands_datasets,
+        commands_features,
+        commands_run,
+        commands_sweep,
+        commands_tune,
+    )
 
 
 def main() -> None:
