@@ -21,6 +21,7 @@ def _register() -> None:
         commands_export,
         commands_features,
         commands_run,
+        commands_sweep,
         commands_tune,
     )
 

@@ -1,8 +1,11 @@
 """SMAR next to every baseline of method.md section 4, on the same split, features and seed.
 
 Methods: ``smar`` (the fitted reranker), ``full_supervision`` (native LambdaMART on 100% of the page labels),
-``budget_only`` (native LambdaMART on the revealed subset only), ``fusion_minmax`` / ``fusion_zscore``
-(normalised single-modal scores merged), ``interleave`` (round-robin of the single-modal lists).
+``budget_only`` (native LambdaMART on the revealed subset only), ``full_supervision_up`` / ``budget_only_up`` (the
+same with the single-modal score ``upstream_score`` as an extra input), ``single_modal`` (each modality's ranker
+alone, merged by a per-modality isotonic calibration fitted on the revealed training labels; no early stopping, so
+no validation label), ``fusion_minmax`` / ``fusion_zscore`` (normalised single-modal scores merged),
+``interleave`` (round-robin of the single-modal lists).
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.baselines import fusion_scores, interleave_scores
+from smar_ltr.baselines import (
+    calibrated_scores,
+    fit_modal_calibration,
+    fusion_scores,
+    interleave_scores,
+    with_upstream_column,
+)
 from smar_ltr.budget import annotated_rows, annotation_from_rows
 from smar_ltr.config import RunConfig
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
@@ -34,7 +43,24 @@ from smar_ltr.rankers import make_ranker
 from smar_ltr.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
 from smar_ltr.splits import PageSplits
 
-METHODS = ("smar", "full_supervision", "budget_only", "fusion_minmax", "fusion_zscore", "interleave")
+METHODS = (
+    "smar",
+    "full_supervision",
+    "budget_only",
+    "full_supervision_up",
+    "budget_only_up",
+    "single_modal",
+    "fusion_minmax",
+    "fusion_zscore",
+    "interleave",
+)
+#: LambdaMART baselines: (trained on every annotated training row?, ``upstream_score`` as an input?).
+NATIVE_BASELINES = {
+    "full_supervision": (True, False),
+    "budget_only": (False, False),
+    "full_supervision_up": (True, True),
+    "budget_only_up": (False, True),
+}
 
 
 @dataclass
@@ -157,23 +183,30 @@ def _rebuild_state(model: SmarModel, splits: PageSplits) -> FitState:
     return FitState(train, valid, model.featurize(train), X_valid, annotation, validation, None, cost)
 
 
-def _native(model: SmarModel, state: FitState, rows: np.ndarray, eval_set: tuple | None) -> Any:
+def _native(model: SmarModel, state: FitState, rows: np.ndarray, eval_set: tuple | None, upstream: bool) -> Any:
     cfg = model.config
     ranker = make_ranker(cfg.reranker.backend, **cfg.reranker.ranker_kwargs(cfg.seed))
     train = state.train.iloc[rows]
+    X = with_upstream_column(state.X_train, state.train) if upstream else state.X_train
     return ranker.fit(
-        state.X_train.iloc[rows],
+        X.iloc[rows],
         train[PAGE_LABEL].to_numpy(float),
         train[QID].to_numpy(),
         eval_set=eval_set,
     )
 
 
-def _full_validation(state: FitState, mode: str) -> tuple | None:
-    """Every annotated validation row (what the fully supervised baseline stops on), unless ``mode`` is none."""
-    if mode == "none" or state.valid is None:
+def _native_eval_set(state: FitState, mode: str, every_row: bool, upstream: bool) -> tuple | None:
+    """Early-stopping rows of a LambdaMART baseline: every annotated validation row for the fully supervised ones
+    (unless ``mode`` is none), the run's budgeted validation rows for the budget-only ones."""
+    if state.valid is None or state.X_valid is None:
         return None
-    return validation_set(state.valid, state.X_valid, annotated_rows(state.valid))
+    if every_row:
+        rows = None if mode == "none" else annotated_rows(state.valid)
+    else:
+        rows = None if state.validation is None else state.validation.mask
+    X_valid = with_upstream_column(state.X_valid, state.valid) if upstream else state.X_valid
+    return validation_set(state.valid, X_valid, rows)
 
 
 def evaluate_run(
@@ -243,18 +276,23 @@ def evaluate_run(
     results = []
     for method in methods:
         say(f"evaluating {method}")
-        if method in ("smar", "full_supervision", "budget_only") and X_test is None:
+        if (method == "smar" or method in NATIVE_BASELINES) and X_test is None:
             X_test = model.featurize(frame)
         if method == "smar":
             scores, cost = model.reranker.predict(X_test), label_cost(smar_used, n_train, valid_used, n_valid, mode)
-        elif method == "full_supervision":
-            every = np.flatnonzero(annotated_rows(state.train))  # every annotated training row
-            full_valid = _full_validation(state, mode)
-            scores = _native(model, state, every, full_valid).predict(X_test)
-            cost = label_cost(every.size, n_train, 0 if full_valid is None else len(full_valid[1]), n_valid, mode)
-        elif method == "budget_only":
-            scores = _native(model, state, np.flatnonzero(state.annotation.mask), state.eval_set).predict(X_test)
-            cost = state.cost
+        elif method in NATIVE_BASELINES:
+            every_row, upstream = NATIVE_BASELINES[method]
+            # every annotated training row (a partially labelled table has unannotated ones), or the budgeted ones
+            rows = np.flatnonzero(annotated_rows(state.train) if every_row else state.annotation.mask)
+            eval_set = _native_eval_set(state, mode, every_row, upstream)
+            assert X_test is not None  # featurized above
+            X_in = with_upstream_column(X_test, frame) if upstream else X_test
+            scores = _native(model, state, rows, eval_set, upstream).predict(X_in)
+            cost = label_cost(rows.size, n_train, 0 if eval_set is None else len(eval_set[1]), n_valid, mode)
+        elif method == "single_modal":
+            calibration = fit_modal_calibration(state.train, state.annotation.mask)
+            scores = calibrated_scores(frame, calibration)
+            cost = label_cost(calibration.labels_used, n_train, 0, n_valid, mode)
         elif method in ("fusion_minmax", "fusion_zscore"):
             scores, cost = fusion_scores(frame, method.split("_")[1]), label_cost(0, n_train, 0, n_valid, mode)
         else:
