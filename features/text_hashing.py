@@ -1,11 +1,11 @@
-"""Language-agnostic, fully vectorised text hashing: terms and character n-grams to sparse count matrices.
+"""Language-agnostic, compiled text hashing: terms and character n-grams to sparse count matrices.
 
 Why not scikit-learn's ``HashingVectorizer``: its ``char_wb`` analyser builds n-grams in a Python loop per
 document (measured: 2.3 s per 100k eight-word titles, so about 20 s per million on one core for one field),
-too slow for the 1M-candidate budget. This module does the same job with whole-array numpy operations on the
-Unicode code points of all documents at once (about 4.5 s per million such titles, 61M n-grams, on the same
-machine), in chunks of ``_CHUNK_CHARS`` code points so temporary memory stays small. Tests check it against
-scikit-learn's ``char_wb`` n-gram counts.
+too slow for the 1M-candidate budget. This module hands the Unicode code points of all documents (in chunks of
+``_CHUNK_CHARS``) to the numba kernels of :mod:`smar_ltr.features.text_kernels`, which hash each document's
+terms or n-grams and count them in a small per-document hash table, in parallel over documents (no global
+sort). Tests check it against scikit-learn's ``char_wb`` n-gram counts and a plain-Python reference of the hash.
 
 Normalisation, shared by both analysers: lower-case (``str.lower``), then every *separator* (whitespace, ASCII
 punctuation, Latin-1 / general / CJK / full-width punctuation, symbols, emoji) splits the text.
