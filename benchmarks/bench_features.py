@@ -23,11 +23,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import cProfile
 import dataclasses
 import datetime as dt
+import io
 import json
 import os
 import platform
+import pstats
 import resource
 import statistics
 import subprocess
@@ -81,8 +84,18 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def worker(path: str, selection: list[str] | None) -> None:
-    """Load the table, run one fit + transform, print a JSON line with times and memory."""
+def _profile_top(prof: cProfile.Profile, n: int = 15) -> dict:
+    out = {}
+    for key in ("cumulative", "tottime"):
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).strip_dirs().sort_stats(key).print_stats(n)
+        out[key] = buf.getvalue().strip()
+    return out
+
+
+def worker(path: str, selection: list[str] | None, profile: bool = False) -> None:
+    """Load the table, run one fit + transform, print a JSON line with times and memory (and a profile)."""
+    import numba
     import pandas as pd
 
     from smar_ltr.features import FeatureSet
@@ -90,8 +103,13 @@ def worker(path: str, selection: list[str] | None) -> None:
     frame = pd.read_parquet(path)
     table_rss = _current_rss_mb()
     fs = FeatureSet.from_selection(selection)
+    prof = cProfile.Profile() if profile else None
     c0, t0 = _cpu(), time.perf_counter()
+    if prof is not None:
+        prof.enable()
     out = fs.fit_transform(frame)
+    if prof is not None:
+        prof.disable()
     c1, t1 = _cpu(), time.perf_counter()
     assert len(out) == len(frame) and out.index.equals(frame.index)
     del out
@@ -111,6 +129,8 @@ def worker(path: str, selection: list[str] | None) -> None:
                 "n_columns": out.shape[1],
                 "nan_share": float(out.isna().to_numpy().mean()),
                 "state_json_bytes": state_bytes,
+                "numba_threads": numba.get_num_threads(),
+                "profile": _profile_top(prof) if prof is not None else None,
             }
         )
     )
@@ -160,7 +180,10 @@ def markdown(result: dict) -> str:
         f"- features: selection {result['selection']} = {s['n_features']} features, {s['n_columns']} columns",
         f"- machine: {m['platform']}, {m['cpu']}, {m['usable_cpus']} usable CPUs "
         f"(load average at start {m['load_avg_at_start']}), Python {m['python']}, numpy {m['numpy']}, "
-        f"pandas {m['pandas']}, scipy {m['scipy']}, pyarrow {m['pyarrow']}",
+        f"pandas {m['pandas']}, scipy {m['scipy']}, pyarrow {m['pyarrow']}; numba threads "
+        f"{result['repeats'][0].get('numba_threads', '?')}",
+        "- the machine is shared with other engineers (see the load average): wall times are inflated and noisy, "
+        "CPU seconds are the steadier figure",
         "",
         "| repeat | fit_transform wall (s) | fit_transform CPU (s) | transform only (s) | peak RSS (MB) "
         "| RSS before extraction (MB) |",
@@ -180,6 +203,10 @@ def markdown(result: dict) -> str:
         f"loaded table; saved fitted state {s['state_json_bytes'] / 1024:.0f} KiB of JSON.",
         "",
     ]
+    if result.get("profile"):
+        for key, what in (("cumulative", "cumulative time"), ("tottime", "own time")):
+            lines += [f"cProfile of one more (untimed) fit_transform, top entries by {what}:", "", "```"]
+            lines += [result["profile"][key], "```", ""]
     return "\n".join(lines)
 
 
@@ -192,10 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     parser.add_argument("--name", default="features_bench")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile the last repeat's fit_transform")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(args.worker, args.features)
+        worker(args.worker, args.features, args.profile)
         return 0
 
     from smar_ltr.features import DEFAULT_FEATURES
@@ -206,14 +234,19 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         table = build_table(args.n_candidates, args.seed, path)
         print(f"built {table['rows']:,} rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        repeats = []
-        for i in range(args.repeats):
+        repeats, profile = [], None
+        for i in range(args.repeats + int(args.profile)):
             cmd = [sys.executable, __file__, "--worker", str(path)]
             if args.features:
                 cmd += ["--features", *args.features]
+            if i == args.repeats:  # one extra, profiled run: the timed repeats stay unprofiled
+                cmd += ["--profile"]
             done = subprocess.run(cmd, check=True, capture_output=True, text=True)
-            repeats.append(json.loads(done.stdout.strip().splitlines()[-1]))
-            r = repeats[-1]
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            if i == args.repeats:
+                profile = r["profile"]
+                continue
+            repeats.append(r)
             print(f"repeat {i + 1}: total {r['total_s']:.2f} s, peak {r['peak_rss_mb']:.0f} MB", file=sys.stderr)
     totals = [r["total_s"] for r in repeats]
     summary = {
@@ -238,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": info,
         "repeats": repeats,
         "summary": summary,
+        "profile": profile,
     }
     print(markdown(result))
     if not args.no_write:

@@ -5,7 +5,8 @@
    repeats in alternating order, medians and the ratio measured side by side in one run; each training runs
    in a fresh subprocess so its peak RSS is its own. Target: ratio <= 1.25.
 2. Reranking throughput of a saved run (``rerank``: validation, single-modal scores, feature extraction,
-   reranker) against raw booster ``predict`` on the same rows (disk excluded). Target: >= 0.5x.
+   reranker) against raw booster ``predict`` on the same rows (disk excluded). Target: >= 0.5x. This part is
+   :mod:`bench_rerank` (also runnable alone: ``python benchmarks/bench_rerank.py``).
 3. The three backends side by side: single-modal ranker and SMAR reranker training time.
 
 Data: the synthetic simulator (``SyntheticConfig.large``). Usage::
@@ -29,6 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_results
+from bench_rerank import bench_rerank, fit_run
+from bench_rerank import markdown as rerank_markdown
 
 TREES = 100
 THREADS = 2
@@ -172,65 +175,6 @@ def bench_training(prep: dict, repeats: int) -> dict:
     }
 
 
-def bench_rerank(seed: int, n_candidates: int, workdir: Path, repeats: int) -> dict:
-    """Saved-run ``rerank`` end to end (in memory) against raw booster predict on the same rows."""
-    from smar_ltr.artifacts import load_run, save_run
-    from smar_ltr.config import load_config
-    from smar_ltr.datasets.synthetic import SyntheticConfig, make_synthetic
-    from smar_ltr.pipeline import fit, rerank
-
-    splits = make_synthetic(SyntheticConfig.large(n_candidates=n_candidates, seed=seed))
-    fast = {"n_estimators": TREES, "learning_rate": 0.1, "early_stopping_rounds": 0, "n_threads": THREADS}
-    cfg = load_config(None, None, single_modal=fast, reranker=fast, seed=seed)
-    model, _ = fit(cfg, splits)
-    run = load_run(save_run(model, workdir / "run"))
-    pages = splits.test.drop(columns=["page_label"])
-    X = run.featurize(run.prepare(pages)).to_numpy(np.float32)
-    booster = run.reranker.booster_
-    t_rerank, t_raw = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        rerank(run, pages)
-        t_rerank.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        booster.predict(X, num_threads=THREADS)
-        t_raw.append(time.perf_counter() - t0)
-    rows = len(pages)
-    med_rr, med_raw = statistics.median(t_rerank), statistics.median(t_raw)
-    return {
-        "rows": rows,
-        "rerank_rows_per_s": rows / med_rr,
-        "raw_predict_rows_per_s": rows / med_raw,
-        "ratio": med_raw / med_rr,
-        "rerank_median_s": med_rr,
-        "raw_median_s": med_raw,
-        "profile_s": profile_rerank(run, pages, X),
-    }
-
-
-def profile_rerank(run, pages, X: np.ndarray) -> dict:
-    """Where the end-to-end rerank time goes, stage by stage (one pass)."""
-    from smar_ltr.datasets.schema import validate_page_table
-    from smar_ltr.single_modal import with_upstream_scores
-
-    stages = {}
-    t0 = time.perf_counter()
-    valid = validate_page_table(pages)
-    stages["validate"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    scored = with_upstream_scores(valid, run.single_modal, run.modal_features)
-    stages["single_modal_scores"] = time.perf_counter() - t0
-    plain, aligned = run.features.split_upstream()
-    for name, part in (("text_and_other_features", plain), ("score_alignment_features", aligned)):
-        t0 = time.perf_counter()
-        part.transform(scored)
-        stages[name] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    run.reranker.booster_.predict(X, num_threads=THREADS)
-    stages["reranker_predict"] = time.perf_counter() - t0
-    return stages
-
-
 def bench_metrics(repeats: int) -> dict:
     """smar_ltr.metrics.evaluate on 1M rows / 20k queries (six metrics, and the modal agreement pair)."""
     from smar_ltr.metrics import evaluate
@@ -294,7 +238,8 @@ def main() -> None:
         print("metrics", flush=True)
         results["metrics"] = bench_metrics(repeats)
         print("rerank throughput", flush=True)
-        results["rerank"] = bench_rerank(args.seed, 1_000_000, work, repeats)
+        run, pages = fit_run(args.seed, 1_000_000, work)
+        results["rerank"] = bench_rerank(run, pages, repeats)
     md = [
         "## SMAR reranker training vs plain LightGBM lambdarank (target: ratio <= 1.25)",
         "",
@@ -310,21 +255,7 @@ def main() -> None:
             f"{r['median_s']['native']:.2f} | {r['median_s']['smar']:.2f} | {r['ratio_smar_over_native']:.3f} | {met} | "
             f"{r['peak_rss_mib']['native']:.0f} / {r['peak_rss_mib']['smar']:.0f} |"
         )
-    rr = results["rerank"]
-    md += [
-        "",
-        "## Reranking throughput of a saved run (target: >= 0.5x raw booster predict)",
-        "",
-        "| rows | rerank rows/s | raw predict rows/s | ratio | met |",
-        "|---|---|---|---|---|",
-        f"| {rr['rows']:,} | {rr['rerank_rows_per_s']:,.0f} | {rr['raw_predict_rows_per_s']:,.0f} | {rr['ratio']:.3f} | "
-        f"{'yes' if rr['ratio'] >= 0.5 else 'NO'} |",
-    ]
-    md += [
-        "",
-        "Where the end-to-end rerank time goes (seconds, one pass): "
-        + ", ".join(f"{k} {v:.2f}" for k, v in rr["profile_s"].items()),
-    ]
+    md += ["", rerank_markdown(results["rerank"], repeats)]
     mt = results["metrics"]
     md += [
         "",

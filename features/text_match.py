@@ -27,6 +27,7 @@ from smar_ltr.errors import ConfigError
 from smar_ltr.features.context import cached, text_codes
 from smar_ltr.features.state_codec import decode_counts, encode_counts
 from smar_ltr.features.text_hashing import hash_char_ngrams, hash_terms
+from smar_ltr.features.text_kernels import match_kernel, n_tasks, weighted_row_norms
 
 QUERY = "query"
 
@@ -54,9 +55,9 @@ def hashed_column(
     def compute() -> tuple[np.ndarray, sp.csr_matrix]:
         codes, uniques = text_codes(frame, column)
         if analyzer == "terms":
-            matrix = hash_terms(uniques, n_features)
+            matrix = hash_terms(uniques, n_features, sort=False)
         else:
-            matrix = hash_char_ngrams(uniques, n_features, ngram_range)
+            matrix = hash_char_ngrams(uniques, n_features, ngram_range, sort=False)
         empty = np.diff(matrix.indptr) == 0
         codes = codes.copy()
         codes[codes >= 0] = np.where(empty[codes[codes >= 0]], -1, codes[codes >= 0])
@@ -154,42 +155,25 @@ class PairMatches:
 
 
 def _match(qm: sp.csr_matrix, dm: sp.csr_matrix, qc: np.ndarray, dc: np.ndarray) -> PairMatches:
-    """Probe every query term of every distinct pair in the document matrix (binary search, no copies).
+    """Look every document bucket of every distinct pair up in the pair's query row (compiled, in parallel).
 
-    Pairs are processed in chunks of about ``_CHUNK_NNZ`` probes; each chunk searches only the slice of the
-    document matrix its pairs point into, through sorted ``row * n_features + column`` keys.
+    Pairs are numbered by query, then document; rows of both matrices hold each bucket once.
     """
     n_docs = max(dm.shape[0], 1)
     rows = np.flatnonzero((qc >= 0) & (dc >= 0))
-    pair_id, uniq = pd.factorize(qc[rows] * n_docs + dc[rows], sort=False)
-    order = np.argsort(uniq % n_docs, kind="stable")  # visit pairs by document, so chunks touch few rows
-    pq, pd_ = uniq[order] // n_docs, uniq[order] % n_docs
-    pair_id = np.argsort(order)[pair_id]
-    n_feat = dm.shape[1]
-    q_len = np.diff(qm.indptr)[pq]
-    ends = np.cumsum(q_len)
-    hits: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    lo = 0
-    while lo < len(pq):
-        hi = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + _CHUNK_NNZ, side="right"))
-        hi = max(hi, lo + 1)
-        lens = q_len[lo:hi]
-        pair = np.repeat(np.arange(lo, hi, dtype=np.int64), lens)
-        first = np.repeat(qm.indptr[pq[lo:hi]] - (np.cumsum(lens) - lens), lens)
-        qpos = first + np.arange(len(pair), dtype=np.int64)
-        r0, r1 = int(pd_[lo]), int(pd_[hi - 1]) + 1
-        base = int(dm.indptr[r0])
-        seg = slice(base, int(dm.indptr[r1]))
-        doc_keys = np.repeat(np.arange(r0, r1, dtype=np.int64), np.diff(dm.indptr[r0 : r1 + 1])) * n_feat
-        doc_keys += dm.indices[seg]  # sorted: rows ascending, column indices sorted within a row
-        keys = pd_[pair] * n_feat + qm.indices[qpos]
-        dpos = np.searchsorted(doc_keys, keys)
-        found = dpos < len(doc_keys)
-        found[found] = doc_keys[dpos[found]] == keys[found]
-        hits.append((pair[found], qpos[found], dpos[found] + base))
-        lo = hi
-    cat = [np.concatenate([h[i] for h in hits]) if hits else np.empty(0, np.int64) for i in range(3)]
-    return PairMatches(rows, pair_id, pq, pd_, cat[0], cat[1], cat[2])
+    pair_id, uniq = pd.factorize(qc[rows] * n_docs + dc[rows], sort=True)
+    pq, pd_ = uniq // n_docs, uniq % n_docs
+    hit_pair, hit_qpos, hit_dpos = match_kernel(
+        qm.indptr.astype(np.int64, copy=False),
+        qm.indices,
+        dm.indptr.astype(np.int64, copy=False),
+        dm.indices,
+        np.int64(qm.shape[1]),
+        pq,
+        pd_,
+        n_tasks(),
+    )
+    return PairMatches(rows, pair_id, pq, pd_, hit_pair, hit_qpos, hit_dpos)
 
 
 def pair_matches(
@@ -203,14 +187,8 @@ def pair_matches(
 
 
 def _l2_norms(m: sp.csr_matrix, weights: np.ndarray) -> np.ndarray:
-    """L2 norm of every row of ``m`` with columns scaled by ``weights``, computed in row chunks."""
-    norms = np.zeros(m.shape[0])
-    for r0, r1 in _row_chunks(m.indptr):
-        lo, hi = m.indptr[r0], m.indptr[r1]
-        sq = (m.data[lo:hi].astype(np.float64) * weights[m.indices[lo:hi]]) ** 2
-        csum = np.concatenate([[0.0], np.cumsum(sq)])
-        norms[r0:r1] = csum[m.indptr[r0 + 1 : r1 + 1] - lo] - csum[m.indptr[r0:r1] - lo]
-    return np.sqrt(norms)
+    """L2 norm of every row of ``m`` with columns scaled by ``weights`` (compiled, parallel over rows)."""
+    return weighted_row_norms(m.indptr.astype(np.int64, copy=False), m.indices, m.data, weights, n_tasks())
 
 
 def score_pairs(

@@ -350,7 +350,7 @@ def rerank(model: SmarModel, frame: pd.DataFrame) -> pd.DataFrame:
         A copy of ``frame`` with ``score`` (float) and ``rank`` (1 = top within its query; ties keep input order).
     """
     scores = model.score(frame)
-    out = frame.reset_index(drop=True).copy()
+    out = frame.reset_index(drop=True)  # a new frame: adding columns below leaves the caller's untouched
     out["score"] = scores
     out["rank"] = rank_within_query(out[QID].astype(str).to_numpy(), scores)
     return out

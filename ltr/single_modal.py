@@ -74,7 +74,7 @@ def upstream_scores(
             )
         rows = np.flatnonzero(modality == m)
         if rows.size:
-            out[rows] = model.predict(frame.iloc[rows][modal_features[m]])
+            out[rows] = model.predict(frame[modal_features[m]].iloc[rows])  # columns first: no copy of the texts
     return out
 
 
@@ -84,6 +84,6 @@ def with_upstream_scores(
     """Copy of ``frame`` with ``upstream_score`` filled by the single-modal rankers (kept if shipped)."""
     if not models:
         return frame
-    out = frame.copy()
+    out = frame.copy(deep=False)  # the new column goes into the copy only; the columns are shared, not copied
     out[UPSTREAM_SCORE] = upstream_scores(frame, models, modal_features)
     return out

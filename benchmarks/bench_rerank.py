@@ -1,0 +1,207 @@
+"""Serving speed of a saved run: ``rerank`` throughput against raw reranker ``predict``, single-page latency, profile.
+
+What is measured (issue 13 item 1), default feature set, 2 threads (LightGBM and the numba text kernels):
+
+1. Throughput: ``rerank(run, pages)`` end to end on an in-memory page table (validation, single-modal scores,
+   feature extraction, reranker, ranks) against ``booster.predict(X)`` of the same reranker on the same rows'
+   already-built float32 matrix. The two alternate within one run, ``--repeats`` times each; medians and their
+   ratio (target: >= 0.5). Wall and CPU (user + system) seconds are both kept: on a shared machine CPU time is
+   the steadier of the two.
+2. Single-page latency: ``rerank`` of one query's first 50 candidates, for ``--pages`` different queries
+   (after one warm-up call); p50 and p99.
+3. Where the time goes: seconds per stage of one pass, and cProfile's top entries of one ``rerank``.
+
+Data: the synthetic simulator (``SyntheticConfig.large``, 1M candidates -> its 150k-row test split), a run
+fitted with 100 trees per ranker, saved and loaded back. Usage::
+
+    python benchmarks/bench_rerank.py                 # writes benchmarks/results/speed_rerank.{json,md}
+    python benchmarks/bench_rerank.py --repeats 3 --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import write_results
+
+TREES = 100
+THREADS = 2
+PAGE_SIZE = 50
+
+
+def _timed(fn, *args) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``fn(*args)``."""
+    w, c = time.perf_counter(), time.process_time()
+    fn(*args)
+    return time.perf_counter() - w, time.process_time() - c
+
+
+def fit_run(seed: int, n_candidates: int, workdir: Path):
+    """Fit, save and load back a run on the synthetic preset; returns ``(run, test pages without labels)``."""
+    from smar_ltr.artifacts import load_run, save_run
+    from smar_ltr.config import load_config
+    from smar_ltr.datasets.synthetic import SyntheticConfig, make_synthetic
+    from smar_ltr.pipeline import fit
+
+    splits = make_synthetic(SyntheticConfig.large(n_candidates=n_candidates, seed=seed))
+    fast = {"n_estimators": TREES, "learning_rate": 0.1, "early_stopping_rounds": 0, "n_threads": THREADS}
+    cfg = load_config(None, None, single_modal=fast, reranker=fast, seed=seed)
+    model, _ = fit(cfg, splits)
+    return load_run(save_run(model, workdir / "run")), splits.test.drop(columns=["page_label"])
+
+
+def stage_seconds(run, pages, X: np.ndarray) -> dict:
+    """Wall seconds per stage of one pass (validation, single-modal scores, features, reranker predict)."""
+    from smar_ltr.datasets.schema import validate_page_table
+    from smar_ltr.single_modal import with_upstream_scores
+
+    stages = {}
+    t0 = time.perf_counter()
+    valid = validate_page_table(pages)
+    stages["validate"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    scored = with_upstream_scores(valid, run.single_modal, run.modal_features)
+    stages["single_modal_scores"] = time.perf_counter() - t0
+    plain, aligned = run.features.split_upstream()
+    for name, part in (("text_and_other_features", plain), ("score_alignment_features", aligned)):
+        t0 = time.perf_counter()
+        part.transform(scored)
+        stages[name] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run.reranker.booster_.predict(X, num_threads=THREADS)
+    stages["reranker_predict"] = time.perf_counter() - t0
+    return stages
+
+
+def profile_top(run, pages, n: int = 15) -> dict:
+    """cProfile of one ``rerank``: the top ``n`` entries by cumulative and by own time, as text."""
+    from smar_ltr.pipeline import rerank
+
+    prof = cProfile.Profile()
+    prof.enable()
+    rerank(run, pages)
+    prof.disable()
+    out = {}
+    for key in ("cumulative", "tottime"):
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).strip_dirs().sort_stats(key).print_stats(n)
+        out[key] = buf.getvalue().strip()
+    return out
+
+
+def page_latency(run, pages, n_pages: int) -> dict:
+    """Latency of ``rerank`` on one query's first ``PAGE_SIZE`` candidates, over ``n_pages`` queries."""
+    from smar_ltr.pipeline import rerank
+
+    groups = [g.head(PAGE_SIZE) for _, g in pages.groupby("qid", sort=False, observed=True)][:n_pages]
+    rerank(run, groups[0])  # warm-up (first call of each compiled kernel in the process)
+    times = [_timed(rerank, run, g)[0] for g in groups]
+    return {
+        "pages": len(times),
+        "candidates_per_page": PAGE_SIZE,
+        "p50_ms": 1000 * float(np.percentile(times, 50)),
+        "p99_ms": 1000 * float(np.percentile(times, 99)),
+        "mean_ms": 1000 * statistics.mean(times),
+    }
+
+
+def bench_rerank(run, pages, repeats: int, n_pages: int = 200) -> dict:
+    """Throughput ratio (alternating, one run), latency, stage seconds and profile of a loaded run."""
+    from smar_ltr.kernels import set_threads
+    from smar_ltr.pipeline import rerank
+
+    set_threads(THREADS)
+    X = run.featurize(run.prepare(pages)).to_numpy(np.float32)
+    booster = run.reranker.booster_
+    rerank(run, pages)  # warm-up: loads the compiled kernels
+    times: dict[str, list[tuple[float, float]]] = {"rerank": [], "raw": []}
+    for _ in range(repeats):
+        times["rerank"].append(_timed(rerank, run, pages))
+        times["raw"].append(_timed(lambda: booster.predict(X, num_threads=THREADS)))
+    med = {k: statistics.median(w for w, _ in v) for k, v in times.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in times.items()}
+    rows = len(pages)
+    return {
+        "rows": rows,
+        "rerank_rows_per_s": rows / med["rerank"],
+        "raw_predict_rows_per_s": rows / med["raw"],
+        "ratio": med["raw"] / med["rerank"],
+        "ratio_cpu": cpu["raw"] / cpu["rerank"],
+        "rerank_median_s": med["rerank"],
+        "raw_median_s": med["raw"],
+        "rerank_cpu_s": cpu["rerank"],
+        "raw_cpu_s": cpu["raw"],
+        "times_wall_cpu_s": times,
+        "profile_s": stage_seconds(run, pages, X),
+        "latency": page_latency(run, pages, n_pages),
+        "cprofile": profile_top(run, pages),
+    }
+
+
+def markdown(rr: dict, repeats: int) -> str:
+    """The results as a markdown section."""
+    lat = rr["latency"]
+    return "\n".join(
+        [
+            "## Reranking throughput of a saved run (target: >= 0.5x raw reranker predict)",
+            "",
+            f"Default feature set, {THREADS} threads, {TREES} trees per ranker; median of {repeats} alternating runs "
+            "in one process (so the ratio is side by side). The machine was shared with other engineers while "
+            "this ran: wall times are inflated and noisy, the ratio and the CPU-time ratio are the figures to read.",
+            "",
+            "| rows | rerank rows/s | raw predict rows/s | ratio (wall) | ratio (CPU) | met |",
+            "|---|---|---|---|---|---|",
+            f"| {rr['rows']:,} | {rr['rerank_rows_per_s']:,.0f} | {rr['raw_predict_rows_per_s']:,.0f} | "
+            f"{rr['ratio']:.3f} | {rr['ratio_cpu']:.3f} | {'yes' if rr['ratio'] >= 0.5 else 'NO'} |",
+            "",
+            f"Single-page latency ({lat['candidates_per_page']} candidates, {lat['pages']} pages, warm process): "
+            f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, mean {lat['mean_ms']:.1f} ms.",
+            "",
+            "Where the end-to-end rerank time goes (seconds, one pass): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in rr["profile_s"].items()),
+            "",
+            "cProfile of one `rerank`, top entries by cumulative time:",
+            "",
+            "```",
+            rr["cprofile"]["cumulative"],
+            "```",
+            "",
+            "and by own time:",
+            "",
+            "```",
+            rr["cprofile"]["tottime"],
+            "```",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--pages", type=int, default=200, help="queries for the single-page latency")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run, pages = fit_run(args.seed, 1_000_000, Path(tmp))
+        results = bench_rerank(run, pages, args.repeats, args.pages)
+    md = markdown(results, args.repeats)
+    print(md)
+    if not args.no_write:
+        js, mdp = write_results("speed_rerank", {"trees": TREES, "threads": THREADS, "rerank": results}, md)
+        print(f"wrote {js} and {mdp}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+"""Compiled (numba) inner loops of text hashing and query-document matching, parallel over documents / pairs.
+
+The numpy formulation these replace sorted one global ``document * n_features + bucket`` key per n-gram (tens of
+millions per field at a million candidates) and probed every query term with a binary search over all of them;
+these kernels do one pass per document instead: hash its terms or n-grams into a small buffer, sort that buffer
+(a few dozen values) and count runs, then merge-join each sorted query row with its sorted document row. The
+hash values are bit-for-bit those of the numpy formulation (see :mod:`smar_ltr.features.text_hashing` for the
+normalisation and hashing rules), so fitted statistics and feature values do not change.
+
+Character classes come from one lookup table over the code points below ``0x30000`` (every separator and CJK
+range lies below it; code points above are ordinary characters).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+#: Character classes of the lookup table.
+WORD, SEPARATOR, CJK = 0, 1, 2
+_TABLE_SIZE = 0x30000
+_P = np.uint64(1_000_003)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_TERM_SALT = np.uint64(0x5851F42D4C957F2D)
+_SPACE = np.uint32(32)
+
+
+def class_table(ascii_sep: np.ndarray, sep_ranges: np.ndarray, cjk_ranges: np.ndarray) -> np.ndarray:
+    """uint8 class of every code point below ``0x30000`` (separator wins over CJK)."""
+    table = np.zeros(_TABLE_SIZE, dtype=np.uint8)
+    for lo, hi in cjk_ranges.reshape(-1, 2):
+        table[lo:hi] = CJK
+    for lo, hi in sep_ranges.reshape(-1, 2):
+        table[lo:hi] = SEPARATOR
+    table[:128][ascii_sep] = SEPARATOR
+    return table
+
+
+@numba.njit(inline="always")
+def _class(cp: np.uint32, table: np.ndarray) -> int:  # pragma: no cover - compiled
+    return int(table[cp]) if cp < _TABLE_SIZE else WORD
+
+
+@numba.njit(inline="always")
+def _mix(h: np.uint64, n_features: np.int64, shift: np.uint64) -> np.int32:  # pragma: no cover - compiled
+    """Fibonacci hashing to a bucket (``shift`` > 0: power-of-two table, take the top bits)."""
+    h = h * _GOLDEN
+    if shift > np.uint64(0):
+        return np.int32(h >> shift)
+    return np.int32((h >> np.uint64(32)) % np.uint64(n_features))
+
+
+def n_tasks() -> int:
+    """Parallel tasks per kernel call: a few per numba thread, each with its own scratch arrays."""
+    return 4 * numba.get_num_threads()
+
+
+@numba.njit(inline="always")
+def _blocks(n: int, tasks: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Bounds of ``tasks`` contiguous blocks of ``range(n)`` (fewer when ``n`` is small)."""
+    n_blocks = max(1, min(n, tasks))
+    return (np.arange(n_blocks + 1) * n) // n_blocks
+
+
+@numba.njit(inline="always")
+def _table_size(n: int) -> int:  # pragma: no cover - compiled
+    """Power of two at least twice ``n`` (and at least 16): an open-addressing table that stays sparse."""
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    return size
+
+
+@numba.njit(inline="always")
+def _add(
+    b: np.int32, keys: np.ndarray, pos: np.ndarray, mask: int, idx: np.ndarray, cnt: np.ndarray, n_out: int
+) -> int:  # pragma: no cover - compiled
+    """Count bucket ``b`` of the current document (open addressing); returns the new number of outputs."""
+    s = b & mask
+    while keys[s] != -1 and keys[s] != b:
+        s = (s + 1) & mask
+    if keys[s] == -1:
+        keys[s] = b
+        pos[s] = n_out
+        idx[n_out] = b
+        cnt[n_out] = 1.0
+        return n_out + 1
+    cnt[pos[s]] += 1.0
+    return n_out
+
+
+@numba.njit(inline="always")
+def _sort_row(idx: np.ndarray, cnt: np.ndarray, start: int, stop: int) -> None:  # pragma: no cover - compiled
+    """Sort one row's buckets (and their counts) in place."""
+    order = np.argsort(idx[start:stop])
+    b, c = idx[start:stop].copy(), cnt[start:stop].copy()
+    for k in range(order.shape[0]):
+        idx[start + k] = b[order[k]]
+        cnt[start + k] = c[order[k]]
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def hash_terms_kernel(  # pragma: no cover - compiled
+    cp: np.ndarray,
+    offsets: np.ndarray,
+    table: np.ndarray,
+    n_features: np.int64,
+    shift: np.uint64,
+    sort: bool,
+    tasks: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Term buckets of documents ``cp[offsets[d]:offsets[d+1]]``: CSR ``(indptr, indices, counts)``.
+
+    Rows list each distinct bucket once, sorted when ``sort`` (else in order of first occurrence).
+    """
+    n_docs = offsets.shape[0] - 1
+    idx = np.empty(cp.shape[0], dtype=np.int32)  # a document has at most as many terms as code points
+    cnt = np.empty(cp.shape[0], dtype=np.float32)
+    nnz = np.zeros(n_docs, dtype=np.int64)
+    bounds = _blocks(n_docs, tasks)
+    longest = 0
+    for d in range(n_docs):
+        longest = max(longest, offsets[d + 1] - offsets[d])
+    for blk in numba.prange(bounds.shape[0] - 1):
+        keys = np.empty(_table_size(longest), dtype=np.int32)  # per-document hash table of distinct buckets
+        pos = np.empty(keys.shape[0], dtype=np.int64)
+        for d in range(bounds[blk], bounds[blk + 1]):
+            lo, hi = offsets[d], offsets[d + 1]
+            mask = _table_size(hi - lo) - 1
+            keys[: mask + 1] = -1
+            n = lo
+            h = np.uint64(0)
+            pw = np.uint64(1)
+            in_tok = False
+            prev_cjk = False
+            for i in range(lo, hi + 1):
+                c = cp[i] if i < hi else np.uint32(32)
+                cls = _class(c, table)
+                # a term ends at a separator, at the document's end, and around every CJK character
+                if in_tok and (cls == SEPARATOR or prev_cjk or cls == CJK):
+                    n = _add(_mix(h + _TERM_SALT, n_features, shift), keys, pos, mask, idx, cnt, n)
+                    in_tok = False
+                if cls == SEPARATOR:
+                    prev_cjk = False
+                    continue
+                if not in_tok:
+                    h = np.uint64(0)
+                    pw = np.uint64(1)
+                    in_tok = True
+                h += np.uint64(c) * pw
+                pw *= _P
+                prev_cjk = cls == CJK
+            if sort:
+                _sort_row(idx, cnt, lo, n)
+            nnz[d] = n - lo
+    return _compact(offsets, nnz, idx, cnt)
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def hash_ngrams_kernel(  # pragma: no cover - compiled
+    cp: np.ndarray,
+    offsets: np.ndarray,
+    table: np.ndarray,
+    n_features: np.int64,
+    shift: np.uint64,
+    sort: bool,
+    tasks: int,
+    n_lo: int,
+    n_hi: int,
+    seeds: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``char_wb`` n-gram buckets (``n_lo <= n <= n_hi``) of every document: CSR ``(indptr, indices, counts)``.
+
+    ``seeds[n]`` is the initial hash value of an n-gram of length ``n``. Rows as in :func:`hash_terms_kernel`.
+    """
+    n_docs = offsets.shape[0] - 1
+    widths = n_hi - n_lo + 1
+    # slot of document d: (length + 2) stream characters, at most that many n-grams per n
+    slots = np.empty(n_docs + 1, dtype=np.int64)
+    slots[0] = 0
+    longest = 0
+    for d in range(n_docs):
+        slots[d + 1] = slots[d] + (offsets[d + 1] - offsets[d] + 2) * widths
+        longest = max(longest, offsets[d + 1] - offsets[d] + 2)
+    idx = np.empty(slots[n_docs], dtype=np.int32)
+    cnt = np.empty(slots[n_docs], dtype=np.float32)
+    nnz = np.zeros(n_docs, dtype=np.int64)
+    bounds = _blocks(n_docs, tasks)
+    for blk in numba.prange(bounds.shape[0] - 1):
+        keys = np.empty(_table_size(longest * widths), dtype=np.int32)
+        pos = np.empty(keys.shape[0], dtype=np.int64)
+        stream = np.empty(longest, dtype=np.uint32)
+        for d in range(bounds[blk], bounds[blk + 1]):
+            mask = _table_size(slots[d + 1] - slots[d]) - 1
+            keys[: mask + 1] = -1
+            # the padded stream: separators become spaces, runs of spaces collapse to one
+            stream[0] = _SPACE
+            m = 1
+            for i in range(offsets[d], offsets[d + 1]):
+                c = cp[i]
+                if _class(c, table) == SEPARATOR:
+                    c = _SPACE
+                if c == _SPACE and stream[m - 1] == _SPACE:
+                    continue
+                stream[m] = c
+                m += 1
+            if stream[m - 1] != _SPACE:
+                stream[m] = _SPACE
+                m += 1
+            n_out = slots[d]
+            for n in range(n_lo, n_hi + 1):
+                for s in range(0, m - n + 1):
+                    if n == 1 and stream[s] == _SPACE:
+                        continue
+                    interior_space = False
+                    for k in range(1, n - 1):  # char_wb: n-grams stay inside one padded word
+                        if stream[s + k] == _SPACE:
+                            interior_space = True
+                            break
+                    if interior_space:
+                        continue
+                    h = seeds[n]
+                    for k in range(n):
+                        h = h * _P + np.uint64(stream[s + k])
+                    n_out = _add(_mix(h, n_features, shift), keys, pos, mask, idx, cnt, n_out)
+            if sort:
+                _sort_row(idx, cnt, slots[d], n_out)
+            nnz[d] = n_out - slots[d]
+    return _compact(slots, nnz, idx, cnt)
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def _compact(  # pragma: no cover - compiled
+    slots: np.ndarray, nnz: np.ndarray, idx: np.ndarray, cnt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gather each document's ``nnz[d]`` values written at ``slots[d]`` into contiguous CSR arrays."""
+    n_docs = nnz.shape[0]
+    indptr = np.zeros(n_docs + 1, dtype=np.int64)
+    for d in range(n_docs):
+        indptr[d + 1] = indptr[d] + nnz[d]
+    indices = np.empty(indptr[n_docs], dtype=np.int32)
+    counts = np.empty(indptr[n_docs], dtype=np.float32)
+    for d in numba.prange(n_docs):
+        src, dst = slots[d], indptr[d]
+        for k in range(nnz[d]):
+            indices[dst + k] = idx[src + k]
+            counts[dst + k] = cnt[src + k]
+    return indptr, indices, counts
+
+
+@numba.njit(inline="always")
+def _scan_pairs(  # pragma: no cover - compiled
+    q_indptr: np.ndarray,
+    q_indices: np.ndarray,
+    d_indptr: np.ndarray,
+    d_indices: np.ndarray,
+    pair_query: np.ndarray,
+    pair_doc: np.ndarray,
+    lo: int,
+    hi: int,
+    mark: np.ndarray,
+    found: np.ndarray,
+    hit_pair: np.ndarray,
+    hit_qpos: np.ndarray,
+    hit_dpos: np.ndarray,
+    fill: bool,
+) -> None:
+    """Pairs ``lo..hi-1`` (sorted by query): mark each query's buckets once, look every document bucket up."""
+    current = -1
+    for p in range(lo, hi):
+        q = pair_query[p]
+        if q != current:
+            if current >= 0:
+                for i in range(q_indptr[current], q_indptr[current + 1]):
+                    mark[q_indices[i]] = 0
+            for i in range(q_indptr[q], q_indptr[q + 1]):
+                mark[q_indices[i]] = i + 1
+            current = q
+        k = found[p] if fill else 0
+        for j in range(d_indptr[pair_doc[p]], d_indptr[pair_doc[p] + 1]):
+            i = mark[d_indices[j]]
+            if i != 0:
+                if fill:
+                    hit_pair[k], hit_qpos[k], hit_dpos[k] = p, i - 1, j
+                k += 1
+        if not fill:
+            found[p + 1] = k
+    if current >= 0:
+        for i in range(q_indptr[current], q_indptr[current + 1]):
+            mark[q_indices[i]] = 0
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def match_kernel(  # pragma: no cover - compiled
+    q_indptr: np.ndarray,
+    q_indices: np.ndarray,
+    d_indptr: np.ndarray,
+    d_indices: np.ndarray,
+    n_features: np.int64,
+    pair_query: np.ndarray,
+    pair_doc: np.ndarray,
+    tasks: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Query buckets found in each pair's document: ``(hit_pair, hit_qpos, hit_dpos)``.
+
+    Pairs must be sorted by query. Positions index the matrices' ``indices`` / ``data`` arrays; hits come pair by
+    pair, in the document row's order within a pair. Rows must hold each bucket once.
+    """
+    n_pairs = pair_query.shape[0]
+    found = np.zeros(n_pairs + 1, dtype=np.int64)
+    none = np.empty(0, dtype=np.int64)
+    bounds = _blocks(n_pairs, tasks)
+    for blk in numba.prange(bounds.shape[0] - 1):
+        mark = np.zeros(n_features, dtype=np.int64)
+        _scan_pairs(q_indptr, q_indices, d_indptr, d_indices, pair_query, pair_doc, bounds[blk], bounds[blk + 1],
+                    mark, found, none, none, none, False)  # fmt: skip
+    for p in range(n_pairs):
+        found[p + 1] += found[p]
+    hit_pair = np.empty(found[n_pairs], dtype=np.int64)
+    hit_qpos = np.empty(found[n_pairs], dtype=np.int64)
+    hit_dpos = np.empty(found[n_pairs], dtype=np.int64)
+    for blk in numba.prange(bounds.shape[0] - 1):
+        mark = np.zeros(n_features, dtype=np.int64)
+        _scan_pairs(q_indptr, q_indices, d_indptr, d_indices, pair_query, pair_doc, bounds[blk], bounds[blk + 1],
+                    mark, found, hit_pair, hit_qpos, hit_dpos, True)  # fmt: skip
+    return hit_pair, hit_qpos, hit_dpos
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def weighted_row_norms(  # pragma: no cover - compiled
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, weights: np.ndarray, tasks: int
+) -> np.ndarray:
+    """``sqrt(sum_j (data_j * weights[indices_j]) ** 2)`` of every CSR row, in float64."""
+    n_rows = indptr.shape[0] - 1
+    out = np.zeros(n_rows)
+    bounds = _blocks(n_rows, tasks)
+    for blk in numba.prange(bounds.shape[0] - 1):
+        for r in range(bounds[blk], bounds[blk + 1]):
+            acc = 0.0
+            for j in range(indptr[r], indptr[r + 1]):
+                v = np.float64(data[j]) * weights[indices[j]]
+                acc += v * v
+            out[r] = np.sqrt(acc)
+    return out

@@ -1,0 +1,148 @@
+"""The compiled text kernels against plain-Python references: hash values, counts, matches, norms, threads."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from smar_ltr.features.text_hashing import hash_char_ngrams, hash_terms
+from smar_ltr.features.text_kernels import match_kernel, weighted_row_norms
+
+TEXTS = [
+    "Hello, 世界 2024!",
+    "",
+    "   ",
+    "a",
+    "red panda red panda photos",
+    "日本語のテキスト、です。",
+    "🙂 emoji🙂ok",
+    "x" * 300,
+    "İstanbul café-crème ﬃ",
+]
+M64 = 2**64
+P = 1_000_003
+GOLDEN = 0x9E3779B97F4A7C15
+N_FEATURES = 2**18
+
+
+def _bucket(h: int) -> int:
+    """The documented Fibonacci hashing of a 64-bit hash to a bucket of a 2**18 table."""
+    return ((h * GOLDEN) % M64) >> (64 - 18)
+
+
+def _ref_terms(text: str) -> Counter:
+    """Terms as the module docstring defines them, hashed in plain Python."""
+    out: Counter = Counter()
+    cur = ""
+    for ch in text.lower() + " ":
+        cjk = "\u4e00" <= ch <= "\u9fff" or "\u3040" <= ch <= "\u30ff"
+        if not ch.isalnum() or cjk:
+            for term in (cur, ch if cjk else ""):
+                if term:
+                    h = sum(ord(c) * pow(P, i, M64) for i, c in enumerate(term)) % M64
+                    out[_bucket((h + 0x5851F42D4C957F2D) % M64)] += 1
+            cur = ""
+        else:
+            cur += ch
+    return out
+
+
+def _ref_ngrams(text: str, lo: int = 2, hi: int = 3) -> Counter:
+    """``char_wb`` n-grams of the separator-split words, hashed in plain Python."""
+    words = "".join(c if c.isalnum() else " " for c in text.lower()).split()
+    out: Counter = Counter()
+    for word in words:
+        padded = f" {word} "
+        for n in range(lo, hi + 1):
+            for s in range(len(padded) - n + 1):
+                h = (n * 0x100000001B3) % M64
+                for c in padded[s : s + n]:
+                    h = (h * P + ord(c)) % M64
+                out[_bucket(h)] += 1
+    return out
+
+
+def _row_counter(m: sp.csr_matrix, i: int) -> Counter:
+    row = m[i]
+    return Counter(dict(zip(row.indices.tolist(), row.data.astype(int).tolist(), strict=True)))
+
+
+@pytest.mark.parametrize("sort", [True, False])
+def test_term_buckets_match_a_plain_python_reference(sort):
+    texts = [t for t in TEXTS if "ﬃ" not in t and "İ" not in t]  # ligatures / dotted I: lower() differs from Arrow
+    m = hash_terms(texts, N_FEATURES, sort=sort)
+    for i, text in enumerate(texts):
+        assert _row_counter(m, i) == _ref_terms(text), text
+
+
+@pytest.mark.parametrize("sort", [True, False])
+def test_ngram_buckets_match_a_plain_python_reference(sort):
+    texts = [t for t in TEXTS if "ﬃ" not in t and "İ" not in t]
+    m = hash_char_ngrams(texts, N_FEATURES, sort=sort)
+    for i, text in enumerate(texts):
+        assert _row_counter(m, i) == _ref_ngrams(text), text
+
+
+@pytest.mark.parametrize("hash_fn", [hash_terms, hash_char_ngrams])
+def test_unsorted_rows_hold_the_same_counts_each_bucket_once(hash_fn):
+    texts = TEXTS * 3 + [f"doc {i} alpha beta 北京{i % 7}" for i in range(200)]
+    a, b = hash_fn(texts, N_FEATURES), hash_fn(texts, N_FEATURES, sort=False)
+    assert a.has_canonical_format
+    assert np.array_equal(a.indptr, b.indptr)
+    assert (a != b).nnz == 0
+    for i in range(len(texts)):  # no bucket twice in an unsorted row
+        row = b.indices[b.indptr[i] : b.indptr[i + 1]]
+        assert len(set(row.tolist())) == len(row)
+
+
+def test_results_do_not_depend_on_the_number_of_threads():
+    numba = pytest.importorskip("numba")
+    texts = [f"page {i} red panda {'x' * (i % 13)} 熊猫" for i in range(500)]
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = hash_char_ngrams(texts, sort=False)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = hash_char_ngrams(texts, sort=False)
+    finally:
+        numba.set_num_threads(before)
+    for x, y in zip((one.indptr, one.indices, one.data), (many.indptr, many.indices, many.data), strict=True):
+        assert np.array_equal(x, y)
+
+
+def _random_rows(rng, n_rows: int, n_features: int) -> sp.csr_matrix:
+    rows = [rng.choice(n_features, size=rng.integers(0, 12), replace=False) for _ in range(n_rows)]
+    indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
+    indices = np.concatenate([r for r in rows] + [np.empty(0, int)]).astype(np.int32)
+    data = rng.integers(1, 4, size=len(indices)).astype(np.float32)
+    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_features))
+
+
+@pytest.mark.parametrize("tasks", [1, 3, 16])
+def test_match_kernel_finds_exactly_the_shared_buckets(tasks):
+    rng = np.random.default_rng(0)
+    qm, dm = _random_rows(rng, 7, 40), _random_rows(rng, 60, 40)
+    pq = np.sort(rng.integers(0, 7, 150)).astype(np.int64)  # pairs sorted by query
+    pd_ = rng.integers(0, 60, 150).astype(np.int64)
+    hit_pair, hit_qpos, hit_dpos = match_kernel(qm.indptr, qm.indices, dm.indptr, dm.indices, 40, pq, pd_, tasks)
+    got = sorted(zip(hit_pair.tolist(), hit_qpos.tolist(), hit_dpos.tolist(), strict=True))
+    expected = []
+    for p, (q, d) in enumerate(zip(pq, pd_, strict=True)):
+        for i in range(qm.indptr[q], qm.indptr[q + 1]):
+            for j in range(dm.indptr[d], dm.indptr[d + 1]):
+                if qm.indices[i] == dm.indices[j]:
+                    expected.append((p, i, j))
+    assert got == sorted(expected)
+    assert np.all(np.diff(hit_pair) >= 0)  # pair by pair
+
+
+def test_weighted_row_norms_match_numpy():
+    rng = np.random.default_rng(1)
+    m = _random_rows(rng, 30, 50)
+    w = rng.uniform(0.5, 3.0, 50)
+    expected = np.sqrt(np.asarray((m.multiply(w[None, :]).power(2)).sum(axis=1)).ravel())
+    got = weighted_row_norms(m.indptr.astype(np.int64), m.indices, m.data, w, 4)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
