@@ -127,7 +127,12 @@ def largest_remainder(totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return base + ((place < leftover[:, None]) & (w > 0))
 
 
-def allocate(lists: ModalLists, allowance: int, modality_shares: np.ndarray | None = None) -> np.ndarray:
+def allocate(
+    lists: ModalLists,
+    allowance: int,
+    modality_shares: np.ndarray | None = None,
+    per_query: np.ndarray | None = None,
+) -> np.ndarray:
     """Per-list judgement counts: ``allowance`` over queries by size, then over modalities (module docstring).
 
     Parameters
@@ -145,7 +150,8 @@ def allocate(lists: ModalLists, allowance: int, modality_shares: np.ndarray | No
         Judgements per list; sums to at most ``allowance``, never over a list's length.
     """
     cap = lists.sizes.reshape(lists.n_queries, lists.n_modalities)
-    per_query = largest_remainder(np.array([allowance]), cap.sum(axis=1)[None, :])[0]
+    if per_query is None:  # given: already split over a larger table (the Dask engine)
+        per_query = largest_remainder(np.array([allowance]), cap.sum(axis=1)[None, :])[0]
     weight = cap if modality_shares is None else np.broadcast_to(modality_shares, cap.shape) * (cap > 0)
     alloc = np.zeros_like(cap)
     remaining = per_query.copy()

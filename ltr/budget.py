@@ -27,7 +27,7 @@ Strategies (``k`` = the (query, modality) allowance, ``n`` = the list length):
     the slice ``[b*k, (b+1)*k)`` of each list for ``band=b >= 0``; negative ``b`` counts from the end
     (``-1`` = the last ``k``, "bottom", ``-2`` the ``k`` before those); clipped to the list.
 ``random``
-    ``k`` rows of each list uniformly at random (seeded).
+    ``k`` rows of each list uniformly at random (seeded per query: :mod:`smar_ltr.query_seeds`).
 ``iso-anchor``
     binary search for label boundaries along each list (:mod:`smar_ltr.iso_anchor`), asking the oracle one
     item per list per round and never the same item twice; yields inferred labels and anchors.
@@ -85,6 +85,7 @@ __all__ = [
     "monotonicity_violation_rate",
     "resolve_strategy",
 ]
+from smar_ltr.query_seeds import row_streams, stream_uniform
 
 STRATEGIES: tuple[str, ...] = ("given", "all", "top", "band", "random", "iso-anchor")
 #: Strategies that simulate annotation by reading labels that are all known.
@@ -228,7 +229,7 @@ def column_oracle(labels: pd.Series | np.ndarray) -> Oracle:
     return oracle
 
 
-def _select(strategy: str, lists: ModalLists, k: np.ndarray, band: int, seed: int) -> np.ndarray:
+def _select(strategy: str, lists: ModalLists, k: np.ndarray, band: int, seed: int, qid: pd.Series) -> np.ndarray:
     """Boolean mask (input row order) of rows chosen by ``top``, ``band`` or ``random``."""
     n_row = lists.sizes[lists.cell]
     k_row = k[lists.cell]
@@ -238,7 +239,7 @@ def _select(strategy: str, lists: ModalLists, k: np.ndarray, band: int, seed: in
         start = band * k_row if band >= 0 else n_row + band * k_row
         lo, hi = np.clip(start, 0, n_row), np.clip(start + k_row, 0, n_row)
         return (lists.rank >= lo) & (lists.rank < hi)
-    key = np.random.default_rng(seed).random(size=int(lists.cell.shape[0]))
+    key = stream_uniform(row_streams(seed, qid), 0)
     shuffled = ModalLists.from_codes(lists.query_codes, lists.modality_codes, key, lists.n_modalities)
     return shuffled.rank < k_row
 
@@ -256,6 +257,8 @@ def annotate(
     oracle: Oracle | None = None,
     levels: Sequence[int] | None = None,
     max_label: int | None = None,
+    query_allowance: np.ndarray | None = None,
+    allowance: int | None = None,
 ) -> Annotation:
     """Choose the page candidates whose page label is revealed, within the budget.
 
@@ -284,6 +287,11 @@ def annotate(
     max_label : int, optional
         The declared label scale's highest grade (``iso-anchor`` needs it or ``levels``); never inferred from
         the labels, which the strategy has not revealed.
+    query_allowance : ndarray of int64, shape (n_queries,), optional
+        Judgements per query (first-appearance order) when the global cap was already split over a larger
+        table of which ``frame`` holds whole queries (the Dask engine); ``allowance`` then reports that cap.
+    allowance : int, optional
+        The global cap to report with ``query_allowance``.
 
     Returns
     -------
@@ -325,11 +333,12 @@ def annotate(
         return _annotation(table, "all", 1.0, mask, n)
     score = table[score_col].to_numpy(dtype=np.float64) if strategy in _SCORED else None
     lists = ModalLists.from_frame(table, score)
-    allowance = global_allowance(p, n)
+    if query_allowance is None or allowance is None:
+        allowance = global_allowance(p, n)
     shares = _shares_vector(modality_shares, lists.modality_names)
-    k = allocate(lists, allowance, shares)
+    k = allocate(lists, allowance, shares, query_allowance)
     if not iso:
-        mask = _select(strategy, lists, k, int(band), seed)
+        mask = _select(strategy, lists, k, int(band), seed, table[QID])
         return _annotation(table, strategy, p, mask, allowance)
     if levels is None:
         levels = _scale_levels(max_label)

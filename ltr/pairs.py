@@ -16,6 +16,10 @@ Rows come grouped by query (first-appearance order). Everything is vectorised: r
 per-(query, modality) lists (:class:`smar_ltr.budget.ModalLists`) and each item's candidate partners form
 index ranges in that order, so building pairs is offset arithmetic plus, for ``sample``, Floyd's sampling
 without replacement run for all items at once (``max_pairs_per_item`` numpy steps).
+
+Sampling is per query: each item draws from its own stream keyed by ``(seed, qid, position of the item in its
+query)`` (:mod:`smar_ltr.query_seeds`), so a query gets the same pairs whether it is built alone, with other
+queries, or on a Dask worker holding one partition of the table.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import pandas as pd
 from smar_ltr.budget import ModalLists
 from smar_ltr.errors import ConfigError, PageTableError
 from smar_ltr.schema import QID, UPSTREAM_SCORE
+from smar_ltr.query_seeds import row_streams, stream_integers
 
 PAIR_COLUMNS: tuple[str, ...] = ("qid", "winner", "loser", "weight", "kind")
 PAIR_KINDS: tuple[str, ...] = ("intra", "cross", "page")
@@ -86,10 +91,14 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, np.arange(owner.shape[0]) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
-def _choose(counts: np.ndarray, k: int | None, how: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _choose(
+    counts: np.ndarray, k: int | None, how: str, streams: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """For each owner ``t`` pick indices in ``[0, counts[t])``: ``all``, the ``first`` k, or k ``sample``-d.
 
-    Returns ``(owner, index)`` arrays, grouped by owner (ascending), indices distinct within an owner.
+    ``sample`` draws owner ``t``'s subset from the random stream ``streams[t]`` (uint64, one per owner), so an
+    owner's picks depend on its stream alone. Returns ``(owner, index)`` arrays, grouped by owner (ascending),
+    indices distinct within an owner.
     """
     counts = np.asarray(counts, dtype=np.int64)
     if how == "all" or k is None:
@@ -101,12 +110,15 @@ def _choose(counts: np.ndarray, k: int | None, how: str, rng: np.random.Generato
     owner, index = _expand(np.where(small, counts, 0))
     if small.all():
         return owner, index
+    if streams is None:
+        raise ValueError("sampling needs one random stream per owner")
     big = np.flatnonzero(~small)
     m = counts[big]
+    big_streams = np.asarray(streams, dtype=np.uint64)[big]
     chosen = np.empty((big.shape[0], k), dtype=np.int64)
     for step in range(k):  # Floyd: a uniform k-subset of [0, m) per row, k vectorised steps
         j = m - k + step
-        r = rng.integers(0, j + 1)
+        r = stream_integers(big_streams, step, j + 1)
         seen = (chosen[:, :step] == r[:, None]).any(axis=1)
         chosen[:, step] = np.where(seen, j, r)
     owner = np.concatenate([owner, np.repeat(big, k)])
@@ -188,7 +200,7 @@ def intra_modal_pairs(
     min_gap : float
         Only pairs whose scores differ by more than this (ties are never paired).
     seed : int
-        Seed of ``sample``.
+        Seed of ``sample`` (per query: module docstring).
     normalize : bool
         Weight ``beta_m / (pairs of the list)`` so each (query, modality) list contributes ``beta_m`` in
         total (method.md's per-(query, modality) averaging, *interpretation*); ``False``: every pair weighs
@@ -216,7 +228,8 @@ def intra_modal_pairs(
     first = np.searchsorted(keys, cell_sorted * width + probe, side="right")
     end = lists.starts[cell_sorted] + lists.sizes[cell_sorted]
     how = {"neighbors": "first", "sample": "sample", "all": "all"}[scheme]
-    owner, index = _choose(end - first, max_pairs_per_item, how, np.random.default_rng(seed))
+    streams = row_streams(seed, frame[QID])[order] if how == "sample" else None
+    owner, index = _choose(end - first, max_pairs_per_item, how, streams)
     winner, loser = order[owner], order[first[owner] + index]
     keep = (score[winner] > score[loser] + gap) & (betas[lists.modality_codes[winner]] > 0)
     winner, loser = winner[keep], loser[keep]
@@ -250,7 +263,7 @@ def cross_modal_pairs(
         Each item ``i`` is paired with up to this many items of *other* modalities with a lower label, sampled
         uniformly (seeded); ``None``: with all of them.
     seed : int
-        Sampling seed.
+        Sampling seed (per query: module docstring).
     normalize : bool
         Weight ``mu / (pairs of the query)`` so each query contributes ``mu`` (*interpretation*); ``False``:
         every pair weighs ``mu``.
@@ -278,7 +291,8 @@ def cross_modal_pairs(
     below = np.searchsorted(keys, other_cells * width + probe[:, None], side="left") - starts
     below[lists.modality_codes[valid][:, None] == np.arange(n_mod)[None, :]] = 0
     how = "all" if max_pairs_per_item is None else "sample"
-    owner, index = _choose(below.sum(axis=1), max_pairs_per_item, how, np.random.default_rng(seed))
+    streams = row_streams(seed, frame[QID])[valid] if how == "sample" else None
+    owner, index = _choose(below.sum(axis=1), max_pairs_per_item, how, streams)
     cum = np.cumsum(below, axis=1)[owner]
     which = (index[:, None] >= cum).sum(axis=1)
     offset = index - (cum[np.arange(owner.shape[0]), which] - below[owner, which])

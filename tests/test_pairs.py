@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smar_ltr.errors import ConfigError, PageTableError
+from smar_ltr.query_seeds import row_streams
 from smar_ltr.pairs import (
     PAIR_COLUMNS,
     PAIR_KINDS,
@@ -172,7 +173,8 @@ def test_sample_is_seeded() -> None:
 
 
 def test_floyd_sampling_is_uniform_and_distinct() -> None:
-    owner, index = _choose(np.full(20_000, 10), 3, "sample", np.random.default_rng(0))
+    streams = row_streams(0, np.repeat(np.arange(200), 100))
+    owner, index = _choose(np.full(20_000, 10), 3, "sample", streams)
     assert np.array_equal(owner, np.repeat(np.arange(20_000), 3))
     picks = index.reshape(-1, 3)
     assert (np.diff(np.sort(picks, axis=1), axis=1) > 0).all()  # distinct within an owner
@@ -279,3 +281,40 @@ def test_input_errors() -> None:
         cross_modal_pairs(frame, np.zeros(3))
     with pytest.raises(ConfigError, match="mu"):
         cross_modal_pairs(frame, np.zeros(2), mu=float("nan"))
+
+
+def _sampling_table(n_queries: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(5, 30, size=n_queries)
+    frame = pd.DataFrame(
+        {
+            "qid": np.repeat([f"q{i}" for i in range(n_queries)], sizes),
+            "modality": rng.choice(["web", "image", "video"], size=sizes.sum()),
+            "upstream_score": rng.normal(size=sizes.sum()),
+        }
+    )
+    return frame, rng.integers(0, 4, size=len(frame)).astype(float)
+
+
+def _keyed(frame: pd.DataFrame, pairs: pd.DataFrame) -> set[tuple[str, int, int]]:
+    """Pairs as (qid, position in query of winner, of loser): comparable across tables."""
+    pos = frame.groupby("qid", sort=False).cumcount().to_numpy()
+    return {(q, int(pos[w]), int(pos[lo])) for q, w, lo in zip(pairs["qid"], pairs["winner"], pairs["loser"])}
+
+
+def test_sampled_pairs_of_a_query_do_not_depend_on_the_other_queries() -> None:
+    # the Dask engine builds pairs per partition of whole queries: every split must give the same pairs
+    frame, y = _sampling_table(12, 0)
+    whole_intra = intra_modal_pairs(frame, scheme="sample", max_pairs_per_item=2, seed=7)
+    whole_cross = cross_modal_pairs(frame, y, max_pairs_per_item=2, seed=7)
+    queries = frame["qid"].unique()
+    parts = [queries[:5], queries[5:9][::-1], queries[9:]]  # the middle part also in another query order
+    intra, cross = set(), set()
+    for part in parts:
+        rows = np.concatenate([np.flatnonzero(frame["qid"].to_numpy() == q) for q in part])
+        sub = frame.iloc[rows].reset_index(drop=True)
+        intra |= _keyed(sub, intra_modal_pairs(sub, scheme="sample", max_pairs_per_item=2, seed=7))
+        cross |= _keyed(sub, cross_modal_pairs(sub, y[rows], max_pairs_per_item=2, seed=7))
+    assert intra == _keyed(frame, whole_intra)
+    assert cross == _keyed(frame, whole_cross)
+    assert len(whole_intra) > 0 and len(whole_cross) > 0
