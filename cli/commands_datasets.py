@@ -144,3 +144,21 @@ def make_fixture_command(
     extra = {"layout": layout} if layout is not None else {}
     files = make_fixture(name, out, seed=seed, **extra)
     typer.echo(f"wrote {len(files)} files to {out}")
+
+
+@datasets_app.command("partition")
+@one_line_errors
+def partition_command(
+    source: Annotated[Path, typer.Argument(help="Page table file (parquet or CSV).")],
+    out: Annotated[Path, typer.Argument(help="New folder for the query-aligned parquet partitions.")],
+    rows_per_partition: Annotated[
+        int, typer.Option("--rows-per-partition", help="Rows per partition (cut at the next query boundary).")
+    ] = 100_000,
+) -> None:
+    """Rewrite a page table as parquet partitions that each hold whole queries (input of --engine dask)."""
+    from smar_ltr.datasets.io import read_frame
+    from smar_ltr.distributed.partitions import write_partitioned
+
+    frame = read_frame(source, dtype={"qid": str, "item_id": str, "modality": str})
+    files = write_partitioned(frame, out, rows_per_partition)
+    typer.echo(f"wrote {len(files)} partitions to {out}")

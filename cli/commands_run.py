@@ -16,14 +16,17 @@ from smar_ltr.cli.options import (
     Budget,
     ConfigFile,
     DataDir,
+    Engine,
     Format,
     Overrides,
     Plugins,
     Quiet,
+    Scheduler,
     Seed,
     Strategy,
     StrictPlugins,
     Validation,
+    Workers,
 )
 from smar_ltr.config import RunConfig, load_config
 from smar_ltr.datasets.io import read_frame
@@ -32,6 +35,15 @@ from smar_ltr.errors import ConfigError
 
 def _progress(quiet: bool):
     return None if quiet else (lambda line: typer.echo(f"[smar-ltr] {line}", err=True))
+
+
+def _check_engine(engine: str, scheduler: str | None, workers: int | None) -> bool:
+    """True for ``--engine dask``; refuses cluster flags without it."""
+    if engine not in ("local", "dask"):
+        raise ConfigError(f"--engine must be local or dask, got {engine!r}")
+    if engine == "local" and (scheduler is not None or workers is not None):
+        raise ConfigError("--scheduler/--workers need --engine dask")
+    return engine == "dask"
 
 
 def _load_plugins(plugins: list[Path] | None, strict: bool) -> None:
@@ -84,21 +96,33 @@ def fit_command(
     plugins: Plugins = None,
     strict_plugins: StrictPlugins = False,
     quiet: Quiet = False,
+    engine: Engine = "local",
+    scheduler: Scheduler = None,
+    workers: Workers = None,
 ) -> None:
     """Fit single-modal rankers, pick the annotation budget and train the SMAR whole-page reranker."""
     from smar_ltr.cli.workflow import fit_and_save
 
     _load_plugins(plugins, strict_plugins)
     cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
-    outcome = fit_and_save(cfg, out, progress=_progress(quiet))
-    a, cost = outcome.model.summary["annotation"], outcome.model.summary["labels"]
-    typer.echo(f"run written to {outcome.run_dir}")
+    if _check_engine(engine, scheduler, workers):
+        from smar_ltr.artifacts import save_run
+        from smar_ltr.cli.workflow import default_out
+        from smar_ltr.distributed.reports import fit_run_dask
+
+        model = fit_run_dask(cfg, scheduler, workers, _progress(quiet))
+        run_dir, valid_metrics = save_run(model, out or default_out(cfg)), None
+    else:
+        outcome = fit_and_save(cfg, out, progress=_progress(quiet))
+        model, run_dir, valid_metrics = outcome.model, outcome.run_dir, outcome.valid_metrics
+    a, cost = model.summary["annotation"], model.summary["labels"]
+    typer.echo(f"run written to {run_dir}")
     line = (
         f"dataset={cfg.dataset} backend={cfg.reranker.backend} strategy={a['strategy']} "
         f"page labels used={cost['labels_used']} ({cost['train_labels']} training + {cost['validation_labels']} "
         f"validation = {cost['label_fraction']:.1%} of {cost['candidates']} candidates)"
     )
-    ndcg = (outcome.valid_metrics or {}).get("ndcg@10")
+    ndcg = (valid_metrics or {}).get("ndcg@10")
     if ndcg is not None:
         line += f" valid ndcg@10={ndcg:.4f}"
     typer.echo(line)
@@ -122,6 +146,9 @@ def eval_command(
     plugins: Plugins = None,
     strict_plugins: StrictPlugins = False,
     quiet: Quiet = False,
+    engine: Engine = "local",
+    scheduler: Scheduler = None,
+    workers: Workers = None,
 ) -> None:
     """Report SMAR and every baseline on the test split (fits first when --model is not given)."""
     from smar_ltr.artifacts import load_run
@@ -151,7 +178,12 @@ def eval_command(
             cfg = from_dict(RunConfig, fields)
     else:
         cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
-    report = evaluate(cfg, loaded, split=split, progress=_progress(quiet))
+    if _check_engine(engine, scheduler, workers):
+        from smar_ltr.distributed.reports import evaluate_run_dask
+
+        report = evaluate_run_dask(cfg, loaded, split, scheduler, workers, _progress(quiet))
+    else:
+        report = evaluate(cfg, loaded, split=split, progress=_progress(quiet))
     typer.echo(render_report(report, fmt))
 
 
@@ -162,13 +194,26 @@ def rerank_command(
     input: Annotated[Path, typer.Option("--input", "-i", help="Pages to rerank (parquet or CSV).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the pages with score and rank.")],
     plugins: Plugins = None,
+    engine: Engine = "local",
+    scheduler: Scheduler = None,
+    workers: Workers = None,
 ) -> None:
-    """Score and rank pages with a saved run; adds ``score`` and ``rank`` columns."""
+    """Score and rank pages with a saved run; adds ``score`` and ``rank`` columns.
+
+    With ``--engine dask``, ``--input`` is a folder of query-aligned parquet partitions
+    (``smar-ltr datasets partition``) and ``--output`` a new folder of scored partitions.
+    """
     from smar_ltr.artifacts import load_run
     from smar_ltr.pipeline import rerank
 
     _load_plugins(plugins, False)
     run = load_run(model)
+    if _check_engine(engine, scheduler, workers):
+        from smar_ltr.distributed.reports import rerank_folder
+
+        n_parts = rerank_folder(run, input, output, scheduler, workers)
+        typer.echo(f"reranked {n_parts} partitions -> {output}")
+        return
     frame = read_frame(input, dtype={"qid": str, "item_id": str, "modality": str})  # ids such as "007" stay intact
     out = rerank(run, frame)
     write_table(out, output)

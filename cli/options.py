@@ -33,3 +33,10 @@ Plugins = Annotated[
 ]
 StrictPlugins = Annotated[bool, typer.Option("--strict-plugins", help="Fail when a feature plugin cannot load.")]
 Format = Annotated[str, typer.Option("--format", "-f", help="table | json | markdown.")]
+Engine = Annotated[str, typer.Option("--engine", help="local | dask (needs smar-ltr[dask]).")]
+Scheduler = Annotated[
+    str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (--engine dask).")
+]
+Workers = Annotated[
+    int | None, typer.Option("--workers", help="Start a local Dask cluster of N worker processes (--engine dask).")
+]

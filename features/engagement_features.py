@@ -60,13 +60,21 @@ def fit_beta_prior(num: np.ndarray, den: np.ndarray, strength: float | None = No
     strength : float, optional
         Fixed ``alpha + beta``; fitted by the method of moments when None.
     """
-    ok = (den > 0) & ~np.isnan(num) & ~np.isnan(den)
-    if not ok.any():
+    rate = observed_rates(num, den)
+    if rate.size == 0:
         return None
-    rate = np.clip(num[ok] / den[ok], 0.0, 1.0)
-    m = float(rate.mean())
+    return beta_prior_from_moments(float(rate.mean()), float(rate.var()), strength)
+
+
+def observed_rates(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``clip(num / den, 0, 1)`` over the rows with ``den > 0`` and both values known."""
+    ok = (den > 0) & ~np.isnan(num) & ~np.isnan(den)
+    return np.clip(num[ok] / den[ok], 0.0, 1.0)
+
+
+def beta_prior_from_moments(m: float, v: float, strength: float | None = None) -> tuple[float, float]:
+    """``(alpha, beta)`` from the mean ``m`` and population variance ``v`` of the rates (module docstring)."""
     if strength is None:
-        v = float(rate.var())
         strength = m * (1.0 - m) / v - 1.0 if v > 0 and 0.0 < m < 1.0 else _FALLBACK_STRENGTH
         strength = float(np.clip(strength, 1.0, 1e4))
     return m * strength, (1.0 - m) * strength

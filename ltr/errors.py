@@ -38,3 +38,7 @@ class CampaignError(SmarError):
 
 class ExportError(SmarError):
     """A reranker cannot be written in the requested search-engine format (backend or model shape unsupported)."""
+
+
+class ClusterError(SmarError):
+    """A distributed (Dask) run failed on the cluster: a worker died, a call timed out, a task raised."""

@@ -1,0 +1,367 @@
+"""``fit_dask``: the SMAR pipeline with every stage on a Dask cluster, returning an ordinary ``SmarModel``.
+
+single-modal rankers (XGBoost / LightGBM on Dask) -> ``upstream_score`` per partition -> feature statistics by a
+reduce, features per partition -> annotation budget (global cap by a reduce, selection per partition) ->
+constraint pairs per partition (per-query sampling) -> whole-page reranker (``xgboost.dask.train`` with the
+SMAR objective rebuilt on each worker, or LightGBM's Dask ranker with it).
+
+Partitions travel as futures in partition order; the client receives only what the run saves (models, feature
+statistics, the list of revealed rows) and counts. The model it returns is scored, saved and evaluated like a
+single-machine one. CatBoost has no Dask ranker and is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from smar_ltr.config import ConsistencyConfig, GBDTConfig, RunConfig
+from smar_ltr.datasets.schema import MODAL_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
+from smar_ltr.datasets.splits import PageSplits
+from smar_ltr.distributed.annotation import annotate_parts
+from smar_ltr.distributed.feature_stats import fit_features
+from smar_ltr.distributed.objective import (
+    LightGBMPartitionObjective,
+    PartitionObjective,
+    local_supervision,
+    row_keys,
+    support_columns,
+)
+from smar_ltr.distributed.partitions import check_query_aligned, require_dask, scatter_pages
+from smar_ltr.distributed.training import DEFAULT_TIMEOUT, lightgbm_dask, query_code_series, xgboost_dask
+from smar_ltr.errors import ConfigError, DatasetError
+from smar_ltr.pipeline import SmarModel, data_fingerprint, design_matrix, select_features
+from smar_ltr.rankers import GBDTRanker
+from smar_ltr.single_modal import split_queries, with_upstream_scores
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+    from distributed import Client, Future
+
+Progress = Callable[[str], None]
+#: Rows per partition when a table on the client is scattered to the workers.
+DEFAULT_ROWS_PER_PARTITION = 50_000
+
+
+@dataclass
+class DaskPages:
+    """A dataset as query-aligned Dask DataFrames (the roles of :class:`~smar_ltr.datasets.splits.PageSplits`)."""
+
+    name: str
+    train: dd.DataFrame
+    valid: dd.DataFrame | None = None
+    single_modal: dd.DataFrame | None = None
+    modal_features: dict[str, list[str]] = field(default_factory=dict)
+    page_features: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def pages_from_splits(
+    splits: PageSplits, client: Client, rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION
+) -> DaskPages:
+    """Scatter a dataset loaded on the client (e.g. a built-in one) to the workers in query-aligned partitions."""
+    require_dask()
+
+    def scatter(frame: pd.DataFrame | None) -> dd.DataFrame | None:
+        return None if frame is None or len(frame) == 0 else scatter_pages(frame, client, rows_per_partition)
+
+    train = scatter(splits.train)
+    if train is None:
+        raise DatasetError(f"dataset '{splits.name}' has no training pages")
+    return DaskPages(
+        splits.name, train, scatter(splits.valid), scatter(splits.single_modal),
+        dict(splits.modal_features), list(splits.page_features), dict(splits.info),
+    )  # fmt: skip
+
+
+# ---- partition helpers (run on the workers) -------------------------------------------------------------------
+def _empty(part: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    return part.iloc[:0]
+
+
+def _validated(part: pd.DataFrame, label: str, what: str) -> pd.DataFrame:
+    return validate_page_table(part, require=(label,), non_null=(label,), what=what)
+
+
+def _rows_of(part: pd.DataFrame, modality: str, picked: set, hold: bool) -> pd.DataFrame:
+    rows = part[part[MODALITY].astype(str) == modality]
+    return rows[rows[QID].isin(picked) == hold]
+
+
+def _unique_qids(part: pd.DataFrame) -> np.ndarray:
+    return pd.unique(part[QID].to_numpy())
+
+
+def _held_out_queries(fraction: float, seed: int, *uniques: np.ndarray) -> set:
+    qids = pd.Series(np.concatenate(uniques) if uniques else np.array([], dtype=object))
+    return set(qids[split_queries(qids, fraction, seed)].tolist())
+
+
+def _modalities(part: pd.DataFrame) -> set[str]:
+    return set(part[MODALITY].astype(str).unique().tolist())
+
+
+def _column(part: pd.DataFrame, col: str) -> pd.Series:
+    return pd.to_numeric(part[col], errors="coerce").astype("float64")
+
+
+def _columns(part: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    return part[cols]
+
+
+def _n_queries(part: pd.DataFrame) -> int:
+    return int(part[QID].nunique())
+
+
+def _row_hashes(part: pd.DataFrame) -> np.ndarray:
+    cols = [c for c in (QID, "item_id", MODALITY, PAGE_LABEL) if c in part.columns]
+    return pd.util.hash_pandas_object(part[cols].astype(str), index=False).to_numpy()
+
+
+def _digest(*hashes: np.ndarray) -> str:
+    return hashlib.sha256(np.concatenate(hashes).tobytes()).hexdigest()
+
+
+def _has_upstream(part: pd.DataFrame) -> bool:
+    return UPSTREAM_SCORE in part.columns and bool(part[UPSTREAM_SCORE].notna().all())
+
+
+def supervision_counts(part: pd.DataFrame, cfg: ConsistencyConfig, seed: int) -> dict[str, int]:
+    """Revealed rows and constraint pairs of one annotated partition (what the worker objective will use)."""
+    return local_supervision(part, cfg, seed).counts()
+
+
+def _modality_qids(part: pd.DataFrame, modality: str) -> np.ndarray:
+    return _unique_qids(part[part[MODALITY].astype(str) == modality])
+
+
+# ---- client-side orchestration ----------------------------------------------------------------------------------
+class _Cluster:
+    """Futures bookkeeping on one client."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.alive: list[Future] = []  # collections built from futures do not keep them alive by themselves
+
+    def parts(self, frame: dd.DataFrame) -> list[Future]:
+        """Non-empty partitions of a Dask DataFrame as futures, in partition order."""
+        return self.non_empty(self.client.compute(frame.to_delayed()))
+
+    def non_empty(self, futures: list[Future]) -> list[Future]:
+        """The futures whose partition has rows (order kept)."""
+        sizes = self.client.gather(self.client.map(len, futures, pure=False))
+        return [f for f, n in zip(futures, sizes, strict=True) if n > 0]
+
+    def frame(self, parts: list[Future]) -> dd.DataFrame:
+        """Futures of pandas objects back to a Dask collection."""
+        import dask.dataframe as dd
+
+        self.alive.extend(parts)
+        meta = self.client.submit(_empty, parts[0], pure=False).result()
+        return dd.from_delayed(parts, meta=meta, verify_meta=False)
+
+    def map(self, fn: Callable[..., Any], parts: list[Future], *args: Any, **kwargs: Any) -> list[Future]:
+        return [self.client.submit(fn, p, *args, pure=False, **kwargs) for p in parts]
+
+    def query_codes(self, parts: list[Future]) -> list[Future]:
+        counts = self.client.gather(self.map(_n_queries, parts))
+        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
+        return [
+            self.client.submit(query_code_series, p, int(o), QID, pure=False)
+            for p, o in zip(parts, offsets, strict=True)
+        ]
+
+
+def _native_ranker(
+    c: _Cluster, train: list[Future], valid: list[Future], cols: list[str], cfg: GBDTConfig, seed: int, timeout: float
+) -> GBDTRanker:
+    """A native LambdaMART ranker on ``modal_label`` (single-modal stage)."""
+    X, y = c.frame(c.map(_columns, train, cols)), c.frame(c.map(_column, train, MODAL_LABEL))
+    if cfg.backend == "xgboost":
+        vset = None
+        if valid:
+            vx, vy = c.frame(c.map(_columns, valid, cols)), c.frame(c.map(_column, valid, MODAL_LABEL))
+            vset = (vx, vy, c.frame(c.query_codes(valid)))
+        return xgboost_dask(
+            c.client, cfg, seed, X, label=y, qid=c.frame(c.query_codes(train)), valid=vset, timeout=timeout
+        )
+    return lightgbm_dask(c.client, cfg, seed, X, y, _group_sizes(c, train), timeout=timeout)
+
+
+def _sizes_array(part: pd.DataFrame) -> np.ndarray:
+    codes, uniques = pd.factorize(part[QID], sort=False)
+    return np.bincount(codes, minlength=len(uniques)).astype(np.int64)
+
+
+def _group_sizes(c: _Cluster, parts: list[Future]) -> Any:
+    import dask.array as da
+
+    counts = c.client.gather(c.map(_n_queries, parts))
+    sizes = c.map(_sizes_array, parts)
+    return da.concatenate([da.from_delayed(s, shape=(n,), dtype=np.int64) for s, n in zip(sizes, counts, strict=True)])
+
+
+def fit_single_modal_dask(
+    c: _Cluster, pool: list[Future], modal_features: dict[str, list[str]], cfg: GBDTConfig, seed: int,
+    timeout: float, say: Progress, valid_fraction: float = 0.2,
+) -> dict[str, GBDTRanker]:  # fmt: skip
+    """One ranker per modality on the single-modal pool (the split of :func:`smar_ltr.single_modal.fit_single_modal`)."""
+    pool = c.map(_validated, pool, MODAL_LABEL, "single-modal pool")
+    names = sorted(set().union(*c.client.gather(c.map(_modalities, pool))))
+    models: dict[str, GBDTRanker] = {}
+    for m in names:
+        cols = modal_features.get(m)
+        if not cols:
+            raise DatasetError(f"modality {m!r} has no feature columns in modal_features; the dataset must list them")
+        picked = c.client.submit(_held_out_queries, valid_fraction, seed, *c.map(_modality_qids, pool, m), pure=False)
+        train = c.non_empty(c.map(_rows_of, pool, m, picked, False))
+        valid = c.non_empty(c.map(_rows_of, pool, m, picked, True))
+        say(f"single-modal ranker '{m}' on Dask: {len(train)} partitions, {len(cols)} features")
+        models[m] = _native_ranker(c, train, valid, list(cols), cfg, seed, timeout)
+    return models
+
+
+def fit_dask(
+    config: RunConfig,
+    pages: DaskPages,
+    client: Client,
+    progress: Progress | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> SmarModel:
+    """Fit SMAR on a Dask cluster; the same stages, seeds and supervision as :func:`smar_ltr.pipeline.fit`.
+
+    Parameters
+    ----------
+    config : RunConfig
+        What to fit (``reranker.backend`` xgboost or lightgbm).
+    pages : DaskPages
+        Query-aligned Dask DataFrames (:func:`pages_from_splits`, or :func:`~smar_ltr.distributed.read_pages`).
+    client : distributed.Client
+        The cluster.
+    progress : callable, optional
+        Receives one line per stage.
+    timeout : float
+        Seconds one training call may take before it is abandoned with a :class:`ClusterError`.
+
+    Returns
+    -------
+    SmarModel
+        Saved with :func:`smar_ltr.artifacts.save_run` like a single-machine run; ``summary["engine"]`` records
+        the cluster.
+    """
+    require_dask()
+    config.validate()
+    say = progress or (lambda _: None)
+    backend = config.reranker.backend
+    if backend not in ("xgboost", "lightgbm") or config.single_modal.backend not in ("xgboost", "lightgbm"):
+        raise ConfigError(
+            "the Dask engine trains XGBoost or LightGBM only (CatBoost has no Dask ranker); use --backend xgboost "
+            "or lightgbm, or the local engine"
+        )
+    c = _Cluster(client)
+    for name, frame in (
+        ("training pages", pages.train),
+        ("validation pages", pages.valid),
+        ("single-modal pool", pages.single_modal),
+    ):
+        if frame is not None:
+            check_query_aligned(frame, what=f"the {name}")
+    train = c.map(_validated, c.parts(pages.train), PAGE_LABEL, "training pages")
+    valid = c.map(_validated, c.parts(pages.valid), PAGE_LABEL, "validation pages") if pages.valid is not None else []
+    shipped = all(client.gather(c.map(_has_upstream, train)))
+    source = config.single_modal_source
+    if source == "shipped" and not shipped:
+        raise DatasetError(
+            f"single_modal_source is 'shipped' but dataset '{pages.name}' ships no upstream_score on every page row; "
+            "use 'auto' or 'trained'"
+        )
+    models: dict[str, GBDTRanker] = {}
+    if source == "trained" or (source == "auto" and not shipped):
+        if pages.single_modal is None:
+            raise DatasetError(f"dataset '{pages.name}' has no single-modal pool to train the single-modal rankers on")
+        say("stage 1/4: single-modal rankers (Dask)")
+        pool = c.parts(pages.single_modal)
+        models = fit_single_modal_dask(c, pool, pages.modal_features, config.single_modal, config.seed, timeout, say)
+        shared = client.scatter(models, broadcast=True)
+        train = c.map(with_upstream_scores, train, shared, pages.modal_features)
+        valid = c.map(with_upstream_scores, valid, shared, pages.modal_features)
+    say("stage 2/4: features (distributed reduce)")
+    columns = list(client.submit(_empty, train[0], pure=False).result().columns)
+    features = fit_features(select_features(config), train, columns, client)
+    raw = [col for col in pages.page_features if col in columns]
+    upstream = config.upstream_as_feature
+    shared_features = client.scatter(features, broadcast=True)
+    b = config.budget
+    say(f"stage 3/4: annotation budget ({b.strategy}, p={b.budget}; split by a reduce)")
+    annotated, annotation, revealed = annotate_parts(train, b, config.seed, client)
+    if annotation["labels_used"] == 0:
+        raise ConfigError(
+            f"the {b.strategy} strategy (budget {b.budget}, band {b.band}) revealed no page label: every slice is "
+            "past the end of its list; use a smaller band or a larger budget"
+        )
+    counts_parts = client.gather(c.map(supervision_counts, annotated, config.consistency, config.seed))
+    counts = {k: int(sum(p[k] for p in counts_parts)) for k in counts_parts[0]}
+    say(
+        f"stage 4/4: reranker ({backend} on Dask; {annotation['labels_used']} page labels, "
+        f"{counts['intra_pairs']} intra pairs, {counts['cross_pairs']} cross pairs)"
+    )
+    X = c.frame(c.map(design_matrix, annotated, shared_features, raw, upstream))
+    keys = c.frame([client.submit(row_keys, p, i, pure=False) for i, p in enumerate(annotated)])
+    dataset = f"smar-support-{uuid.uuid4().hex}"
+    client.publish_dataset(**{dataset: c.map(support_columns, annotated)})
+    try:
+        if backend == "xgboost":
+            vset = None
+            if valid:
+                vx = c.frame(c.map(design_matrix, valid, shared_features, raw, upstream))
+                vset = (vx, c.frame(c.map(_column, valid, PAGE_LABEL)), c.frame(c.query_codes(valid)))
+            objective = PartitionObjective(dataset, config.consistency, config.seed)
+            reranker = xgboost_dask(
+                client, config.reranker, config.seed, X, keys=keys, valid=vset, objective=objective, timeout=timeout
+            )
+        else:
+            reranker = lightgbm_dask(
+                client, config.reranker, config.seed, X, keys["part"], _group_sizes(c, annotated),
+                weight=keys["row"] + 1.0, objective=LightGBMPartitionObjective(dataset, config.consistency, config.seed),
+                timeout=timeout,
+            )  # fmt: skip
+    finally:
+        client.unpublish_dataset(dataset)
+    n_rows = int(sum(client.gather(c.map(len, train))))
+    summary = {
+        "annotation": annotation,
+        "supervision": {
+            "page_rows": annotation["labels_used"],
+            **{k: v for k, v in counts.items() if k != "page_rows"},
+        },
+        "data_fingerprint": client.submit(_digest, *c.map(_row_hashes, c.parts(pages.train)), pure=False).result(),
+        "dataset": pages.name,
+        "dataset_info": {k: v for k, v in pages.info.items() if isinstance(v, str | int | float | bool)},
+        "n_train_queries": int(sum(client.gather(c.map(_n_queries, train)))),
+        "n_train_candidates": n_rows,
+        "best_iteration": int(getattr(reranker, "best_iteration_", 0)),
+        "engine": {
+            "name": "dask",
+            "workers": len(client.scheduler_info().get("workers", {})),
+            "partitions": len(train),
+        },
+    }
+    return SmarModel(
+        config=config,
+        single_modal=models,
+        modal_features={m: list(pages.modal_features[m]) for m in models},
+        features=features,
+        raw_features=raw,
+        reranker=reranker,
+        revealed=revealed.reset_index(drop=True),
+        summary=summary,
+    )
+
+
+__all__ = ["DEFAULT_ROWS_PER_PARTITION", "DaskPages", "data_fingerprint", "fit_dask", "pages_from_splits"]
