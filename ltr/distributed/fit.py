@@ -227,6 +227,20 @@ def fit_single_modal_dask(
     return models
 
 
+def check_dask_config(config: RunConfig) -> None:
+    """Refuse what the Dask engine cannot run (before a cluster is started): CatBoost, missing extras."""
+    require_dask()
+    config.validate()
+    if config.reranker.backend not in ("xgboost", "lightgbm") or config.single_modal.backend not in (
+        "xgboost",
+        "lightgbm",
+    ):
+        raise ConfigError(
+            "the Dask engine trains XGBoost or LightGBM only (CatBoost has no Dask ranker); use --backend xgboost "
+            "or lightgbm, or the local engine"
+        )
+
+
 def fit_dask(
     config: RunConfig,
     pages: DaskPages,
@@ -255,15 +269,9 @@ def fit_dask(
         Saved with :func:`smar_ltr.artifacts.save_run` like a single-machine run; ``summary["engine"]`` records
         the cluster.
     """
-    require_dask()
-    config.validate()
+    check_dask_config(config)
     say = progress or (lambda _: None)
     backend = config.reranker.backend
-    if backend not in ("xgboost", "lightgbm") or config.single_modal.backend not in ("xgboost", "lightgbm"):
-        raise ConfigError(
-            "the Dask engine trains XGBoost or LightGBM only (CatBoost has no Dask ranker); use --backend xgboost "
-            "or lightgbm, or the local engine"
-        )
     c = _Cluster(client)
     for name, frame in (
         ("training pages", pages.train),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from smar_ltr.config import RunConfig
 from smar_ltr.distributed.cluster import dask_client
-from smar_ltr.distributed.fit import fit_dask, pages_from_splits
+from smar_ltr.distributed.fit import check_dask_config, fit_dask, pages_from_splits
 from smar_ltr.distributed.partitions import read_pages, scatter_pages
 from smar_ltr.distributed.scoring import evaluate_dask, rerank_dask
 from smar_ltr.errors import ConfigError, DatasetError
@@ -18,6 +18,16 @@ from smar_ltr.evaluation import EvalReport, MethodResult
 from smar_ltr.pipeline import SmarModel, check_compatible, load_splits
 
 Progress = Callable[[str], None]
+
+
+def fit_run_dask(
+    config: RunConfig, scheduler: str | None = None, workers: int | None = None, progress: Progress | None = None
+) -> SmarModel:
+    """Load ``config``'s dataset on the client, scatter it to a cluster and fit there (:func:`fit_dask`)."""
+    check_dask_config(config)
+    splits = load_splits(config)
+    with dask_client(scheduler, workers) as client:
+        return fit_dask(config, pages_from_splits(splits, client), client, progress=progress)
 
 
 def evaluate_run_dask(

@@ -1,0 +1,276 @@
+"""The Dask engine on a real 2-process LocalCluster: partitions, budget, worker objectives, training, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+
+from distributed import Client, LocalCluster  # noqa: E402
+
+from smar_ltr.budget import annotate  # noqa: E402
+from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig  # noqa: E402
+from smar_ltr.distributed.annotation import REVEALED, annotate_parts  # noqa: E402
+from smar_ltr.distributed.objective import (  # noqa: E402
+    LightGBMPartitionObjective,
+    PartitionObjective,
+    row_keys,
+    support_columns,
+)
+from smar_ltr.distributed.partitions import query_chunks, read_pages, write_partitioned  # noqa: E402
+from smar_ltr.distributed.training import lightgbm_dask, xgboost_dask  # noqa: E402
+from smar_ltr.errors import ClusterError, DatasetError  # noqa: E402
+from smar_ltr.metrics import evaluate  # noqa: E402
+from smar_ltr.reranker import build_objective, build_supervision, train_reranker  # noqa: E402
+
+pytestmark = pytest.mark.xdist_group("dask")
+
+FEATURES = [f"x{i}" for i in range(4)]
+CONSISTENCY = ConsistencyConfig(pair_scheme="sample", max_pairs_per_item=3)
+BUDGET = BudgetConfig(strategy="random", budget=0.3)
+GBDT = GBDTConfig(backend="xgboost", n_estimators=15, learning_rate=0.3, num_leaves=7, early_stopping_rounds=0)
+
+
+def _pages(n_queries: int = 60, seed: int = 0) -> pd.DataFrame:
+    """Whole-page table with discretised features (identical histogram bins on every worker)."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(8, 20, size=n_queries)
+    n = int(sizes.sum())
+    x = rng.integers(0, 8, size=(n, len(FEATURES))).astype(np.float64)
+    signal = x[:, 0] - 0.5 * x[:, 1] + rng.normal(scale=1.0, size=n)
+    return pd.DataFrame(
+        {
+            "qid": np.repeat([f"q{i:03d}" for i in range(n_queries)], sizes),
+            "item_id": [f"i{j}" for j in range(n)],
+            "modality": rng.choice(["web", "image", "video"], size=n),
+            "upstream_score": signal + rng.normal(scale=0.5, size=n),
+            "page_label": np.clip(np.round(signal / 2 + 1), 0, 3).astype(int),
+            **{c: x[:, i] for i, c in enumerate(FEATURES)},
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def client():
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
+
+
+def _scatter(client: Client, frame: pd.DataFrame, rows: int) -> list:
+    chunks = query_chunks(frame, rows)
+    return client.scatter(chunks), chunks
+
+
+def _single_machine(frame: pd.DataFrame):
+    ann = annotate(frame, BUDGET.strategy, BUDGET.budget, seed=3)
+    sup = build_supervision(frame, ann, CONSISTENCY, 3)
+    return ann, sup, build_objective(frame, sup, CONSISTENCY)
+
+
+def _distributed_inputs(client: Client, frame: pd.DataFrame, rows: int = 200):
+    parts, chunks = _scatter(client, frame, rows)
+    annotated, summary, revealed = annotate_parts(parts, BUDGET, 3, client)
+    import dask.dataframe as dd
+
+    X = dd.from_delayed([client.submit(lambda p: p[FEATURES], a) for a in annotated], meta=frame[FEATURES].iloc[:0])
+    keys = dd.from_delayed([client.submit(row_keys, a, i) for i, a in enumerate(annotated)], meta=row_keys(frame[:0], 0))
+    return annotated, summary, revealed, X, keys, chunks
+
+
+# ---- partitions -----------------------------------------------------------------------------------------------
+def test_query_chunks_hold_whole_queries_in_table_order() -> None:
+    frame = _pages(30)
+    chunks = query_chunks(frame, 50)
+    assert len(chunks) > 3
+    seen = [set(c["qid"]) for c in chunks]
+    assert all(not (a & b) for i, a in enumerate(seen) for b in seen[i + 1 :])
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), frame)
+    assert all(len(c) >= 50 for c in chunks[:-1])
+
+
+def test_read_pages_refuses_a_query_that_straddles_partitions(tmp_path: Path) -> None:
+    frame = _pages(10)
+    good = tmp_path / "good"
+    write_partitioned(frame, good, 40)
+    assert len(read_pages(good).compute()) == len(frame)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    cut = int(np.flatnonzero(frame["qid"] == "q003")[2])  # inside query q003
+    frame.iloc[:cut].to_parquet(bad / "part-00000.parquet", index=False)
+    frame.iloc[cut:].to_parquet(bad / "part-00001.parquet", index=False)
+    with pytest.raises(DatasetError, match=r"query 'q003' .* straddles partitions .* datasets partition"):
+        read_pages(bad)
+
+
+# ---- budget and worker objective ---------------------------------------------------------------------------------
+def test_budget_reduce_reveals_the_single_machine_rows(client: Client) -> None:
+    frame = _pages()
+    ann, _, _ = _single_machine(frame)
+    annotated, summary, revealed = annotate_parts(_scatter(client, frame, 150)[0], BUDGET, 3, client)
+    mask = np.concatenate([p[REVEALED].to_numpy() for p in client.gather(annotated)])
+    np.testing.assert_array_equal(mask, ann.mask)
+    assert summary["labels_used"] == ann.labels_used and summary["allowance"] == ann.allowance
+    pd.testing.assert_frame_equal(revealed, ann.revealed)
+
+
+def test_each_worker_objective_gets_exactly_its_rows_and_the_single_machine_gradients(
+    client: Client, tmp_path: Path
+) -> None:
+    frame = _pages()
+    _, _, full = _single_machine(frame)
+    expected_grad, expected_hess = full.gradients(np.zeros(len(frame)))
+    annotated, _, _, X, keys, chunks = _distributed_inputs(client, frame)
+    offsets = np.concatenate([[0], np.cumsum([len(c) for c in chunks])])
+    client.publish_dataset(test_support=client.map(support_columns, annotated))
+    inner = PartitionObjective("test_support", CONSISTENCY, 3)
+    out_dir = str(tmp_path)
+
+    def recording(preds, dtrain):
+        grad, hess = inner(preds, dtrain)
+        path = os.path.join(out_dir, f"{os.getpid()}.npz")
+        if not os.path.exists(path):  # first round: scores are all base_score = 0
+            part, row = dtrain.get_float_info("label_lower_bound"), dtrain.get_float_info("label_upper_bound")
+            np.savez(path, part=part, row=row, grad=grad, hess=hess)
+        return grad, hess
+
+    try:
+        xgboost_dask(client, GBDT, 3, X, keys=keys, objective=recording, timeout=300)
+    finally:
+        client.unpublish_dataset("test_support")
+    files = sorted(tmp_path.glob("*.npz"))
+    assert len(files) == 2  # both workers trained on rows
+    seen = []
+    for f in files:
+        got = np.load(f)
+        rows = offsets[got["part"].astype(int)] + got["row"].astype(int)
+        held = set(got["part"].astype(int).tolist())
+        assert len(rows) == sum(len(chunks[p]) for p in held)  # whole partitions, nothing else
+        np.testing.assert_allclose(got["grad"], expected_grad[rows], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(got["hess"], expected_hess[rows], rtol=1e-9, atol=1e-12)
+        seen.append(rows)
+    everything = np.concatenate(seen)
+    assert np.array_equal(np.sort(everything), np.arange(len(frame)))  # every row exactly once
+
+
+def test_xgboost_on_dask_predicts_like_one_machine(client: Client) -> None:
+    frame = _pages()
+    ann, sup, _ = _single_machine(frame)
+    local = train_reranker(frame[FEATURES], frame, sup, GBDT, CONSISTENCY, 3)
+    annotated, _, _, X, keys, _ = _distributed_inputs(client, frame)
+    client.publish_dataset(test_support2=client.map(support_columns, annotated))
+    try:
+        remote = xgboost_dask(
+            client, GBDT, 3, X, keys=keys, objective=PartitionObjective("test_support2", CONSISTENCY, 3), timeout=300
+        )
+    finally:
+        client.unpublish_dataset("test_support2")
+    assert remote.best_iteration_ == local.best_iteration_ == GBDT.n_estimators
+    np.testing.assert_allclose(remote.predict(frame[FEATURES]), local.predict(frame[FEATURES]), rtol=1e-6, atol=1e-6)
+
+
+def test_lightgbm_on_dask_ranks_within_tolerance_of_one_machine(client: Client) -> None:
+    # LightGBM builds its histograms per worker, so trees differ slightly: NDCG@10 within 0.03 on the pages
+    cfg = GBDTConfig(backend="lightgbm", n_estimators=15, learning_rate=0.3, num_leaves=7, min_data_in_leaf=5)
+    frame = _pages()
+    _, sup, _ = _single_machine(frame)
+    local = train_reranker(frame[FEATURES], frame, sup, cfg, CONSISTENCY, 3)
+    annotated, _, _, X, keys, chunks = _distributed_inputs(client, frame)
+    import dask.array as da
+
+    group = da.concatenate(
+        [da.from_array(c.groupby("qid", sort=False).size().to_numpy()) for c in chunks]
+    )  # sizes per partition
+    client.publish_dataset(test_support3=client.map(support_columns, annotated))
+    try:
+        remote = lightgbm_dask(
+            client, cfg, 3, X, keys["part"], group, weight=keys["row"] + 1.0,
+            objective=LightGBMPartitionObjective("test_support3", CONSISTENCY, 3), timeout=300,
+        )  # fmt: skip
+    finally:
+        client.unpublish_dataset("test_support3")
+    labels, qid = frame["page_label"].to_numpy(float), frame["qid"].to_numpy()
+    a = evaluate(labels, local.predict(frame[FEATURES]), qid, ["ndcg@10"])["ndcg@10"]
+    b = evaluate(labels, remote.predict(frame[FEATURES]), qid, ["ndcg@10"])["ndcg@10"]
+    assert abs(a - b) <= 0.03, (a, b)
+    assert b > evaluate(labels, np.zeros(len(frame)), qid, ["ndcg@10"])["ndcg@10"]  # it learned something
+
+
+def test_a_worker_dying_during_training_ends_in_a_clear_error(client: Client) -> None:
+    frame = _pages(40)
+    annotated, _, _, X, keys, _ = _distributed_inputs(client, frame)
+    client.publish_dataset(test_support4=client.map(support_columns, annotated))
+    inner = PartitionObjective("test_support4", CONSISTENCY, 3)
+    calls = {"n": 0}
+
+    def dies_on_third_round(preds, dtrain):
+        calls["n"] += 1
+        if calls["n"] == 3 and dtrain.get_float_info("label_lower_bound").min() == 0:
+            os._exit(1)  # the worker holding partition 0 dies mid-training
+        return inner(preds, dtrain)
+
+    try:
+        with pytest.raises(ClusterError, match=r"left the cluster during XGBoost training|failed on the cluster"):
+            xgboost_dask(client, GBDT, 3, X, keys=keys, objective=dies_on_third_round, timeout=120)
+    finally:
+        client.unpublish_dataset("test_support4")
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts it; later tests get a whole cluster
+
+
+def test_cli_partition_writes_query_aligned_files(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from smar_ltr.cli.app import app
+
+    frame = _pages(12)
+    src = tmp_path / "pages.parquet"
+    frame.to_parquet(src, index=False)
+    result = CliRunner().invoke(app, ["datasets", "partition", str(src), str(tmp_path / "out"), "--rows-per-partition", "50"])
+    assert result.exit_code == 0, result.output
+    files = sorted((tmp_path / "out").glob("*.parquet"))
+    assert len(files) > 2 and f"wrote {len(files)} partitions" in result.output
+    parts = [pd.read_parquet(f) for f in files]
+    assert sum(len(p) for p in parts) == len(frame)
+    assert len({q for p in parts for q in set(p["qid"])}) == sum(p["qid"].nunique() for p in parts)
+    again = CliRunner().invoke(app, ["datasets", "partition", str(src), str(tmp_path / "out")])
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_cli_refuses_cluster_flags_without_dask_and_catboost_on_dask() -> None:
+    from typer.testing import CliRunner
+
+    from smar_ltr.cli.app import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["fit", "--workers", "2"])
+    assert r.exit_code == 1 and "need --engine dask" in r.output
+    r = runner.invoke(app, ["fit", "--engine", "dask", "--workers", "2", "--backend", "catboost"])
+    assert r.exit_code == 1 and "CatBoost has no Dask ranker" in r.output
+    assert "Traceback" not in r.output
+    assert json  # keeps the import used by the slow CLI test below
+
+
+@pytest.mark.slow
+def test_cli_fit_on_dask_matches_one_machine(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from smar_ltr.cli.app import app
+
+    runner = CliRunner()
+    ndcg = {}
+    for engine in ("local", "dask"):
+        run = tmp_path / engine
+        extra = ["--engine", "dask", "--workers", "2"] if engine == "dask" else []
+        args = ["fit", "-q", "--backend", "xgboost", "--set", "dataset_options.size=small", "--out", str(run), *extra]
+        assert runner.invoke(app, args).exit_code == 0
+        out = runner.invoke(app, ["eval", "--model", str(run), "--format", "json", "-q"])
+        ndcg[engine] = next(r for r in json.loads(out.output)["results"] if r["method"] == "smar")["metrics"]["ndcg@10"]
+    assert abs(ndcg["local"] - ndcg["dask"]) <= 0.005, ndcg
