@@ -12,22 +12,22 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from distributed import Client, LocalCluster  # noqa: E402
+from distributed import Client, LocalCluster
 
-from smar_ltr.budget import annotate  # noqa: E402
-from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig  # noqa: E402
-from smar_ltr.distributed.annotation import REVEALED, annotate_parts  # noqa: E402
-from smar_ltr.distributed.objective import (  # noqa: E402
+from smar_ltr.budget import annotate
+from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig
+from smar_ltr.distributed.annotation import REVEALED, annotate_parts
+from smar_ltr.distributed.objective import (
     LightGBMPartitionObjective,
     PartitionObjective,
     row_keys,
     support_columns,
 )
-from smar_ltr.distributed.partitions import query_chunks, read_pages, write_partitioned  # noqa: E402
-from smar_ltr.distributed.training import lightgbm_dask, xgboost_dask  # noqa: E402
-from smar_ltr.errors import ClusterError, DatasetError  # noqa: E402
-from smar_ltr.metrics import evaluate  # noqa: E402
-from smar_ltr.reranker import build_objective, build_supervision, train_reranker  # noqa: E402
+from smar_ltr.distributed.partitions import query_chunks, read_pages, write_partitioned
+from smar_ltr.distributed.training import lightgbm_dask, xgboost_dask
+from smar_ltr.errors import ClusterError, DatasetError
+from smar_ltr.metrics import evaluate
+from smar_ltr.reranker import build_objective, build_supervision, train_reranker
 
 pytestmark = pytest.mark.xdist_group("dask")
 
@@ -82,7 +82,9 @@ def _distributed_inputs(client: Client, frame: pd.DataFrame, rows: int = 200):
     import dask.dataframe as dd
 
     X = dd.from_delayed([client.submit(lambda p: p[FEATURES], a) for a in annotated], meta=frame[FEATURES].iloc[:0])
-    keys = dd.from_delayed([client.submit(row_keys, a, i) for i, a in enumerate(annotated)], meta=row_keys(frame[:0], 0))
+    keys = dd.from_delayed(
+        [client.submit(row_keys, a, i) for i, a in enumerate(annotated)], meta=row_keys(frame[:0], 0)
+    )
     return annotated, summary, revealed, X, keys, chunks
 
 
@@ -163,7 +165,7 @@ def test_each_worker_objective_gets_exactly_its_rows_and_the_single_machine_grad
 
 def test_xgboost_on_dask_predicts_like_one_machine(client: Client) -> None:
     frame = _pages()
-    ann, sup, _ = _single_machine(frame)
+    _, sup, _ = _single_machine(frame)
     local = train_reranker(frame[FEATURES], frame, sup, GBDT, CONSISTENCY, 3)
     annotated, _, _, X, keys, _ = _distributed_inputs(client, frame)
     client.publish_dataset(test_support2=client.map(support_columns, annotated))
@@ -233,7 +235,9 @@ def test_cli_partition_writes_query_aligned_files(tmp_path: Path) -> None:
     frame = _pages(12)
     src = tmp_path / "pages.parquet"
     frame.to_parquet(src, index=False)
-    result = CliRunner().invoke(app, ["datasets", "partition", str(src), str(tmp_path / "out"), "--rows-per-partition", "50"])
+    result = CliRunner().invoke(
+        app, ["datasets", "partition", str(src), str(tmp_path / "out"), "--rows-per-partition", "50"]
+    )
     assert result.exit_code == 0, result.output
     files = sorted((tmp_path / "out").glob("*.parquet"))
     assert len(files) > 2 and f"wrote {len(files)} partitions" in result.output

@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smar_ltr.errors import ConfigError, PageTableError
-from smar_ltr.query_seeds import row_streams
 from smar_ltr.pairs import (
     PAIR_COLUMNS,
     PAIR_KINDS,
@@ -19,6 +18,7 @@ from smar_ltr.pairs import (
     empty_pairs,
     intra_modal_pairs,
 )
+from smar_ltr.query_seeds import row_streams
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -299,7 +299,9 @@ def _sampling_table(n_queries: int, seed: int) -> tuple[pd.DataFrame, np.ndarray
 def _keyed(frame: pd.DataFrame, pairs: pd.DataFrame) -> set[tuple[str, int, int]]:
     """Pairs as (qid, position in query of winner, of loser): comparable across tables."""
     pos = frame.groupby("qid", sort=False).cumcount().to_numpy()
-    return {(q, int(pos[w]), int(pos[lo])) for q, w, lo in zip(pairs["qid"], pairs["winner"], pairs["loser"])}
+    return {
+        (q, int(pos[w]), int(pos[lo])) for q, w, lo in zip(pairs["qid"], pairs["winner"], pairs["loser"], strict=True)
+    }
 
 
 def test_sampled_pairs_of_a_query_do_not_depend_on_the_other_queries() -> None:

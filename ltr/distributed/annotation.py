@@ -13,6 +13,7 @@ Each annotated partition is the page table plus two columns: :data:`REVEALED` (b
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,7 +46,7 @@ def split_allowance(budget: float, strategy: str, *sizes: np.ndarray) -> list[np
     else:
         per_query = largest_remainder(np.array([global_allowance(budget, n)]), all_sizes[None, :])[0]
     bounds = np.cumsum([0, *[len(s) for s in sizes]])
-    return [per_query[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [per_query[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def max_label(part: pd.DataFrame) -> float:

@@ -211,7 +211,7 @@ def fit_single_modal_dask(
     c: _Cluster, pool: list[Future], modal_features: dict[str, list[str]], cfg: GBDTConfig, seed: int,
     timeout: float, say: Progress, valid_fraction: float = 0.2,
 ) -> dict[str, GBDTRanker]:  # fmt: skip
-    """One ranker per modality on the single-modal pool (the split of :func:`smar_ltr.single_modal.fit_single_modal`)."""
+    """One ranker per modality on the single-modal pool, split as :func:`smar_ltr.single_modal.fit_single_modal`."""
     pool = c.map(_validated, pool, MODAL_LABEL, "single-modal pool")
     names = sorted(set().union(*c.client.gather(c.map(_modalities, pool))))
     models: dict[str, GBDTRanker] = {}
@@ -336,7 +336,8 @@ def fit_dask(
         else:
             reranker = lightgbm_dask(
                 client, config.reranker, config.seed, X, keys["part"], _group_sizes(c, annotated),
-                weight=keys["row"] + 1.0, objective=LightGBMPartitionObjective(dataset, config.consistency, config.seed),
+                weight=keys["row"] + 1.0,
+                objective=LightGBMPartitionObjective(dataset, config.consistency, config.seed),
                 timeout=timeout,
             )  # fmt: skip
     finally:

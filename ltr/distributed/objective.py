@@ -112,7 +112,8 @@ class PartitionObjective:
         for n, c, f in zip(numbers, counts, frames, strict=True):
             if len(f) != c:
                 raise DatasetError(
-                    f"a worker holds {c} of the {len(f)} rows of partition {int(n)}; partitions must reach XGBoost whole"
+                    f"a worker holds {c} of the {len(f)} rows of partition {int(n)}; "
+                    "partitions must reach the trainer whole"
                 )
         frame = pd.concat(frames, ignore_index=True)
         return order, local_objective(frame, self.consistency, self.seed)

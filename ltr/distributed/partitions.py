@@ -9,9 +9,9 @@ two partitions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -72,7 +72,7 @@ def query_chunks(frame: pd.DataFrame, rows_per_partition: int) -> list[pd.DataFr
     if not cuts or cuts[-1] != len(grouped):
         cuts.append(len(grouped))
     bounds = [0, *cuts]
-    return [grouped.iloc[a:b].reset_index(drop=True) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [grouped.iloc[a:b].reset_index(drop=True) for a, b in itertools.pairwise(bounds)]
 
 
 def write_partitioned(frame: pd.DataFrame, out_dir: str | Path, rows_per_partition: int) -> list[Path]:
@@ -179,8 +179,3 @@ def check_query_aligned(frame: dd.DataFrame, what: str = "the page table") -> No
             f"query {qid!r} of {what} straddles partitions ({where}); rewrite the table with "
             "`smar-ltr datasets partition IN OUT --rows-per-partition N` so every query sits in one partition"
         )
-
-
-def map_with(frame: dd.DataFrame, fn: Callable[..., pd.DataFrame], meta: Any, *args: Any) -> dd.DataFrame:
-    """``frame.map_partitions(fn, *args, meta=meta)`` with each partition's index (``partition_info``) passed."""
-    return frame.map_partitions(fn, *args, meta=meta, align_dataframes=False, enforce_metadata=False)

@@ -42,7 +42,9 @@ def _metric_sums(part: pd.DataFrame, model: SmarModel, metrics: list[str]) -> pd
         modality=prepared[MODALITY].astype(str).to_numpy(),
         reference=prepared[UPSTREAM_SCORE].to_numpy(dtype=float, na_value=np.nan),
     )
-    return pd.DataFrame({"sum": per_query.sum(skipna=True), "count": per_query.notna().sum(), "queries": len(per_query)})
+    return pd.DataFrame(
+        {"sum": per_query.sum(skipna=True), "count": per_query.notna().sum(), "queries": len(per_query)}
+    )
 
 
 def evaluate_dask(
