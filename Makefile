@@ -19,10 +19,10 @@ run: $(STAMP)  ## fit SMAR on the built-in synthetic default and report it next 
 	$(VENV)/bin/smar-ltr eval --dataset synthetic
 
 test: $(STAMP)  ## the default test run (slow end-to-end tests excluded)
-	$(PY) -m pytest -q -m "not slow" -n $(JOBS) -p no:cacheprovider
+	$(PY) -m pytest -q -m "not slow" -n $(JOBS) --dist loadgroup -p no:cacheprovider
 
 test-all: $(STAMP)  ## every test, slow ones included
-	$(PY) -m pytest -q -n $(JOBS) -p no:cacheprovider
+	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup -p no:cacheprovider
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(VENV)/bin/ruff check ltr features datasets cli tests benchmarks

@@ -20,8 +20,8 @@ import resource
 import time
 
 import numpy as np
-
 from _common import write_results
+
 from smar_ltr.config import load_config
 from smar_ltr.distributed import dask_client, fit_dask, pages_from_splits
 from smar_ltr.metrics import evaluate
@@ -72,7 +72,9 @@ def main() -> None:
     local, _ = fit(cfg, splits)
     local_s = time.perf_counter() - start
     result = {
-        "candidates_all_tables": int(sum(len(f) for f in (splits.single_modal, splits.train, splits.valid, splits.test))),
+        "candidates_all_tables": int(
+            sum(len(f) for f in (splits.single_modal, splits.train, splits.valid, splits.test))
+        ),
         "train_candidates": len(splits.train),
         "train_table_mib": round(train_mib, 1),
         "local": {"fit_s": local_s, "peak_rss_mib": round(_peak_rss_mib(), 1), "ndcg@10": _ndcg(local, splits.test)},
@@ -101,7 +103,7 @@ def main() -> None:
             )
     lines.append("")
     lines.append(f"Wall-time ratio Dask / one process: {result['wall_time_ratio_dask_over_local']:.2f}.")
-    js, md = write_results("dask", result, "\n".join(lines))
+    _, md = write_results("dask", result, "\n".join(lines))
     print(md.read_text())
     assert np.isfinite(result["local"]["ndcg@10"])
 

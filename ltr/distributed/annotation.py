@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.budget import STRATEGIES, annotate, global_allowance, largest_remainder
+from smar_ltr.budget import annotate, check_strategy, global_allowance, largest_remainder
 from smar_ltr.config import BudgetConfig
-from smar_ltr.datasets.schema import ITEM_ID, PAGE_LABEL, QID
+from smar_ltr.datasets.schema import ITEM_ID, QID
 from smar_ltr.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -49,19 +49,16 @@ def split_allowance(budget: float, strategy: str, *sizes: np.ndarray) -> list[np
     return [per_query[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def max_label(part: pd.DataFrame) -> float:
-    """Largest page label of a partition (NaN when none)."""
-    if PAGE_LABEL not in part.columns:
-        return float("nan")
-    top = pd.to_numeric(part[PAGE_LABEL], errors="coerce").max()
-    return float(top) if pd.notna(top) else float("nan")
-
-
 def annotate_partition(
-    part: pd.DataFrame, allowances: list[np.ndarray], index: int, cfg: BudgetConfig, seed: int, top: float, n: int
+    part: pd.DataFrame,
+    allowances: list[np.ndarray],
+    index: int,
+    cfg: BudgetConfig,
+    seed: int,
+    max_label: int | None,
+    n: int,
 ) -> pd.DataFrame:
     """Annotate one partition's rows with its queries' allowances; returns it with the two annotation columns."""
-    levels = range(int(top), 0, -1) if np.isfinite(top) else ()
     result = annotate(
         part,
         cfg.strategy,
@@ -69,7 +66,7 @@ def annotate_partition(
         seed=seed,
         band=cfg.band,
         modality_shares=cfg.modality_shares,
-        levels=levels if cfg.strategy == "iso-anchor" else None,
+        max_label=max_label,
         query_allowance=allowances[index],
         allowance=global_allowance(cfg.budget, n),
     )
@@ -84,7 +81,7 @@ def summarise(part: pd.DataFrame) -> dict[str, Any]:
 
 
 def annotate_parts(
-    parts: list[Future], cfg: BudgetConfig, seed: int, client: Client
+    parts: list[Future], cfg: BudgetConfig, seed: int, client: Client, max_label: int | None = None
 ) -> tuple[list[Future], dict[str, Any], pd.DataFrame]:
     """Annotate query-aligned training partitions (futures of pandas page tables).
 
@@ -95,17 +92,15 @@ def annotate_parts(
         summary of :meth:`smar_ltr.budget.Annotation.summary`, and ``qid, item_id`` of the revealed rows (what a
         team sends to annotators; saved with the run).
     """
-    if cfg.strategy not in STRATEGIES:
-        annotate(pd.DataFrame({QID: [], "modality": []}), cfg.strategy, cfg.budget)  # raises the usual error
+    check_strategy(cfg.strategy)
     sizes = client.map(query_sizes, parts, pure=False)
     n = int(sum(client.gather(client.map(len, parts, pure=False))))
     if n == 0:
         raise ConfigError("the training pages are empty; nothing to annotate")
     allowances = client.submit(split_allowance, cfg.budget, cfg.strategy, *sizes, pure=False)
-    tops = [t for t in client.gather(client.map(max_label, parts, pure=False)) if np.isfinite(t)]
-    top = max(tops) if tops else float("nan")
     annotated = [
-        client.submit(annotate_partition, p, allowances, i, cfg, seed, top, n, pure=False) for i, p in enumerate(parts)
+        client.submit(annotate_partition, p, allowances, i, cfg, seed, max_label, n, pure=False)
+        for i, p in enumerate(parts)
     ]
     pieces = client.gather(client.map(summarise, annotated, pure=False))
     used = sum(p["used"] for p in pieces)

@@ -15,16 +15,17 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from smar_ltr.budget import AUTO_DEFAULT, annotated_rows
 from smar_ltr.config import ConsistencyConfig, GBDTConfig, RunConfig
 from smar_ltr.datasets.schema import MODAL_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
 from smar_ltr.datasets.splits import PageSplits
-from smar_ltr.distributed.annotation import annotate_parts
+from smar_ltr.distributed.annotation import REVEALED, annotate_parts
 from smar_ltr.distributed.feature_stats import fit_features
 from smar_ltr.distributed.objective import (
     LightGBMPartitionObjective,
@@ -36,7 +37,8 @@ from smar_ltr.distributed.objective import (
 from smar_ltr.distributed.partitions import check_query_aligned, require_dask, scatter_pages
 from smar_ltr.distributed.training import DEFAULT_TIMEOUT, lightgbm_dask, query_code_series, xgboost_dask
 from smar_ltr.errors import ConfigError, DatasetError
-from smar_ltr.pipeline import SmarModel, data_fingerprint, design_matrix, select_features
+from smar_ltr.label_cost import label_cost
+from smar_ltr.pipeline import SmarModel, data_fingerprint, design_matrix, label_scale, select_features
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.single_modal import split_queries, with_upstream_scores
 
@@ -85,8 +87,22 @@ def _empty(part: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
     return part.iloc[:0]
 
 
-def _validated(part: pd.DataFrame, label: str, what: str) -> pd.DataFrame:
-    return validate_page_table(part, require=(label,), non_null=(label,), what=what)
+def _validated(part: pd.DataFrame, label: str, what: str, non_null: bool = True) -> pd.DataFrame:
+    return validate_page_table(part, require=(label,), non_null=(label,) if non_null else (), what=what)
+
+
+def _fully_labelled(part: pd.DataFrame) -> bool:
+    return bool(annotated_rows(part).all())
+
+
+def _eval_rows(part: pd.DataFrame, features: Any, raw: list[str], upstream: bool) -> pd.DataFrame:
+    """Design matrix (computed on whole pages) of the validation rows whose label early stopping reads."""
+    X = design_matrix(part, features, raw, upstream)
+    return X[part[REVEALED].to_numpy(dtype=bool)]
+
+
+def _eval_labels(part: pd.DataFrame) -> pd.DataFrame:
+    return part.loc[part[REVEALED].to_numpy(dtype=bool), [QID, PAGE_LABEL]].reset_index(drop=True)
 
 
 def _rows_of(part: pd.DataFrame, modality: str, picked: set, hold: bool) -> pd.DataFrame:
@@ -158,7 +174,7 @@ class _Cluster:
         sizes = self.client.gather(self.client.map(len, futures, pure=False))
         return [f for f, n in zip(futures, sizes, strict=True) if n > 0]
 
-    def frame(self, parts: list[Future]) -> dd.DataFrame:
+    def frame(self, parts: list[Future]) -> Any:
         """Futures of pandas objects back to a Dask collection."""
         import dask.dataframe as dd
 
@@ -280,8 +296,12 @@ def fit_dask(
     ):
         if frame is not None:
             check_query_aligned(frame, what=f"the {name}")
-    train = c.map(_validated, c.parts(pages.train), PAGE_LABEL, "training pages")
-    valid = c.map(_validated, c.parts(pages.valid), PAGE_LABEL, "validation pages") if pages.valid is not None else []
+    train = c.map(_validated, c.parts(pages.train), PAGE_LABEL, "training pages", False)
+    valid = (
+        c.map(_validated, c.parts(pages.valid), PAGE_LABEL, "validation pages", False)
+        if pages.valid is not None
+        else []
+    )
     shipped = all(client.gather(c.map(_has_upstream, train)))
     source = config.single_modal_source
     if source == "shipped" and not shipped:
@@ -306,8 +326,27 @@ def fit_dask(
     upstream = config.upstream_as_feature
     shared_features = client.scatter(features, broadcast=True)
     b = config.budget
-    say(f"stage 3/4: annotation budget ({b.strategy}, p={b.budget}; split by a reduce)")
-    annotated, annotation, revealed = annotate_parts(train, b, config.seed, client)
+    fully = all(client.gather(c.map(_fully_labelled, train)))
+    strategy = (AUTO_DEFAULT if fully else "given") if b.strategy == "auto" else b.strategy
+    max_label = label_scale(config, pages.info)
+    say(f"stage 3/4: annotation budget ({strategy}, p={b.budget}; split by a reduce)")
+    annotated, annotation, revealed = annotate_parts(
+        train, replace(b, strategy=strategy), config.seed, client, max_label
+    )
+    v_annotated, v_summary, v_revealed = [], None, None
+    if b.validation != "none" and valid:
+        v_full = all(client.gather(c.map(_fully_labelled, valid)))
+        v_strategy = "given" if b.validation == "full" or not v_full else strategy
+        v_annotated, v_summary, v_revealed = annotate_parts(
+            valid, replace(b, strategy=v_strategy), config.seed, client, max_label
+        )
+        if v_summary["labels_used"] == 0:
+            v_annotated, v_summary, v_revealed = [], None, None
+    if annotation["labels_used"] == 0 and strategy == "given":
+        raise ConfigError(
+            "the training pages carry no page label: annotate at least some candidates "
+            "(a missing page_label means 'not annotated')"
+        )
     if annotation["labels_used"] == 0:
         raise ConfigError(
             f"the {b.strategy} strategy (budget {b.budget}, band {b.band}) revealed no page label: every slice is "
@@ -322,13 +361,14 @@ def fit_dask(
     X = c.frame(c.map(design_matrix, annotated, shared_features, raw, upstream))
     keys = c.frame([client.submit(row_keys, p, i, pure=False) for i, p in enumerate(annotated)])
     dataset = f"smar-support-{uuid.uuid4().hex}"
-    client.publish_dataset(**{dataset: c.map(support_columns, annotated)})
+    client.publish_dataset(c.map(support_columns, annotated), name=dataset)
     try:
         if backend == "xgboost":
             vset = None
-            if valid:
-                vx = c.frame(c.map(design_matrix, valid, shared_features, raw, upstream))
-                vset = (vx, c.frame(c.map(_column, valid, PAGE_LABEL)), c.frame(c.query_codes(valid)))
+            if v_annotated:
+                labelled = c.map(_eval_labels, v_annotated)
+                vx = c.frame(c.map(_eval_rows, v_annotated, shared_features, raw, upstream))
+                vset = (vx, c.frame(c.map(_column, labelled, PAGE_LABEL)), c.frame(c.query_codes(labelled)))
             objective = PartitionObjective(dataset, config.consistency, config.seed)
             reranker = xgboost_dask(
                 client, config.reranker, config.seed, X, keys=keys, valid=vset, objective=objective, timeout=timeout
@@ -343,8 +383,20 @@ def fit_dask(
     finally:
         client.unpublish_dataset(dataset)
     n_rows = int(sum(client.gather(c.map(len, train))))
+    n_valid = int(sum(client.gather(c.map(len, valid)))) if valid else 0
+    v_used = 0 if v_summary is None else v_summary["labels_used"]
+    cost = label_cost(annotation["labels_used"], n_rows, v_used, n_valid, b.validation)
+    choice: dict[str, Any] = {"requested": b.strategy, "used": strategy}
+    if b.strategy == "auto":
+        choice["reason"] = (
+            "every training row is annotated: simulating the budget"
+            if fully
+            else ("some training rows are not annotated: training on the annotated rows")
+        )
     summary = {
         "annotation": annotation,
+        "labels": {**cost.to_dict(), "validation_mode": b.validation},
+        "strategy_choice": choice,
         "supervision": {
             "page_rows": annotation["labels_used"],
             **{k: v for k, v in counts.items() if k != "page_rows"},
@@ -370,6 +422,7 @@ def fit_dask(
         reranker=reranker,
         revealed=revealed.reset_index(drop=True),
         summary=summary,
+        revealed_valid=None if v_revealed is None else v_revealed.reset_index(drop=True),
     )
 
 

@@ -139,9 +139,9 @@ class LightGBMPartitionObjective(PartitionObjective):
     (row within the partition + 1); a callable objective reads both and LightGBM itself uses neither.
     """
 
-    def __call__(
+    def __call__(  # type: ignore[override]
         self, labels: np.ndarray, preds: np.ndarray, weight: np.ndarray, group: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
+    ) -> tuple[np.ndarray, np.ndarray]:
         if self._state is None:
             part = np.rint(np.asarray(labels)).astype(np.int64)
             row = np.rint(np.asarray(weight)).astype(np.int64) - 1
