@@ -14,6 +14,7 @@ single-machine gradients of those rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -118,18 +119,28 @@ class PartitionObjective:
         frame = pd.concat(frames, ignore_index=True)
         return order, local_objective(frame, self.consistency, self.seed)
 
-    def __call__(self, preds: np.ndarray, dtrain: Any) -> tuple[np.ndarray, np.ndarray]:
+    def gradients(
+        self, preds: np.ndarray, keys: Callable[[], tuple[np.ndarray, np.ndarray]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient and Hessian of the local rows in their local order; ``keys()`` reads ``(part, row)`` once."""
         if len(preds) == 0:  # a worker without training rows still takes part in every round
             return np.zeros(0), np.zeros(0)
         if self._state is None:
-            part = dtrain.get_float_info(PART_FIELD).astype(np.int64)
-            row = dtrain.get_float_info(ROW_FIELD).astype(np.int64)
-            self._state = self.build(part, row)
+            self._state = self.build(*keys())
         order, objective = self._state
         g, h = objective.gradients(np.asarray(preds, dtype=np.float64).reshape(-1)[order])
         grad, hess = np.empty_like(g), np.empty_like(h)
         grad[order], hess[order] = g, h
         return grad, hess
+
+    def __call__(self, preds: np.ndarray, dtrain: Any) -> tuple[np.ndarray, np.ndarray]:
+        return self.gradients(
+            preds,
+            lambda: (
+                dtrain.get_float_info(PART_FIELD).astype(np.int64),
+                dtrain.get_float_info(ROW_FIELD).astype(np.int64),
+            ),
+        )
 
 
 class LightGBMPartitionObjective(PartitionObjective):
@@ -142,12 +153,7 @@ class LightGBMPartitionObjective(PartitionObjective):
     def __call__(  # type: ignore[override]
         self, labels: np.ndarray, preds: np.ndarray, weight: np.ndarray, group: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        if self._state is None:
-            part = np.rint(np.asarray(labels)).astype(np.int64)
-            row = np.rint(np.asarray(weight)).astype(np.int64) - 1
-            self._state = self.build(part, row)
-        order, objective = self._state
-        g, h = objective.gradients(np.asarray(preds, dtype=np.float64).reshape(-1)[order])
-        grad, hess = np.empty_like(g), np.empty_like(h)
-        grad[order], hess[order] = g, h
-        return grad, hess
+        return self.gradients(
+            preds,
+            lambda: (np.rint(np.asarray(labels)).astype(np.int64), np.rint(np.asarray(weight)).astype(np.int64) - 1),
+        )
