@@ -31,8 +31,8 @@ import pandas as pd
 
 from smar_ltr.budget import ModalLists
 from smar_ltr.errors import ConfigError, PageTableError
-from smar_ltr.schema import QID, UPSTREAM_SCORE
 from smar_ltr.query_seeds import row_streams, stream_integers
+from smar_ltr.schema import QID, UPSTREAM_SCORE
 
 PAIR_COLUMNS: tuple[str, ...] = ("qid", "winner", "loser", "weight", "kind")
 PAIR_KINDS: tuple[str, ...] = ("intra", "cross", "page")

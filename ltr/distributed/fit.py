@@ -37,10 +37,11 @@ from smar_ltr.distributed.objective import (
 from smar_ltr.distributed.partitions import check_query_aligned, require_dask, scatter_pages
 from smar_ltr.distributed.training import DEFAULT_TIMEOUT, lightgbm_dask, query_code_series, xgboost_dask
 from smar_ltr.errors import ConfigError, DatasetError
-from smar_ltr.label_cost import label_cost
-from smar_ltr.pipeline import SmarModel, data_fingerprint, design_matrix, label_scale, select_features
+from smar_ltr.label_cost import label_cost, label_scale
+from smar_ltr.pipeline import SmarModel, data_fingerprint, design_matrix, select_features
 from smar_ltr.rankers import GBDTRanker
-from smar_ltr.single_modal import split_queries, with_upstream_scores
+from smar_ltr.single_modal import with_upstream_scores
+from smar_ltr.splits import split_queries
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -115,8 +116,9 @@ def _unique_qids(part: pd.DataFrame) -> np.ndarray:
 
 
 def _held_out_queries(fraction: float, seed: int, *uniques: np.ndarray) -> set:
-    qids = pd.Series(np.concatenate(uniques) if uniques else np.array([], dtype=object))
-    return set(qids[split_queries(qids, fraction, seed)].tolist())
+    qids = np.concatenate(uniques) if uniques else np.array([], dtype=object)
+    held, _ = split_queries(qids, [fraction], seed)
+    return set(held.tolist())
 
 
 def _modalities(part: pd.DataFrame) -> set[str]:

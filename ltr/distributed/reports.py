@@ -15,9 +15,16 @@ from smar_ltr.distributed.partitions import read_pages, scatter_pages
 from smar_ltr.distributed.scoring import evaluate_dask, rerank_dask
 from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.evaluation import EvalReport, MethodResult
-from smar_ltr.pipeline import SmarModel, check_compatible, load_splits
+from smar_ltr.datasets import load_dataset
+from smar_ltr.datasets.splits import PageSplits
+from smar_ltr.pipeline import SmarModel, check_compatible
 
 Progress = Callable[[str], None]
+
+
+def load_splits(config: RunConfig) -> PageSplits:
+    """The dataset ``config`` names (as the CLI loads it)."""
+    return load_dataset(config.dataset, config.data_dir, config.seed, **config.dataset_options)
 
 
 def fit_run_dask(
@@ -50,7 +57,7 @@ def evaluate_run_dask(
     with dask_client(scheduler, workers) as client:
         if model is None:
             model = fit_dask(config, pages_from_splits(splits, client), client, progress=say)
-        check_compatible(model, config)
+        check_compatible(model, splits)
         say(f"scoring the {split} pages on Dask")
         metrics, n_queries = evaluate_dask(model, scatter_pages(frame, client, 50_000), client, config.metrics)
     annotation = model.summary.get("annotation", {})

@@ -26,7 +26,6 @@ import pandas as pd
 from smar_ltr.config import GBDTConfig
 from smar_ltr.errors import ClusterError, ConfigError
 from smar_ltr.rankers import GBDTRanker, make_ranker
-from smar_ltr.single_modal import ranker_kwargs
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -73,7 +72,7 @@ def watched(client: Client, fn: Callable[[], T], timeout: float, what: str) -> T
 
 
 def _xgb_ranker(booster: Any, names: list[str], cfg: GBDTConfig, seed: int, early: bool) -> GBDTRanker:
-    ranker = make_ranker("xgboost", **ranker_kwargs(cfg, seed))
+    ranker = make_ranker("xgboost", **cfg.ranker_kwargs(seed))
     booster.feature_names = None  # the single-machine ranker trains and predicts on unnamed float32 matrices
     booster.feature_types = None
     ranker.booster_ = booster  # type: ignore[attr-defined]
@@ -116,7 +115,7 @@ def xgboost_dask(
     from xgboost import dask as dxgb
     from xgboost.collective import Config
 
-    params = make_ranker("xgboost", **ranker_kwargs(cfg, seed))._params(objective is not None)  # type: ignore[attr-defined]
+    params = make_ranker("xgboost", **cfg.ranker_kwargs(seed))._params(objective is not None)  # type: ignore[attr-defined]
     params.pop("nthread", None)  # one XGBoost thread per Dask worker thread
     bounds = {}
     if keys is not None:
@@ -167,7 +166,7 @@ def lightgbm_dask(
     """
     from lightgbm.dask import DaskLGBMRanker
 
-    base = make_ranker("lightgbm", **ranker_kwargs(cfg, seed))
+    base = make_ranker("lightgbm", **cfg.ranker_kwargs(seed))
     params = base._params(objective)  # type: ignore[attr-defined]
     for key in ("eval_at", "metric", "num_threads"):
         params.pop(key, None)
