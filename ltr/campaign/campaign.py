@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,7 @@ def plan_campaign(
         "splits": list(roles),
         "allowance": {r: global_allowance(float(budget), int((pool["split"] == r).sum())) for r in roles},
         "fingerprint": store.pages_fingerprint(splits, roles),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     state = CampaignState()
     _advance(state, pool, settings)  # validates strategy and budget through budget.annotate

@@ -9,14 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from smar_ltr.config import RunConfig
+from smar_ltr.datasets import load_dataset
+from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.distributed.cluster import dask_client
 from smar_ltr.distributed.fit import check_dask_config, fit_dask, pages_from_splits
 from smar_ltr.distributed.partitions import read_pages, scatter_pages
 from smar_ltr.distributed.scoring import evaluate_dask, rerank_dask
 from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.evaluation import EvalReport, MethodResult
-from smar_ltr.datasets import load_dataset
-from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.pipeline import SmarModel, check_compatible
 
 Progress = Callable[[str], None]
