@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from smar_ltr.datasets.schema import ITEM_ID, QID
 from smar_ltr.errors import DatasetError
 from smar_ltr.pipeline import SmarModel
+from smar_ltr.schema import ITEM_ID, QID
 
 KEYS = (QID, ITEM_ID)
 
