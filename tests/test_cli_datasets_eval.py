@@ -114,21 +114,23 @@ def test_baidu_top_label_rule_changes_only_binary_metrics(tmp_path) -> None:
 
 def test_baidu_single_modal_rankers_can_be_trained_on_its_pool(tmp_path) -> None:
     from smar_ltr.config import load_config
+    from smar_ltr.datasets import load_dataset
     from smar_ltr.pipeline import fit
 
     make_fixture("baidu", tmp_path / "data")
+    splits = load_dataset("baidu", tmp_path / "data")
     fast = {"n_estimators": 10, "early_stopping_rounds": 0}
-    shipped, _ = fit(load_config(None, None, dataset="baidu", data_dir=str(tmp_path / "data"), reranker=fast))
+    shipped, _ = fit(load_config(None, None, dataset="baidu", reranker=fast), splits)
     trained, _ = fit(
         load_config(
             None,
             None,
             dataset="baidu",
-            data_dir=str(tmp_path / "data"),
             reranker=fast,
             single_modal=fast,
             single_modal_source="trained",
-        )
+        ),
+        splits,
     )
     assert shipped.single_modal == {} and set(trained.single_modal) == {"modal0", "modal1"}
     with pytest.raises(Exception, match="single_modal_source 'ghost' is unknown"):
