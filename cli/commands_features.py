@@ -62,14 +62,14 @@ def list_command(fmt: ListFormat = "table", plugins: Plugins = None, strict_plug
     if fmt == "json":
         typer.echo(json.dumps(rows))
         return
-    rows = [
+    cells = [
         [
             r["name"], r["scope"], ",".join(r["inputs"]) or "-",
             "all" if r["modalities"] is None else ",".join(r["modalities"]), r["description"],
         ]
         for r in rows
     ]  # fmt: skip
-    typer.echo(table(["name", "scope", "inputs", "modalities", "description"], rows))
+    typer.echo(table(["name", "scope", "inputs", "modalities", "description"], cells))
 
 
 @features_app.command("show")
