@@ -60,9 +60,14 @@ def evaluate_run_dask(
         check_compatible(model, splits)
         say(f"scoring the {split} pages on Dask")
         metrics, n_queries = evaluate_dask(model, scatter_pages(frame, client, 50_000), client, config.metrics)
-    annotation = model.summary.get("annotation", {})
+    labels = model.summary.get("labels", {})
     result = MethodResult(
-        "smar", int(annotation.get("labels_used", 0)), float(annotation.get("label_fraction", 0.0)), metrics
+        "smar",
+        int(labels.get("labels_used", 0)),
+        float(labels.get("label_fraction", 0.0)),
+        int(labels.get("train_labels", 0)),
+        int(labels.get("validation_labels", 0)),
+        metrics,
     )
     return EvalReport(
         dataset=config.dataset,
