@@ -85,7 +85,8 @@ def test_sweep_runs_on_every_adapter(tmp_path, name: str) -> None:
     assert expected <= set(rows)
     # honest fractions: the budgeted methods read fewer labels than full supervision; fusion reads none
     assert rows["smar[top]"]["label_fraction"] < rows["full_supervision"]["label_fraction"]
-    assert rows["single_modal[top]"]["labels_used"] == rows["budget_only[top]"]["labels_used"]
+    # the same revealed training labels; budget-only also reads its budgeted validation labels (early stopping)
+    assert 0 < rows["single_modal[top]"]["labels_used"] <= rows["budget_only[top]"]["labels_used"]
     assert rows["fusion_minmax"]["labels_used"] == 0
     assert all(r["mean"] is None or 0 <= r["mean"] <= 1 for r in table["rows"])
     assert {c["method"] for c in result.cheapest} == {
