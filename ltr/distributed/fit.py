@@ -335,7 +335,9 @@ def fit_dask(
     annotated, annotation, revealed = annotate_parts(
         train, replace(b, strategy=strategy), config.seed, client, max_label
     )
-    v_annotated, v_summary, v_revealed = [], None, None
+    v_annotated: list[Future] = []
+    v_summary: dict[str, Any] | None = None
+    v_revealed: pd.DataFrame | None = None
     if b.validation != "none" and valid:
         v_full = all(client.gather(c.map(_fully_labelled, valid)))
         v_strategy = "given" if b.validation == "full" or not v_full else strategy
