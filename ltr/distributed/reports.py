@@ -60,14 +60,14 @@ def evaluate_run_dask(
         check_compatible(model, splits)
         say(f"scoring the {split} pages on Dask")
         metrics, n_queries = evaluate_dask(model, scatter_pages(frame, client, 50_000), client, config.metrics)
-    labels = model.summary.get("labels", {})
+    cost = model.summary.get("labels") or model.summary.get("annotation", {})
     result = MethodResult(
-        "smar",
-        int(labels.get("labels_used", 0)),
-        float(labels.get("label_fraction", 0.0)),
-        int(labels.get("train_labels", 0)),
-        int(labels.get("validation_labels", 0)),
-        metrics,
+        method="smar",
+        labels_used=int(cost.get("labels_used", 0)),
+        label_fraction=float(cost.get("label_fraction", 0.0)),
+        train_labels=int(cost.get("train_labels", cost.get("labels_used", 0))),
+        validation_labels=int(cost.get("validation_labels", 0)),
+        metrics=metrics,
     )
     return EvalReport(
         dataset=config.dataset,
