@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,13 +26,10 @@ from smar_ltr.cli.options import (
     StrictPlugins,
     Validation,
 )
+from smar_ltr.cli.progress import stage_progress
 from smar_ltr.config import RunConfig, load_config
-from smar_ltr.datasets.io import write_atomic
-from smar_ltr.errors import ConfigError, DatasetError
-
-
-def _progress(quiet: bool):
-    return None if quiet else (lambda line: typer.echo(f"[smar-ltr] {line}", err=True))
+from smar_ltr.datasets.io import check_output_location, read_frame, write_atomic
+from smar_ltr.errors import ConfigError, DatasetError, SmarError, SmarWarning
 
 
 def _load_plugins(plugins: list[Path] | None, strict: bool) -> None:
@@ -56,7 +54,7 @@ def build_config(
     """Defaults < config file < --set < explicit flags."""
     fields: dict[str, Any] = {
         "dataset": dataset,
-        "data_dir": str(data_dir) if data_dir else None,
+        "data_dir": checked_data_dir(data_dir),
         "seed": seed,
     }
     b = {k: v for k, v in (("budget", budget), ("strategy", strategy), ("validation", validation)) if v is not None}
@@ -66,6 +64,17 @@ def build_config(
         fields["reranker"] = {"backend": backend}
         fields["single_modal"] = {"backend": backend}
     return load_config(config, overrides, **fields)
+
+
+def checked_data_dir(data_dir: Path | None) -> str | None:
+    """``--data-dir`` as an absolute path (a run stays usable from any folder), refused when it is no folder."""
+    if data_dir is None:
+        return None
+    if not data_dir.exists():
+        raise ConfigError(f"--data-dir {str(data_dir)!r} does not exist; pass the folder that holds the dataset files")
+    if not data_dir.is_dir():
+        raise ConfigError(f"--data-dir {str(data_dir)!r} is a file; pass the folder that holds it")
+    return str(data_dir.resolve())
 
 
 def default_out(cfg: RunConfig) -> Path:
@@ -94,22 +103,24 @@ def fit_command(
     quiet: Quiet = False,
 ) -> None:
     """Fit single-modal rankers, pick the annotation budget and train the SMAR whole-page reranker."""
-    from smar_ltr.artifacts import save_run
+    from smar_ltr.artifacts import check_output_dir, save_run
     from smar_ltr.evaluation import evaluate_run
-    from smar_ltr.pipeline import fit
+    from smar_ltr.pipeline import fit, load_splits
 
     _load_plugins(plugins, strict_plugins)
     cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
-    say = _progress(quiet)
-    from smar_ltr.pipeline import load_splits
-
-    splits = load_splits(cfg)
-    model, state = fit(cfg, splits, progress=say)
-    metrics = None
-    if splits.valid is not None and len(splits.valid):
-        report = evaluate_run(cfg, model, state, splits, split="valid", methods=("smar",))
-        metrics = {"valid": report.result("smar").metrics}
-    run_dir = save_run(model, out or default_out(cfg), metrics=metrics)
+    run_dir = check_output_dir(out or default_out(cfg))  # before any work: a bad --out costs nothing
+    with stage_progress(quiet) as say:
+        say(f"loading dataset '{cfg.dataset}'")
+        splits = load_splits(cfg)
+        model, state = fit(cfg, splits, progress=say)
+        metrics = None
+        if splits.valid is not None and len(splits.valid):
+            say("scoring the validation split")
+            report = evaluate_run(cfg, model, state, splits, split="valid", methods=("smar",))
+            metrics = {"valid": report.result("smar").metrics}
+        say(f"writing {run_dir}")
+        run_dir = save_run(model, run_dir, metrics=metrics)
     a, cost = model.summary["annotation"], model.summary["labels"]
     typer.echo(f"run written to {run_dir}")
     line = (
@@ -139,12 +150,18 @@ def eval_command(
     seed: Seed = None,
     split: Annotated[str, typer.Option("--split", help="test | valid.")] = "test",
     fmt: Format = "table",
+    exclude_constant: Annotated[
+        bool,
+        typer.Option(
+            "--exclude-constant-queries", help="Leave queries whose labels are all equal out of every metric."
+        ),
+    ] = False,
     plugins: Plugins = None,
     strict_plugins: StrictPlugins = False,
     quiet: Quiet = False,
 ) -> None:
     """Report SMAR and every baseline on the test split (fits first when --model is not given)."""
-    from smar_ltr.artifacts import load_run
+    from smar_ltr.artifacts import load_baselines, load_run
     from smar_ltr.evaluation import evaluate_run
 
     if fmt not in ("table", "json", "markdown"):
@@ -164,26 +181,59 @@ def eval_command(
             fields = {
                 **cfg.to_dict(),
                 "dataset": dataset or cfg.dataset,
-                "data_dir": str(data_dir) if data_dir else cfg.data_dir,
+                "data_dir": checked_data_dir(data_dir) or cfg.data_dir,
             }
             from smar_ltr.config import from_dict
 
             cfg = from_dict(RunConfig, fields)
+        elif cfg.data_dir and not Path(cfg.data_dir).is_dir():
+            where = "is relative to the folder the run was fitted in" if not Path(cfg.data_dir).is_absolute() else ""
+            raise ConfigError(
+                f"the run's data folder {cfg.data_dir!r} {where or 'no longer exists'}"
+                f"{' and does not exist from here' if where else ''}; pass --data-dir with the folder of its data"
+            )
     else:
         cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
-    report = evaluate_run(cfg, model=loaded, split=split, progress=_progress(quiet))
+    stored = load_baselines(model) if model is not None else None
+    with stage_progress(quiet) as say:
+        report = evaluate_run(
+            cfg,
+            model=loaded,
+            split=split,
+            progress=say,
+            exclude_constant_queries=exclude_constant,
+            baselines=stored,
+        )
+    if model is not None and stored:
+        store_baselines(model, stored)
     typer.echo(render_report(report, fmt))
+
+
+def store_baselines(run_dir: Path, models: dict[str, Any]) -> None:
+    """Keep the baselines ``eval --model`` fitted with the run; a run folder that cannot be written only warns."""
+    from smar_ltr.artifacts import save_baselines
+
+    try:
+        save_baselines(run_dir, models)
+    except (OSError, SmarError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        warnings.warn(
+            f"baseline models not stored in {str(run_dir)!r} ({reason}); the next eval fits them again",
+            SmarWarning,
+            stacklevel=2,
+        )
+
+
+#: Table formats ``rerank`` reads and writes, by file suffix.
+RERANK_SUFFIXES = (".parquet", ".csv")
 
 
 def _read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise DatasetError(f"input file {str(path)!r} does not exist")
-    try:
-        if path.suffix.lower() == ".csv":
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
-    except Exception as exc:
-        raise DatasetError(f"cannot read {str(path)!r} as {path.suffix or 'parquet'}: {exc}") from None
+    if path.suffix.lower() not in (*RERANK_SUFFIXES, ".feather"):
+        raise DatasetError(f"input file {str(path)!r} must end in .parquet, .csv or .feather")
+    return read_frame(path, dtype={"qid": str, "item_id": str, "modality": str} if path.suffix == ".csv" else None)
 
 
 def write_table_atomically(frame: pd.DataFrame, path: Path) -> None:
@@ -206,6 +256,9 @@ def rerank_command(
     from smar_ltr.artifacts import load_run
     from smar_ltr.pipeline import rerank
 
+    check_output_location(output, "file", "--output")
+    if output.suffix.lower() not in RERANK_SUFFIXES:
+        raise ConfigError(f"--output {str(output)!r} must end in .parquet or .csv (the format is taken from it)")
     _load_plugins(plugins, False)
     run = load_run(model)
     frame = _read_table(input)

@@ -8,9 +8,6 @@ whole directory of files) appears complete or not at all.
 from __future__ import annotations
 
 import difflib
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,12 @@ import pyarrow.compute as pc
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
+from smar_ltr.datasets.atomic import (  # noqa: F401  (re-exported: the one atomic writer)
+    check_output_location,
+    remove_stale_temporaries,
+    write_atomic,
+    write_dir_atomic,
+)
 from smar_ltr.errors import DatasetError
 
 #: Table file suffixes the readers understand.
@@ -113,7 +116,26 @@ def read_frame(
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatasetError(f"{path.name} could not be read as CSV ({first})") from exc
+    check_csv_separator(path)
     return frame
+
+
+def check_csv_separator(path: Path) -> None:
+    """Refuse a CSV whose header line is one field holding another separator (``;``, tab or ``|``).
+
+    pandas reads such a file as a single column, which would later be reported as every required column
+    missing; this names the separator instead.
+    """
+    with path.open("rb") as handle:
+        header = handle.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    if "," in header:
+        return
+    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+        if header.count(sep) >= 1:
+            raise DatasetError(
+                f"{path.name} separates its columns with {name} ({header[:60]!r}); write it comma-separated "
+                "(e.g. pandas.read_csv(path, sep=...).to_csv(path, index=False)) or save it as parquet"
+            )
 
 
 def read_many(paths: Sequence[Path], columns: Sequence[str] | None = None) -> pa.Table:
@@ -314,60 +336,6 @@ def split_queries(qids: Sequence[Any] | np.ndarray, fractions: Sequence[float], 
 # --------------------------------------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------------------------------------
-def write_atomic(path: str | Path, writer: Callable[[Path], Any]) -> Path:
-    """Write one file atomically: ``writer(tmp)`` fills a temporary file in the same directory, then
-    ``os.replace`` moves it into place. On any error the temporary file is removed and ``path`` is untouched.
-
-    Parameters
-    ----------
-    path : path
-        Final file name (its directory is created if needed).
-    writer : callable
-        Called with the temporary path; must write the whole file there.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        writer(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_dir_atomic(out_dir: str | Path, writer: Callable[[Path], Any]) -> list[Path]:
-    """Write a set of files atomically: ``writer(tmp_dir)`` fills a temporary sibling directory; then the
-    directory is renamed into place (or, when ``out_dir`` already exists, each file is ``os.replace``-d into
-    it). Nothing is left behind when ``writer`` fails.
-
-    Returns
-    -------
-    list of Path
-        The files written, under ``out_dir``, sorted.
-    """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DatasetError(f"{str(out_dir)!r} exists and is not a directory; choose another --out")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
-        writer(tmp)
-        files = sorted(p.relative_to(tmp) for p in tmp.rglob("*") if p.is_file())
-        if not out_dir.exists():
-            os.replace(tmp, out_dir)
-        else:
-            for rel in files:
-                (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp / rel, out_dir / rel)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return [out_dir / rel for rel in files]
-
-
 def write_parquet(table: pa.Table | pd.DataFrame, path: str | Path) -> Path:
     """Write a parquet file atomically."""
     arrow = table if isinstance(table, pa.Table) else pa.Table.from_pandas(table, preserve_index=False)

@@ -30,3 +30,11 @@ class DatasetError(SmarError):
 
 class ArtifactError(SmarError):
     """A saved run is missing files, was tampered with, or does not match the data it is used on."""
+
+
+class SmarWarning(UserWarning):
+    """Input accepted under a documented policy (e.g. columns ignored, queries that cannot rank).
+
+    The message is one line that states the policy and how many rows, columns or queries it touched; the CLI
+    prints it as ``warning: <message>`` on stderr.
+    """

@@ -23,7 +23,7 @@ from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
 from smar_ltr.label_cost import label_cost
 from smar_ltr.metrics import evaluate as compute_metrics
-from smar_ltr.metrics import parse_metric
+from smar_ltr.metrics import constant_label_queries, parse_metric
 from smar_ltr.pipeline import (
     FitState,
     SmarModel,
@@ -179,6 +179,18 @@ def _full_validation(state: FitState, mode: str) -> tuple | None:
     return validation_set(state.valid, state.X_valid, annotated_rows(state.valid))
 
 
+def _baseline(
+    cache: dict[str, Any] | None, method: str, model: SmarModel, state: FitState, rows: np.ndarray, eval_set: Any
+) -> Any:
+    """The native baseline ``method`` from ``cache``, or fitted on ``rows`` (and added to ``cache``)."""
+    if cache is not None and method in cache:
+        return cache[method]
+    ranker = _native(model, state, rows, eval_set)
+    if cache is not None:
+        cache[method] = ranker
+    return ranker
+
+
 def evaluate_run(
     config: RunConfig,
     model: SmarModel | None = None,
@@ -187,6 +199,8 @@ def evaluate_run(
     split: str = "test",
     methods: tuple[str, ...] = METHODS,
     progress: Progress | None = None,
+    exclude_constant_queries: bool = False,
+    baselines: dict[str, Any] | None = None,
 ) -> EvalReport:
     """Evaluate SMAR and the baselines on one split.
 
@@ -204,6 +218,13 @@ def evaluate_run(
         Which split to report.
     methods : tuple of str
         Subset of :data:`METHODS`.
+    exclude_constant_queries : bool
+        Leave queries whose labels are all equal out of every metric (they score the same under any ranking;
+        see :mod:`smar_ltr.metrics`). Their count is in ``notes["constant_label_queries"]`` either way.
+    baselines : dict, optional
+        Fitted native baselines of ``model`` by method (``full_supervision``, ``budget_only``): reused when
+        present, and the ones fitted here are added (so a caller can store them with the run, see
+        :func:`smar_ltr.artifacts.save_baselines`).
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -226,6 +247,17 @@ def evaluate_run(
     labelled = annotated_rows(frame)
     if not labelled.any():
         raise ConfigError(f"the {split} pages carry no page label; annotate them to evaluate")
+    n_unlabelled = int((~labelled).sum())
+    rows = np.flatnonzero(labelled)
+    constant = np.zeros(len(frame), dtype=bool)
+    constant[rows] = constant_label_queries(
+        frame[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)[rows], frame[QID].to_numpy()[rows]
+    )
+    n_constant = int(pd.unique(frame[QID].to_numpy()[constant]).size)
+    if exclude_constant_queries:
+        if not (labelled & ~constant).any():
+            raise ConfigError(f"every {split} query has all-equal labels; nothing is left to evaluate without them")
+        labelled = labelled & ~constant
     metrics = list(dict.fromkeys([*config.metrics, *splits.info.get("report_metrics", [])]))
     scored = frame[labelled]  # features and scores use whole pages; metrics only the labelled rows
     labels = scored[PAGE_LABEL].to_numpy(dtype=float)
@@ -242,7 +274,8 @@ def evaluate_run(
     X_test = None
     results = []
     for method in methods:
-        say(f"evaluating {method}")
+        stored = baselines is not None and method in baselines
+        say(f"evaluating {method}" + (" (stored model)" if stored else ""))
         if method in ("smar", "full_supervision", "budget_only") and X_test is None:
             X_test = model.featurize(frame)
         if method == "smar":
@@ -250,10 +283,11 @@ def evaluate_run(
         elif method == "full_supervision":
             every = np.flatnonzero(annotated_rows(state.train))  # every annotated training row
             full_valid = _full_validation(state, mode)
-            scores = _native(model, state, every, full_valid).predict(X_test)
+            scores = _baseline(baselines, method, model, state, every, full_valid).predict(X_test)
             cost = label_cost(every.size, n_train, 0 if full_valid is None else len(full_valid[1]), n_valid, mode)
         elif method == "budget_only":
-            scores = _native(model, state, np.flatnonzero(state.annotation.mask), state.eval_set).predict(X_test)
+            rows = np.flatnonzero(state.annotation.mask)
+            scores = _baseline(baselines, method, model, state, rows, state.eval_set).predict(X_test)
             cost = state.cost
         elif method in ("fusion_minmax", "fusion_zscore"):
             scores, cost = fusion_scores(frame, method.split("_")[1]), label_cost(0, n_train, 0, n_valid, mode)
@@ -276,7 +310,9 @@ def evaluate_run(
         "train_candidates": n_train,
         "validation_candidates": n_valid,
         "validation": mode,
-        "unlabelled_rows_left_out": int((~labelled).sum()),
+        "unlabelled_rows_left_out": n_unlabelled,
+        "constant_label_queries": n_constant,
+        "constant_label_queries_excluded": bool(exclude_constant_queries),
     }
     if splits.info.get("relevance_rule"):
         notes["relevance_rule"] = splits.info["relevance_rule"]
