@@ -22,8 +22,8 @@ from smar_ltr.datasets.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, 
 from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
 from smar_ltr.label_cost import label_cost
-from smar_ltr.metrics import evaluate as compute_metrics
 from smar_ltr.metrics import constant_label_queries, parse_metric
+from smar_ltr.metrics import evaluate as compute_metrics
 from smar_ltr.pipeline import (
     FitState,
     SmarModel,

@@ -23,8 +23,8 @@ import optuna
 
 from smar_ltr.budget import SIMULATED, annotated_rows
 from smar_ltr.config import RunConfig, from_dict
-from smar_ltr.datasets.schema import MODALITY, UPSTREAM_SCORE
 from smar_ltr.datasets.atomic import write_atomic
+from smar_ltr.datasets.schema import MODALITY, UPSTREAM_SCORE
 from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import ConfigError
 from smar_ltr.evaluation import metric_values, relevance_labels
