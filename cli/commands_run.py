@@ -111,7 +111,8 @@ def fit_command(
     cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
     run_dir = check_output_dir(out or default_out(cfg))  # before any work: a bad --out costs nothing
     with stage_progress(quiet) as say:
-        say(f"loading dataset '{cfg.dataset}'")
+        if say.live:  # a sign of life on a terminal; plain logs start with the first stage
+            say(f"loading dataset '{cfg.dataset}'")
         splits = load_splits(cfg)
         model, state = fit(cfg, splits, progress=say)
         metrics = None

@@ -68,7 +68,7 @@ class StageProgress:
 
 
 @contextlib.contextmanager
-def stage_progress(quiet: bool, live: bool | None = None) -> Iterator[Say]:
+def stage_progress(quiet: bool, live: bool | None = None) -> Iterator[StageProgress]:
     """A :class:`StageProgress` closed on exit (also on errors, so an error line never mixes with a live row)."""
     progress = StageProgress(quiet, live)
     try:

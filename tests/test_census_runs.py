@@ -244,13 +244,14 @@ def test_constant_label_queries_are_counted_and_can_be_excluded(tmp_path: Path) 
     test.loc[test["qid"] == constant[2], "page_label"] = 0  # nothing relevant
     test.to_parquet(data / "test.parquet")
     n_queries = test["qid"].nunique()
+    run = run_copy(tmp_path)  # eval stores its baselines in the run: keep the shared one pristine
     n_constant = int((test.groupby("qid")["page_label"].nunique() == 1).sum())
     assert n_constant >= 3
-    kept = invoke(["eval", "-m", str(SHARED["run"]), "--data-dir", str(data), "-q"])
+    kept = invoke(["eval", "-m", str(run), "--data-dir", str(data), "-q"])
     assert kept.exit_code == 0, kept.output
     assert f"note: {n_constant} of {n_queries} queries have all-equal labels" in kept.stdout
     dropped = invoke(
-        ["eval", "-m", str(SHARED["run"]), "--data-dir", str(data), "-q", "--exclude-constant-queries", "-f", "json"]
+        ["eval", "-m", str(run), "--data-dir", str(data), "-q", "--exclude-constant-queries", "-f", "json"]
     )
     report = json.loads(dropped.stdout)
     assert report["notes"]["constant_label_queries"] == n_constant
