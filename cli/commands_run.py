@@ -67,12 +67,10 @@ def build_config(
 
 
 def checked_data_dir(data_dir: Path | None) -> str | None:
-    """``--data-dir`` as an absolute path (a run stays usable from any folder), refused when it is no folder."""
+    """``--data-dir`` as an absolute path (a run stays usable from any folder), refused when it is a file."""
     if data_dir is None:
         return None
-    if not data_dir.exists():
-        raise ConfigError(f"--data-dir {str(data_dir)!r} does not exist; pass the folder that holds the dataset files")
-    if not data_dir.is_dir():
+    if data_dir.exists() and not data_dir.is_dir():  # a missing folder: the dataset's adapter names its files
         raise ConfigError(f"--data-dir {str(data_dir)!r} is a file; pass the folder that holds it")
     return str(data_dir.resolve())
 

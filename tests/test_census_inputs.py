@@ -79,7 +79,7 @@ def _shared_query(d: Path, train: pd.DataFrame) -> None:
 
 
 PAGE_CASES = [
-    Case("data-dir missing", lambda t: fit_pages(t, t / "nowhere"), "--data-dir"),
+    Case("data-dir missing", lambda t: fit_pages(t, t / "nowhere"), "data folder"),
     Case("data-dir is a file", lambda t: fit_pages(t, (t / "f.txt", (t / "f.txt").write_text("x"))[0]), "is a file"),
     Case("empty data folder", lambda t: fit_pages(t, (t / "e", (t / "e").mkdir())[0]), "page tables missing"),
     Case("semicolon CSV", pages_with(_csv(";")), "semicolons"),
