@@ -10,6 +10,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain help: Typer's rich panels print a "<bool>" placeholder after flags that take no value
+    rich_markup_mode=None,
 )
 
 
@@ -28,6 +30,9 @@ def _register() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    from smar_ltr.cli.errors import interrupt_on_sigterm
+
+    interrupt_on_sigterm()
     _register()
     app()
 

@@ -94,7 +94,8 @@ def plan_command(
     from smar_ltr.artifacts import load_run
     from smar_ltr.budget import AUTO_DEFAULT
     from smar_ltr.campaign import parse_label_scale, plan_campaign
-    from smar_ltr.cli.commands_run import _progress, build_config
+    from smar_ltr.cli.commands_run import build_config
+    from smar_ltr.cli.progress import stage_progress
     from smar_ltr.cli.workflow import load_splits
     from smar_ltr.label_cost import label_scale as label_scale_of
     from smar_ltr.pipeline import fit_upstream_models
@@ -108,7 +109,8 @@ def plan_command(
         run = load_run(model)
         models, modal_features = run.single_modal, run.modal_features
     else:
-        models = fit_upstream_models(cfg, splits, _progress(quiet))
+        with stage_progress(quiet) as say:
+            models = fit_upstream_models(cfg, splits, say)
         modal_features = splits.modal_features
     source = {
         "dataset": cfg.dataset,

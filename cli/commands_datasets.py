@@ -36,6 +36,12 @@ def _check_format(fmt: str) -> None:
         raise ConfigError(f"--format must be table or json, got {fmt!r}")
 
 
+def check_seed(seed: int) -> None:
+    """Refuse a seed numpy cannot take."""
+    if not 0 <= seed < 2**32:
+        raise ConfigError(f"--seed must be an integer in [0, 2**32 - 1], got {seed}")
+
+
 def parse_options(items: list[str] | None) -> dict[str, Any]:
     """``KEY=VALUE`` strings to a dict; values are parsed as JSON when they can be (numbers, true, null)."""
     return parse_key_values(items or [], "--option", "--option valid_fraction=0.2", decode=True)
@@ -86,6 +92,7 @@ def info_command(
     from smar_ltr.datasets.pages import summarize_splits
 
     _check_format(fmt)
+    check_seed(seed)
     summary = summarize_splits(load_dataset(name, data_dir, seed=seed, **parse_options(options)))
     if fmt == "json":
         typer.echo(json.dumps(summary))
@@ -138,9 +145,12 @@ def make_fixture_command(
 ) -> None:
     """Write a small file set with exactly the real schema of a dataset (for tests and trying an adapter)."""
     from smar_ltr.datasets.fixtures import make_fixture
+    from smar_ltr.datasets.io import check_output_location
 
     if layout is not None and name != "baidu-ultr":
         raise ConfigError(f"--layout applies to baidu-ultr only, not {name!r}")
+    check_seed(seed)
+    check_output_location(out, "folder", "--out")
     extra = {"layout": layout} if layout is not None else {}
     files = make_fixture(name, out, seed=seed, **extra)
     typer.echo(f"wrote {len(files)} files to {out}")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from smar_ltr.atomic import write_table
+from smar_ltr.atomic import check_output_location, write_table
 from smar_ltr.cli.app import app
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.formatting import render_report
@@ -28,13 +28,10 @@ from smar_ltr.cli.options import (
     Validation,
     Workers,
 )
+from smar_ltr.cli.progress import stage_progress
 from smar_ltr.config import RunConfig, load_config
 from smar_ltr.datasets.io import read_frame
-from smar_ltr.errors import ConfigError
-
-
-def _progress(quiet: bool):
-    return None if quiet else (lambda line: typer.echo(f"[smar-ltr] {line}", err=True))
+from smar_ltr.errors import ConfigError, DatasetError
 
 
 def _check_engine(engine: str, scheduler: str | None, workers: int | None) -> bool:
@@ -68,7 +65,7 @@ def build_config(
     """Defaults < config file < --set < explicit flags."""
     fields: dict[str, Any] = {
         "dataset": dataset,
-        "data_dir": str(data_dir) if data_dir else None,
+        "data_dir": checked_data_dir(data_dir),
         "seed": seed,
     }
     b = {k: v for k, v in (("budget", budget), ("strategy", strategy), ("validation", validation)) if v is not None}
@@ -78,6 +75,15 @@ def build_config(
         fields["reranker"] = {"backend": backend}
         fields["single_modal"] = {"backend": backend}
     return load_config(config, overrides, **fields)
+
+
+def checked_data_dir(data_dir: Path | None) -> str | None:
+    """``--data-dir`` as an absolute path (a run stays usable from any folder), refused when it is a file."""
+    if data_dir is None:
+        return None
+    if data_dir.exists() and not data_dir.is_dir():  # a missing folder: the dataset's adapter names its files
+        raise ConfigError(f"--data-dir {str(data_dir)!r} is a file; pass the folder that holds it")
+    return str(data_dir.resolve())
 
 
 @app.command("fit")
@@ -101,20 +107,22 @@ def fit_command(
     workers: Workers = None,
 ) -> None:
     """Fit single-modal rankers, pick the annotation budget and train the SMAR whole-page reranker."""
-    from smar_ltr.cli.workflow import fit_and_save
+    from smar_ltr.artifacts import check_output_dir
+    from smar_ltr.cli.workflow import default_out, fit_and_save
 
     _load_plugins(plugins, strict_plugins)
     cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
-    if _check_engine(engine, scheduler, workers):
-        from smar_ltr.artifacts import save_run
-        from smar_ltr.cli.workflow import default_out
-        from smar_ltr.distributed.reports import fit_run_dask
+    run_dir = check_output_dir(out or default_out(cfg))  # before any work: a bad --out costs nothing
+    with stage_progress(quiet) as say:
+        if _check_engine(engine, scheduler, workers):
+            from smar_ltr.artifacts import save_run
+            from smar_ltr.distributed.reports import fit_run_dask
 
-        model = fit_run_dask(cfg, scheduler, workers, _progress(quiet))
-        run_dir, valid_metrics = save_run(model, out or default_out(cfg)), None
-    else:
-        outcome = fit_and_save(cfg, out, progress=_progress(quiet))
-        model, run_dir, valid_metrics = outcome.model, outcome.run_dir, outcome.valid_metrics
+            model = fit_run_dask(cfg, scheduler, workers, say)
+            run_dir, valid_metrics = save_run(model, run_dir), None
+        else:
+            outcome = fit_and_save(cfg, run_dir, progress=say, announce_loading=say.live)
+            model, run_dir, valid_metrics = outcome.model, outcome.run_dir, outcome.valid_metrics
     a, cost = model.summary["annotation"], model.summary["labels"]
     typer.echo(f"run written to {run_dir}")
     line = (
@@ -143,6 +151,12 @@ def eval_command(
     seed: Seed = None,
     split: Annotated[str, typer.Option("--split", help="test | valid.")] = "test",
     fmt: Format = "table",
+    exclude_constant: Annotated[
+        bool,
+        typer.Option(
+            "--exclude-constant-queries", help="Leave queries whose labels are all equal out of every metric."
+        ),
+    ] = False,
     plugins: Plugins = None,
     strict_plugins: StrictPlugins = False,
     quiet: Quiet = False,
@@ -171,20 +185,33 @@ def eval_command(
             fields = {
                 **cfg.to_dict(),
                 "dataset": dataset or cfg.dataset,
-                "data_dir": str(data_dir) if data_dir else cfg.data_dir,
+                "data_dir": checked_data_dir(data_dir) or cfg.data_dir,
             }
             from smar_ltr.config import from_dict
 
             cfg = from_dict(RunConfig, fields)
+        elif cfg.data_dir and not Path(cfg.data_dir).is_dir():
+            where = "is relative to the folder the run was fitted in" if not Path(cfg.data_dir).is_absolute() else ""
+            raise ConfigError(
+                f"the run's data folder {cfg.data_dir!r} {where or 'no longer exists'}"
+                f"{' and does not exist from here' if where else ''}; pass --data-dir with the folder of its data"
+            )
     else:
         cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
-    if _check_engine(engine, scheduler, workers):
-        from smar_ltr.distributed.reports import evaluate_run_dask
+    with stage_progress(quiet) as say:
+        if _check_engine(engine, scheduler, workers):
+            from smar_ltr.distributed.reports import evaluate_run_dask
 
-        report = evaluate_run_dask(cfg, loaded, split, scheduler, workers, _progress(quiet))
-    else:
-        report = evaluate(cfg, loaded, split=split, progress=_progress(quiet))
+            report = evaluate_run_dask(cfg, loaded, split, scheduler, workers, say)
+        else:
+            report = evaluate(
+                cfg, loaded, split=split, progress=say, exclude_constant_queries=exclude_constant, run_dir=model
+            )
     typer.echo(render_report(report, fmt))
+
+
+#: Table formats ``rerank`` writes, by file suffix.
+RERANK_SUFFIXES = (".parquet", ".csv")
 
 
 @app.command("rerank")
@@ -206,9 +233,15 @@ def rerank_command(
     from smar_ltr.artifacts import load_run
     from smar_ltr.pipeline import rerank
 
+    dask = _check_engine(engine, scheduler, workers)
+    check_output_location(output, "folder" if dask else "file", "--output")  # before any work
+    if not dask and output.suffix.lower() not in RERANK_SUFFIXES:
+        raise ConfigError(f"--output {str(output)!r} must end in .parquet or .csv (the format is taken from it)")
+    if not dask and input.suffix.lower() not in (*RERANK_SUFFIXES, ".feather"):
+        raise DatasetError(f"input file {str(input)!r} must end in .parquet, .csv or .feather")
     _load_plugins(plugins, False)
     run = load_run(model)
-    if _check_engine(engine, scheduler, workers):
+    if dask:
         from smar_ltr.distributed.reports import rerank_folder
 
         n_parts = rerank_folder(run, input, output, scheduler, workers)

@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 
+from smar_ltr.atomic import check_output_location
 from smar_ltr.cli.app import app
-from smar_ltr.cli.commands_run import _load_plugins, _progress, build_config
+from smar_ltr.cli.commands_run import _load_plugins, build_config
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.options import ConfigFile, DataDir, Overrides, Plugins, Quiet, Seed, Validation
+from smar_ltr.cli.progress import stage_progress
 from smar_ltr.errors import ConfigError
 
 
@@ -54,21 +56,23 @@ def tune_command(
     if n_jobs < 1:
         raise ConfigError("--n-jobs must be >= 1")
     parse_metric(metric)
+    check_output_location(out, "folder", "--out")
     _load_plugins(plugins, False)
     cfg = build_config(dataset, data_dir, config, overrides, None, None, None, seed, validation)
-    result = tune_study(
-        cfg,
-        out,
-        progress=_progress(quiet or fmt == "json"),
-        n_trials=trials,
-        timeout=timeout,
-        storage=storage,
-        study_name=study_name,
-        metric=metric,
-        tolerance=tolerance,
-        fixed_budget=budget,
-        n_jobs=n_jobs,
-    )
+    with stage_progress(quiet or fmt == "json") as say:
+        result = tune_study(
+            cfg,
+            out,
+            progress=say,
+            n_trials=trials,
+            timeout=timeout,
+            storage=storage,
+            study_name=study_name,
+            metric=metric,
+            tolerance=tolerance,
+            fixed_budget=budget,
+            n_jobs=n_jobs,
+        )
     if fmt == "json":
         typer.echo(json.dumps(result.to_dict()))
         return

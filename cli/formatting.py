@@ -53,9 +53,28 @@ def render_report(report: Any, fmt: str) -> str:
         f"dataset={data['dataset']} split={data['split']} queries={data['n_queries']} "
         f"strategy={data['strategy']} budget={data['budget']} seed={data['seed']}"
     )
-    if data.get("notes", {}).get("simulated"):
+    notes = data.get("notes", {})
+    if notes.get("simulated"):
         title += "  (simulated data: results describe the simulator, not real users)"
     left_out = data.get("notes", {}).get("unlabelled_rows_left_out", 0)
     if left_out:
         title += f"\n{left_out} {data['split']} rows without a page label (not annotated) were left out of the metrics"
-    return title + "\n" + table(headers, rows, markdown=fmt == "markdown", numbers_right=True)
+    return (
+        title
+        + "\n"
+        + table(headers, rows, markdown=fmt == "markdown", numbers_right=True)
+        + constant_queries_note(notes, data)
+    )
+
+
+def constant_queries_note(notes: dict[str, Any], data: dict[str, Any]) -> str:
+    """The report's statement of the constant-label policy (empty when no query has all-equal labels)."""
+    count = int(notes.get("constant_label_queries", 0))
+    if not count:
+        return ""
+    if notes.get("constant_label_queries_excluded"):
+        return f"\nnote: {count} queries with all-equal labels left out of every metric (--exclude-constant-queries)"
+    return (
+        f"\nnote: {count} of {data['n_queries']} queries have all-equal labels; every ranking scores the same on "
+        "them (counted in the means above); --exclude-constant-queries leaves them out"
+    )

@@ -7,14 +7,16 @@ the library and writes the run. The commands only parse options and format what 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from smar_ltr.config import RunConfig
+from smar_ltr.errors import SmarError, SmarWarning
 from smar_ltr.evaluation import EvalReport, evaluate_run
 from smar_ltr.pipeline import FitState, SmarModel, fit
-from smar_ltr.progress import Progress
+from smar_ltr.progress import Progress, quiet
 from smar_ltr.splits import PageSplits
 
 
@@ -41,27 +43,78 @@ class FitOutcome:
     valid_metrics: dict[str, float] | None
 
 
-def fit_and_save(config: RunConfig, out: Path | None = None, progress: Progress | None = None) -> FitOutcome:
-    """Load the pages, fit SMAR, report it on the validation pages (when there are any) and save the run."""
-    from smar_ltr.artifacts import save_run
+def fit_and_save(
+    config: RunConfig, out: Path | None = None, progress: Progress | None = None, announce_loading: bool = False
+) -> FitOutcome:
+    """Load the pages, fit SMAR, report it on the validation pages (when there are any) and save the run.
 
+    The run directory is checked before any work (a bad location costs nothing). ``announce_loading`` reports
+    the dataset load as a stage of its own (a sign of life on a terminal; plain logs start with the first stage).
+    """
+    from smar_ltr.artifacts import check_output_dir, save_run
+
+    say = progress or quiet
+    run_dir = check_output_dir(out or default_out(config))
+    if announce_loading:
+        say(f"loading dataset '{config.dataset}'")
     splits = load_splits(config)
-    model, state = fit(config, splits, progress=progress)
+    model, state = fit(config, splits, progress=say)
     valid_metrics = None
     if state.valid is not None:
+        say("scoring the validation split")
         report = evaluate_run(config, model, state, splits, split="valid", methods=("smar",))
         valid_metrics = report.result("smar").metrics
     metrics = {"valid": valid_metrics} if valid_metrics is not None else None
-    run_dir = save_run(model, out or default_out(config), metrics=metrics)
+    say(f"writing {run_dir}")
+    run_dir = save_run(model, run_dir, metrics=metrics)
     return FitOutcome(run_dir, model, state, valid_metrics)
 
 
 def evaluate(
-    config: RunConfig, model: SmarModel | None = None, split: str = "test", progress: Progress | None = None
+    config: RunConfig,
+    model: SmarModel | None = None,
+    split: str = "test",
+    progress: Progress | None = None,
+    exclude_constant_queries: bool = False,
+    run_dir: Path | None = None,
 ) -> EvalReport:
     """Evaluate a run (``model``, e.g. :func:`smar_ltr.artifacts.load_run`) or a fresh fit of ``config`` and every
-    baseline on one split of the pages ``config`` names."""
-    return evaluate_run(config, model=model, splits=load_splits(config), split=split, progress=progress)
+    baseline on one split of the pages ``config`` names.
+
+    With ``run_dir`` (the folder ``model`` was loaded from) the native baselines stored there are reused, and
+    the ones fitted here are stored with the run for the next evaluation (see :func:`store_baselines`).
+    """
+    from smar_ltr.artifacts import load_baselines
+
+    stored = load_baselines(run_dir) if run_dir is not None else None
+    report = evaluate_run(
+        config,
+        model=model,
+        splits=load_splits(config),
+        split=split,
+        progress=progress,
+        exclude_constant_queries=exclude_constant_queries,
+        baselines=stored,
+    )
+    if run_dir is not None and stored:
+        store_baselines(run_dir, stored)
+    return report
+
+
+def store_baselines(run_dir: Path, models: dict[str, Any]) -> None:
+    """Keep the baselines an evaluation fitted with the run; a run folder that cannot be written only warns
+    (:class:`~smar_ltr.errors.SmarWarning`)."""
+    from smar_ltr.artifacts import save_baselines
+
+    try:
+        save_baselines(run_dir, models)
+    except (OSError, SmarError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        warnings.warn(
+            f"baseline models not stored in {str(run_dir)!r} ({reason}); the next eval fits them again",
+            SmarWarning,
+            stacklevel=2,
+        )
 
 
 def tune_study(config: RunConfig, out: Path, progress: Progress | None = None, **options: Any) -> Any:

@@ -19,7 +19,12 @@ import pyarrow.compute as pc
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-from smar_ltr.atomic import write_atomic, write_dir_atomic  # noqa: F401  (re-exported: the one atomic writer)
+from smar_ltr.atomic import (  # noqa: F401  (re-exported: the one atomic writer)
+    check_output_location,
+    remove_stale_temporaries,
+    write_atomic,
+    write_dir_atomic,
+)
 from smar_ltr.errors import DatasetError
 from smar_ltr.splits import split_queries  # noqa: F401  (re-exported: the one query split)
 
@@ -112,7 +117,26 @@ def read_frame(
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatasetError(f"{path.name} could not be read as CSV ({first})") from exc
+    check_csv_separator(path)
     return frame
+
+
+def check_csv_separator(path: Path) -> None:
+    """Refuse a CSV whose header line is one field holding another separator (``;``, tab or ``|``).
+
+    pandas reads such a file as a single column, which would later be reported as every required column
+    missing; this names the separator instead.
+    """
+    with path.open("rb") as handle:
+        header = handle.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    if "," in header:
+        return
+    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+        if header.count(sep) >= 1:
+            raise DatasetError(
+                f"{path.name} separates its columns with {name} ({header[:60]!r}); write it comma-separated "
+                "(e.g. pandas.read_csv(path, sep=...).to_csv(path, index=False)) or save it as parquet"
+            )
 
 
 def read_many(paths: Sequence[Path], columns: Sequence[str] | None = None) -> pa.Table:

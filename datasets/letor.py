@@ -24,6 +24,7 @@ such a directory into a semi-synthetic whole-page task (:mod:`smar_ltr.datasets.
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,11 @@ from smar_ltr.errors import DatasetError
 CHUNK_BYTES = 1 << 20
 #: Column bound given to scikit-learn when the caller does not know ``n_features`` (trimmed afterwards).
 _UNBOUNDED = 1 << 30
+#: Largest feature id accepted without an explicit ``n_features`` (LETOR sets use at most a few thousand; a
+#: larger id is almost always a typo, and the dense frame would need rows x id x 4 bytes).
+MAX_FEATURE_ID = 100_000
+#: UTF-8 byte-order mark some editors put at the start of a file; skipped.
+BOM = b"\xef\xbb\xbf"
 #: File names tried for each split, in order (the first that exists is used).
 ROLE_FILES: dict[str, tuple[str, ...]] = {
     "train": ("train.txt", "rank.train", "set1.train.txt"),
@@ -59,6 +65,8 @@ def _data_lines(path: Path):
     """Yield ``(line_number, raw_line, tokens)`` of the non-empty, non-comment lines."""
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(BOM):
+                raw = raw[len(BOM) :]
             tokens = raw.split(b"#", 1)[0].split()
             if tokens:
                 yield number, raw, tokens
@@ -92,6 +100,11 @@ def _line_problem(tokens: list[bytes], n_features: int | None) -> str | None:
             return f"feature ids must increase along a line, {shown!r} follows id {last}"
         if n_features is not None and index > n_features:
             return f"feature id {index} is larger than n_features={n_features}"
+        if n_features is None and index > MAX_FEATURE_ID:
+            return (
+                f"feature id {index} is larger than {MAX_FEATURE_ID:,}; fix the id, or pass n_features when the "
+                "set really is that wide"
+            )
         last = index
     return None
 
@@ -134,18 +147,18 @@ def _load_chunked(path: Path, width: int | None) -> tuple[sp.csr_matrix, np.ndar
     call); byte-range chunks (``offset`` / ``length``, split at line boundaries) keep it linear.
     """
     size = path.stat().st_size
-    parts = [
-        load_svmlight_file(
-            str(path),
-            n_features=width if width is not None else _UNBOUNDED,
-            zero_based=True,
-            query_id=True,
-            dtype=np.float32,
-            offset=offset,
-            length=CHUNK_BYTES,
-        )
-        for offset in range(0, max(size, 1), CHUNK_BYTES)
-    ]
+    bound = width if width is not None else _UNBOUNDED
+    with path.open("rb") as handle:
+        first_line = handle.readline()
+    parts = []
+    for offset in range(0, max(size, 1), CHUNK_BYTES):
+        length = CHUNK_BYTES
+        if offset == 0 and first_line.startswith(BOM):
+            # scikit-learn cannot skip a byte-order mark: parse line 1 without it, then start at byte 1 (a
+            # non-zero offset discards the rest of its line), ending where the first chunk would have ended
+            parts.append(_parse(io.BytesIO(first_line[len(BOM) :]), bound))
+            offset, length = 1, CHUNK_BYTES - 1
+        parts.append(_parse(str(path), bound, offset, length))
     n_cols = width if width is not None else max(int(p[0].indices.max(initial=-1)) + 1 for p in parts)
     X = sp.vstack([p[0][:, :n_cols] for p in parts], format="csr")
     y = np.concatenate([p[1] for p in parts])
@@ -153,6 +166,43 @@ def _load_chunked(path: Path, width: int | None) -> tuple[sp.csr_matrix, np.ndar
     if qid.size not in (0, X.shape[0]):
         raise DatasetError(f"{path}: some lines have a 'qid:' field and others do not; give every line one")
     return X, y, qid
+
+
+def _parse(source: Any, bound: int, offset: int = 0, length: int = -1) -> tuple[Any, np.ndarray, np.ndarray]:
+    return load_svmlight_file(
+        source, n_features=bound, zero_based=True, query_id=True, dtype=np.float32, offset=offset, length=length
+    )
+
+
+def _check_width(path: Path, X: sp.csr_matrix, n_features: int | None) -> None:
+    """Refuse a feature id past :data:`MAX_FEATURE_ID` (before a dense frame of that width is allocated)."""
+    if n_features is not None or X.shape[1] <= MAX_FEATURE_ID + 1:
+        return
+    for number, raw, tokens in _data_lines(path):
+        problem = _line_problem(tokens, None)
+        if problem is not None:
+            raise DatasetError(f"{path}: line {number} is malformed ({problem}): {_short(raw)!r}")
+
+
+def _check_contiguous(path: Path, qid: np.ndarray) -> None:
+    """Refuse a qid whose lines are split into separate blocks (LETOR and LightGBM read a query as one block)."""
+    if qid.size < 2:
+        return
+    starts = np.flatnonzero(np.concatenate([[True], qid[1:] != qid[:-1]]))
+    run_qids = qid[starts]
+    if np.unique(run_qids).size == run_qids.size:
+        return
+    seen: set[int] = set()
+    for k, q in enumerate(run_qids.tolist()):
+        if q in seen:
+            row = int(starts[k])
+            number, raw, _ = next(item for i, item in enumerate(_data_lines(path)) if i == row)
+            raise DatasetError(
+                f"{path}: qid {q} reappears on line {number} after other queries ({_short(raw)!r}); a query's lines "
+                "must be contiguous: sort the file by qid (stable, e.g. sort -s -t' ' -k2,2) or give that block "
+                "its own qid"
+            )
+        seen.add(q)
 
 
 def _has_qid(path: Path) -> bool:
@@ -197,6 +247,7 @@ def read_svmlight(
         raise _diagnose(path, n_features, exc) from exc
     if X.shape[0] == 0:
         raise DatasetError(f"{path} has no data rows; expected lines like 'label qid:Q 1:v 2:v ...'")
+    _check_width(path, X, n_features)
     bad = np.flatnonzero((y < 0) | (y != np.round(y)))
     if bad.size:
         number, raw, _ = next(item for k, item in enumerate(_data_lines(path)) if k == bad[0])
@@ -210,6 +261,7 @@ def read_svmlight(
         codes = _read_groups(Path(query_file), X.shape[0], path)
         qid_str = pd.Series(codes).astype("str")
     elif _has_qid(path):
+        _check_contiguous(path, qid)
         codes = qid
         qid_str = pd.Series(qid).astype("str")
     else:
@@ -263,15 +315,14 @@ def load_letor_dir(data_dir: str | Path, n_features: int | None = None) -> dict[
         hint = f"; this looks like an archive root, pass a fold directory such as {fold[0]}" if fold else ""
         raise DatasetError(f"LETOR directory {root} has no training file; expected ({expected}){hint}")
     frames = {role: read_svmlight(p, n_features=n_features) for role, p in found.items() if p is not None}
-    widest = max(max(_feature_ids(f), default=0) for f in frames.values())
+    # every split gets the same columns: ids from the lowest used anywhere (0 or 1) to the widest, absent = 0
+    ids = [k for f in frames.values() for k in _feature_ids(f)]
+    wanted = [f"f{k}" for k in range(min(ids, default=1), max(ids, default=0) + 1)]
     for role, frame in frames.items():
-        ids = _feature_ids(frame)
-        if ids and ids[-1] < widest:
-            extra = pd.DataFrame(
-                np.zeros((len(frame), widest - ids[-1]), dtype=np.float32),
-                columns=[f"f{k}" for k in range(ids[-1] + 1, widest + 1)],
-            )
-            frames[role] = pd.concat([frame, extra], axis=1)
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            extra = pd.DataFrame(np.zeros((len(frame), len(missing)), dtype=np.float32), columns=missing)
+            frames[role] = pd.concat([frame, extra], axis=1)[[*frame.columns[:3], *wanted]]
     return frames
 
 

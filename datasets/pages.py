@@ -21,12 +21,17 @@ highest grade (needed by the ``iso-anchor`` strategy).
 Rows of a query must be contiguous (they are then stable-sorted by ``qid``); a query may not appear in two of
 train / valid / test. Without ``meta.json``, a modality's features are the numeric columns with at least one
 value on that modality's rows, and the page features are all numeric non-reserved columns of ``train``.
-Every problem is reported as one line naming the file, the column and an example row.
+Other columns of ``train`` that hold text are not features: a column whose values are mostly numbers written
+as text is refused (write it as numbers), any other is left out with a
+:class:`~smar_ltr.errors.SmarWarning` that names it (listing ``page_features`` in ``meta.json`` states the
+choice and silences the warning); the built-in text columns (``query``, ``title``, ...) feed the text
+features. Every problem is reported as one line naming the file, the column and an example row.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +39,15 @@ import pandas as pd
 
 from smar_ltr.datasets.io import check_options, read_frame
 from smar_ltr.datasets.registry import DatasetSpec, register_dataset
-from smar_ltr.datasets.schema import feature_columns, sort_pages, validate_page_table
+from smar_ltr.datasets.schema import (
+    RESERVED_COLUMNS,
+    TEXT_COLUMNS,
+    feature_columns,
+    sort_pages,
+    validate_page_table,
+)
 from smar_ltr.datasets.splits import PageSplits
-from smar_ltr.errors import DatasetError
+from smar_ltr.errors import DatasetError, SmarWarning
 
 NAME = "pages"
 ROLES = ("single_modal", "train", "valid", "test")
@@ -81,6 +92,35 @@ def _check_feature_list(columns: Any, frame: pd.DataFrame, where: str) -> list[s
     return list(columns)
 
 
+def _check_text_columns(frame: pd.DataFrame, file: str) -> list[str]:
+    """Non-numeric columns that are neither reserved nor built-in text: refused when mostly numbers written as
+    text, otherwise left out of the features with a :class:`SmarWarning`. Returns the columns left out."""
+    numeric = set(feature_columns(frame))
+    others = [c for c in frame.columns if c not in numeric and c not in RESERVED_COLUMNS and c not in TEXT_COLUMNS]
+    left_out = []
+    for col in others:
+        values = frame[col].dropna()
+        if pd.api.types.is_bool_dtype(values) or not len(values):
+            continue
+        parsed = pd.to_numeric(values, errors="coerce")
+        if parsed.notna().mean() >= 0.5:
+            bad = values[parsed.isna()]
+            example = f"; e.g. {bad.iloc[0]!r}" if len(bad) else ""
+            raise DatasetError(
+                f"{file} column {col!r} holds numbers stored as text{example}; write it as a numeric column "
+                "(empty or NaN for missing values)"
+            )
+        left_out.append(str(col))
+    if left_out:
+        warnings.warn(
+            f"{file}: {len(left_out)} text column(s) not used as features: {', '.join(map(repr, left_out))} "
+            "(features must be numeric; list page_features in meta.json to state the choice)",
+            SmarWarning,
+            stacklevel=2,
+        )
+    return left_out
+
+
 def _default_modal_features(frame: pd.DataFrame) -> dict[str, list[str]]:
     features = feature_columns(frame)
     present = frame[features].notna().groupby(frame["modality"].astype(str), observed=True).any()
@@ -106,6 +146,11 @@ def load_pages(data_dir: Path | None, seed: int = 0, **options: Any) -> PageSpli
     if data_dir is None:
         data_dir = PAGES.default_dir()
     data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DatasetError(
+            f"data folder {str(data_dir)!r} does not exist or is not a folder; pass the folder that holds "
+            "train.parquet and test.parquet"
+        )
     paths = {role: find_role(data_dir, role) for role in ROLES} if data_dir.is_dir() else dict.fromkeys(ROLES)
     missing = [f"{r}.parquet" for r in ("train", "test") if paths[r] is None]
     if missing:
@@ -146,11 +191,11 @@ def load_pages(data_dir: Path | None, seed: int = 0, **options: Any) -> PageSpli
     train, test = tables["train"], tables["test"]
     assert train is not None and test is not None
     meta = _read_meta(data_dir)
-    page_features = (
-        _check_feature_list(meta["page_features"], train, "page_features")
-        if "page_features" in meta
-        else feature_columns(train)
-    )
+    if "page_features" in meta:
+        page_features = _check_feature_list(meta["page_features"], train, "page_features")
+    else:
+        page_features = feature_columns(train)
+        _check_text_columns(train, names["train"])
     for role in ("valid", "test"):
         frame = tables[role]
         lacking = [c for c in page_features if frame is not None and c not in frame.columns]

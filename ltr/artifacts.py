@@ -10,6 +10,8 @@ Layout of a run directory::
     revealed_valid.parquet  qid, item_id of the validation candidates read for early stopping (if any)
     summary.json         annotation and supervision counts, dataset, data fingerprint
     metrics.json         evaluation results, when the run was evaluated
+    baselines/<method>.* native baselines fitted by ``smar-ltr eval --model`` (full supervision, budget only),
+                         added to the manifest so the next evaluation reuses them instead of refitting
     manifest.json        package version, seed, data fingerprint, sha256 of every file, and its own digest
 
 Loading verifies every checksum and the manifest digest and refuses a tampered, incomplete or foreign
@@ -20,9 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from smar_ltr import __version__
-from smar_ltr.atomic import replace_dir_atomically
+from smar_ltr.atomic import check_output_location, make_temporary_dir, replace_dir_atomically, write_atomic
 from smar_ltr.config import RunConfig, from_dict
 from smar_ltr.errors import ArtifactError
 from smar_ltr.features import FeatureSet
@@ -66,8 +68,9 @@ def _model_stems(modalities: list[str]) -> dict[str, str]:
 
 
 def check_output_dir(out: Path) -> Path:
-    """Resolve the run directory and refuse to replace anything that is not an empty folder or an earlier run."""
-    out = out.resolve()
+    """Resolve the run directory and refuse, before any work starts, a location that cannot be written or that
+    holds anything other than an empty folder or an earlier run (see :func:`check_output_location`)."""
+    out = check_output_location(out, "folder", "run folder", ArtifactError).resolve()
     if out.exists():
         if not out.is_dir():
             raise ArtifactError(f"run directory {str(out)!r} is a file; choose a directory for the run")
@@ -95,7 +98,7 @@ def staged_dir(out: str | Path) -> Iterator[Path]:
     """
     target = check_output_dir(Path(out))
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp = make_temporary_dir(target)
     try:
         yield tmp
         replace_dir_atomically(tmp, target)
@@ -241,3 +244,47 @@ def load_run(run_dir: str | Path) -> SmarModel:
         summary=json.loads((run_dir / "summary.json").read_text()),
         revealed_valid=pd.read_parquet(run_dir / VALID_REVEALED) if VALID_REVEALED in manifest["files"] else None,
     )
+
+
+BASELINES = "baselines"
+
+
+def load_baselines(run_dir: str | Path) -> dict[str, GBDTRanker]:
+    """The native baselines stored with a run (verified through its manifest), by method."""
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    return {m: GBDTRanker.load(run_dir / BASELINES / m) for m in manifest.get("baselines", [])}
+
+
+def save_baselines(run_dir: str | Path, models: dict[str, GBDTRanker]) -> list[str]:
+    """Store fitted native baselines in a run folder and list them in its manifest (digest renewed).
+
+    The model files are written to a temporary folder and moved into ``baselines/`` first, then the manifest is
+    replaced atomically: a kill in between leaves unlisted files that the next call overwrites, never a run
+    that fails to load.
+
+    Returns
+    -------
+    list of str
+        The methods newly stored.
+    """
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    new = {m: r for m, r in models.items() if m not in manifest.get("baselines", [])}
+    if not new:
+        return []
+    target = run_dir / BASELINES
+    tmp = make_temporary_dir(target)
+    try:
+        written = [p for m, r in new.items() for p in r.save(tmp / m)]
+        target.mkdir(exist_ok=True)
+        for p in written:
+            os.replace(p, target / p.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for p in written:
+        manifest["files"][f"{BASELINES}/{p.name}"] = sha256_file(target / p.name)
+    manifest["baselines"] = sorted({*manifest.get("baselines", []), *new})
+    manifest["digest"] = _digest(manifest)
+    write_atomic(run_dir / MANIFEST, lambda tmp_file: write_json(tmp_file, manifest))
+    return sorted(new)

@@ -181,6 +181,8 @@ class RunConfig:
         from smar_ltr.label_cost import VALIDATION_MODES
         from smar_ltr.rankers import BACKENDS
 
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed must be an integer in [0, 2**32 - 1] (numpy's range), got {self.seed}")
         b = self.budget
         if b.strategy not in STRATEGY_CHOICES:
             raise ConfigError(f"budget.strategy {b.strategy!r} is unknown; choose one of {', '.join(STRATEGY_CHOICES)}")

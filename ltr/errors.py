@@ -42,3 +42,11 @@ class ExportError(SmarError):
 
 class ClusterError(SmarError):
     """A distributed (Dask) run failed on the cluster: a worker died, a call timed out, a task raised."""
+
+
+class SmarWarning(UserWarning):
+    """Input accepted under a documented policy (e.g. columns ignored, queries that cannot rank).
+
+    The message is one line that states the policy and how many rows, columns or queries it touched; the CLI
+    prints it as ``warning: <message>`` on stderr.
+    """

@@ -28,8 +28,8 @@ from smar_ltr.budget import annotated_rows, annotation_from_rows
 from smar_ltr.config import RunConfig
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
 from smar_ltr.label_cost import label_cost
+from smar_ltr.metrics import constant_label_queries, parse_metric
 from smar_ltr.metrics import evaluate as compute_metrics
-from smar_ltr.metrics import parse_metric
 from smar_ltr.pipeline import (
     FitState,
     SmarModel,
@@ -209,6 +209,24 @@ def _native_eval_set(state: FitState, mode: str, every_row: bool, upstream: bool
     return validation_set(state.valid, X_valid, rows)
 
 
+def _baseline(
+    cache: dict[str, Any] | None,
+    method: str,
+    model: SmarModel,
+    state: FitState,
+    rows: np.ndarray,
+    eval_set: Any,
+    upstream: bool,
+) -> Any:
+    """The native baseline ``method`` from ``cache``, or fitted on ``rows`` (and added to ``cache``)."""
+    if cache is not None and method in cache:
+        return cache[method]
+    ranker = _native(model, state, rows, eval_set, upstream)
+    if cache is not None:
+        cache[method] = ranker
+    return ranker
+
+
 def evaluate_run(
     config: RunConfig,
     model: SmarModel | None = None,
@@ -217,6 +235,8 @@ def evaluate_run(
     split: str = "test",
     methods: tuple[str, ...] = METHODS,
     progress: Progress | None = None,
+    exclude_constant_queries: bool = False,
+    baselines: dict[str, Any] | None = None,
 ) -> EvalReport:
     """Evaluate SMAR and the baselines on one split.
 
@@ -234,6 +254,13 @@ def evaluate_run(
         Which split to report.
     methods : tuple of str
         Subset of :data:`METHODS`.
+    exclude_constant_queries : bool
+        Leave queries whose labels are all equal out of every metric (they score the same under any ranking;
+        see :mod:`smar_ltr.metrics`). Their count is in ``notes["constant_label_queries"]`` either way.
+    baselines : dict, optional
+        Fitted native baselines of ``model`` by method (those of :data:`NATIVE_BASELINES`): reused when
+        present, and the ones fitted here are added (so a caller can store them with the run, see
+        :func:`smar_ltr.artifacts.save_baselines`).
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -260,6 +287,17 @@ def evaluate_run(
     labelled = annotated_rows(frame)
     if not labelled.any():
         raise ConfigError(f"the {split} pages carry no page label; annotate them to evaluate")
+    n_unlabelled = int((~labelled).sum())
+    rows = np.flatnonzero(labelled)
+    constant = np.zeros(len(frame), dtype=bool)
+    constant[rows] = constant_label_queries(
+        frame[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)[rows], frame[QID].to_numpy()[rows]
+    )
+    n_constant = int(pd.unique(frame[QID].to_numpy()[constant]).size)
+    if exclude_constant_queries:
+        if not (labelled & ~constant).any():
+            raise ConfigError(f"every {split} query has all-equal labels; nothing is left to evaluate without them")
+        labelled = labelled & ~constant
     metrics = list(dict.fromkeys([*config.metrics, *splits.info.get("report_metrics", [])]))
     scored = frame[labelled]  # features and scores use whole pages; metrics only the labelled rows
     labels = scored[PAGE_LABEL].to_numpy(dtype=float)
@@ -275,7 +313,8 @@ def evaluate_run(
     smar_used = 0 if config.consistency.page_weight == 0 and state.annotation.strategy != "iso-anchor" else used
     results = []
     for method in methods:
-        say(f"evaluating {method}")
+        stored = baselines is not None and method in baselines
+        say(f"evaluating {method}" + (" (stored model)" if stored else ""))
         if (method == "smar" or method in NATIVE_BASELINES) and X_test is None:
             X_test = model.featurize(frame)
         if method == "smar":
@@ -287,7 +326,7 @@ def evaluate_run(
             eval_set = _native_eval_set(state, mode, every_row, upstream)
             assert X_test is not None  # featurized above
             X_in = with_upstream_column(X_test, frame) if upstream else X_test
-            scores = _native(model, state, rows, eval_set, upstream).predict(X_in)
+            scores = _baseline(baselines, method, model, state, rows, eval_set, upstream).predict(X_in)
             cost = label_cost(rows.size, n_train, 0 if eval_set is None else len(eval_set[1]), n_valid, mode)
         elif method == "single_modal":
             calibration = fit_modal_calibration(state.train, state.annotation.mask)
@@ -314,7 +353,9 @@ def evaluate_run(
         "train_candidates": n_train,
         "validation_candidates": n_valid,
         "validation": mode,
-        "unlabelled_rows_left_out": int((~labelled).sum()),
+        "unlabelled_rows_left_out": n_unlabelled,
+        "constant_label_queries": n_constant,
+        "constant_label_queries_excluded": bool(exclude_constant_queries),
     }
     if splits.info.get("relevance_rule"):
         notes["relevance_rule"] = splits.info["relevance_rule"]

@@ -51,6 +51,14 @@ list, not just the top k):
 
 Binary metrics (bndcg, mrr, map, precision, recall) apply ``empty`` to queries with R = 0; their default is
 ``zero`` (a query without relevant items contributes 0), ``one`` counts it as solved, ``skip`` drops it.
+
+Queries whose labels are all equal (one item, or every item labelled alike) are *constant-label* queries:
+every ranking of them scores the same (NDCG, bndcg, MRR and MAP are 1 when the common label is relevant, the
+``empty`` value when it is not), so they cannot tell methods apart and pull every method's mean towards the
+same number. Policy: :func:`evaluate` keeps them (the averages then match LightGBM's, XGBoost's and
+trec_eval's); :func:`constant_label_queries` finds them so a report can state how many there are, and
+``smar_ltr.evaluation.evaluate_run(..., exclude_constant_queries=True)`` (``smar-ltr eval
+--exclude-constant-queries``) leaves them out of every metric.
 """
 
 from __future__ import annotations
@@ -68,6 +76,7 @@ from smar_ltr.metric_parsing import MetricSpec, parse_metric, valid_metrics_line
 __all__ = [
     "DEFAULT_METRICS",
     "MetricSpec",
+    "constant_label_queries",
     "evaluate",
     "evaluate_per_query",
     "parse_metric",
@@ -141,6 +150,31 @@ def evaluate_per_query(
     """
     index, values = _compute(labels, scores, qid, metrics, modality, reference)
     return pd.DataFrame(values, index=index, columns=list(values))
+
+
+def constant_label_queries(labels: Any, qid: Any) -> np.ndarray:
+    """Which rows belong to a query whose labels are all equal (see the module docstring for the policy).
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_rows,)
+        Graded relevance.
+    qid : array-like of shape (n_rows,)
+        Query id per row.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_rows,)
+        True on every row of a constant-label query.
+    """
+    label = _as_float(labels, "labels")
+    codes, index = _factorize_qid(qid, label.shape[0])
+    n = len(index)
+    high = np.full(n, -np.inf)
+    low = np.full(n, np.inf)
+    np.maximum.at(high, codes, label)
+    np.minimum.at(low, codes, label)
+    return (high == low)[codes]
 
 
 # ---- input handling ----------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from smar_ltr.schema import (
     UPSTREAM_SCORE,
     validate_page_table,
 )
-from smar_ltr.single_modal import fit_single_modal, with_upstream_scores
+from smar_ltr.single_modal import check_modalities_seen, fit_single_modal, with_upstream_scores
 from smar_ltr.splits import PageSplits
 
 
@@ -78,6 +78,7 @@ class SmarModel:
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Validated copy of ``frame`` with ``upstream_score`` filled (computed, or required when shipped)."""
         frame = validate_page_table(frame, what="input pages")
+        check_modalities_seen(frame, self.summary.get("modalities"))
         if self.single_modal:
             return with_upstream_scores(frame, self.single_modal, self.modal_features)
         if UPSTREAM_SCORE not in frame.columns:
@@ -302,6 +303,7 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         "dataset": splits.name,
         "dataset_info": {k: v for k, v in splits.info.items() if isinstance(v, str | int | float | bool)},
         "n_train_queries": int(train[QID].nunique()),
+        "modalities": sorted(set(train[MODALITY].astype(str)) | set(prepared.single_modal)),
         "n_train_candidates": len(train),
         "best_iteration": int(getattr(reranker, "best_iteration_", 0)),
     }

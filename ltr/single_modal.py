@@ -59,12 +59,30 @@ def fit_single_modal(
     return models
 
 
+def check_modalities_seen(frame: pd.DataFrame, trained: list[str] | None) -> None:
+    """Refuse rows of a modality the run never saw in training (runs saved before this check: not checked)."""
+    if not trained:
+        return
+    modality = frame[MODALITY].astype(str)
+    unseen = ~modality.isin(trained)
+    if unseen.any():
+        raise DatasetError(
+            f"{int(unseen.sum())} page rows have modality {modality[unseen].iloc[0]!r}, which no single-modal ranker "
+            f"was trained on (trained: {', '.join(trained)}); drop those rows or refit with that modality"
+        )
+
+
 def upstream_scores(
     frame: pd.DataFrame, models: dict[str, GBDTRanker], modal_features: dict[str, list[str]]
 ) -> np.ndarray:
-    """Single-modal score ``g^m`` of every row from its modality's ranker (NaN for modalities without one)."""
+    """Single-modal score ``g^m`` of every row from its modality's ranker.
+
+    Rows of a modality without a ranker (one the single-modal pool never had) are refused with
+    :class:`DatasetError`: the run cannot score what it never saw, and a silent NaN would rank them arbitrarily.
+    """
     out = np.full(len(frame), np.nan)
     modality = frame[MODALITY].astype(str).to_numpy()
+    check_modalities_seen(frame, sorted(models))
     for m, model in models.items():
         missing = [c for c in modal_features[m] if c not in frame.columns]
         if missing and (modality == m).any():

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import optuna
 
+from smar_ltr.atomic import write_atomic
 from smar_ltr.budget import SIMULATED, annotated_rows
 from smar_ltr.config import RunConfig, from_dict
 from smar_ltr.errors import ConfigError
@@ -261,7 +262,7 @@ def tune(
     rec = dict(recommend(front, tolerance))
     config_path = out / "recommended.json"
     trial = study.trials[rec["trial"]]
-    config_path.write_text(json.dumps(trial.user_attrs["config"], indent=2))
+    write_atomic(config_path, lambda tmp: tmp.write_text(json.dumps(trial.user_attrs["config"], indent=2)))
     from_dict(RunConfig, trial.user_attrs["config"]).validate()  # the written config must load back
     rec["config_path"] = str(config_path)
     _write_front(front, out / "pareto.csv")
@@ -307,7 +308,7 @@ def _write_front(front: list[dict[str, Any]], path: Path) -> None:
         }
         for p in front
     ]
-    pd.DataFrame(rows).to_csv(path, index=False)
+    write_atomic(path, lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
 
 
 def _plots(study: optuna.Study, front: list[dict[str, Any]], out: Path, metric: str) -> list[Path]:
@@ -327,7 +328,7 @@ def _plots(study: optuna.Study, front: list[dict[str, Any]], out: Path, metric: 
     ax.grid(alpha=0.3)
     paths.append(out / "pareto.png")
     fig.tight_layout()
-    fig.savefig(paths[-1], dpi=110)
+    write_atomic(paths[-1], lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6, 4))
     strategies = sorted({p["params"].get("strategy", "?") for p in points})
@@ -342,7 +343,7 @@ def _plots(study: optuna.Study, front: list[dict[str, Any]], out: Path, metric: 
     ax.grid(alpha=0.3)
     paths.append(out / "metric_by_strategy.png")
     fig.tight_layout()
-    fig.savefig(paths[-1], dpi=110)
+    write_atomic(paths[-1], lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
     return paths
 

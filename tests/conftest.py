@@ -55,3 +55,23 @@ def fitted_small(small_splits):
     from smar_ltr.pipeline import fit
 
     return fit(fast_config(), small_splits)
+
+
+@pytest.fixture(scope="session")
+def census_run(tmp_path_factory):
+    """The bad-input census's run: fitted once on the generated ``pages`` fixture with fast GBDTs.
+
+    Returns a dict with ``root``, ``data`` (the page tables), ``run`` (the run folder) and ``config``.
+    """
+    from census import fast_config, invoke
+
+    from smar_ltr.datasets.fixtures import make_fixture
+
+    root = tmp_path_factory.mktemp("census-run")
+    data = root / "pages"
+    make_fixture("pages", data)
+    cfg = fast_config(root / "fast.json", budget={"budget": 0.3})
+    run = root / "run"
+    result = invoke(["fit", "-d", "pages", "--data-dir", str(data), "-c", str(cfg), "-o", str(run), "-q"])
+    assert result.exit_code == 0, result.output
+    return {"root": root, "data": data, "run": run, "config": cfg}

@@ -20,6 +20,9 @@ from smar_ltr.errors import ConfigError
 from smar_ltr.groups import QueryGroups
 from smar_ltr.rankers.base import GBDTRanker
 
+#: Metadata CatBoost changes on every fit whatever the seed (measured on CatBoost 1.2.10); dropped before saving.
+VOLATILE_METADATA = ("model_guid", "train_finish_time")
+
 
 class CatBoostRanker(GBDTRanker):
     """YetiRank (Gulin et al. 2011) with CatBoost; depth ``ceil(log2(num_leaves))`` symmetric trees."""
@@ -84,6 +87,12 @@ class CatBoostRanker(GBDTRanker):
         return self.model_.predict(X, prediction_type="RawFormulaVal")
 
     def _save_model(self, path: Path) -> None:
+        # CatBoost writes a random model_guid and the training's wall-clock end time into the model's metadata;
+        # without them two fits with the same seed give byte-identical .cbm files (neither is read back).
+        metadata = self.model_.get_metadata()
+        for key in VOLATILE_METADATA:
+            if key in metadata:
+                del metadata[key]
         self.model_.save_model(str(path), format="cbm")
 
     def _load_model(self, path: Path) -> None:
