@@ -187,7 +187,8 @@ def test_cli_export_refuses_a_catboost_run(prepared, tmp_path):
     from smar_ltr.cli.app import app
     from smar_ltr.pipeline import fit_prepared
 
-    cfg = fast_config(reranker={"backend": "catboost", "n_estimators": 3, "early_stopping_rounds": 0})
+    catboost = {"backend": "catboost", "n_estimators": 3, "early_stopping_rounds": 0}
+    cfg = fast_config(reranker=catboost, consistency={"gamma": 0.0, "kappa": 1.0})  # PairLogit has no margin
     run = save_run(fit_prepared(cfg, prepared)[0], tmp_path / "cb")
     result = CliRunner().invoke(app, ["export", "-m", str(run), "-f", "vespa", "--out", str(tmp_path / "m.json")])
     assert result.exit_code == 1 and result.stderr.count("\n") == 1
