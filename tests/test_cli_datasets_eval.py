@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from smar_ltr.cli.app import app
 from smar_ltr.datasets.fixtures import make_fixture
+from smar_ltr.features import FEATURES
 
 runner = CliRunner()
 FAST_SET = [f"--set=reranker.{k}={v}" for k, v in FAST_GBDT.items()] + [
@@ -69,7 +70,7 @@ def test_fit_then_eval_with_each_backend(tmp_path, backend: str) -> None:
     assert {r["method"] for r in data["results"]} >= {"smar", "full_supervision"}
 
 
-def test_plugins_file_is_usable_in_fit(tmp_path) -> None:
+def test_plugins_file_is_usable_in_fit(tmp_path, request) -> None:
     plugin = tmp_path / "my_feature.py"
     plugin.write_text(
         "import numpy as np, pandas as pd\n"
@@ -84,6 +85,9 @@ def test_plugins_file_is_usable_in_fit(tmp_path) -> None:
         "        return pd.DataFrame({'localtest_query_chars': n}, index=frame.index)\n"
     )
     out = tmp_path / "run"
+    # The plugin registers into the process-wide registry; remove it so later tests in this worker see the
+    # built-ins only.
+    request.addfinalizer(lambda: FEATURES.unregister("localtest.query_chars.v1"))
     result = runner.invoke(
         app,
         [
