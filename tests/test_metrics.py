@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import smar_ltr.metrics as metrics_module
+import smar_ltr.modal_agreement as modal_agreement_module
 from smar_ltr.errors import ConfigError, PageTableError
 from smar_ltr.metrics import MetricSpec, evaluate, evaluate_per_query, parse_metric
+from smar_ltr.per_query_metrics import descending_within
 
 LOG3 = math.log2(3)
 LOG5 = math.log2(5)
@@ -152,7 +153,7 @@ def test_modal_blocks_give_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> N
     score = rng.integers(0, 8, n).astype(float)
     names = ["modal_agreement", "modal_tau"]
     whole = evaluate_per_query(np.zeros(n), score, qid, names, modality=modality, reference=reference)
-    monkeypatch.setattr(metrics_module, "_PAIR_BLOCK", 7)  # forces row blocks and group chunks
+    monkeypatch.setattr(modal_agreement_module, "PAIR_BLOCK", 7)  # forces row blocks and group chunks
     blocked = evaluate_per_query(np.zeros(n), score, qid, names, modality=modality, reference=reference)
     pd.testing.assert_frame_equal(whole, blocked, check_exact=False, rtol=0, atol=1e-12)
     expected = naive_per_query(np.zeros(n), score, qid, "modal_agreement", modality, reference)
@@ -495,8 +496,6 @@ def test_fast_order_equals_lexsort(seed: int) -> None:
     values = rng.integers(-3, 4, n) * 1.0
     values[rng.random(n) < 0.1] = -0.0  # -0.0 ties with 0.0
     expected = np.lexsort((-values, codes))
-    np.testing.assert_array_equal(metrics_module._descending_within(codes, values), expected)
+    np.testing.assert_array_equal(descending_within(codes, values), expected)
     continuous = rng.normal(size=n)
-    np.testing.assert_array_equal(
-        metrics_module._descending_within(codes, continuous), np.lexsort((-continuous, codes))
-    )
+    np.testing.assert_array_equal(descending_within(codes, continuous), np.lexsort((-continuous, codes)))
