@@ -48,18 +48,18 @@ from __future__ import annotations
 import difflib
 import numbers
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from smar_ltr.allocation import ModalLists, allocate, global_allowance, largest_remainder
+from smar_ltr.annotation_result import Annotation, annotation_from_rows, build_annotation, monotonicity_violation_rate
 from smar_ltr.errors import ConfigError, PageTableError
-from smar_ltr.iso_anchor import IsoSearch, search_boundaries
+from smar_ltr.iso_anchor import search_boundaries
+from smar_ltr.query_seeds import row_streams, stream_uniform
 from smar_ltr.schema import (
     INFERRED_LABEL,
-    ITEM_ID,
-    MODALITY,
     PAGE_LABEL,
     QID,
     UPSTREAM_SCORE,
@@ -85,7 +85,6 @@ __all__ = [
     "monotonicity_violation_rate",
     "resolve_strategy",
 ]
-from smar_ltr.query_seeds import row_streams, stream_uniform
 
 STRATEGIES: tuple[str, ...] = ("given", "all", "top", "band", "random", "iso-anchor")
 #: Strategies that simulate annotation by reading labels that are all known.
@@ -98,56 +97,6 @@ _SCORED = frozenset({"top", "band", "iso-anchor"})
 
 #: ``oracle(rows) -> labels``: page labels (float, shape ``(len(rows),)``) of the given row positions.
 Oracle = Callable[[np.ndarray], np.ndarray]
-
-
-@dataclass(frozen=True, eq=False)
-class Annotation:
-    """Which rows of a page table get their page label revealed, and what that cost.
-
-    Attributes
-    ----------
-    strategy : str
-        One of :data:`STRATEGIES`.
-    budget : float
-        Requested fraction ``p`` (1.0 for ``all``, the annotated fraction for ``given``).
-    mask : ndarray of bool, shape (n_rows,)
-        True where the page label is revealed (input row order).
-    revealed : DataFrame
-        ``qid``, ``item_id`` (str) of the revealed rows in table order: what a team sends to annotators.
-    labels_used : int
-        ``mask.sum()``.
-    oracle_calls : int
-        Judgements asked; equals ``labels_used`` because each item is judged at most once.
-    allowance : int
-        The global cap ``max(1, floor(p * n_rows))`` (``n_rows`` for ``all``, the annotated rows for ``given``).
-    inferred_label : ndarray of float, shape (n_rows,), or None
-        ``iso-anchor`` only: the inferred label, NaN where the search could not determine it.
-    anchors : DataFrame or None
-        ``iso-anchor`` only: boundary items, columns ``qid, item_id, modality, label, row`` (``label`` = the
-        level ``l`` the item is the last of, ``row`` = its row position).
-    """
-
-    strategy: str
-    budget: float
-    mask: np.ndarray
-    revealed: pd.DataFrame
-    labels_used: int
-    oracle_calls: int
-    allowance: int
-    inferred_label: np.ndarray | None = None
-    anchors: pd.DataFrame | None = None
-
-    def summary(self) -> dict:
-        """JSON-friendly summary: strategy, budget, labels_used, label_fraction, oracle_calls, allowance."""
-        n = int(self.mask.shape[0])
-        return {
-            "strategy": self.strategy,
-            "budget": float(self.budget),
-            "labels_used": int(self.labels_used),
-            "label_fraction": float(self.labels_used / n) if n else 0.0,
-            "oracle_calls": int(self.oracle_calls),
-            "allowance": int(self.allowance),
-        }
 
 
 def check_strategy(strategy: str) -> str:
@@ -321,7 +270,7 @@ def annotate(
     if strategy == "given":
         mask = annotated_rows(table, label_col)
         used = int(mask.sum())
-        given = _annotation(table, "given", used / n if n else 0.0, mask, used)
+        given = build_annotation(table, "given", used / n if n else 0.0, mask, used)
         if INFERRED_LABEL not in table.columns:
             return given
         inferred = table[INFERRED_LABEL].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -330,7 +279,7 @@ def annotate(
         _refuse_partial(strategy, table, label_col)
     if strategy == "all":
         mask = np.ones(n, dtype=bool)
-        return _annotation(table, "all", 1.0, mask, n)
+        return build_annotation(table, "all", 1.0, mask, n)
     score = table[score_col].to_numpy(dtype=np.float64) if strategy in _SCORED else None
     lists = ModalLists.from_frame(table, score)
     if query_allowance is None or allowance is None:
@@ -339,12 +288,12 @@ def annotate(
     k = allocate(lists, allowance, shares, query_allowance)
     if not iso:
         mask = _select(strategy, lists, k, int(band), seed, table[QID])
-        return _annotation(table, strategy, p, mask, allowance)
+        return build_annotation(table, strategy, p, mask, allowance)
     if levels is None:
         levels = _scale_levels(max_label)
     ask = column_oracle(table[label_col]) if oracle is None else oracle
     search = search_boundaries(lists, k, levels, ask)
-    return _annotation(table, strategy, p, search.judged, allowance, search)
+    return build_annotation(table, strategy, p, search.judged, allowance, search)
 
 
 def _scale_levels(max_label: int | None) -> range:
@@ -357,76 +306,3 @@ def _scale_levels(max_label: int | None) -> range:
     if isinstance(max_label, bool) or not isinstance(max_label, (int, np.integer)) or max_label < 1:
         raise ConfigError(f"max_label must be an integer >= 1 (the highest page-label grade), got {max_label!r}")
     return range(int(max_label), 0, -1)
-
-
-def annotation_from_rows(frame: pd.DataFrame, revealed: pd.DataFrame, strategy: str, budget: float) -> Annotation:
-    """The :class:`Annotation` of a table whose revealed ``qid, item_id`` were saved (e.g. a run's
-    ``revealed.parquet``): no strategy is re-run. Inferred labels and anchors are not recovered.
-
-    Raises
-    ------
-    PageTableError
-        A revealed row is not in ``frame`` (the table differs from the one annotated).
-    """
-    keys = pd.MultiIndex.from_frame(frame[[QID, ITEM_ID]].astype(str))
-    wanted = pd.MultiIndex.from_frame(revealed[[QID, ITEM_ID]].astype(str))
-    mask = keys.isin(wanted)
-    if int(mask.sum()) != len(wanted):
-        raise PageTableError(
-            f"{len(wanted) - int(mask.sum())} revealed candidates are not in the page table; "
-            "pass the pages the annotation was made on"
-        )
-    return _annotation(frame, strategy, budget, np.asarray(mask, dtype=bool), int(mask.sum()))
-
-
-def _annotation(
-    table: pd.DataFrame,
-    strategy: str,
-    p: float,
-    mask: np.ndarray,
-    allowance: int,
-    search: IsoSearch | None = None,
-) -> Annotation:
-    used = int(mask.sum())
-    revealed = table.loc[mask, [QID, ITEM_ID]].reset_index(drop=True)
-    return Annotation(
-        strategy=strategy,
-        budget=p,
-        mask=mask,
-        revealed=revealed,
-        labels_used=used,
-        oracle_calls=used if search is None else search.oracle_calls,
-        allowance=allowance,
-        inferred_label=None if search is None else search.inferred_label(),
-        anchors=None if search is None else search.anchors(table[[QID, ITEM_ID, MODALITY]]),
-    )
-
-
-def monotonicity_violation_rate(frame: pd.DataFrame, annotation: Annotation, label_col: str = PAGE_LABEL) -> float:
-    """Fraction of rows whose inferred label differs from the true page label (method.md 2.3).
-
-    Counted over rows that have both an inferred label and a known true label; NaN when there are none.
-    Measure it on data where every page label is known: it is how often the within-modality monotonicity
-    assumption misleads ``iso-anchor``.
-
-    Raises
-    ------
-    ConfigError
-        The annotation has no inferred labels (not ``iso-anchor``) or does not match the frame's length.
-    PageTableError
-        ``label_col`` is missing.
-    """
-    if annotation.inferred_label is None:
-        raise ConfigError(f"annotation of strategy {annotation.strategy!r} has no inferred labels; use iso-anchor")
-    if label_col not in frame.columns:
-        raise PageTableError(f"page table has no column {label_col!r} to compare inferred labels with")
-    truth = pd.Series(frame[label_col]).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-    if truth.shape[0] != annotation.inferred_label.shape[0]:
-        raise ConfigError(
-            f"annotation covers {annotation.inferred_label.shape[0]} rows, the table {truth.shape[0]}; "
-            "pass the table the annotation was made on"
-        )
-    both = ~np.isnan(truth) & ~np.isnan(annotation.inferred_label)
-    if not both.any():
-        return float("nan")
-    return float(np.mean(truth[both] != annotation.inferred_label[both]))
