@@ -10,7 +10,6 @@ from the arrays, and saves to a run directory of native model files plus JSON (:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -20,13 +19,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from smar_ltr.artifacts import load_rankers, read_manifest, save_rankers, staged_dir, write_json, write_manifest
-from smar_ltr.budget import Annotation, resolve_strategy
+from smar_ltr.budget import resolve_strategy
 from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig, RunConfig
-from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
+from smar_ltr.errors import ConfigError, PageTableError
+from smar_ltr.estimator_eval_set import early_stopping_set
+from smar_ltr.estimator_files import ESTIMATOR_KIND, load_estimator, save_estimator
 from smar_ltr.estimator_inputs import (
     check_single_modal,
-    eval_parts,
     feature_frame,
     graded_labels,
     modality_array,
@@ -34,14 +33,11 @@ from smar_ltr.estimator_inputs import (
     reranker_inputs,
     upstream_array,
 )
-from smar_ltr.label_cost import annotate_training, label_cost, strategy_choice, validation_annotation
+from smar_ltr.label_cost import annotate_training, label_cost, strategy_choice
 from smar_ltr.metrics import evaluate
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.reranker import build_supervision, train_reranker
-from smar_ltr.schema import PAGE_LABEL, QID
 
-#: ``kind`` written in the manifest of a saved :class:`SMARRanker`.
-ESTIMATOR_KIND = "estimator"
 #: Strategies that order each modality's list by its single-modal score.
 _NEEDS_UPSTREAM = ("top", "band", "iso-anchor")
 
@@ -254,7 +250,7 @@ class SMARRanker(BaseEstimator):
         c = config.consistency
         annotation = annotate_training(config, frame, {})
         supervision = build_supervision(frame, annotation, c, self.seed)
-        valid, valid_read, n_valid = self._eval_set(eval_set, names, rankers, config, annotation)
+        valid, valid_read, n_valid = early_stopping_set(eval_set, names, rankers, config, annotation)
         reranker = train_reranker(design, frame, supervision, config.reranker, c, self.seed, valid)
         cost = label_cost(annotation.labels_used, len(frame), valid_read, n_valid, config.budget.validation)
         # fitted state is set only once training succeeded: a failed refit leaves the previous model whole
@@ -269,48 +265,6 @@ class SMARRanker(BaseEstimator):
             "label_cost": cost.to_dict(),
         }
         return self
-
-    def _eval_set(
-        self, eval_set: tuple | None, names: list[str], rankers: dict, config: RunConfig, training: Annotation
-    ) -> tuple[tuple | None, int, int]:
-        """``(X, y, qid)`` of the validation rows early stopping reads (``validation``), labels read, candidates."""
-        if eval_set is None:
-            return None, 0, 0
-        b = config.budget
-        if b.validation == "none":
-            raise ConfigError("validation='none' reads no validation labels: drop eval_set or use 'budgeted'/'full'")
-        X, y, qid, modality, upstream_score = eval_parts(eval_set)
-        features, qid = feature_frame(X, qid)
-        if qid is None:
-            raise PageTableError("eval_set needs query ids: (X, y, qid) or a 'qid' column in X")
-        n = len(features)
-        labels = graded_labels(y, n, "eval_set y")
-        simulated = b.validation == "budgeted" and training.strategy != "given" and not np.isnan(labels).any()
-        if modality is None and simulated:
-            raise ConfigError(
-                f"validation='budgeted' repeats the {training.strategy!r} strategy on eval_set, which needs "
-                "(X, y, qid, modality, upstream_score); or set validation='full' to read every eval_set label"
-            )
-        modalities = np.full(n, "-") if modality is None else modality_array(modality, n)
-        scorers = rankers if modality is not None and upstream_score is None else {}
-        upstream = upstream_array(n, upstream_score, scorers, modalities, features)
-        if upstream is None and self.upstream_as_feature:
-            raise PageTableError("eval_set needs upstream_score (or modality), which this model reads as a feature")
-        frame, order = page_frame(qid, modalities, labels, upstream)
-        chosen = validation_annotation(
-            frame, b.validation, training, budget=b.budget, seed=self.seed, band=b.band,
-            modality_shares=b.modality_shares, max_label=b.max_label,
-        )  # fmt: skip
-        if chosen is None:
-            return None, 0, n
-        design = (
-            reranker_inputs(features, names, upstream if self.upstream_as_feature else None)
-            .iloc[order]
-            .reset_index(drop=True)
-        )
-        rows = chosen.mask
-        valid = (design[rows].reset_index(drop=True), frame[PAGE_LABEL].to_numpy(float)[rows], frame[QID][rows])
-        return valid, int(rows.sum()), n
 
     # scoring ------------------------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -370,36 +324,12 @@ class SMARRanker(BaseEstimator):
         ``path`` must be new, empty, or an earlier saved model (replaced only once the new one is complete).
         """
         self._check_fitted()
-        with staged_dir(path) as tmp:
-            write_json(
-                tmp / "estimator.json",
-                {
-                    "params": self.get_params(),
-                    "feature_names_in": self.feature_names_in_,
-                    "fit_summary": self.fit_summary_,
-                },
-            )
-            stems = save_rankers(tmp / "single_modal", self.single_modal_rankers_)
-            self.reranker_.save(tmp / "reranker")
-            write_manifest(tmp, ESTIMATOR_KIND, self.seed, single_modal=stems)
-        return Path(path).resolve()
+        return save_estimator(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> SMARRanker:
         """Load a model written by :meth:`save` (checksums verified; nothing is unpickled)."""
-        manifest = read_manifest(path, ESTIMATOR_KIND)
-        root = Path(path)
-        try:
-            saved = json.loads((root / "estimator.json").read_text())
-            model = cls(**saved["params"])
-            model.feature_names_in_ = list(saved["feature_names_in"])
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"{root / 'estimator.json'} is not a SMARRanker description ({exc})") from None
-        model.single_modal_rankers_ = load_rankers(root / "single_modal", manifest.get("single_modal", {}))
-        model.reranker_ = GBDTRanker.load(root / "reranker")
-        model.n_features_in_ = len(model.feature_names_in_)
-        model.fit_summary_ = saved.get("fit_summary", {})
-        return model
+        return load_estimator(cls, path)
 
 
-__all__ = ["SMARRanker"]
+__all__ = ["ESTIMATOR_KIND", "SMARRanker"]
