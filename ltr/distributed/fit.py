@@ -12,42 +12,35 @@ single-machine one. CatBoost has no Dask ranker and is refused.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from smar_ltr.budget import AUTO_DEFAULT, annotated_rows
-from smar_ltr.config import ConsistencyConfig, GBDTConfig, RunConfig
-from smar_ltr.datasets.schema import MODAL_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
+from smar_ltr.budget import AUTO_DEFAULT
+from smar_ltr.config import RunConfig
+from smar_ltr.datasets.schema import PAGE_LABEL
 from smar_ltr.datasets.splits import PageSplits
-from smar_ltr.distributed.annotation import REVEALED, annotate_parts
+from smar_ltr.distributed import partition_ops as ops
+from smar_ltr.distributed.annotation import annotate_parts
+from smar_ltr.distributed.cluster_futures import ClusterFutures, fit_single_modal_dask, group_sizes
 from smar_ltr.distributed.feature_stats import fit_features
-from smar_ltr.distributed.objective import (
-    LightGBMPartitionObjective,
-    PartitionObjective,
-    local_supervision,
-    row_keys,
-    support_columns,
-)
+from smar_ltr.distributed.objective import LightGBMPartitionObjective, PartitionObjective, row_keys, support_columns
+from smar_ltr.distributed.partition_ops import supervision_counts
 from smar_ltr.distributed.partitions import check_query_aligned, require_dask, scatter_pages
-from smar_ltr.distributed.training import DEFAULT_TIMEOUT, lightgbm_dask, query_code_series, xgboost_dask
+from smar_ltr.distributed.training import DEFAULT_TIMEOUT, lightgbm_dask, xgboost_dask
 from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.label_cost import label_cost, label_scale
 from smar_ltr.pipeline import SmarModel, data_fingerprint, design_matrix, select_features
+from smar_ltr.progress import Progress
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.single_modal import with_upstream_scores
-from smar_ltr.splits import split_queries
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
     from distributed import Client, Future
 
-Progress = Callable[[str], None]
 #: Rows per partition when a table on the client is scattered to the workers.
 DEFAULT_ROWS_PER_PARTITION = 50_000
 
@@ -81,168 +74,6 @@ def pages_from_splits(
         splits.name, train, scatter(splits.valid), scatter(splits.single_modal),
         dict(splits.modal_features), list(splits.page_features), dict(splits.info),
     )  # fmt: skip
-
-
-# ---- partition helpers (run on the workers) -------------------------------------------------------------------
-def _empty(part: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
-    return part.iloc[:0]
-
-
-def _validated(part: pd.DataFrame, label: str, what: str, non_null: bool = True) -> pd.DataFrame:
-    return validate_page_table(part, require=(label,), non_null=(label,) if non_null else (), what=what)
-
-
-def _fully_labelled(part: pd.DataFrame) -> bool:
-    return bool(annotated_rows(part).all())
-
-
-def _eval_rows(part: pd.DataFrame, features: Any, raw: list[str], upstream: bool) -> pd.DataFrame:
-    """Design matrix (computed on whole pages) of the validation rows whose label early stopping reads."""
-    X = design_matrix(part, features, raw, upstream)
-    return X[part[REVEALED].to_numpy(dtype=bool)]
-
-
-def _eval_labels(part: pd.DataFrame) -> pd.DataFrame:
-    return part.loc[part[REVEALED].to_numpy(dtype=bool), [QID, PAGE_LABEL]].reset_index(drop=True)
-
-
-def _rows_of(part: pd.DataFrame, modality: str, picked: set, hold: bool) -> pd.DataFrame:
-    rows = part[part[MODALITY].astype(str) == modality]
-    return rows[rows[QID].isin(picked) == hold]
-
-
-def _unique_qids(part: pd.DataFrame) -> np.ndarray:
-    return pd.unique(part[QID].to_numpy())
-
-
-def _held_out_queries(fraction: float, seed: int, *uniques: np.ndarray) -> set:
-    qids = np.concatenate(uniques) if uniques else np.array([], dtype=object)
-    held, _ = split_queries(qids, [fraction], seed)
-    return set(held.tolist())
-
-
-def _modalities(part: pd.DataFrame) -> set[str]:
-    return set(part[MODALITY].astype(str).unique().tolist())
-
-
-def _column(part: pd.DataFrame, col: str) -> pd.Series:
-    return pd.to_numeric(part[col], errors="coerce").astype("float64")
-
-
-def _columns(part: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    return part[cols]
-
-
-def _n_queries(part: pd.DataFrame) -> int:
-    return int(part[QID].nunique())
-
-
-def _row_hashes(part: pd.DataFrame) -> np.ndarray:
-    cols = [c for c in (QID, "item_id", MODALITY, PAGE_LABEL) if c in part.columns]
-    return pd.util.hash_pandas_object(part[cols].astype(str), index=False).to_numpy()
-
-
-def _digest(*hashes: np.ndarray) -> str:
-    return hashlib.sha256(np.concatenate(hashes).tobytes()).hexdigest()
-
-
-def _has_upstream(part: pd.DataFrame) -> bool:
-    return UPSTREAM_SCORE in part.columns and bool(part[UPSTREAM_SCORE].notna().all())
-
-
-def supervision_counts(part: pd.DataFrame, cfg: ConsistencyConfig, seed: int) -> dict[str, int]:
-    """Revealed rows and constraint pairs of one annotated partition (what the worker objective will use)."""
-    return local_supervision(part, cfg, seed).counts()
-
-
-def _modality_qids(part: pd.DataFrame, modality: str) -> np.ndarray:
-    return _unique_qids(part[part[MODALITY].astype(str) == modality])
-
-
-# ---- client-side orchestration ----------------------------------------------------------------------------------
-class _Cluster:
-    """Futures bookkeeping on one client."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.alive: list[Future] = []  # collections built from futures do not keep them alive by themselves
-
-    def parts(self, frame: dd.DataFrame) -> list[Future]:
-        """Non-empty partitions of a Dask DataFrame as futures, in partition order."""
-        return self.non_empty(self.client.compute(frame.to_delayed()))
-
-    def non_empty(self, futures: list[Future]) -> list[Future]:
-        """The futures whose partition has rows (order kept)."""
-        sizes = self.client.gather(self.client.map(len, futures, pure=False))
-        return [f for f, n in zip(futures, sizes, strict=True) if n > 0]
-
-    def frame(self, parts: list[Future]) -> Any:
-        """Futures of pandas objects back to a Dask collection."""
-        import dask.dataframe as dd
-
-        self.alive.extend(parts)
-        meta = self.client.submit(_empty, parts[0], pure=False).result()
-        return dd.from_delayed(parts, meta=meta, verify_meta=False)
-
-    def map(self, fn: Callable[..., Any], parts: list[Future], *args: Any, **kwargs: Any) -> list[Future]:
-        return [self.client.submit(fn, p, *args, pure=False, **kwargs) for p in parts]
-
-    def query_codes(self, parts: list[Future]) -> list[Future]:
-        counts = self.client.gather(self.map(_n_queries, parts))
-        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
-        return [
-            self.client.submit(query_code_series, p, int(o), QID, pure=False)
-            for p, o in zip(parts, offsets, strict=True)
-        ]
-
-
-def _native_ranker(
-    c: _Cluster, train: list[Future], valid: list[Future], cols: list[str], cfg: GBDTConfig, seed: int, timeout: float
-) -> GBDTRanker:
-    """A native LambdaMART ranker on ``modal_label`` (single-modal stage)."""
-    X, y = c.frame(c.map(_columns, train, cols)), c.frame(c.map(_column, train, MODAL_LABEL))
-    if cfg.backend == "xgboost":
-        vset = None
-        if valid:
-            vx, vy = c.frame(c.map(_columns, valid, cols)), c.frame(c.map(_column, valid, MODAL_LABEL))
-            vset = (vx, vy, c.frame(c.query_codes(valid)))
-        return xgboost_dask(
-            c.client, cfg, seed, X, label=y, qid=c.frame(c.query_codes(train)), valid=vset, timeout=timeout
-        )
-    return lightgbm_dask(c.client, cfg, seed, X, y, _group_sizes(c, train), timeout=timeout)
-
-
-def _sizes_array(part: pd.DataFrame) -> np.ndarray:
-    codes, uniques = pd.factorize(part[QID], sort=False)
-    return np.bincount(codes, minlength=len(uniques)).astype(np.int64)
-
-
-def _group_sizes(c: _Cluster, parts: list[Future]) -> Any:
-    import dask.array as da
-
-    counts = c.client.gather(c.map(_n_queries, parts))
-    sizes = c.map(_sizes_array, parts)
-    return da.concatenate([da.from_delayed(s, shape=(n,), dtype=np.int64) for s, n in zip(sizes, counts, strict=True)])
-
-
-def fit_single_modal_dask(
-    c: _Cluster, pool: list[Future], modal_features: dict[str, list[str]], cfg: GBDTConfig, seed: int,
-    timeout: float, say: Progress, valid_fraction: float = 0.2,
-) -> dict[str, GBDTRanker]:  # fmt: skip
-    """One ranker per modality on the single-modal pool, split as :func:`smar_ltr.single_modal.fit_single_modal`."""
-    pool = c.map(_validated, pool, MODAL_LABEL, "single-modal pool")
-    names = sorted(set().union(*c.client.gather(c.map(_modalities, pool))))
-    models: dict[str, GBDTRanker] = {}
-    for m in names:
-        cols = modal_features.get(m)
-        if not cols:
-            raise DatasetError(f"modality {m!r} has no feature columns in modal_features; the dataset must list them")
-        picked = c.client.submit(_held_out_queries, valid_fraction, seed, *c.map(_modality_qids, pool, m), pure=False)
-        train = c.non_empty(c.map(_rows_of, pool, m, picked, False))
-        valid = c.non_empty(c.map(_rows_of, pool, m, picked, True))
-        say(f"single-modal ranker '{m}' on Dask: {len(train)} partitions, {len(cols)} features")
-        models[m] = _native_ranker(c, train, valid, list(cols), cfg, seed, timeout)
-    return models
 
 
 def check_dask_config(config: RunConfig) -> None:
@@ -290,7 +121,7 @@ def fit_dask(
     check_dask_config(config)
     say = progress or (lambda _: None)
     backend = config.reranker.backend
-    c = _Cluster(client)
+    c = ClusterFutures(client)
     for name, frame in (
         ("training pages", pages.train),
         ("validation pages", pages.valid),
@@ -298,13 +129,13 @@ def fit_dask(
     ):
         if frame is not None:
             check_query_aligned(frame, what=f"the {name}")
-    train = c.map(_validated, c.parts(pages.train), PAGE_LABEL, "training pages", False)
+    train = c.map(ops.validated, c.parts(pages.train), PAGE_LABEL, "training pages", False)
     valid = (
-        c.map(_validated, c.parts(pages.valid), PAGE_LABEL, "validation pages", False)
+        c.map(ops.validated, c.parts(pages.valid), PAGE_LABEL, "validation pages", False)
         if pages.valid is not None
         else []
     )
-    shipped = all(client.gather(c.map(_has_upstream, train)))
+    shipped = all(client.gather(c.map(ops.has_upstream, train)))
     source = config.single_modal_source
     if source == "shipped" and not shipped:
         raise DatasetError(
@@ -322,13 +153,13 @@ def fit_dask(
         train = c.map(with_upstream_scores, train, shared, pages.modal_features)
         valid = c.map(with_upstream_scores, valid, shared, pages.modal_features)
     say("stage 2/4: features (distributed reduce)")
-    columns = list(client.submit(_empty, train[0], pure=False).result().columns)
+    columns = list(client.submit(ops.empty, train[0], pure=False).result().columns)
     features = fit_features(select_features(config), train, columns, client)
     raw = [col for col in pages.page_features if col in columns]
     upstream = config.upstream_as_feature
     shared_features = client.scatter(features, broadcast=True)
     b = config.budget
-    fully = all(client.gather(c.map(_fully_labelled, train)))
+    fully = all(client.gather(c.map(ops.fully_labelled, train)))
     strategy = (AUTO_DEFAULT if fully else "given") if b.strategy == "auto" else b.strategy
     max_label = label_scale(config, pages.info)
     say(f"stage 3/4: annotation budget ({strategy}, p={b.budget}; split by a reduce)")
@@ -339,7 +170,7 @@ def fit_dask(
     v_summary: dict[str, Any] | None = None
     v_revealed: pd.DataFrame | None = None
     if b.validation != "none" and valid:
-        v_full = all(client.gather(c.map(_fully_labelled, valid)))
+        v_full = all(client.gather(c.map(ops.fully_labelled, valid)))
         v_strategy = "given" if b.validation == "full" or not v_full else strategy
         v_annotated, v_summary, v_revealed = annotate_parts(
             valid, replace(b, strategy=v_strategy), config.seed, client, max_label
@@ -370,16 +201,16 @@ def fit_dask(
         if backend == "xgboost":
             vset = None
             if v_annotated:
-                labelled = c.map(_eval_labels, v_annotated)
-                vx = c.frame(c.map(_eval_rows, v_annotated, shared_features, raw, upstream))
-                vset = (vx, c.frame(c.map(_column, labelled, PAGE_LABEL)), c.frame(c.query_codes(labelled)))
+                labelled = c.map(ops.eval_labels, v_annotated)
+                vx = c.frame(c.map(ops.eval_rows, v_annotated, shared_features, raw, upstream))
+                vset = (vx, c.frame(c.map(ops.column, labelled, PAGE_LABEL)), c.frame(c.query_codes(labelled)))
             objective = PartitionObjective(dataset, config.consistency, config.seed)
             reranker = xgboost_dask(
                 client, config.reranker, config.seed, X, keys=keys, valid=vset, objective=objective, timeout=timeout
             )
         else:
             reranker = lightgbm_dask(
-                client, config.reranker, config.seed, X, keys["part"], _group_sizes(c, annotated),
+                client, config.reranker, config.seed, X, keys["part"], group_sizes(c, annotated),
                 weight=keys["row"] + 1.0,
                 objective=LightGBMPartitionObjective(dataset, config.consistency, config.seed),
                 timeout=timeout,
@@ -405,10 +236,12 @@ def fit_dask(
             "page_rows": annotation["labels_used"],
             **{k: v for k, v in counts.items() if k != "page_rows"},
         },
-        "data_fingerprint": client.submit(_digest, *c.map(_row_hashes, c.parts(pages.train)), pure=False).result(),
+        "data_fingerprint": client.submit(
+            ops.digest, *c.map(ops.row_hashes, c.parts(pages.train)), pure=False
+        ).result(),
         "dataset": pages.name,
         "dataset_info": {k: v for k, v in pages.info.items() if isinstance(v, str | int | float | bool)},
-        "n_train_queries": int(sum(client.gather(c.map(_n_queries, train)))),
+        "n_train_queries": int(sum(client.gather(c.map(ops.n_queries, train)))),
         "n_train_candidates": n_rows,
         "best_iteration": int(getattr(reranker, "best_iteration_", 0)),
         "engine": {
@@ -430,4 +263,13 @@ def fit_dask(
     )
 
 
-__all__ = ["DEFAULT_ROWS_PER_PARTITION", "DaskPages", "data_fingerprint", "fit_dask", "pages_from_splits"]
+__all__ = [
+    "DEFAULT_ROWS_PER_PARTITION",
+    "DaskPages",
+    "check_dask_config",
+    "data_fingerprint",
+    "fit_dask",
+    "fit_single_modal_dask",
+    "pages_from_splits",
+    "supervision_counts",
+]

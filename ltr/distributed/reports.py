@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from smar_ltr.config import RunConfig
@@ -18,8 +17,7 @@ from smar_ltr.distributed.scoring import evaluate_dask, rerank_dask
 from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.evaluation import EvalReport, MethodResult
 from smar_ltr.pipeline import SmarModel, check_compatible
-
-Progress = Callable[[str], None]
+from smar_ltr.progress import Progress
 
 
 def load_splits(config: RunConfig) -> PageSplits:
