@@ -33,10 +33,10 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.datasets import load_svmlight_file
 
+from smar_ltr.coercion import replace_with_options
 from smar_ltr.datasets.registry import DATA_ENV, DatasetSpec, register_dataset
 from smar_ltr.datasets.semisynthetic import SemiSyntheticConfig, build_semisynthetic
 from smar_ltr.datasets.splits import PageSplits
-from smar_ltr.datasets.synthetic import apply_options
 from smar_ltr.errors import DatasetError
 
 #: Bytes per call of scikit-learn's reader (see :func:`_load_chunked`).
@@ -346,7 +346,7 @@ def load_letor(data_dir: str | Path | None, seed: int = 0, **options: Any) -> Pa
             f"rank.train[.query] rank.test[.query] (LightGBM); pass --data-dir or set ${DATA_ENV}"
         )
     n_features = options.pop("n_features", None)
-    config = apply_options(SemiSyntheticConfig(seed=int(seed)), options, "letor")
+    config = replace_with_options(SemiSyntheticConfig(seed=int(seed)), options, "letor")
     frames = load_letor_dir(data_dir, n_features=None if n_features is None else int(n_features))
     return build_semisynthetic(frames, config, source=str(data_dir))
 

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from smar_ltr.coercion import coerce_value, replace_with_options
 from smar_ltr.datasets.registry import DatasetSpec, register_dataset
 from smar_ltr.datasets.schema import validate_page_table
 from smar_ltr.datasets.splits import PageSplits
@@ -420,37 +421,8 @@ def make_synthetic(config: SyntheticConfig | None = None) -> PageSplits:
     )
 
 
-def _coerce(name: str, value: Any, default: Any) -> Any:
-    """Convert a CLI-style option (often a string) to the type of the field's default."""
-    try:
-        if isinstance(default, bool):
-            if isinstance(value, str):
-                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError(value)
-                return value.lower() in ("true", "1", "yes")
-            return bool(value)
-        if isinstance(default, tuple):
-            items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
-            kind = type(default[0]) if default else str
-            return tuple(kind(v) for v in items)
-        if isinstance(default, int):
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError(value)
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"option {name}={value!r} must be of type {type(default).__name__}") from exc
-    return value
-
-
-def apply_options(config: Any, options: dict[str, Any], what: str) -> Any:
-    """``dataclasses.replace`` with CLI-style coercion; an unknown key is a one-line :class:`ConfigError`."""
-    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
-    unknown = sorted(set(options) - set(fields))
-    if unknown:
-        raise ConfigError(f"unknown {what} option {unknown[0]!r}; valid options: {', '.join(sorted(fields))}")
-    return dataclasses.replace(config, **{k: _coerce(k, v, fields[k]) for k, v in options.items()})
+#: The simulators' ``--option`` handling (kept under its old name; also used by ``letor``).
+apply_options = replace_with_options
 
 
 _PRESETS: dict[str, Callable[..., SyntheticConfig]] = {
@@ -467,9 +439,9 @@ def load_synthetic(data_dir: Any = None, seed: int = 0, **options: Any) -> PageS
         raise ConfigError(f"synthetic option size={size!r} is unknown; choose one of {', '.join(_PRESETS)}")
     config = _PRESETS[size](seed=int(seed))
     n_candidates = options.pop("n_candidates", None)
-    config = apply_options(config, options, "synthetic")
+    config = replace_with_options(config, options, "synthetic")
     if n_candidates is not None:
-        config = config.with_candidates(_coerce("n_candidates", n_candidates, 0))
+        config = config.with_candidates(coerce_value(n_candidates, int, "synthetic option n_candidates"))
     return make_synthetic(config)
 
 

@@ -13,8 +13,7 @@ from typing import Any
 import pandas as pd
 
 from smar_ltr.artifacts import load_run, save_run
-from smar_ltr.config import RunConfig, from_dict, load_config
-from smar_ltr.config import _merge as merge_settings  # the config loader's own deep merge
+from smar_ltr.config import RunConfig, from_dict, load_config, merge_settings
 from smar_ltr.errors import ConfigError
 from smar_ltr.pipeline import SmarModel
 from smar_ltr.pipeline import fit as fit_pipeline

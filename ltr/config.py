@@ -7,17 +7,28 @@ written next to its outputs (``config.json``) and ``smar-ltr fit --config`` read
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import math
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smar_ltr.coercion import from_dict
 from smar_ltr.errors import ConfigError
+
+__all__ = [
+    "BudgetConfig",
+    "ConsistencyConfig",
+    "GBDTConfig",
+    "RunConfig",
+    "from_dict",
+    "load_config",
+    "merge_settings",
+    "parse_key_values",
+    "parse_overrides",
+    "read_config_file",
+]
 
 
 @dataclass(frozen=True)
@@ -227,86 +238,16 @@ class RunConfig:
 # -------------------------------------------------------------------------------------------------------------
 # building configs from dicts, files and --set overrides
 # -------------------------------------------------------------------------------------------------------------
-def _is_dataclass_type(tp: Any) -> bool:
-    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+def merge_settings(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override`` laid over it, nested tables merged key by key (a new dict; inputs untouched).
 
-
-def _coerce(value: Any, tp: Any, key: str) -> Any:
-    """Convert ``value`` (possibly a string from ``--set``) to the annotated type ``tp``."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
-            if type(None) in args:
-                return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, key)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
-    if _is_dataclass_type(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key} must be a table of settings, got {value!r}")
-        return from_dict(tp, value, prefix=f"{key}.")
-    if isinstance(value, str) and tp is not str:
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            if tp in (list, dict) or origin in (list, dict):
-                value = [v.strip() for v in value.split(",")] if (tp is list or origin is list) else value
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(f"{key} must be true or false, got {value!r}")
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-            raise ConfigError(f"{key} must be an integer, got {value!r}")
-        return int(value)
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{key} must be a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key} must be a string, got {value!r}")
-        return value
-    if tp is list or origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{key} must be a list, got {value!r}")
-        (inner,) = typing.get_args(tp) or (Any,)
-        return [_coerce(v, inner, key) if inner is not Any else v for v in value]
-    if tp is dict or origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key} must be a table, got {value!r}")
-        args = typing.get_args(tp)
-        inner = args[1] if len(args) == 2 else Any
-        return {str(k): (_coerce(v, inner, key) if inner is not Any else v) for k, v in value.items()}
-    return value
-
-
-def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
-    """Build dataclass ``cls`` from ``data``; unknown keys raise :class:`ConfigError` with close matches."""
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    kwargs = {}
-    for key, value in data.items():
-        if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f" (did you mean {prefix}{close[0]}?)" if close else f"; valid keys: {', '.join(names)}"
-            raise ConfigError(f"unknown config key {prefix}{key!r}{hint}")
-        kwargs[key] = _coerce(value, hints[key], f"{prefix}{key}")
-    return cls(**kwargs)
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    ``params`` and ``dataset_options`` are replaced whole, not merged: they are free-form tables of one library
+    or one dataset, and keys left over from ``base`` would silently change their meaning.
+    """
     out = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("params", "dataset_options"):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_settings(out[key], value)
         else:
             out[key] = value
     return out
@@ -376,6 +317,6 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         data = read_config_file(path)
         data.pop("_comment", None)
     if overrides:
-        data = _merge(data, parse_overrides(overrides))
-    data = _merge(data, {k: v for k, v in fields.items() if v is not None})
+        data = merge_settings(data, parse_overrides(overrides))
+    data = merge_settings(data, {k: v for k, v in fields.items() if v is not None})
     return from_dict(RunConfig, data).validate()

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 import smar_ltr
-from smar_ltr import api, estimator
+from smar_ltr import api, coercion, estimator
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
-@pytest.mark.parametrize("module", [api, estimator], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [api, estimator, coercion], ids=lambda m: m.__name__)
 def test_docstring_examples_run(module) -> None:
     result = doctest.testmod(module, optionflags=FLAGS, raise_on_error=False, verbose=False)
     assert result.attempted > 0, f"{module.__name__} has no examples"
