@@ -34,26 +34,33 @@ No single-modal scores ship: stage 2.1 trains them on the session lists.
 
 from __future__ import annotations
 
-import csv
-import gzip
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from smar_ltr.datasets.baidu_ultr_processed import (
+    LEXICAL_FEATURES,
+    LEXICAL_LENGTHS,
+    LEXICAL_SCORES,
+    PROCESSED_DOC_COLUMNS,
+    read_processed_docs,
+)
+from smar_ltr.datasets.baidu_ultr_raw import (
+    ANNOTATION_FIELDS,
+    RAW_FEATURES,
+    RAW_FIELDS,
+    add_raw_lexical_features,
+    read_raw_annotations,
+    read_raw_sessions,
+)
 from smar_ltr.datasets.io import (
     canonical_order,
     check_choice,
     check_fraction,
     check_options,
-    check_types,
     find_files,
-    numeric_column,
-    read_arrow,
-    require_columns,
     split_queries,
 )
 from smar_ltr.datasets.qilin import click_dwell_tiers
@@ -61,6 +68,30 @@ from smar_ltr.datasets.registry import DatasetSpec, register_dataset
 from smar_ltr.datasets.schema import validate_page_table
 from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import DatasetError
+
+__all__ = [
+    "ANNOTATED_PATTERNS",
+    "ANNOTATION_FIELDS",
+    "ANNOTATION_PATTERNS",
+    "BAIDU_ULTR",
+    "CITATION",
+    "CLICK_PATTERNS",
+    "LEXICAL_FEATURES",
+    "LEXICAL_LENGTHS",
+    "LEXICAL_SCORES",
+    "LICENCE",
+    "NAME",
+    "OPTIONS",
+    "PROCESSED_DOC_COLUMNS",
+    "RAW_FEATURES",
+    "RAW_FIELDS",
+    "SESSION_PATTERNS",
+    "SOURCE",
+    "UNJOINED_MODALITY",
+    "add_raw_lexical_features",
+    "find_layout",
+    "load_baidu_ultr",
+]
 
 NAME = "baidu-ultr"
 SOURCE = (
@@ -86,27 +117,6 @@ ANNOTATED_PATTERNS = (
     "parts/validation*.feather",
     "parts/validation*.parquet",
 )
-#: Raw document-line fields used (index -> name); the others are display counters.
-RAW_FIELDS = {0: "position", 2: "title", 3: "body", 4: "multimedia_type", 5: "click", 16: "dwelling_time"}
-ANNOTATION_FIELDS = ("qid", "query", "title", "body", "label", "frequency_bucket")
-#: Processed-layout lexical scores (float lists) and lengths (int lists), per document.
-LEXICAL_SCORES = (
-    "bm25",
-    "bm25_title",
-    "bm25_abstract",
-    "tf_idf",
-    "tf",
-    "idf",
-    "ql_jelinek_mercer_short",
-    "ql_jelinek_mercer_long",
-    "ql_dirichlet",
-)
-LEXICAL_LENGTHS = ("document_length", "title_length", "abstract_length")
-LEXICAL_FEATURES = LEXICAL_SCORES + LEXICAL_LENGTHS
-#: Per-document columns of the processed layout.
-PROCESSED_DOC_COLUMNS = ("text_md5", "title", "abstract", "position", "media_type", "click", "label", *LEXICAL_FEATURES)
-#: Features computed for the raw layout (see :func:`add_raw_lexical_features`).
-RAW_FEATURES = ("title_query_tf", "abstract_query_tf")
 UNJOINED_MODALITY = "mm_unknown"
 OPTIONS: dict[str, Any] = {
     "layout": "auto",
@@ -137,180 +147,6 @@ def _missing_files_error(data_dir: Path, layout: str) -> DatasetError:
         "philipphager/baidu-ultr_uva-mlm-ctr (`smar-ltr datasets fetch baidu-ultr`); pass --data-dir or "
         "put them in $SMAR_LTR_DATA/baidu-ultr"
     )
-
-
-def _tokens(series: pd.Series) -> pd.Series:
-    return series.fillna("").astype(str).str.replace("\x01", " ", regex=False).str.strip()
-
-
-def _query_tf(query: pd.Series, text: pd.Series) -> np.ndarray:
-    """Occurrences of query tokens in ``text`` per row (vectorised: explode tokens, join on (row, token))."""
-    q = query.reset_index(drop=True).str.split().explode().dropna()
-    t = text.reset_index(drop=True).str.split().explode().dropna()
-    q_pairs = pd.DataFrame({"row": q.index.to_numpy(), "tok": q.to_numpy()}).drop_duplicates()
-    t_pairs = pd.DataFrame({"row": t.index.to_numpy(), "tok": t.to_numpy()})
-    hits = t_pairs.merge(q_pairs, on=["row", "tok"]).groupby("row").size()
-    return hits.reindex(np.arange(len(text)), fill_value=0).to_numpy(dtype=np.float64)
-
-
-def add_raw_lexical_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """Simple lexical features of the raw layout (which ships only token ids), in place and returned.
-
-    ``query_length``, ``title_length``, ``abstract_length`` (tokens) and ``title_query_tf`` /
-    ``abstract_query_tf`` (occurrences of query tokens in the title / abstract).
-    """
-    for col, src in (("query_length", "query"), ("title_length", "title"), ("abstract_length", "body")):
-        frame[col] = frame[src].str.count(r"\S+").fillna(0).to_numpy(dtype=np.float64)
-    frame["title_query_tf"] = _query_tf(frame["query"], frame["title"])
-    frame["abstract_query_tf"] = _query_tf(frame["query"], frame["body"])
-    return frame
-
-
-def _read_tsv(path: Path, names: list[Any], usecols: list[Any] | None = None) -> pd.DataFrame:
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
-            return pd.read_csv(
-                handle,
-                sep="\t",
-                header=None,
-                names=names,
-                usecols=usecols,
-                dtype=str,
-                quoting=csv.QUOTE_NONE,
-                keep_default_na=False,
-                engine="c",
-            )
-    except (OSError, EOFError, UnicodeError, pd.errors.ParserError, ValueError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DatasetError(
-            f"{path.name} could not be read as tab-separated text ({first}); is the file complete?"
-        ) from exc
-
-
-def _int_field(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
-    text = frame[column].replace({"-": "0", "": "0"})
-    return np.nan_to_num(numeric_column(frame.assign(**{column: text}), column, path, ["qid"]))
-
-
-def _raw_sessions(path: Path) -> pd.DataFrame:
-    """Document rows of one raw session file, with the session's query and ids."""
-    frame = _read_tsv(path, list(range(32)), [1, *RAW_FIELDS])
-    if not len(frame):
-        raise DatasetError(f"{path.name} has no lines; is the file complete?")
-    is_query = (frame[5] == "").to_numpy()
-    if not is_query[0]:
-        raise DatasetError(
-            f"{path.name} must start with a query line (qid, query tokens, reformulation); line 1 is a document"
-        )
-    session = np.cumsum(is_query) - 1
-    queries = frame.loc[is_query, [0, 1]].reset_index(drop=True)
-    docs = frame.loc[~is_query].rename(columns=RAW_FIELDS)
-    docs["qid"] = queries[0].to_numpy()[session[~is_query]]
-    out = pd.DataFrame(
-        {
-            "_session": f"{path.name.split('.')[0]}:" + pd.Series(session[~is_query]).astype(str).to_numpy(),
-            "position": _int_field(docs, "position", path),
-            "query": _tokens(queries[1]).to_numpy()[session[~is_query]],
-            "title": _tokens(docs["title"]).to_numpy(),
-            "body": _tokens(docs["body"]).to_numpy(),
-            "_media": _int_field(docs, "multimedia_type", path).astype(np.int64),
-            "_click": _int_field(docs, "click", path),
-            "_dwell": _int_field(docs, "dwelling_time", path),
-        }
-    )
-    out["_doc"] = out["title"] + "\t" + out["body"]
-    return add_raw_lexical_features(out)
-
-
-def _raw_annotations(path: Path) -> pd.DataFrame:
-    frame = _read_tsv(path, list(ANNOTATION_FIELDS))
-    if frame["frequency_bucket"].eq("").any():
-        i = int(np.flatnonzero(frame["frequency_bucket"].eq("").to_numpy())[0])
-        raise DatasetError(
-            f"{path.name} line {i + 1} has fewer than 6 tab-separated fields (qid, query, title, abstract, "
-            "label, frequency bucket)"
-        )
-    out = pd.DataFrame(
-        {
-            "qid": frame["qid"].astype(str).to_numpy(),
-            "query": _tokens(frame["query"]).to_numpy(),
-            "title": _tokens(frame["title"]).to_numpy(),
-            "body": _tokens(frame["body"]).to_numpy(),
-            "_label": numeric_column(frame, "label", path, ["qid"]),
-        }
-    )
-    out["_doc"] = out["title"] + "\t" + out["body"]
-    return add_raw_lexical_features(out)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# processed layout
-# ---------------------------------------------------------------------------------------------------------
-def _join_tokens(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """list<int> -> space-joined strings (vectorised in Arrow)."""
-    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-    if not (pa.types.is_list(array.type) or pa.types.is_large_list(array.type)):
-        return np.asarray(array.cast(pa.string()).fill_null(""), dtype=object)
-    joined = pc.binary_join(array.cast(pa.list_(pa.string())), " ")
-    return np.asarray(joined.fill_null(""), dtype=object)
-
-
-def _processed_docs(path: Path, label: str) -> pd.DataFrame:
-    """One row per document of a processed click / annotation file (nested or flat)."""
-    wanted = ["query_no", "query_id", "query", *PROCESSED_DOC_COLUMNS, "query_length"]
-    table = read_arrow(path, wanted)
-    require_columns(table, ["query", label], path)
-    nested = pa.types.is_list(table.schema.field(label).type) or pa.types.is_large_list(table.schema.field(label).type)
-    doc_cols = [c for c in PROCESSED_DOC_COLUMNS if c in table.column_names]
-    if nested:
-        check_types(table, {c: "list" for c in doc_cols}, path)
-        parents = np.asarray(pc.list_parent_indices(table.column(label).combine_chunks()))
-        cols = {c: pc.list_flatten(table.column(c).combine_chunks()) for c in doc_cols}
-        lengths = {c: len(v) for c, v in cols.items()}
-        if len(set(lengths.values())) > 1:
-            raise DatasetError(
-                f"{path.name}: the per-document list columns differ in length ({lengths}); the file is inconsistent"
-            )
-        query_key = parents
-        query_text = _join_tokens(table.column("query"))[parents]
-        query_length = (
-            np.asarray(table.column("query_length"), dtype=np.float64)[parents]
-            if "query_length" in table.column_names
-            else None
-        )
-    else:
-        key = "query_no" if "query_no" in table.column_names else "query_id"
-        require_columns(table, [key], path)
-        cols = {c: table.column(c).combine_chunks() for c in doc_cols}
-        query_key = np.asarray(pd.factorize(table.column(key).to_pandas())[0])
-        query_text = _join_tokens(table.column("query"))
-        query_length = (
-            np.asarray(table.column("query_length"), dtype=np.float64) if "query_length" in table.column_names else None
-        )
-    tag = f"{path.parent.name}-{path.stem}"
-    out = pd.DataFrame({"_session": f"{tag}:" + pd.Series(query_key).astype(str), "query": query_text})
-    out["title"] = _join_tokens(cols["title"]) if "title" in cols else ""
-    out["body"] = _join_tokens(cols["abstract"]) if "abstract" in cols else ""
-    out["_doc"] = (
-        np.asarray(cols["text_md5"].cast(pa.string()), dtype=object)
-        if "text_md5" in cols
-        else out["title"] + "\t" + out["body"]
-    )
-    for src, dst in (
-        ("position", "position"),
-        ("media_type", "_media"),
-        ("click", "_click"),
-        ("label", "_label"),
-    ):
-        if src in cols:
-            out[dst] = np.asarray(cols[src].cast(pa.float64()).fill_null(np.nan), dtype=np.float64)
-    for feat in LEXICAL_FEATURES:
-        if feat in cols:
-            out[feat] = np.asarray(cols[feat].cast(pa.float64()).fill_null(np.nan), dtype=np.float64)
-    if query_length is not None:
-        out["query_length"] = query_length
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -365,11 +201,11 @@ def load_baidu_ultr(data_dir: Path | None, seed: int = 0, **options: Any) -> Pag
         raise _missing_files_error(data_dir, opts["layout"])
     layout, session_files, annotation_files = found
     if layout == "raw":
-        sessions = pd.concat([_raw_sessions(p) for p in session_files], ignore_index=True)
-        pages = _raw_annotations(annotation_files[0])
+        sessions = pd.concat([read_raw_sessions(p) for p in session_files], ignore_index=True)
+        pages = read_raw_annotations(annotation_files[0])
     else:
-        sessions = pd.concat([_processed_docs(p, "click") for p in session_files], ignore_index=True)
-        pages = pd.concat([_processed_docs(p, "label") for p in annotation_files], ignore_index=True)
+        sessions = pd.concat([read_processed_docs(p, "click") for p in session_files], ignore_index=True)
+        pages = pd.concat([read_processed_docs(p, "label") for p in annotation_files], ignore_index=True)
         pages["qid"] = pages.pop("_session")
         sessions["_dwell"] = np.nan
         if "_media" not in sessions.columns:

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from smar_ltr.datasets.baidu_ultr import LEXICAL_LENGTHS, LEXICAL_SCORES
+from smar_ltr.datasets.baidu_ultr_processed import LEXICAL_LENGTHS, LEXICAL_SCORES
 from smar_ltr.datasets.fixture_toy_text import VOCABULARY, sigmoid, toy_tokens
 from smar_ltr.errors import DatasetError
 
