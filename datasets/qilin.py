@@ -46,10 +46,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
 
 from smar_ltr.datasets.io import (
-    canonical_order,
     check_choice,
     check_fraction,
     check_options,
@@ -60,15 +58,42 @@ from smar_ltr.datasets.qilin_parsing import (
     TABLES_REQUIRED,
     Requests,
     find_tables,
-    parse_int_list,
     read_notes,
     read_qrels,
     read_requests,
+)
+from smar_ltr.datasets.qilin_rows import (
+    CARD_CLICKS,
+    LLM,
+    MODALITY_BY_NOTE_TYPE,
+    UNJOINED_MODALITY,
+    answer_cards,
+    click_dwell_tiers,
+    finish_page_table,
+    note_rows,
+    request_qids,
+    single_modal_lists,
 )
 from smar_ltr.datasets.registry import DatasetSpec, register_dataset
 from smar_ltr.datasets.schema import validate_page_table
 from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import DatasetError
+
+__all__ = [
+    "CARD_CLICKS",
+    "CITATION",
+    "LABEL_RULE",
+    "LICENCE",
+    "LLM",
+    "MODALITY_BY_NOTE_TYPE",
+    "NAME",
+    "OPTIONS",
+    "QILIN",
+    "SOURCE",
+    "UNJOINED_MODALITY",
+    "click_dwell_tiers",
+    "load_qilin",
+]
 
 NAME = "qilin"
 SOURCE = "Hugging Face THUIR/Qilin (https://huggingface.co/datasets/THUIR/Qilin); qrels: GitHub RED-Search/Qilin"
@@ -77,10 +102,6 @@ CITATION = (
     "Chen, Dong, Li, He, Gao, Cao, Wu, Yang, Xu, Hu, Ai, Liu. Qilin: A Multimodal Information Retrieval "
     "Dataset with APP-level User Sessions. SIGIR 2025. arXiv:2503.00501"
 )
-CARD_CLICKS = ("is_like_clk", "is_onebox_trace_clk", "is_content_clk", "is_experience_clk")
-MODALITY_BY_NOTE_TYPE = {1: "image_text", 2: "video"}
-UNJOINED_MODALITY = "note_unknown"
-LLM = "llm"
 LABEL_RULE = (
     "page_label: 3 = clicked with dwell >= the page's median dwell of clicked-with-dwell notes, 2 = "
     "clicked with shorter dwell, 1 = clicked without dwell, 0 = not clicked; LLM card: 2 if is_like_clk == "
@@ -97,37 +118,6 @@ OPTIONS: dict[str, Any] = {
 }
 
 
-def click_dwell_tiers(groups: Any, click: ArrayLike, dwell: ArrayLike) -> np.ndarray:
-    """Graded labels from clicks and dwell time, ranked within each group.
-
-    Parameters
-    ----------
-    groups : array-like of shape (n,) or list of such arrays
-        Group key(s) per row (e.g. qid, or qid and modality).
-    click : ndarray of shape (n,)
-        1 when clicked (anything > 0 counts), 0 otherwise.
-    dwell : ndarray of shape (n,)
-        Dwell seconds; NaN or <= 0 means no dwell was recorded.
-
-    Returns
-    -------
-    ndarray of int64, shape (n,)
-        3 = clicked with dwell >= the group's median dwell over clicked-with-dwell rows, 2 = clicked with a
-        shorter dwell, 1 = clicked without dwell, 0 = not clicked.
-    """
-    clicked = np.nan_to_num(np.asarray(click, dtype=np.float64)) > 0
-    seconds = np.asarray(dwell, dtype=np.float64)
-    with_dwell = clicked & np.isfinite(seconds) & (seconds > 0)
-    keys = groups if isinstance(groups, list) else [groups]
-    masked = pd.Series(np.where(with_dwell, seconds, np.nan))
-    median = masked.groupby([pd.Series(np.asarray(k)) for k in keys], sort=False).transform("median").to_numpy()
-    tiers = np.zeros(len(clicked), dtype=np.int64)
-    tiers[clicked] = 1
-    tiers[with_dwell] = 2
-    tiers[with_dwell & (seconds >= median)] = 3
-    return tiers
-
-
 def _missing_files_error(data_dir: Path, missing: list[str]) -> DatasetError:
     return DatasetError(
         f"Qilin tables {', '.join(missing)} not found in {str(data_dir)!r} (expected <table>.parquet, "
@@ -135,101 +125,6 @@ def _missing_files_error(data_dir: Path, missing: list[str]) -> DatasetError:
         "(https://huggingface.co/datasets/THUIR/Qilin, Apache-2.0) with `smar-ltr datasets fetch qilin`, "
         "then pass --data-dir or put the files in $SMAR_LTR_DATA/qilin"
     )
-
-
-def _request_qids(frame: pd.DataFrame) -> pd.Series:
-    """``qid`` per request (indexed by ``_row``): ``search_idx``, suffixed ``-<row>`` where it repeats."""
-    ids = frame["search_idx"].round().astype(np.int64).astype(str)
-    dup = frame["search_idx"].duplicated(keep=False).to_numpy()
-    qids = ids.where(~dup, ids + "-" + frame["_row"].astype(str))
-    return pd.Series(qids.to_numpy(), index=frame["_row"].to_numpy())
-
-
-def _note_rows(req: Requests, notes: pd.DataFrame, unjoined: str, info: dict[str, Any]) -> pd.DataFrame:
-    """One row per displayed note: keys, labels, text and note features (see the module docstring)."""
-    res = req.results
-    head = req.frame.set_index("_row")
-    parent = res["_row"].to_numpy()
-    rows = pd.DataFrame(
-        {
-            "_row": parent,
-            "qid": _request_qids(req.frame).reindex(parent).to_numpy(),
-            "note_idx": res["note_idx"].round().astype(np.int64).to_numpy(),
-            "position": res["position"].to_numpy(),
-            "_click": res["click"].to_numpy(),
-            "_dwell": res["page_time"].to_numpy(),
-            "query": head["query"].reindex(parent).to_numpy(),
-        }
-    )
-    rows["item_id"] = rows["note_idx"].astype(str)
-    if "query_from_type" in head.columns:
-        rows["query_from_type"] = pd.to_numeric(head["query_from_type"], errors="coerce").reindex(parent).to_numpy()
-    dup = rows.duplicated(["qid", "item_id"]).to_numpy()
-    info["duplicate_results_dropped"] = info.get("duplicate_results_dropped", 0) + int(dup.sum())
-    rows = rows[~dup]
-    joined = rows["note_idx"].isin(notes["note_idx"]).to_numpy()
-    info["unjoined_notes"] = info.get("unjoined_notes", 0) + int((~joined).sum())
-    if unjoined == "drop":
-        rows = rows[joined]
-    rows = rows.merge(notes, on="note_idx", how="left")
-    code = rows["note_type"].round()
-    named = code.map(MODALITY_BY_NOTE_TYPE)
-    other = "note_type" + code.astype("Int64").astype(str)
-    rows["modality"] = named.where(named.notna(), other).where(code.notna(), UNJOINED_MODALITY).astype(str)
-    rows["page_label"] = click_dwell_tiers(rows["qid"].to_numpy(), rows["_click"], rows["_dwell"])
-    return rows.drop(columns=["note_type"])
-
-
-def _cards(dqa: Requests) -> pd.DataFrame:
-    """The LLM answer card of each DQA request that showed one (``dqa_output != '-1'``)."""
-    frame = dqa.frame
-    output = frame["dqa_output"].astype("string").fillna("-1").str.strip()
-    frame = frame[(output != "-1").to_numpy()]
-    answer = frame["dqa_output"].astype(str)
-    clicks = {c: pd.to_numeric(frame[c], errors="coerce").fillna(0).to_numpy() for c in CARD_CLICKS if c in frame}
-    liked = clicks.get("is_like_clk", np.zeros(len(frame))) == 1
-    other = np.zeros(len(frame), dtype=bool)
-    for name, values in clicks.items():
-        other |= (values == 1) & (name != "is_like_clk")
-    refs = frame["ref_note_idx_list"] if "ref_note_idx_list" in frame else pd.Series([None] * len(frame))
-    return pd.DataFrame(
-        {
-            "_row": frame["_row"].to_numpy(),
-            "qid": _request_qids(dqa.frame).reindex(frame["_row"]).to_numpy(),
-            "search_idx": frame["search_idx"].to_numpy(),
-            "item_id": "llm:" + frame["search_idx"].round().astype(np.int64).astype(str).to_numpy(),
-            "modality": LLM,
-            "position": 0,
-            "page_label": np.where(liked, 2, np.where(other, 1, 0)),
-            "query": frame["query"].to_numpy(),
-            "query_from_type": pd.to_numeric(frame["query_from_type"], errors="coerce").to_numpy(dtype=np.float64)
-            if "query_from_type" in frame
-            else np.nan,
-            "answer": answer.to_numpy(),
-            "answer_length": answer.str.len().to_numpy(dtype=np.float64),
-            # one small list per card (thousands of cards at most)
-            "ref_note_count": [float(len(parse_int_list(v, what="dqa column 'ref_note_idx_list'"))) for v in refs],
-        }
-    )
-
-
-def _finish(frame: pd.DataFrame, what: str, label: str = "page_label") -> pd.DataFrame:
-    """Drop helper columns, stable-sort by (qid, position) and validate."""
-    frame = frame.drop(columns=[c for c in ("_row", "_click", "_dwell", "note_idx", "search_idx") if c in frame])
-    frame = frame.sort_values(["qid", "position"], kind="stable", na_position="last").reset_index(drop=True)
-    return validate_page_table(
-        canonical_order(frame), require=(label,), non_null=(label,), require_sorted=True, what=what
-    )
-
-
-def _single_modal(rows: pd.DataFrame) -> pd.DataFrame:
-    """Note rows as one list per (query, modality), ``qid = "<qid>:<modality>"``, tiers as modal_label."""
-    rows = rows[rows["modality"] != LLM].drop(columns=["page_label"])
-    rows["modal_label"] = click_dwell_tiers(
-        [rows["qid"].to_numpy(), rows["modality"].to_numpy()], rows["_click"], rows["_dwell"]
-    )
-    rows["qid"] = rows["qid"] + ":" + rows["modality"]
-    return _finish(rows, "qilin single-modal pool", "modal_label")
 
 
 def _dqa_parts(
@@ -242,12 +137,12 @@ def _dqa_parts(
     info: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Cards attached to search pages, and the DQA-only pages split into single / test / valid / train."""
-    cards = _cards(dqa_req)
+    cards = answer_cards(dqa_req)
     info["dqa_cards"] = len(cards)
     attach = cards["search_idx"].isin(list(page_qids)).to_numpy()
     attached = cards[attach].assign(qid=cards.loc[attach, "search_idx"].map(page_qids).to_numpy())
     own_rows = dqa_req.frame.loc[~dqa_req.frame["search_idx"].isin(list(page_qids)), "_row"]
-    dqa_rows = _note_rows(dqa_req, notes, opts["unjoined"], info)
+    dqa_rows = note_rows(dqa_req, notes, opts["unjoined"], info)
     pages = pd.concat([dqa_rows[dqa_rows["_row"].isin(own_rows)], cards[~attach]], ignore_index=True)
     info["dqa_pages"] = int(pages["qid"].nunique())
     single_q, test_q, valid_q, train_q = split_queries(pages["qid"].to_numpy(), list(fractions), seed + 1)
@@ -311,12 +206,12 @@ def load_qilin(data_dir: Path | None, seed: int = 0, **options: Any) -> PageSpli
     needed = np.concatenate([r.results["note_idx"].to_numpy() for r in (train_req, test_req, dqa_req) if r])
     notes, note_features = read_notes(tables["notes"], needed.round().astype(np.int64))
 
-    train_rows = _note_rows(train_req, notes, opts["unjoined"], info)
-    test_rows = _note_rows(test_req, notes, opts["unjoined"], info)
+    train_rows = note_rows(train_req, notes, opts["unjoined"], info)
+    test_rows = note_rows(test_req, notes, opts["unjoined"], info)
     if opts["relevance"] == "qrels":
         test_rows = _apply_qrels(test_rows, data_dir, info)
         dtf = 0.0
-    single_q, valid_q, train_q = split_queries(_request_qids(train_req.frame).to_numpy(), [smf, vf], seed)
+    single_q, valid_q, train_q = split_queries(request_qids(train_req.frame).to_numpy(), [smf, vf], seed)
     parts: dict[str, list[pd.DataFrame]] = {
         "single": [train_rows[train_rows["qid"].isin(single_q)]],
         "train": [train_rows[train_rows["qid"].isin(train_q)]],
@@ -325,8 +220,8 @@ def load_qilin(data_dir: Path | None, seed: int = 0, **options: Any) -> PageSpli
     }
     if dqa_req is not None:
         page_qids = {
-            **dict(zip(train_req.frame["search_idx"], _request_qids(train_req.frame), strict=True)),
-            **dict(zip(test_req.frame["search_idx"], _request_qids(test_req.frame), strict=True)),
+            **dict(zip(train_req.frame["search_idx"], request_qids(train_req.frame), strict=True)),
+            **dict(zip(test_req.frame["search_idx"], request_qids(test_req.frame), strict=True)),
         }
         attached, own = _dqa_parts(dqa_req, notes, page_qids, opts, (smf, dtf, vf), seed, info)
         for name, frames in parts.items():
@@ -374,7 +269,7 @@ def _page_split(
         )
     if name == "test" and opts["relevance"] == "qrels":
         frame["page_label"] = frame["page_label"].where(frame["modality"] != LLM, 0)
-    return _finish(frame, f"qilin {name} pages")
+    return finish_page_table(frame, f"qilin {name} pages")
 
 
 def _single_pool(
@@ -386,7 +281,7 @@ def _single_pool(
     pages are shuffled (seeded) into lists of ``list_size`` cards with ``modal_label`` = the card's label.
     With fewer than two such cards, the page pool's cards are added (noted in ``info["llm_pool"]``).
     """
-    notes = _single_modal(rows[rows["modality"] != LLM]) if (rows["modality"] != LLM).any() else None
+    notes = single_modal_lists(rows[rows["modality"] != LLM]) if (rows["modality"] != LLM).any() else None
     cards = rows[rows["modality"] == LLM]
     info["llm_pool"] = "cards of the single-modal pool pages"
     if len(cards) < 2:
@@ -399,7 +294,7 @@ def _single_pool(
             qid=[f"llm-list-{k // list_size:05d}" for k in range(len(cards))],
             modal_label=cards["page_label"].to_numpy()[order],
         )
-        lists = _finish(lists.drop(columns=["page_label"]), "qilin single-modal LLM lists", "modal_label")
+        lists = finish_page_table(lists.drop(columns=["page_label"]), "qilin single-modal LLM lists", "modal_label")
     else:
         info["llm_pool"] = "none (no LLM cards to train a card ranker)"
     pieces = [f for f in (notes, lists) if f is not None and len(f)]
