@@ -43,7 +43,8 @@ def _check_engine(engine: str, scheduler: str | None, workers: int | None) -> bo
     return engine == "dask"
 
 
-def _load_plugins(plugins: list[Path] | None, strict: bool) -> None:
+def load_plugins(plugins: list[Path] | None, strict: bool) -> None:
+    """Load the installed feature plugins (entry points) and the plugin files given with ``--plugin``."""
     from smar_ltr.features import FEATURES
 
     FEATURES.load(strict=strict)
@@ -110,7 +111,7 @@ def fit_command(
     from smar_ltr.artifacts import check_output_dir
     from smar_ltr.cli.workflow import default_out, fit_and_save
 
-    _load_plugins(plugins, strict_plugins)
+    load_plugins(plugins, strict_plugins)
     cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
     run_dir = check_output_dir(out or default_out(cfg))  # before any work: a bad --out costs nothing
     with stage_progress(quiet) as say:
@@ -172,7 +173,7 @@ def eval_command(
         raise ConfigError(f"--format must be table, json or markdown, got {fmt!r}")
     if split not in ("test", "valid"):
         raise ConfigError(f"--split must be test or valid, got {split!r}")
-    _load_plugins(plugins, strict_plugins)
+    load_plugins(plugins, strict_plugins)
     loaded = None
     if model is not None:
         if any(v is not None for v in (config, budget, strategy, validation, backend, seed)) or overrides:
@@ -239,7 +240,7 @@ def rerank_command(
         raise ConfigError(f"--output {str(output)!r} must end in .parquet or .csv (the format is taken from it)")
     if not dask and input.suffix.lower() not in (*RERANK_SUFFIXES, ".feather"):
         raise DatasetError(f"input file {str(input)!r} must end in .parquet, .csv or .feather")
-    _load_plugins(plugins, False)
+    load_plugins(plugins, False)
     run = load_run(model)
     if dask:
         from smar_ltr.distributed.reports import rerank_folder

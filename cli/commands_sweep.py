@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from smar_ltr.cli.app import app
-from smar_ltr.cli.commands_run import _load_plugins, build_config
+from smar_ltr.cli.commands_run import build_config, load_plugins
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.options import (
     Backend,
@@ -87,7 +87,7 @@ def sweep_command(
     from smar_ltr.cli.workflow import load_splits
     from smar_ltr.sweep import SweepSpec, sweep
 
-    _load_plugins(plugins, strict_plugins)
+    load_plugins(plugins, strict_plugins)
     base = build_config(dataset, data_dir, config, overrides, None, None, backend, None, validation)
     spec = SweepSpec(
         base=base,

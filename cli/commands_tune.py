@@ -10,7 +10,7 @@ import typer
 
 from smar_ltr.atomic import check_output_location
 from smar_ltr.cli.app import app
-from smar_ltr.cli.commands_run import _load_plugins, build_config
+from smar_ltr.cli.commands_run import build_config, load_plugins
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.options import ConfigFile, DataDir, Overrides, Plugins, Quiet, Seed, Validation
 from smar_ltr.cli.progress import stage_progress
@@ -57,7 +57,7 @@ def tune_command(
         raise ConfigError("--n-jobs must be >= 1")
     parse_metric(metric)
     check_output_location(out, "folder", "--out")
-    _load_plugins(plugins, False)
+    load_plugins(plugins, False)
     cfg = build_config(dataset, data_dir, config, overrides, None, None, None, seed, validation)
     with stage_progress(quiet or fmt == "json") as say:
         result = tune_study(

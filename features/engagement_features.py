@@ -80,7 +80,7 @@ def beta_prior_from_moments(m: float, v: float, strength: float | None = None) -
     return m * strength, (1.0 - m) * strength
 
 
-class _SmoothedRate(Feature):
+class SmoothedRate(Feature):
     """Base of the smoothed rates (not registered)."""
 
     numerator: ClassVar[str] = ""
@@ -90,7 +90,7 @@ class _SmoothedRate(Feature):
     def __init__(self, prior_strength: float | None = None) -> None:
         self.prior_strength = prior_strength
 
-    def fit(self, frame: pd.DataFrame) -> _SmoothedRate:
+    def fit(self, frame: pd.DataFrame) -> SmoothedRate:
         strength = None if self.prior_strength is None else float(self.prior_strength)
         self.prior_ = fit_beta_prior(numeric(frame, self.numerator), numeric(frame, self.denominator), strength)
         return self
@@ -116,7 +116,7 @@ class _SmoothedRate(Feature):
 
 
 @register_feature("smar.engagement.smoothed_ctr.v1")
-class SmoothedCTR(_SmoothedRate):
+class SmoothedCTR(SmoothedRate):
     """Click-through rate (clicks + alpha) / (impressions + alpha + beta), Beta prior fitted in training."""
 
     numerator = "clicks"
@@ -125,7 +125,7 @@ class SmoothedCTR(_SmoothedRate):
 
 
 @register_feature("smar.engagement.smoothed_like_rate.v1")
-class SmoothedLikeRate(_SmoothedRate):
+class SmoothedLikeRate(SmoothedRate):
     """Like rate (likes + alpha) / (impressions + alpha + beta), Beta prior fitted on training items."""
 
     numerator = "likes"

@@ -180,7 +180,8 @@ class FeatureSet:
             raise ConfigError(f"features need a pandas DataFrame page table, got {type(frame).__name__}")
         return frame
 
-    def _check_columns(self) -> None:
+    def check_columns(self) -> None:
+        """Raise :class:`ConfigError` when two features would write the same output column."""
         seen: dict[str, str] = {}
         for f in self.features:
             for c in f.output_columns:
@@ -208,7 +209,7 @@ class FeatureSet:
     def fit(self, frame: pd.DataFrame) -> FeatureSet:
         """Learn every feature's statistics on training pages; returns ``self``."""
         self._run(frame, fit=True, transform=False)
-        self._check_columns()
+        self.check_columns()
         return self
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -220,14 +221,14 @@ class FeatureSet:
             float32 / float64 columns named :attr:`output_columns`, index ``frame.index``.
         """
         self._check_frame(frame)
-        self._check_columns()
+        self.check_columns()
         columns = self._run(frame, fit=False, transform=True)
         return pd.DataFrame(columns, index=frame.index, columns=self.output_columns)
 
     def fit_transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``fit(frame)`` then ``transform(frame)`` in one pass, sharing the intermediate results."""
         columns = self._run(frame, fit=True, transform=True)
-        self._check_columns()
+        self.check_columns()
         return pd.DataFrame(columns, index=frame.index, columns=self.output_columns)
 
     # description and persistence ---------------------------------------------------------------------------

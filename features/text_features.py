@@ -44,12 +44,13 @@ class _QueryFieldMatch(Feature):
     def __init__(self, n_features: int = DEFAULT_N_FEATURES) -> None:
         self.n_features = n_features
 
-    def _ngram_range(self) -> tuple[int, int]:
+    def ngram_range(self) -> tuple[int, int]:
+        """Character n-gram sizes ``(low, high)`` of the ``chars`` analyzer."""
         return (2, 3)
 
     def _score(self, frame: pd.DataFrame, stats: CorpusStats | None = None) -> pd.DataFrame:
         values = score_pairs(
-            frame, self.field, self.analyzer, self.n_features, self.metric, stats, self._ngram_range(),
+            frame, self.field, self.analyzer, self.n_features, self.metric, stats, self.ngram_range(),
             **self._metric_params(),
         )  # fmt: skip
         return pd.DataFrame({self.outputs[0]: values}, index=frame.index)
@@ -58,13 +59,14 @@ class _QueryFieldMatch(Feature):
         return {}
 
 
-class _StatsMatch(_QueryFieldMatch):
-    """Base of matching features that learn document frequencies (not registered)."""
+class CorpusStatsMatch(_QueryFieldMatch):
+    """Base of matching features that learn document frequencies (not registered; the Dask engine merges
+    their :class:`CorpusStats` across partitions)."""
 
     stats_: CorpusStats
 
-    def fit(self, frame: pd.DataFrame) -> _StatsMatch:
-        codes, matrix = hashed_column(frame, self.field, self.analyzer, self.n_features, self._ngram_range())
+    def fit(self, frame: pd.DataFrame) -> CorpusStatsMatch:
+        codes, matrix = hashed_column(frame, self.field, self.analyzer, self.n_features, self.ngram_range())
         self.stats_ = CorpusStats.learn(codes, matrix)
         return self
 
@@ -84,7 +86,7 @@ class _StatsMatch(_QueryFieldMatch):
         self.stats_ = CorpusStats.from_state(state)
 
 
-class QueryFieldBM25(_StatsMatch):
+class QueryFieldBM25(CorpusStatsMatch):
     """BM25 of the query's terms against the {field} (k1, b parameters; IDF and avgdl from training pages)."""
 
     metric = "bm25"
@@ -120,7 +122,7 @@ class QueryFieldCharOverlap(_QueryFieldMatch):
         return self._score(frame)
 
 
-class QueryFieldTfidfCosine(_StatsMatch):
+class QueryFieldTfidfCosine(CorpusStatsMatch):
     """Cosine of the character 2-3-gram TF-IDF vectors of the query and the {field} (IDF from training)."""
 
     metric = "cosine"

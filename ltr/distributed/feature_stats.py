@@ -25,9 +25,9 @@ from smar_ltr.errors import ConfigError
 from smar_ltr.features import FeatureSet
 from smar_ltr.features.base import Feature
 from smar_ltr.features.context import numeric
-from smar_ltr.features.engagement_features import _SmoothedRate, beta_prior_from_moments, observed_rates
+from smar_ltr.features.engagement_features import SmoothedRate, beta_prior_from_moments, observed_rates
 from smar_ltr.features.modality_features import ModalityColumns
-from smar_ltr.features.text_features import _StatsMatch
+from smar_ltr.features.text_features import CorpusStatsMatch
 from smar_ltr.features.text_match import CorpusStats, hashed_column
 
 if TYPE_CHECKING:
@@ -38,12 +38,12 @@ Partial = tuple[str, Any]
 
 def _partial(feature: Feature, part: pd.DataFrame) -> Partial:
     """The mergeable statistics of one feature on one partition."""
-    if isinstance(feature, _StatsMatch):
-        codes, matrix = hashed_column(part, feature.field, feature.analyzer, feature.n_features, feature._ngram_range())
+    if isinstance(feature, CorpusStatsMatch):
+        codes, matrix = hashed_column(part, feature.field, feature.analyzer, feature.n_features, feature.ngram_range())
         stats = CorpusStats.learn(codes, matrix)
         df = stats.df if stats.df is not None else np.zeros(feature.n_features)
         return "corpus", (stats.n_docs, stats.avgdl * stats.n_docs, df)
-    if isinstance(feature, _SmoothedRate):
+    if isinstance(feature, SmoothedRate):
         rate = observed_rates(numeric(part, feature.numerator), numeric(part, feature.denominator))
         mean = float(rate.mean()) if rate.size else 0.0
         return "moments", (int(rate.size), mean, float(((rate - mean) ** 2).sum()))
@@ -128,7 +128,7 @@ def fit_features(features: FeatureSet, parts: list[Future], columns: list[str], 
     """
     todo = []
     for f in features:
-        unknown = f.stateful() and not isinstance(f, _StatsMatch | _SmoothedRate | ModalityColumns)
+        unknown = f.stateful() and not isinstance(f, CorpusStatsMatch | SmoothedRate | ModalityColumns)
         if unknown:
             raise ConfigError(
                 f"feature {f.name!r} learns statistics that the Dask engine cannot reduce; deselect it or use "
@@ -148,7 +148,7 @@ def fit_features(features: FeatureSet, parts: list[Future], columns: list[str], 
             f.load_state(_state(f, part))
         else:
             f.restore({"fit_skipped": True})
-    features._check_columns()
+    features.check_columns()
     return features
 
 

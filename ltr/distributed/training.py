@@ -26,6 +26,8 @@ import pandas as pd
 from smar_ltr.config import GBDTConfig
 from smar_ltr.errors import ClusterError, ConfigError
 from smar_ltr.rankers import GBDTRanker, make_ranker
+from smar_ltr.rankers.lightgbm_ranker import LightGBMRanker
+from smar_ltr.rankers.xgboost_ranker import XGBoostRanker
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -115,7 +117,7 @@ def xgboost_dask(
     from xgboost import dask as dxgb
     from xgboost.collective import Config
 
-    params = make_ranker("xgboost", **cfg.ranker_kwargs(seed))._params(objective is not None)  # type: ignore[attr-defined]
+    params = XGBoostRanker(**cfg.ranker_kwargs(seed)).xgboost_params(objective is not None)
     params.pop("nthread", None)  # one XGBoost thread per Dask worker thread
     bounds = {}
     if keys is not None:
@@ -166,8 +168,8 @@ def lightgbm_dask(
     """
     from lightgbm.dask import DaskLGBMRanker
 
-    base = make_ranker("lightgbm", **cfg.ranker_kwargs(seed))
-    params = base._params(objective)  # type: ignore[attr-defined]
+    base = LightGBMRanker(**cfg.ranker_kwargs(seed))
+    params = base.lightgbm_params(objective)
     for key in ("eval_at", "metric", "num_threads"):
         params.pop(key, None)
     model = DaskLGBMRanker(client=client, n_estimators=cfg.n_estimators, **params)

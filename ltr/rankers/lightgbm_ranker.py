@@ -18,7 +18,8 @@ class LightGBMRanker(GBDTRanker):
     backend = "lightgbm"
     suffix = ".txt"
 
-    def _params(self, objective: Any) -> dict[str, Any]:
+    def lightgbm_params(self, objective: Any) -> dict[str, Any]:
+        """The ``lightgbm.train`` parameters of this ranker, with ``objective`` (default ``lambdarank``)."""
         params: dict[str, Any] = {
             "objective": objective if objective is not None else "lambdarank",
             "metric": "ndcg",
@@ -46,7 +47,7 @@ class LightGBMRanker(GBDTRanker):
             if self.early_stopping_rounds > 0:
                 callbacks.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
         self.booster_ = lgb.train(
-            self._params(objective),
+            self.lightgbm_params(objective),
             train,
             num_boost_round=self.n_estimators,
             valid_sets=valid_sets,

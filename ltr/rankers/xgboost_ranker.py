@@ -22,7 +22,8 @@ class XGBoostRanker(GBDTRanker):
     backend = "xgboost"
     suffix = ".json"
 
-    def _params(self, custom: bool) -> dict[str, Any]:
+    def xgboost_params(self, custom: bool) -> dict[str, Any]:
+        """The ``xgboost.train`` parameters of this ranker; ``custom``: a custom objective replaces ``rank:ndcg``."""
         params: dict[str, Any] = {
             "tree_method": "hist",
             "grow_policy": "lossguide",
@@ -53,7 +54,7 @@ class XGBoostRanker(GBDTRanker):
         if objective is not None:
             obj = lambda preds, _d: objective(preds)  # noqa: E731 - adapter to xgboost's (preds, dmatrix) call
         self.booster_ = xgb.train(
-            self._params(objective is not None),
+            self.xgboost_params(objective is not None),
             dtrain,
             num_boost_round=self.n_estimators,
             evals=evals,
