@@ -11,7 +11,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 
-from smar_ltr.errors import SmarError, SmarWarning
+from smar_ltr.errors import SettingNote, SmarError, SmarWarning
 
 #: Exit status of a command stopped by Ctrl-C or SIGTERM (the shell convention 128 + SIGINT).
 INTERRUPTED = 130
@@ -49,7 +49,8 @@ def one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 @contextlib.contextmanager
 def policy_warnings_as_lines() -> Iterator[None]:
-    """Print each distinct :class:`SmarWarning` once as ``warning: <message>`` on stderr (no file:line noise)."""
+    """Print each distinct :class:`SmarWarning` once as ``warning: <message>`` on stderr (no file:line noise);
+    a :class:`SettingNote` as ``note: <message>``."""
     shown: set[str] = set()
     previous = warnings.showwarning
 
@@ -59,7 +60,7 @@ def policy_warnings_as_lines() -> Iterator[None]:
             previous(message, category, *args, **kwargs)
         elif text not in shown:
             shown.add(text)
-            typer.echo(f"warning: {text}", err=True)
+            typer.echo(f"{'note' if issubclass(category, SettingNote) else 'warning'}: {text}", err=True)
 
     with warnings.catch_warnings():
         warnings.simplefilter("always", SmarWarning)

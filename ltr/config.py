@@ -10,14 +10,17 @@ import dataclasses
 import json
 import math
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from smar_ltr.coercion import from_dict
-from smar_ltr.errors import ConfigError
+from smar_ltr.errors import ConfigError, SettingNote
 
 __all__ = [
+    "DEFAULT_MARGIN",
+    "MARGIN_DEFAULTS",
     "BudgetConfig",
     "ConsistencyConfig",
     "GBDTConfig",
@@ -84,6 +87,17 @@ class BudgetConfig:
     validation: str = "budgeted"
 
 
+#: The smooth hinge's ``(gamma, kappa)`` when the user sets neither: the method's default margin ...
+DEFAULT_MARGIN: tuple[float, float] = (0.5, 1.0)
+#: ... and per reranker backend. CatBoost learns constraint pairs with PairLogit, ``log(1 + exp(-d))``: the hinge at
+#: gamma=0, kappa=1, the only one it can express.
+MARGIN_DEFAULTS: dict[str, tuple[float, float]] = {
+    "lightgbm": DEFAULT_MARGIN,
+    "xgboost": DEFAULT_MARGIN,
+    "catboost": (0.0, 1.0),
+}
+
+
 @dataclass(frozen=True)
 class ConsistencyConfig:
     """The single-modal supervision terms of the reranker loss (method.md 2.4).
@@ -92,9 +106,11 @@ class ConsistencyConfig:
     ----------
     mode : {"pairwise", "listwise", "none"}
         Intra-modal constraint pairs (ii), listwise distillation (iii), or neither.
-    gamma, kappa : float
+    gamma, kappa : float or None
         Margin and smoothness of the smooth hinge ``(1/kappa) log(1 + exp(kappa (gamma - d)))``; kappa=1 is the
-        logistic surrogate. *[interpretation]* default gamma 0.5.
+        logistic surrogate. None (the default) takes the reranker backend's values, :data:`MARGIN_DEFAULTS`:
+        gamma 0.5 *[interpretation]* and kappa 1 on LightGBM and XGBoost, gamma 0 and kappa 1 on CatBoost,
+        whose PairLogit loss is exactly that hinge and can express no other (:meth:`for_backend`).
     lam : float
         Weight lambda of the consistency term.
     beta : float or dict
@@ -114,8 +130,8 @@ class ConsistencyConfig:
     """
 
     mode: str = "pairwise"
-    gamma: float = 0.5
-    kappa: float = 1.0
+    gamma: float | None = None
+    kappa: float | None = None
     lam: float = 1.0
     beta: float | dict[str, float] = 1.0
     mu: float = 1.0
@@ -126,6 +142,20 @@ class ConsistencyConfig:
     tau: float = 1.0
     page_weight: float = 1.0
     lambdarank_norm: bool = True
+
+    def margin(self, backend: str) -> tuple[float, float]:
+        """``(gamma, kappa)`` a ``backend`` reranker trains with: the values set, else :data:`MARGIN_DEFAULTS`."""
+        gamma, kappa = MARGIN_DEFAULTS.get(backend, DEFAULT_MARGIN)
+        return (gamma if self.gamma is None else self.gamma, kappa if self.kappa is None else self.kappa)
+
+    def for_backend(self, backend: str) -> ConsistencyConfig:
+        """This configuration with an unset ``gamma`` / ``kappa`` filled in by :meth:`margin` (``self`` when both
+        are set). Values the user set are kept, also where ``backend`` cannot express them: CatBoost refuses
+        them when it trains, with one line."""
+        if self.gamma is not None and self.kappa is not None:
+            return self
+        gamma, kappa = self.margin(backend)
+        return dataclasses.replace(self, gamma=gamma, kappa=kappa)
 
 
 @dataclass(frozen=True)
@@ -155,6 +185,10 @@ class RunConfig:
         The per-modality rankers and the whole-page reranker.
     budget : BudgetConfig
     consistency : ConsistencyConfig
+        An unset ``gamma`` / ``kappa`` is resolved here, once, for ``reranker.backend``
+        (:meth:`ConsistencyConfig.for_backend`), so the saved ``config.json`` holds the values the run used. When
+        that gives CatBoost's gamma=0 instead of the method's 0.5, a :class:`~smar_ltr.errors.SettingNote` says so
+        (the CLI prints it as one ``note:`` line).
     metrics : list of str
         Reported metrics.
     """
@@ -181,6 +215,23 @@ class RunConfig:
             "modal_agreement",
         ]
     )
+
+    def __post_init__(self) -> None:
+        c, backend = self.consistency, getattr(self.reranker, "backend", None)
+        if not isinstance(c, ConsistencyConfig) or not isinstance(backend, str):
+            return  # a malformed config: validate() names the problem
+        resolved = c.for_backend(backend)
+        if resolved is c:
+            return
+        object.__setattr__(self, "consistency", resolved)  # frozen: resolved once, at construction
+        if c.gamma is None and resolved.gamma != DEFAULT_MARGIN[0] and c.mode == "pairwise":
+            warnings.warn(
+                f"the {backend} reranker learns constraint pairs with PairLogit, which has no margin: using "
+                f"consistency.gamma={resolved.gamma:g}, consistency.kappa={resolved.kappa:g} "
+                f"(lightgbm/xgboost default to gamma={DEFAULT_MARGIN[0]:g})",
+                SettingNote,
+                stacklevel=3,
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-friendly dict."""
@@ -224,11 +275,12 @@ class RunConfig:
             raise ConfigError(f"consistency.mode {c.mode!r} is unknown; choose pairwise, listwise or none")
         if c.listwise_loss not in ("listmle", "kl"):
             raise ConfigError(f"consistency.listwise_loss {c.listwise_loss!r} is unknown; choose listmle or kl")
-        numbers = [c.gamma, c.kappa, c.tau, c.lam, c.mu, c.page_weight]
+        gamma, kappa = c.margin(self.reranker.backend)
+        numbers = [gamma, kappa, c.tau, c.lam, c.mu, c.page_weight]
         betas = list(c.beta.values()) if isinstance(c.beta, dict) else [c.beta]
         if not all(math.isfinite(v) for v in numbers + betas):
             raise ConfigError("consistency: gamma, kappa, tau, lam, mu, page_weight and beta must be finite numbers")
-        if c.kappa <= 0 or c.tau <= 0 or c.lam < 0 or c.mu < 0 or c.page_weight < 0 or min(betas) < 0:
+        if kappa <= 0 or c.tau <= 0 or c.lam < 0 or c.mu < 0 or c.page_weight < 0 or min(betas) < 0:
             raise ConfigError("consistency: kappa and tau must be > 0; lam, mu, page_weight and beta must be >= 0")
         if c.max_pairs_per_item < 1:
             raise ConfigError("consistency.max_pairs_per_item must be >= 1")

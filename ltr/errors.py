@@ -50,3 +50,9 @@ class SmarWarning(UserWarning):
     The message is one line that states the policy and how many rows, columns or queries it touched; the CLI
     prints it as ``warning: <message>`` on stderr.
     """
+
+
+class SettingNote(SmarWarning):
+    """A setting the user left unset was given a value that differs from the usual default (e.g. CatBoost's
+    margin ``gamma=0``); the message names the setting and the value used. The CLI prints it as ``note: <message>``.
+    """

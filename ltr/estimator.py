@@ -59,7 +59,8 @@ class SMARRanker(BaseEstimator):
         (:mod:`smar_ltr.label_cost`): the training strategy repeated on it, every labelled row, or none.
     mode, gamma, kappa, lam, beta, mu, pair_scheme, max_pairs_per_item, normalize_pairs, listwise_loss, tau,
     page_weight, lambdarank_norm
-        The consistency loss, as :class:`smar_ltr.config.ConsistencyConfig`.
+        The consistency loss, as :class:`smar_ltr.config.ConsistencyConfig`. ``gamma`` / ``kappa`` left at None
+        take the backend's values (0.5 / 1; CatBoost 0 / 1, recorded in ``fit_summary_["consistency"]``).
     upstream_as_feature : bool
         Append the single-modal score as a reranker input column ``upstream_score``.
     backend : {"lightgbm", "xgboost", "catboost"}
@@ -109,8 +110,8 @@ class SMARRanker(BaseEstimator):
         max_label: int | None = None,
         validation: str = "budgeted",
         mode: str = "pairwise",
-        gamma: float = 0.5,
-        kappa: float = 1.0,
+        gamma: float | None = None,
+        kappa: float | None = None,
         lam: float = 1.0,
         beta: float | dict[str, float] = 1.0,
         mu: float = 1.0,
@@ -263,6 +264,7 @@ class SMARRanker(BaseEstimator):
             "strategy_choice": strategy_choice(config, frame, annotation),
             "supervision": supervision.counts(),
             "label_cost": cost.to_dict(),
+            "consistency": {"gamma": c.gamma, "kappa": c.kappa},
         }
         return self
 

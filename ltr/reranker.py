@@ -93,15 +93,15 @@ def build_supervision(frame: pd.DataFrame, annotation: Annotation, cfg: Consiste
     return Supervision(page_rows=rows, page_offsets=offsets, page_labels=labels, intra=intra, cross=cross)
 
 
-def _pair_term(pairs: pd.DataFrame, cfg: ConsistencyConfig, row_query: np.ndarray) -> PairTerm | None:
+def _pair_term(pairs: pd.DataFrame, margin: tuple[float, float], row_query: np.ndarray) -> PairTerm | None:
     if len(pairs) == 0:
         return None
     return PairTerm(
         winner=pairs["winner"].to_numpy(np.int64),
         loser=pairs["loser"].to_numpy(np.int64),
         weight=pairs["weight"].to_numpy(np.float64),
-        gamma=cfg.gamma,
-        kappa=cfg.kappa,
+        gamma=margin[0],
+        kappa=margin[1],
         row_query=row_query,
     )
 
@@ -130,12 +130,13 @@ def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfi
     if sup.page_rows.size and cfg.page_weight > 0:
         page = LambdaRankTerm(sup.page_offsets, sup.page_rows, sup.page_labels, normalize=cfg.lambdarank_norm)
     row_query = QueryGroups.from_qid(frame[QID].to_numpy()).codes
+    margin = cfg.margin("lightgbm")  # an unset gamma / kappa: the LightGBM and XGBoost default
     consistency: PairTerm | ListwiseTerm | None = None
     if cfg.mode == "pairwise":
-        consistency = _pair_term(sup.intra, cfg, row_query)
+        consistency = _pair_term(sup.intra, margin, row_query)
     elif cfg.mode == "listwise":
         consistency = listwise_term(frame, cfg)
-    cross = _pair_term(sup.cross, cfg, row_query)
+    cross = _pair_term(sup.cross, margin, row_query)
     if page is None and consistency is None and cross is None:
         raise ConfigError(
             "the reranker has nothing to learn from: no revealed label pairs (or page_weight=0) and no consistency "
@@ -177,18 +178,20 @@ def page_pairs(sup: Supervision, qid: np.ndarray, weight: float, per_query: bool
 def catboost_pairs(sup: Supervision, qid: np.ndarray, cfg: ConsistencyConfig) -> pd.DataFrame:
     """Every SMAR signal as one weighted pair table for CatBoost's ``PairLogit`` loss.
 
-    PairLogit is ``log(1 + exp(-(s_w - s_l)))``, the smooth hinge with ``gamma=0, kappa=1``: other margins or
-    smoothness, and listwise consistency, are refused with a :class:`ConfigError` rather than ignored.
+    PairLogit is ``log(1 + exp(-(s_w - s_l)))``, the smooth hinge with ``gamma=0, kappa=1`` (what an unset
+    gamma / kappa becomes on CatBoost): other margins or smoothness set explicitly, and listwise consistency, are
+    refused with a :class:`ConfigError` rather than ignored.
     ``lam``, ``beta``, ``mu``, ``page_weight`` and the pair-building settings apply as on the other backends;
     ``lambdarank_norm`` averages the page pairs per query.
     """
+    gamma, kappa = cfg.margin("catboost")
     if cfg.mode == "listwise":
         raise ConfigError("the CatBoost backend supports pairwise consistency only; use lightgbm/xgboost for listwise")
     pair_terms = (len(sup.intra) and cfg.lam > 0) or len(sup.cross)
-    if pair_terms and (cfg.gamma != 0 or cfg.kappa != 1):
+    if pair_terms and (gamma != 0 or kappa != 1):
         raise ConfigError(
             f"the CatBoost backend learns constraint pairs with PairLogit, which has no margin or smoothness "
-            f"(gamma={cfg.gamma}, kappa={cfg.kappa} given): set consistency.gamma=0 and consistency.kappa=1, "
+            f"(gamma={gamma}, kappa={kappa} given): set consistency.gamma=0 and consistency.kappa=1, "
             "or use lightgbm/xgboost"
         )
     tables = [page_pairs(sup, qid, cfg.page_weight, cfg.lambdarank_norm)] if cfg.page_weight > 0 else []

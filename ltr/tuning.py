@@ -73,11 +73,12 @@ def suggest_config(
     total = sum(shares.values())
     mode = trial.suggest_categorical("mode", list(space.modes))
     beta = {m: trial.suggest_float(f"beta_{m}", *space.beta) for m in modalities}
+    tune_margin = mode == "pairwise" and base.reranker.backend != "catboost"  # PairLogit: gamma is 0
     consistency = dataclasses.replace(
         base.consistency,
         mode=mode,
         beta=beta,
-        gamma=trial.suggest_float("gamma", *space.gamma) if mode == "pairwise" else base.consistency.gamma,
+        gamma=trial.suggest_float("gamma", *space.gamma) if tune_margin else base.consistency.gamma,
         lam=trial.suggest_float("lam", *space.lam, log=True),
         mu=trial.suggest_float("mu", *space.mu, log=True) if strategy == "iso-anchor" else base.consistency.mu,
     )

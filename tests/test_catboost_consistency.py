@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from smar_ltr import SMARRanker
 from smar_ltr.budget import annotate
-from smar_ltr.config import ConsistencyConfig
-from smar_ltr.errors import ConfigError
+from smar_ltr.config import ConsistencyConfig, GBDTConfig, RunConfig
+from smar_ltr.errors import ConfigError, SettingNote
 from smar_ltr.reranker import build_supervision, catboost_pairs
 
 PAIRLOGIT = {"gamma": 0.0, "kappa": 1.0}
@@ -80,3 +85,54 @@ def test_beta_weights_each_modality(pages) -> None:
     assert set(modality) == {"web"}  # beta 0 drops the image pairs
     base_web = base[pages["modality"].to_numpy()[base["winner"].to_numpy()] == "web"]
     np.testing.assert_allclose(intra["weight"].to_numpy(), 2.0 * base_web["weight"].to_numpy())
+
+
+# ---- the margin a CatBoost run uses when the user sets none ------------------------------------------------
+def test_an_unset_margin_resolves_per_backend_once_with_a_note_for_catboost() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SettingNote)  # LightGBM keeps the method's default silently
+        lgb = RunConfig()
+    assert (lgb.consistency.gamma, lgb.consistency.kappa) == (0.5, 1.0)
+    with pytest.warns(SettingNote, match=r"consistency.gamma=0, consistency.kappa=1 "):
+        cat = RunConfig(reranker=GBDTConfig(backend="catboost"))
+    assert (cat.consistency.gamma, cat.consistency.kappa) == (0.0, 1.0)
+    assert cat.to_dict()["consistency"]["gamma"] == 0.0  # what config.json records
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SettingNote)  # resolved once: copies say nothing again
+        assert dataclasses.replace(cat, seed=3).consistency.gamma == 0.0
+        explicit = RunConfig(reranker=GBDTConfig(backend="catboost"), consistency=ConsistencyConfig(gamma=0.5))
+    assert (explicit.consistency.gamma, explicit.consistency.kappa) == (0.5, 1.0)  # kept, refused when training
+
+
+def _arrays(n_queries: int = 30, per_query: int = 8) -> dict:
+    rng = np.random.default_rng(1)
+    n = n_queries * per_query
+    latent = rng.normal(size=n)
+    return {
+        "X": np.column_stack([latent + rng.normal(0, 0.5, n), rng.normal(size=n)]),
+        "y": np.clip(np.round(latent + 1.5), 0, 3),
+        "qid": np.repeat(np.arange(n_queries), per_query),
+        "modality": np.tile(["web", "image"], n // 2),
+        "upstream_score": latent + rng.normal(0, 0.4, n),
+    }
+
+
+FAST_CATBOOST = {"backend": "catboost", "n_estimators": 5, "early_stopping_rounds": 0, "seed": 0}
+
+
+def test_smarranker_on_catboost_fits_with_the_pairlogit_margin_and_records_it(tmp_path) -> None:
+    d = _arrays()
+    with pytest.warns(SettingNote, match="PairLogit"):
+        model = SMARRanker(**FAST_CATBOOST).fit(d.pop("X"), d.pop("y"), **d)
+    assert model.get_params()["gamma"] is None  # the user's setting stays "unset" (clone keeps it so)
+    assert model.fit_summary_["consistency"] == {"gamma": 0.0, "kappa": 1.0}
+    saved = json.loads((model.save(tmp_path / "m") / "estimator.json").read_text())
+    assert saved["fit_summary"]["consistency"] == {"gamma": 0.0, "kappa": 1.0}
+
+
+def test_smarranker_on_catboost_refuses_an_explicit_margin() -> None:
+    d = _arrays()
+    model = SMARRanker(**FAST_CATBOOST, gamma=0.5)
+    with pytest.raises(ConfigError, match=r"PairLogit, which has no margin.*\(gamma=0.5, kappa=1.0 given\)"):
+        model.fit(d.pop("X"), d.pop("y"), **d)
+    assert not hasattr(model, "reranker_")

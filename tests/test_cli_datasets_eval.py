@@ -57,17 +57,33 @@ def test_eval_letor_on_the_real_yahoo_sample() -> None:
 @pytest.mark.parametrize("backend", ["xgboost", "catboost"])
 def test_fit_then_eval_with_each_backend(tmp_path, backend: str) -> None:
     out = tmp_path / "run"
-    margin = ["--set=consistency.gamma=0"] if backend == "catboost" else []  # PairLogit has no margin
     fit = runner.invoke(
-        app,
-        ["fit", "--backend", backend, "--out", str(out), "-q", "--set=dataset_options.size=small", *FAST_SET, *margin],
+        app, ["fit", "--backend", backend, "--out", str(out), "-q", "--set=dataset_options.size=small", *FAST_SET]
     )
     assert fit.exit_code == 0, fit.output
     assert (out / f"reranker{'.json' if backend == 'xgboost' else '.cbm'}").exists()
+    # CatBoost's PairLogit has no margin: an unset gamma becomes 0 there, said once and recorded with the run
+    margin = json.loads((out / "config.json").read_text())["consistency"]
+    notes = [line for line in fit.stderr.splitlines() if line.startswith("note:")]
+    if backend == "catboost":
+        assert (margin["gamma"], margin["kappa"]) == (0.0, 1.0)
+        assert len(notes) == 1 and "consistency.gamma=0, consistency.kappa=1" in notes[0], fit.stderr
+    else:
+        assert (margin["gamma"], margin["kappa"]) == (0.5, 1.0) and not notes
     result = runner.invoke(app, ["eval", "--model", str(out), "--format", "json", "--quiet"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {r["method"] for r in data["results"]} >= {"smar", "full_supervision"}
+
+
+def test_fit_with_catboost_refuses_an_explicit_margin_in_one_line(tmp_path) -> None:
+    out = tmp_path / "run"
+    args = ["fit", "--backend", "catboost", "--set=consistency.gamma=0.5", "--out", str(out), "-q"]
+    fit = runner.invoke(app, [*args, "--set=dataset_options.size=small", *FAST_SET])
+    assert fit.exit_code == 1
+    assert fit.stderr.count("\n") == 1 and fit.stderr.startswith("error: the CatBoost backend learns constraint")
+    assert "(gamma=0.5, kappa=1.0 given)" in fit.stderr and "note:" not in fit.stderr
+    assert not out.exists()
 
 
 def test_plugins_file_is_usable_in_fit(tmp_path, request) -> None:

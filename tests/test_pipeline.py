@@ -124,9 +124,8 @@ def test_consistency_modes(small_splits, mode: str) -> None:
 
 @pytest.mark.parametrize("backend", ["xgboost", "catboost"])
 def test_other_backends_fit(small_splits, backend: str) -> None:
-    # CatBoost's PairLogit is the pair loss with gamma=0, kappa=1; other values are refused (test below)
-    consistency = {"gamma": 0.0} if backend == "catboost" else {}
-    cfg = fast_config(reranker={"backend": backend}, single_modal={"backend": backend}, consistency=consistency)
+    # CatBoost's PairLogit is the pair loss with gamma=0, kappa=1: an unset margin becomes that there
+    cfg = fast_config(reranker={"backend": backend}, single_modal={"backend": backend})
     model, _ = fit(cfg, small_splits)
     report = evaluate_run(cfg, model, None, small_splits, methods=("smar", "fusion_minmax"))
     assert report.result("smar").metrics["ndcg@10"] > 0.3

@@ -3,7 +3,8 @@
 CatBoost has no callable-objective hook fast enough for LambdaMART; its SMAR path turns every supervision
 signal into explicit pairs (``Pool(pairs=..., pairs_weight=...)``): page-label pairs on the revealed subset,
 intra-modal consistency pairs and cross-modal anchor pairs (built by :func:`smar_ltr.reranker.catboost_pairs`).
-PairLogit is the smooth hinge with ``gamma=0, kappa=1``; other values, and listwise consistency, are refused
+PairLogit is the smooth hinge with ``gamma=0, kappa=1``, which an unset margin becomes on CatBoost
+(:data:`smar_ltr.config.MARGIN_DEFAULTS`); other values set explicitly, and listwise consistency, are refused
 there with one clear error. Models are saved in CatBoost's ``cbm`` format.
 """
 
