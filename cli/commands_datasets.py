@@ -159,16 +159,29 @@ def make_fixture_command(
 @datasets_app.command("partition")
 @one_line_errors
 def partition_command(
-    source: Annotated[Path, typer.Argument(help="Page table file (parquet or CSV).")],
+    source: Annotated[
+        Path, typer.Argument(help="Page table file (parquet or CSV), or a `pages` folder (train, valid, test, ...).")
+    ],
     out: Annotated[Path, typer.Argument(help="New folder for the query-aligned parquet partitions.")],
     rows_per_partition: Annotated[
         int, typer.Option("--rows-per-partition", help="Rows per partition (cut at the next query boundary).")
     ] = 100_000,
 ) -> None:
-    """Rewrite a page table as parquet partitions that each hold whole queries (input of --engine dask)."""
+    """Rewrite a page table as parquet partitions that each hold whole queries (input of --engine dask).
+
+    A `pages` folder becomes a folder with one sub-folder of partitions per table (and its meta.json): pass it to
+    `fit`/`eval --engine dask --dataset pages --data-dir OUT` and the workers read it, nothing on the client.
+    """
     from smar_ltr.datasets.io import read_frame
     from smar_ltr.distributed.partitions import write_partitioned
 
+    if source.is_dir():
+        from smar_ltr.distributed.folders import partition_pages_folder
+
+        counts = partition_pages_folder(source, out, rows_per_partition)
+        done = ", ".join(f"{role} {n}" for role, n in counts.items())
+        typer.echo(f"wrote partitions to {out} ({done})")
+        return
     frame = read_frame(source, dtype={"qid": str, "item_id": str, "modality": str})
     files = write_partitioned(frame, out, rows_per_partition)
     typer.echo(f"wrote {len(files)} partitions to {out}")

@@ -117,7 +117,7 @@ def fit_command(
     with stage_progress(quiet) as say:
         if _check_engine(engine, scheduler, workers):
             from smar_ltr.artifacts import save_run
-            from smar_ltr.distributed.reports import fit_run_dask
+            from smar_ltr.cli.workflow_dask import fit_run_dask
 
             model = fit_run_dask(cfg, scheduler, workers, say)
             run_dir, valid_metrics = save_run(model, run_dir), None
@@ -201,7 +201,7 @@ def eval_command(
         cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
     with stage_progress(quiet) as say:
         if _check_engine(engine, scheduler, workers):
-            from smar_ltr.distributed.reports import evaluate_run_dask
+            from smar_ltr.cli.workflow_dask import evaluate_run_dask
 
             report = evaluate_run_dask(cfg, loaded, split, scheduler, workers, say)
         else:
@@ -243,7 +243,7 @@ def rerank_command(
     load_plugins(plugins, False)
     run = load_run(model)
     if dask:
-        from smar_ltr.distributed.reports import rerank_folder
+        from smar_ltr.cli.workflow_dask import rerank_folder
 
         n_parts = rerank_folder(run, input, output, scheduler, workers)
         typer.echo(f"reranked {n_parts} partitions -> {output}")

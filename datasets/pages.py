@@ -65,7 +65,8 @@ def find_role(data_dir: Path, role: str) -> Path | None:
     return None
 
 
-def _read_meta(data_dir: Path) -> dict[str, Any]:
+def read_meta(data_dir: Path) -> dict[str, Any]:
+    """``meta.json`` of a pages folder as a dict (``{}`` when absent); refuses bad JSON or unknown keys."""
     path = data_dir / META
     if not path.is_file():
         return {}
@@ -190,7 +191,7 @@ def load_pages(data_dir: Path | None, seed: int = 0, **options: Any) -> PageSpli
                 )
     train, test = tables["train"], tables["test"]
     assert train is not None and test is not None
-    meta = _read_meta(data_dir)
+    meta = read_meta(data_dir)
     if "page_features" in meta:
         page_features = _check_feature_list(meta["page_features"], train, "page_features")
     else:

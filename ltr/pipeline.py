@@ -370,11 +370,12 @@ def rank_within_query(qid: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def check_compatible(model: SmarModel, splits: PageSplits) -> None:
-    """Refuse evaluating a run on a different dataset than it was trained on."""
+def check_compatible(model: SmarModel, splits: PageSplits | str) -> None:
+    """Refuse evaluating a run on a different dataset (``splits`` or its name) than it was trained on."""
+    name = splits if isinstance(splits, str) else splits.name
     trained_on = model.summary.get("dataset")
-    if trained_on and trained_on != splits.name:
+    if trained_on and trained_on != name:
         raise ConfigError(
-            f"the run was trained on dataset '{trained_on}' but these pages are from '{splits.name}'; "
+            f"the run was trained on dataset '{trained_on}' but these pages are from '{name}'; "
             f"evaluate it on dataset '{trained_on}' or fit a new run"
         )

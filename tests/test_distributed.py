@@ -278,3 +278,42 @@ def test_cli_fit_on_dask_matches_one_machine(tmp_path: Path) -> None:
         out = runner.invoke(app, ["eval", "--model", str(run), "--format", "json", "-q"])
         ndcg[engine] = next(r for r in json.loads(out.output)["results"] if r["method"] == "smar")["metrics"]["ndcg@10"]
     assert abs(ndcg["local"] - ndcg["dask"]) <= 0.005, ndcg
+
+
+def test_a_partitioned_pages_folder_trains_on_the_workers_like_one_machine(
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smar_ltr.cli import workflow_dask
+    from smar_ltr.config import load_config
+    from smar_ltr.datasets.fixtures import write_pages
+    from smar_ltr.datasets.pages import load_pages
+    from smar_ltr.distributed import fit_dask
+    from smar_ltr.distributed.folders import partition_pages_folder
+    from smar_ltr.pipeline import fit
+
+    (tmp_path / "pg").mkdir()
+    write_pages(tmp_path / "pg", seed=0)
+    counts = partition_pages_folder(tmp_path / "pg", tmp_path / "parts", rows_per_partition=150)
+    assert counts["train"] >= 2 and set(counts) <= {"train", "valid", "test", "single_modal"}
+    with pytest.raises(DatasetError, match="already exists"):
+        partition_pages_folder(tmp_path / "pg", tmp_path / "parts", rows_per_partition=150)
+    gbdt = {"backend": "xgboost", "n_estimators": 15, "early_stopping_rounds": 0}
+    cfg = load_config(None, None, dataset="pages", data_dir=str(tmp_path / "parts"), single_modal=gbdt, reranker=gbdt)
+
+    def no_client_loading(_config):
+        raise AssertionError("a partitioned folder must be read on the workers, not loaded on the client")
+
+    monkeypatch.setattr(workflow_dask, "load_splits", no_client_loading)
+    pages = workflow_dask._training_pages(cfg, client)
+    assert pages.train.npartitions == counts["train"] and pages.modal_features
+    on_dask = fit_dask(cfg, pages, client)
+    splits = load_pages(tmp_path / "pg")
+    local, _ = fit(cfg, splits)
+    assert on_dask.summary["labels"]["labels_used"] == local.summary["labels"]["labels_used"]
+    test = splits.test
+    labels, qids = test["page_label"].to_numpy(float), test["qid"].to_numpy()
+    scores = {
+        name: evaluate(labels, m.score(test), qids, ["ndcg@10"])["ndcg@10"]
+        for name, m in [("dask", on_dask), ("local", local)]
+    }
+    assert abs(scores["dask"] - scores["local"]) <= 0.02, scores

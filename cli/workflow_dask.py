@@ -1,4 +1,9 @@
-"""What ``smar-ltr eval`` and ``rerank`` do with ``--engine dask``: library functions the CLI formats."""
+"""What ``smar-ltr fit``, ``eval`` and ``rerank`` do with ``--engine dask`` (the CLI formats the results).
+
+A ``pages`` folder whose tables are folders of query-aligned parquet partitions
+(:mod:`smar_ltr.distributed.folders`) is read on the workers; any other dataset is loaded on the client and
+scattered to them.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from smar_ltr.cli.workflow import load_splits
 from smar_ltr.config import RunConfig
-from smar_ltr.datasets import load_dataset
-from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.distributed.cluster import dask_client
-from smar_ltr.distributed.fit import check_dask_config, fit_dask, pages_from_splits
+from smar_ltr.distributed.fit import DaskPages, check_dask_config, fit_dask, pages_from_splits
+from smar_ltr.distributed.folders import is_partitioned_pages, pages_from_folders, read_role
 from smar_ltr.distributed.partitions import read_pages, scatter_pages
 from smar_ltr.distributed.scoring import evaluate_dask, rerank_dask
 from smar_ltr.errors import ConfigError, DatasetError
@@ -19,10 +25,19 @@ from smar_ltr.evaluation import EvalReport, MethodResult
 from smar_ltr.pipeline import SmarModel, check_compatible
 from smar_ltr.progress import Progress
 
+if TYPE_CHECKING:
+    from distributed import Client
 
-def load_splits(config: RunConfig) -> PageSplits:
-    """The dataset ``config`` names (as the CLI loads it)."""
-    return load_dataset(config.dataset, config.data_dir, config.seed, **config.dataset_options)
+
+def _partitioned(config: RunConfig) -> bool:
+    return config.dataset == "pages" and is_partitioned_pages(config.data_dir)
+
+
+def _training_pages(config: RunConfig, client: Client) -> DaskPages:
+    if _partitioned(config):
+        assert config.data_dir is not None
+        return pages_from_folders(config.data_dir)
+    return pages_from_splits(load_splits(config), client)
 
 
 def fit_run_dask(
@@ -30,9 +45,8 @@ def fit_run_dask(
 ) -> SmarModel:
     """Load ``config``'s dataset on the client, scatter it to a cluster and fit there (:func:`fit_dask`)."""
     check_dask_config(config)
-    splits = load_splits(config)
     with dask_client(scheduler, workers) as client:
-        return fit_dask(config, pages_from_splits(splits, client), client, progress=progress)
+        return fit_dask(config, _training_pages(config, client), client, progress=progress)
 
 
 def evaluate_run_dask(
@@ -48,16 +62,24 @@ def evaluate_run_dask(
     Only the ``smar`` method is reported: the baselines run on one machine (``--engine local``).
     """
     say = progress or (lambda _: None)
-    splits = load_splits(config)
-    frame = splits.test if split == "test" else splits.valid
-    if frame is None or len(frame) == 0:
-        raise ConfigError(f"dataset '{config.dataset}' has no {split} pages to evaluate")
+    role = "test" if split == "test" else "valid"
     with dask_client(scheduler, workers) as client:
+        if _partitioned(config):
+            assert config.data_dir is not None
+            frame = read_role(config.data_dir, role)
+            name = "pages"
+        else:
+            splits = load_splits(config)
+            table = getattr(splits, role)
+            frame = None if table is None or len(table) == 0 else scatter_pages(table, client, 50_000)
+            name = splits.name
+        if frame is None:
+            raise ConfigError(f"dataset '{config.dataset}' has no {split} pages to evaluate")
         if model is None:
-            model = fit_dask(config, pages_from_splits(splits, client), client, progress=say)
-        check_compatible(model, splits)
+            model = fit_dask(config, _training_pages(config, client), client, progress=say)
+        check_compatible(model, name)
         say(f"scoring the {split} pages on Dask")
-        metrics, n_queries = evaluate_dask(model, scatter_pages(frame, client, 50_000), client, config.metrics)
+        metrics, n_queries = evaluate_dask(model, frame, client, config.metrics)
     cost = model.summary.get("labels") or model.summary.get("annotation", {})
     result = MethodResult(
         method="smar",
@@ -75,7 +97,7 @@ def evaluate_run_dask(
         strategy=model.config.budget.strategy,
         seed=model.config.seed,
         results=[result],
-        notes={"engine": "dask: SMAR only; run --engine local for the baselines"},
+        notes={"engine": "dask: SMAR only; the baselines run with the local engine"},
     )
 
 
