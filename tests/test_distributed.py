@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, wait
 
 from smar_ltr.budget import annotate
 from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig
@@ -293,10 +293,10 @@ def test_a_partitioned_pages_folder_trains_on_the_workers_like_one_machine(
 
     (tmp_path / "pg").mkdir()
     write_pages(tmp_path / "pg", seed=0)
-    counts = partition_pages_folder(tmp_path / "pg", tmp_path / "parts", rows_per_partition=150)
-    assert counts["train"] >= 2 and set(counts) <= {"train", "valid", "test", "single_modal"}
+    counts = partition_pages_folder(tmp_path / "pg", tmp_path / "parts", rows_per_partition=40)
+    assert counts["train"] >= 4 and set(counts) <= {"train", "valid", "test", "single_modal"}
     with pytest.raises(DatasetError, match="already exists"):
-        partition_pages_folder(tmp_path / "pg", tmp_path / "parts", rows_per_partition=150)
+        partition_pages_folder(tmp_path / "pg", tmp_path / "parts", rows_per_partition=40)
     gbdt = {"backend": "xgboost", "n_estimators": 15, "early_stopping_rounds": 0}
     cfg = load_config(None, None, dataset="pages", data_dir=str(tmp_path / "parts"), single_modal=gbdt, reranker=gbdt)
 
@@ -307,13 +307,29 @@ def test_a_partitioned_pages_folder_trains_on_the_workers_like_one_machine(
     pages = workflow_dask._training_pages(cfg, client)
     assert pages.train.npartitions == counts["train"] and pages.modal_features
     on_dask = fit_dask(cfg, pages, client)
+    again = fit_dask(cfg, workflow_dask._training_pages(cfg, client), client)
     splits = load_pages(tmp_path / "pg")
     local, _ = fit(cfg, splits)
     assert on_dask.summary["labels"]["labels_used"] == local.summary["labels"]["labels_used"]
     test = splits.test
+    np.testing.assert_array_equal(on_dask.score(test), again.score(test))  # same data, same workers: same model
     labels, qids = test["page_label"].to_numpy(float), test["qid"].to_numpy()
     scores = {
         name: evaluate(labels, m.score(test), qids, ["ndcg@10"])["ndcg@10"]
         for name, m in [("dask", on_dask), ("local", local)]
     }
     assert abs(scores["dask"] - scores["local"]) <= 0.02, scores
+
+
+def test_training_partitions_sit_on_a_fixed_worker_whatever_ran_them(client: Client) -> None:
+    from smar_ltr.distributed.cluster_futures import ClusterFutures
+
+    parts, chunks = _scatter(client, _pages(30), 40)  # scatter places them wherever it likes
+    workers = sorted(client.ncores())
+    pinned = ClusterFutures(client).pin(parts)
+    wait(pinned)
+    assert len(pinned) == len(parts) > 2
+    who = client.who_has(pinned)
+    assert [who[f.key] for f in pinned] == [(workers[i % len(workers)],) for i in range(len(pinned))]
+    for f, chunk in zip(pinned, chunks, strict=True):
+        pd.testing.assert_frame_equal(f.result(), chunk)
