@@ -39,7 +39,8 @@ def dask_client(
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc}); check the address") from None
         try:
-            yield client
+            with client.as_current():
+                yield client
         finally:
             client.close()
         return
@@ -55,7 +56,8 @@ def dask_client(
     )
     client = Client(cluster)
     try:
-        yield client
+        with client.as_current():  # a default client of the caller's does not receive this cluster's work
+            yield client
     finally:
         client.close()
         cluster.close()

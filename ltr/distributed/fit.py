@@ -119,6 +119,13 @@ def fit_dask(
         the cluster.
     """
     check_dask_config(config)
+    with client.as_current():  # implicit computes (query-alignment checks) run here, not on another default client
+        return _fit_on(config, pages, client, progress, timeout)
+
+
+def _fit_on(
+    config: RunConfig, pages: DaskPages, client: Client, progress: Progress | None, timeout: float
+) -> SmarModel:
     say = progress or (lambda _: None)
     backend = config.reranker.backend
     c = ClusterFutures(client)

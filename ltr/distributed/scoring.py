@@ -51,7 +51,8 @@ def evaluate_dask(
     model: SmarModel, frame: dd.DataFrame, client: Client, metrics: Sequence[str] | None = None
 ) -> tuple[dict[str, float], int]:
     """Mean of each metric over the queries of ``frame`` scored by ``model``, and the number of queries."""
-    check_query_aligned(frame, what="the evaluation pages")
+    with client.as_current():
+        check_query_aligned(frame, what="the evaluation pages")
     names = list(metrics or model.config.metrics)
     shared = client.scatter(model, broadcast=True)
     parts = client.compute(frame.to_delayed())
