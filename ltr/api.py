@@ -8,7 +8,7 @@ DataFrame). Array-level users want :class:`smar_ltr.SMARRanker` instead.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -24,6 +24,11 @@ from smar_ltr.splits import PageSplits
 
 #: ``dataset`` name recorded for runs fitted on in-memory page tables.
 IN_MEMORY = "in-memory"
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from smar_ltr.distributed import DaskPages
 
 
 def _config(config: RunConfig | str | Path | None, settings: dict[str, Any]) -> RunConfig:
@@ -58,8 +63,22 @@ def _splits(
     )
 
 
+def _named(cfg: RunConfig, name: str) -> RunConfig:
+    """In-memory tables are recorded as dataset ``in-memory``."""
+    return from_dict(RunConfig, {**cfg.to_dict(), "dataset": IN_MEMORY}).validate() if name == IN_MEMORY else cfg
+
+
+def _fit_dask(
+    cfg: RunConfig, pages: PageSplits | DaskPages, name: str, client: Client, progress: Progress | None
+) -> SmarModel:
+    from smar_ltr.distributed import fit_dask, pages_from_splits
+
+    dask_pages = pages_from_splits(pages, client) if isinstance(pages, PageSplits) else pages
+    return fit_dask(_named(cfg, name), dask_pages, client, progress)
+
+
 def fit(
-    pages: pd.DataFrame | PageSplits,
+    pages: pd.DataFrame | PageSplits | DaskPages,
     *,
     config: RunConfig | str | Path | None = None,
     valid: pd.DataFrame | None = None,
@@ -68,6 +87,7 @@ def fit(
     page_features: list[str] | None = None,
     out: str | Path | None = None,
     progress: Progress | None = None,
+    client: Client | None = None,
     **settings: Any,
 ) -> SmarModel:
     """Fit SMAR on a page table: single-modal rankers (when needed), annotation budget, whole-page reranker.
@@ -79,7 +99,9 @@ def fit(
         ``upstream_score`` when the single-modal scores are given), or a dataset from
         :func:`smar_ltr.datasets.load_dataset` (its ``train``, ``valid`` and single-modal pool are used). A
         missing ``page_label`` means "not annotated": the default strategy ``auto`` then trains on exactly the
-        annotated rows (``given``), and simulates the budget (``top``) when every row is labelled.
+        annotated rows (``given``), and simulates the budget (``top``) when every row is labelled. With
+        ``client``, also :class:`~smar_ltr.distributed.DaskPages` (e.g.
+        :func:`~smar_ltr.distributed.pages_from_folders`: tables that stay on the cluster).
     config : RunConfig or path, optional
         Base configuration (a :class:`~smar_ltr.config.RunConfig` or a JSON/TOML file); defaults otherwise.
     valid : DataFrame, optional
@@ -93,6 +115,9 @@ def fit(
         Also save the run there (see :func:`smar_ltr.artifacts.save_run`).
     progress : callable, optional
         Receives one line per stage.
+    client : distributed.Client, optional
+        Fit on this Dask cluster (:func:`smar_ltr.distributed.fit_dask`; extra ``smar-ltr[dask]``): in-memory
+        tables are scattered to the workers in query-aligned partitions. XGBoost or LightGBM rerankers only.
     **settings
         Configuration fields overriding ``config``, as in the config file: ``seed=1``,
         ``budget={"strategy": "top", "budget": 0.1}``, ``reranker={"backend": "xgboost"}``, ...
@@ -113,10 +138,17 @@ def fit(
     ('top', True)
     """
     cfg = _config(config, settings)
-    data = _splits(pages, valid, single_modal_pool, modal_features, page_features)
-    if data.name == IN_MEMORY:
-        cfg = from_dict(RunConfig, {**cfg.to_dict(), "dataset": IN_MEMORY}).validate()
-    model, _ = fit_pipeline(cfg, data, progress)
+    if type(pages).__name__ == "DaskPages":  # tables that live on a cluster (no dask import without the extra)
+        assert not isinstance(pages, pd.DataFrame | PageSplits)
+        if client is None:
+            raise ConfigError("Dask pages need the cluster they live on: pass client=<distributed.Client>")
+        model = _fit_dask(cfg, pages, pages.name, client, progress)
+    else:
+        data = _splits(pages, valid, single_modal_pool, modal_features, page_features)
+        if client is not None:
+            model = _fit_dask(cfg, data, data.name, client, progress)
+        else:
+            model, _ = fit_pipeline(_named(cfg, data.name), data, progress)
     if out is not None:
         save_run(model, out)
     return model

@@ -333,3 +333,21 @@ def test_training_partitions_sit_on_a_fixed_worker_whatever_ran_them(client: Cli
     assert [who[f.key] for f in pinned] == [(workers[i % len(workers)],) for i in range(len(pinned))]
     for f, chunk in zip(pinned, chunks, strict=True):
         pd.testing.assert_frame_equal(f.result(), chunk)
+
+
+def test_the_python_api_fits_on_a_client(client: Client) -> None:
+    import smar_ltr
+    from smar_ltr.errors import ConfigError
+
+    frame = _pages(40)
+    fast = {"backend": "xgboost", "n_estimators": 10, "early_stopping_rounds": 0}
+    model = smar_ltr.fit(frame, client=client, page_features=FEATURES, reranker=fast, seed=3)
+    assert model.summary["engine"]["name"] == "dask" and model.summary["engine"]["workers"] == 2
+    assert model.summary["dataset"] == "in-memory"
+    local = smar_ltr.fit(frame, page_features=FEATURES, reranker=fast, seed=3)
+    assert model.summary["labels"]["labels_used"] == local.summary["labels"]["labels_used"]
+    np.testing.assert_allclose(model.score(frame), local.score(frame), atol=1e-5)  # discretised features
+    from smar_ltr.distributed import pages_from_splits
+
+    with pytest.raises(ConfigError, match="pass client="):
+        smar_ltr.fit(pages_from_splits(smar_ltr.api._splits(frame, None, None, None, FEATURES), client))

@@ -253,7 +253,7 @@ def _fit_on(
         "best_iteration": int(getattr(reranker, "best_iteration_", 0)),
         "engine": {
             "name": "dask",
-            "workers": len(client.scheduler_info().get("workers", {})),
+            "workers": len(client.ncores()),
             "partitions": len(train),
         },
     }
