@@ -41,7 +41,7 @@ DEFAULT_TIMEOUT = 3600.0
 
 def watched(client: Client, fn: Callable[[], T], timeout: float, what: str) -> T:
     """Run ``fn()`` in a thread; fail fast when a worker leaves the cluster or ``timeout`` passes."""
-    workers = set(client.scheduler_info().get("workers", {}))
+    workers = set(client.ncores())
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -55,7 +55,7 @@ def watched(client: Client, fn: Callable[[], T], timeout: float, what: str) -> T
     start, misses = time.monotonic(), 0
     while thread.is_alive():
         thread.join(0.5)
-        now = set(client.scheduler_info().get("workers", {}))
+        now = set(client.ncores())
         misses = 0 if workers <= now else misses + 1
         if misses >= 6:  # gone for 3 s, not a missed heartbeat
             raise ClusterError(
