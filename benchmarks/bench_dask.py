@@ -11,7 +11,7 @@ parquet tables and partitioned by query (``smar-ltr datasets partition``). The o
 the XGBoost SMAR run with the same config and seed and score the test pages. Reported: wall time of each fit
 (side by side in one run) and the ratio, peak RSS of the single process and of each Dask worker
 (``ru_maxrss``), and the SMAR NDCG@10 of both. ``--tight-memory`` adds a third run whose workers get that
-``memory_limit``, below the size of the training table in memory, and must still complete. Results go to
+``memory_limit``, below the peak memory of the one-process fit of the same pool, and must still complete. Results go to
 ``benchmarks/results/dask.{json,md}``.
 """
 
@@ -20,8 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -39,6 +39,10 @@ from smar_ltr.pipeline import fit
 
 
 def _peak_rss_mib() -> float:
+    """This process's peak resident memory (``VmHWM``; ``ru_maxrss`` would be inherited from the parent)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
