@@ -8,7 +8,7 @@ DataFrame). Array-level users want :class:`smar_ltr.SMARRanker` instead.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -139,12 +139,14 @@ def fit(
     """
     cfg = _config(config, settings)
     if type(pages).__name__ == "DaskPages":  # tables that live on a cluster (no dask import without the extra)
-        assert not isinstance(pages, pd.DataFrame | PageSplits)
         if client is None:
             raise ConfigError("Dask pages need the cluster they live on: pass client=<distributed.Client>")
-        model = _fit_dask(cfg, pages, pages.name, client, progress)
+        dask_pages = cast("DaskPages", pages)
+        model = _fit_dask(cfg, dask_pages, dask_pages.name, client, progress)
     else:
-        data = _splits(pages, valid, single_modal_pool, modal_features, page_features)
+        data = _splits(
+            cast("pd.DataFrame | PageSplits", pages), valid, single_modal_pool, modal_features, page_features
+        )
         if client is not None:
             model = _fit_dask(cfg, data, data.name, client, progress)
         else:
