@@ -1,7 +1,9 @@
 """How the default consistency weights were chosen: a small grid on *validation* pages only.
 
 Seeds 100-102 are used here and never by the quality benchmark (seeds 0-4), and the test split is not read, so
-the defaults are not fitted to the reported numbers. Usage::
+the defaults are not fitted to the reported numbers. Issue 15's directions (pseudo-label targets, the scheduled
+consistency weight, early stopping on the consistency loss) are measured the same way by
+``select_directions.py``. Usage::
 
     python benchmarks/select_defaults.py [--dataset synthetic] [--budget 0.3]
 """

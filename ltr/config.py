@@ -127,6 +127,28 @@ class ConsistencyConfig:
         Weight of the LambdaMART page term (0 gives the "without page term" ablation).
     lambdarank_norm : bool
         LightGBM-style per-query lambda normalisation of the page term.
+    pseudo_labels : {"none", "isotonic", "anchor"}
+        Page-scale targets for the rows whose label is not revealed, learnt in a second LambdaMART term over every
+        row (revealed rows keep their real label) weighted ``pseudo_weight`` (:mod:`smar_ltr.label_free`):
+        ``isotonic`` maps each modality's single-modal score to the page scale by an isotonic fit on the revealed
+        rows (modal-wise alignment, soft targets); ``anchor`` takes iso-anchor's inferred labels (strategy
+        ``iso-anchor`` only). Default ``none`` (see ``benchmarks/results/select_directions_*.md``).
+    pseudo_weight : float
+        Weight of the pseudo-label term relative to the page term's 1.
+    lam_schedule : {"constant", "linear"}
+        ``linear`` moves the consistency weight from ``lam`` at the first boosting round to ``lam * lam_end`` at
+        the last (``reranker.n_estimators``): ``lam_end < 1`` decays it, ``> 1`` warms it up.
+    lam_end : float
+        The multiplier of ``lam`` reached at the last round under ``linear``.
+    early_stopping : {"consistency", "labels"}
+        ``consistency`` (default): early stopping on the intra-modal consistency loss of the validation pages
+        (:func:`smar_ltr.label_free.consistency_metric`), which reads no page label, so ``budget.validation`` is
+        not applied and no validation label is read or counted; ``labels``: on NDCG of the validation labels
+        ``budget.validation`` reads. Chosen on validation pages of seeds 100-102 (synthetic and yahoo,
+        ``benchmarks/results/select_directions_*.md``): it beat ``labels`` on both (+0.036 and +0.026 NDCG@10 at
+        budget 0.1), where 10% of the validation labels are too few to stop on. The ``smar-ltr fit``/``eval``
+        pipeline honours it with LightGBM and XGBoost; CatBoost, :class:`smar_ltr.SMARRanker` (which takes
+        ``eval_set`` with labels) and the Dask path stop on labels.
     """
 
     mode: str = "pairwise"
@@ -142,6 +164,11 @@ class ConsistencyConfig:
     tau: float = 1.0
     page_weight: float = 1.0
     lambdarank_norm: bool = True
+    pseudo_labels: str = "none"
+    pseudo_weight: float = 0.5
+    lam_schedule: str = "constant"
+    lam_end: float = 0.0
+    early_stopping: str = "consistency"
 
     def margin(self, backend: str) -> tuple[float, float]:
         """``(gamma, kappa)`` a ``backend`` reranker trains with: the values set, else :data:`MARGIN_DEFAULTS`."""
@@ -275,6 +302,15 @@ class RunConfig:
             raise ConfigError(f"consistency.mode {c.mode!r} is unknown; choose pairwise, listwise or none")
         if c.listwise_loss not in ("listmle", "kl"):
             raise ConfigError(f"consistency.listwise_loss {c.listwise_loss!r} is unknown; choose listmle or kl")
+        for key, value, allowed in (
+            ("pseudo_labels", c.pseudo_labels, ("none", "isotonic", "anchor")),
+            ("lam_schedule", c.lam_schedule, ("constant", "linear")),
+            ("early_stopping", c.early_stopping, ("labels", "consistency")),
+        ):
+            if value not in allowed:
+                raise ConfigError(f"consistency.{key} {value!r} is unknown; choose one of {', '.join(allowed)}")
+        if c.pseudo_weight < 0 or c.lam_end < 0 or not (math.isfinite(c.pseudo_weight) and math.isfinite(c.lam_end)):
+            raise ConfigError("consistency.pseudo_weight and consistency.lam_end must be finite numbers >= 0")
         gamma, kappa = c.margin(self.reranker.backend)
         numbers = [gamma, kappa, c.tau, c.lam, c.mu, c.page_weight]
         betas = list(c.beta.values()) if isinstance(c.beta, dict) else [c.beta]

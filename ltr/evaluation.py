@@ -24,11 +24,11 @@ from smar_ltr.baselines import (
     interleave_scores,
     with_upstream_column,
 )
-from smar_ltr.budget import annotated_rows, annotation_from_rows
+from smar_ltr.budget import Annotation, annotated_rows, annotation_from_rows
 from smar_ltr.config import RunConfig
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
-from smar_ltr.label_cost import label_cost
-from smar_ltr.metrics import constant_label_queries, parse_metric
+from smar_ltr.label_cost import annotate_validation, label_cost, validation_read_mode
+from smar_ltr.metrics import constant_label_queries, evaluate_per_query, parse_metric
 from smar_ltr.metrics import evaluate as compute_metrics
 from smar_ltr.pipeline import (
     FitState,
@@ -68,7 +68,9 @@ class MethodResult:
     """One method's test metrics and the page labels it read (:class:`~smar_ltr.label_cost.LabelCost`).
 
     ``labels_used`` counts training and validation labels (``train_labels`` + ``validation_labels``);
-    ``label_fraction`` divides it by the candidates of the pages they came from.
+    ``label_fraction`` divides it by the candidates of the pages they came from. ``per_query`` (only when
+    :func:`evaluate_run` is asked for it) holds each requested metric per query, in ``EvalReport.query_ids``
+    order, for paired tests over queries.
     """
 
     method: str
@@ -77,6 +79,7 @@ class MethodResult:
     train_labels: int
     validation_labels: int
     metrics: dict[str, float]
+    per_query: dict[str, list[float]] | None = None
 
 
 @dataclass
@@ -91,12 +94,17 @@ class EvalReport:
     seed: int
     results: list[MethodResult]
     notes: dict[str, Any] = field(default_factory=dict)
+    query_ids: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dict with the documented keys."""
+        """JSON-friendly dict with the documented keys (per-query values only when they were asked for)."""
         out = asdict(self)
         if not self.notes:
             out.pop("notes")
+        if self.query_ids is None:
+            out.pop("query_ids")
+            for r in out["results"]:
+                r.pop("per_query")
         return out
 
     def result(self, method: str) -> MethodResult:
@@ -177,7 +185,7 @@ def _rebuild_state(model: SmarModel, splits: PageSplits) -> FitState:
         len(train),
         0 if validation is None else validation.labels_used,
         0 if valid is None else len(valid),
-        cfg.budget.validation,
+        validation_read_mode(cfg),
     )
     X_valid = model.featurize(valid) if valid is not None else None
     return FitState(train, valid, model.featurize(train), X_valid, annotation, validation, None, cost)
@@ -196,15 +204,17 @@ def _native(model: SmarModel, state: FitState, rows: np.ndarray, eval_set: tuple
     )
 
 
-def _native_eval_set(state: FitState, mode: str, every_row: bool, upstream: bool) -> tuple | None:
+def _native_eval_set(
+    state: FitState, mode: str, every_row: bool, upstream: bool, budgeted: Annotation | None
+) -> tuple | None:
     """Early-stopping rows of a LambdaMART baseline: every annotated validation row for the fully supervised ones
-    (unless ``mode`` is none), the run's budgeted validation rows for the budget-only ones."""
+    (unless ``mode`` is none), the budgeted validation rows ``budgeted`` for the budget-only ones."""
     if state.valid is None or state.X_valid is None:
         return None
     if every_row:
         rows = None if mode == "none" else annotated_rows(state.valid)
     else:
-        rows = None if state.validation is None else state.validation.mask
+        rows = None if budgeted is None else budgeted.mask
     X_valid = with_upstream_column(state.X_valid, state.valid) if upstream else state.X_valid
     return validation_set(state.valid, X_valid, rows)
 
@@ -237,6 +247,7 @@ def evaluate_run(
     progress: Progress | None = None,
     exclude_constant_queries: bool = False,
     baselines: dict[str, Any] | None = None,
+    per_query: tuple[str, ...] = (),
 ) -> EvalReport:
     """Evaluate SMAR and the baselines on one split.
 
@@ -261,6 +272,8 @@ def evaluate_run(
         Fitted native baselines of ``model`` by method (those of :data:`NATIVE_BASELINES`): reused when
         present, and the ones fitted here are added (so a caller can store them with the run, see
         :func:`smar_ltr.artifacts.save_baselines`).
+    per_query : tuple of str
+        Graded metrics to report per query too (``MethodResult.per_query``, ``EvalReport.query_ids``).
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -308,6 +321,13 @@ def evaluate_run(
     n_train = len(state.train)
     n_valid = 0 if state.valid is None else len(state.valid)
     mode = config.budget.validation
+    # the budget-only baselines stop on budgeted validation labels even when SMAR stops on its consistency loss
+    budgeted = state.validation
+    if budgeted is None and validation_read_mode(config) != mode and any(m in NATIVE_BASELINES for m in methods):
+        labels_cfg = dataclasses.replace(
+            config, consistency=dataclasses.replace(config.consistency, early_stopping="labels")
+        )
+        budgeted = annotate_validation(labels_cfg, state.valid, state.annotation, splits.info)
     used, valid_used = state.cost.train, state.cost.validation
     # the "without page term" ablation reads no training label (iso-anchor still judges items for its anchors)
     smar_used = 0 if config.consistency.page_weight == 0 and state.annotation.strategy != "iso-anchor" else used
@@ -318,12 +338,16 @@ def evaluate_run(
         if (method == "smar" or method in NATIVE_BASELINES) and X_test is None:
             X_test = model.featurize(frame)
         if method == "smar":
-            scores, cost = model.reranker.predict(X_test), label_cost(smar_used, n_train, valid_used, n_valid, mode)
+            smar_mode = validation_read_mode(config)
+            scores, cost = (
+                model.reranker.predict(X_test),
+                label_cost(smar_used, n_train, valid_used, n_valid, smar_mode),
+            )
         elif method in NATIVE_BASELINES:
             every_row, upstream = NATIVE_BASELINES[method]
             # every annotated training row (a partially labelled table has unannotated ones), or the budgeted ones
             rows = np.flatnonzero(annotated_rows(state.train) if every_row else state.annotation.mask)
-            eval_set = _native_eval_set(state, mode, every_row, upstream)
+            eval_set = _native_eval_set(state, mode, every_row, upstream, budgeted)
             assert X_test is not None  # featurized above
             X_in = with_upstream_column(X_test, frame) if upstream else X_test
             scores = _baseline(baselines, method, model, state, rows, eval_set, upstream).predict(X_in)
@@ -338,6 +362,10 @@ def evaluate_run(
             scores, cost = interleave_scores(frame), label_cost(0, n_train, 0, n_valid, mode)
         scores = np.nan_to_num(np.asarray(scores, dtype=float)[labelled], neginf=-1e30)
         values = metric_values(labels, binary, scores, qid, metrics, modality, reference)
+        by_query = None
+        if per_query:
+            table = evaluate_per_query(labels, scores, qid, list(per_query))
+            by_query = {m: [float(v) for v in table[m]] for m in per_query}
         results.append(
             MethodResult(
                 method=method,
@@ -346,6 +374,7 @@ def evaluate_run(
                 train_labels=cost.train,
                 validation_labels=cost.validation,
                 metrics={k: float(v) for k, v in values.items()},
+                per_query=by_query,
             )
         )
     notes = {
@@ -368,4 +397,5 @@ def evaluate_run(
         seed=config.seed,
         results=results,
         notes=notes,
+        query_ids=[str(q) for q in pd.unique(qid)] if per_query else None,
     )

@@ -187,14 +187,22 @@ def annotate_training(config: RunConfig, train: pd.DataFrame, info: dict[str, An
     return annotation
 
 
+def validation_read_mode(config: RunConfig) -> str:
+    """Which validation labels SMAR's early stopping reads: ``none`` when it stops on the consistency loss
+    (``consistency.early_stopping``; LightGBM and XGBoost), else ``budget.validation`` (CatBoost stops on labels)."""
+    if config.consistency.early_stopping == "consistency" and config.reranker.backend != "catboost":
+        return "none"
+    return config.budget.validation
+
+
 def annotate_validation(
     config: RunConfig, valid: pd.DataFrame | None, training: Annotation, info: dict[str, Any]
 ) -> Annotation | None:
-    """The validation rows whose page label early stopping reads, under ``config.budget.validation``."""
+    """The validation rows whose page label early stopping reads (:func:`validation_read_mode`)."""
     b = config.budget
     return validation_annotation(
         valid,
-        b.validation,
+        validation_read_mode(config),
         training,
         budget=b.budget,
         seed=config.seed,

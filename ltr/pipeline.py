@@ -18,7 +18,15 @@ from smar_ltr.budget import Annotation
 from smar_ltr.config import RunConfig
 from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.features import FeatureSet
-from smar_ltr.label_cost import LabelCost, annotate_training, annotate_validation, label_cost, strategy_choice
+from smar_ltr.label_cost import (
+    LabelCost,
+    annotate_training,
+    annotate_validation,
+    label_cost,
+    strategy_choice,
+    validation_read_mode,
+)
+from smar_ltr.label_free import consistency_metric
 from smar_ltr.progress import Progress, quiet
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.reranker import Supervision, build_supervision, train_reranker
@@ -271,7 +279,7 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         len(train),
         0 if validation is None else validation.labels_used,
         0 if prepared.valid is None else len(prepared.valid),
-        b.validation,
+        validation_read_mode(config),
     )
     say(
         f"stage 3/4: annotation budget ({annotation.strategy}, p={b.budget}): {cost.labels_used} page labels read "
@@ -285,6 +293,13 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
     state = FitState(
         train, prepared.valid, prepared.X_train, prepared.X_valid, annotation, validation, supervision, cost
     )
+    eval_set, eval_metric = state.eval_set, None
+    stop_on_consistency = config.consistency.early_stopping == "consistency" and validation_read_mode(config) == "none"
+    if stop_on_consistency and prepared.valid is not None:
+        assert prepared.X_valid is not None  # built with valid by prepare()
+        valid_qid = prepared.valid[QID].to_numpy()
+        eval_set = (prepared.X_valid, np.zeros(len(valid_qid)), valid_qid)
+        eval_metric = consistency_metric(prepared.valid, config.consistency, config.seed)
     reranker = train_reranker(
         prepared.X_train,
         train,
@@ -292,11 +307,12 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         config.reranker,
         config.consistency,
         config.seed,
-        state.eval_set,
+        eval_set,
+        eval_metric,
     )
     summary = {
         "annotation": annotation.summary(),
-        "labels": {**cost.to_dict(), "validation_mode": b.validation},
+        "labels": {**cost.to_dict(), "validation_mode": validation_read_mode(config)},
         "strategy_choice": strategy_choice(config, train, annotation),
         "supervision": supervision.counts(),
         "data_fingerprint": data_fingerprint(splits.train),

@@ -7,6 +7,7 @@ pairs) for its PairLogit loss.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from smar_ltr.config import ConsistencyConfig, GBDTConfig
 from smar_ltr.errors import ConfigError
 from smar_ltr.groups import QueryGroups
 from smar_ltr.kernels import set_threads
+from smar_ltr.label_free import lam_multiplier, pseudo_targets, target_groups
 from smar_ltr.objectives import LambdaRankTerm, ListwiseTerm, PairTerm, SmarObjective
 from smar_ltr.pairs import concat_pairs, cross_modal_pairs, empty_pairs, intra_modal_pairs
 from smar_ltr.rankers import GBDTRanker, make_ranker
@@ -34,6 +36,9 @@ class Supervision:
         ``page_labels`` the labels.
     intra, cross : DataFrame
         Constraint pair tables (``qid, winner, loser, weight, kind``).
+    pseudo_rows, pseudo_offsets, pseudo_labels : ndarray or None
+        Rows with a target (revealed label or pseudo label, :func:`smar_ltr.label_free.pseudo_targets`) grouped
+        by query, their query boundaries and the targets; None without ``consistency.pseudo_labels``.
     """
 
     page_rows: np.ndarray
@@ -41,6 +46,9 @@ class Supervision:
     page_labels: np.ndarray
     intra: pd.DataFrame
     cross: pd.DataFrame
+    pseudo_rows: np.ndarray | None = None
+    pseudo_offsets: np.ndarray | None = None
+    pseudo_labels: np.ndarray | None = None
 
     def counts(self) -> dict[str, int]:
         """Sizes of each supervision signal, for reports."""
@@ -48,6 +56,7 @@ class Supervision:
             "page_rows": int(self.page_rows.size),
             "intra_pairs": len(self.intra),
             "cross_pairs": len(self.cross),
+            "pseudo_rows": 0 if self.pseudo_rows is None else int(self.pseudo_rows.size),
         }
 
 
@@ -90,7 +99,20 @@ def build_supervision(frame: pd.DataFrame, annotation: Annotation, cfg: Consiste
         cross = cross_modal_pairs(
             frame, annotation.inferred_label, mu=cfg.mu, max_pairs_per_item=cfg.max_pairs_per_item, seed=seed
         )
-    return Supervision(page_rows=rows, page_offsets=offsets, page_labels=labels, intra=intra, cross=cross)
+    pseudo: tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None] = (None, None, None)
+    targets = pseudo_targets(frame, annotation, cfg.pseudo_labels)
+    if targets is not None and cfg.pseudo_weight > 0:
+        pseudo = target_groups(frame[QID].to_numpy(), targets)
+    return Supervision(
+        page_rows=rows,
+        page_offsets=offsets,
+        page_labels=labels,
+        intra=intra,
+        cross=cross,
+        pseudo_rows=pseudo[0],
+        pseudo_offsets=pseudo[1],
+        pseudo_labels=pseudo[2],
+    )
 
 
 def _pair_term(pairs: pd.DataFrame, margin: tuple[float, float], row_query: np.ndarray) -> PairTerm | None:
@@ -124,11 +146,21 @@ def listwise_term(frame: pd.DataFrame, cfg: ConsistencyConfig) -> ListwiseTerm:
     )
 
 
-def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfig) -> SmarObjective:
-    """The backend-neutral ``grad, hess`` objective of SMAR for ``frame``'s rows."""
+def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfig, n_rounds: int = 1) -> SmarObjective:
+    """The backend-neutral ``grad, hess`` objective of SMAR for ``frame``'s rows.
+
+    ``n_rounds`` (the reranker's ``n_estimators``) spans the consistency weight's schedule.
+    """
     page = None
     if sup.page_rows.size and cfg.page_weight > 0:
         page = LambdaRankTerm(sup.page_offsets, sup.page_rows, sup.page_labels, normalize=cfg.lambdarank_norm)
+    pseudo = None
+    if sup.pseudo_rows is not None and sup.pseudo_rows.size and cfg.pseudo_weight > 0:
+        assert sup.pseudo_offsets is not None and sup.pseudo_labels is not None
+        pseudo = LambdaRankTerm(sup.pseudo_offsets, sup.pseudo_rows, sup.pseudo_labels, normalize=cfg.lambdarank_norm)
+    schedule = None
+    if cfg.lam_schedule != "constant":
+        schedule = np.array([lam_multiplier(cfg.lam_schedule, cfg.lam_end, k, n_rounds) for k in range(n_rounds)])
     row_query = QueryGroups.from_qid(frame[QID].to_numpy()).codes
     margin = cfg.margin("lightgbm")  # an unset gamma / kappa: the LightGBM and XGBoost default
     consistency: PairTerm | ListwiseTerm | None = None
@@ -137,7 +169,7 @@ def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfi
     elif cfg.mode == "listwise":
         consistency = listwise_term(frame, cfg)
     cross = _pair_term(sup.cross, margin, row_query)
-    if page is None and consistency is None and cross is None:
+    if page is None and pseudo is None and consistency is None and cross is None:
         raise ConfigError(
             "the reranker has nothing to learn from: no revealed label pairs (or page_weight=0) and no consistency "
             "or anchor pairs (mode=none or lam=0); enable at least one term"
@@ -149,6 +181,9 @@ def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfi
         cross=cross,
         lam=cfg.lam,
         page_weight=cfg.page_weight,
+        pseudo=pseudo,
+        pseudo_weight=cfg.pseudo_weight,
+        lam_by_round=schedule,
     )
 
 
@@ -187,6 +222,11 @@ def catboost_pairs(sup: Supervision, qid: np.ndarray, cfg: ConsistencyConfig) ->
     gamma, kappa = cfg.margin("catboost")
     if cfg.mode == "listwise":
         raise ConfigError("the CatBoost backend supports pairwise consistency only; use lightgbm/xgboost for listwise")
+    if cfg.pseudo_labels != "none" or cfg.lam_schedule != "constant":
+        raise ConfigError(
+            "the CatBoost backend supports neither pseudo_labels nor lam_schedule; "
+            "use lightgbm/xgboost or leave them at their defaults"
+        )
     pair_terms = (len(sup.intra) and cfg.lam > 0) or len(sup.cross)
     if pair_terms and (gamma != 0 or kappa != 1):
         raise ConfigError(
@@ -211,6 +251,7 @@ def train_reranker(
     consistency: ConsistencyConfig,
     seed: int,
     eval_set: tuple | None = None,
+    eval_metric: Callable[[np.ndarray], float] | None = None,
 ) -> GBDTRanker:
     """Fit the SMAR whole-page reranker on features ``X`` of the training pages ``frame``.
 
@@ -228,6 +269,9 @@ def train_reranker(
         GBDT seed.
     eval_set : (X, y, qid), optional
         Validation pages for early stopping.
+    eval_metric : callable, optional
+        ``scores -> loss`` of the eval set's rows (input order), lower is better: early stopping on it instead of
+        NDCG (:func:`smar_ltr.label_free.consistency_metric`; then ``y`` of ``eval_set`` is not read).
     """
     qid = frame[QID].to_numpy()
     model = make_ranker(cfg.backend, **cfg.ranker_kwargs(seed))
@@ -235,4 +279,5 @@ def train_reranker(
     if cfg.backend == "catboost":
         return model.fit(X, dummy, qid, eval_set=eval_set, pairs=catboost_pairs(sup, qid, consistency))
     set_threads(cfg.n_threads)
-    return model.fit(X, dummy, qid, eval_set=eval_set, objective=build_objective(frame, sup, consistency))
+    objective = build_objective(frame, sup, consistency, cfg.n_estimators)
+    return model.fit(X, dummy, qid, eval_set=eval_set, objective=objective, eval_metric=eval_metric)

@@ -224,6 +224,8 @@ def tune(
         out.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{(out / 'tune.db').resolve()}"
     base = dataclasses.replace(base, metrics=list(dict.fromkeys([metric, *base.metrics])))
+    # trials are scored on the validation labels they read, so they early-stop on those same labels
+    base = dataclasses.replace(base, consistency=dataclasses.replace(base.consistency, early_stopping="labels"))
     multi = fixed_budget is None
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own progress lines replace Optuna's log
     study = open_study(storage, study_name, multi)

@@ -18,8 +18,12 @@ def prepared_small(small_splits):
     return prepare(fast_config(), small_splits)
 
 
+#: These tests are about early stopping on validation labels (SMAR's default stops on its consistency loss).
+LABELS = {"early_stopping": "labels"}
+
+
 def _fit(prepared, **budget):
-    return fit_prepared(fast_config(budget=budget), prepared)
+    return fit_prepared(fast_config(budget=budget, consistency=LABELS), prepared)
 
 
 def test_a_ten_percent_budget_reads_ten_percent_of_training_and_validation(prepared_small, small_splits) -> None:
@@ -46,7 +50,7 @@ def test_the_reranker_stops_on_the_budgeted_validation_rows(monkeypatch, prepare
     class Stop(Exception):
         pass
 
-    def recorder(X, frame, sup, cfg, consistency, seed, eval_set=None):
+    def recorder(X, frame, sup, cfg, consistency, seed, eval_set=None, eval_metric=None):
         seen["eval_set"] = eval_set
         raise Stop
 
@@ -111,5 +115,5 @@ def test_tuning_counts_validation_labels(tmp_path, small_splits) -> None:
 
 
 def test_fit_end_to_end_reports_the_cost(small_splits) -> None:
-    model, state = fit(fast_config(budget={"strategy": "top", "budget": 0.1}), small_splits)
+    model, state = fit(fast_config(budget={"strategy": "top", "budget": 0.1}, consistency=LABELS), small_splits)
     assert model.revealed_valid is not None and len(model.revealed_valid) == state.cost.validation

@@ -86,7 +86,7 @@ def test_without_a_test_file_the_test_set_is_cut_from_training_queries(toy):
 
 
 def test_tables_validate_and_page_labels_are_the_original_labels(yahoo):
-    s = build_semisynthetic(yahoo, SemiSyntheticConfig(seed=0))
+    s = build_semisynthetic(yahoo, SemiSyntheticConfig(seed=0, modal_label_noise=0.0))
     for role, table in _tables(s).items():
         validate_page_table(table, require=("page_label", "modal_label"), require_sorted=True, what=role)
         source = yahoo["test"] if role == "test" else yahoo["train"]
@@ -166,6 +166,14 @@ def test_label_noise_moves_some_modal_labels_by_one_grade(toy):
     merged = _source_rows(s.train, toy)
     diff = merged["modal_label"].to_numpy(dtype=int) - merged["label"].to_numpy()
     assert set(np.unique(diff)) <= {-1, 0, 1} and 0.2 < (diff != 0).mean() < 0.6
+
+
+def test_default_single_modal_labels_disagree_with_the_page_grade_about_30_percent(toy):
+    assert SemiSyntheticConfig().modal_label_noise == 0.3
+    s = build_semisynthetic(toy, SemiSyntheticConfig(label_shifts=(0,), test_fraction=0.2))
+    merged = _source_rows(s.train, toy)
+    diff = merged["modal_label"].to_numpy(dtype=int) - merged["label"].to_numpy()
+    assert set(np.unique(diff)) <= {-1, 0, 1} and 0.1 < (diff != 0).mean() < 0.4
 
 
 def test_bad_configs_and_inputs_raise_one_line_errors(toy):

@@ -111,6 +111,7 @@ class GBDTRanker(BaseEstimator, ABC):
         eval_set: EvalSet | None = None,
         objective: GradHess | None = None,
         pairs: pd.DataFrame | None = None,
+        eval_metric: Callable[[np.ndarray], float] | None = None,
     ) -> GBDTRanker:
         """Train the ranker.
 
@@ -127,6 +128,9 @@ class GBDTRanker(BaseEstimator, ABC):
             ``scores -> (grad, hess)`` over the rows *in input order*; requires contiguous queries.
         pairs : DataFrame, optional
             ``winner, loser, weight`` row positions for pairwise backends (CatBoost's SMAR path).
+        eval_metric : callable, optional
+            ``scores -> loss`` over ``eval_set``'s rows in input order, lower is better: early stopping watches it
+            instead of NDCG (``y`` of ``eval_set`` is then unused). LightGBM and XGBoost only.
         """
         if self.n_estimators < 1 or self.learning_rate <= 0:
             raise ConfigError("n_estimators must be >= 1 and learning_rate > 0")
@@ -146,7 +150,9 @@ class GBDTRanker(BaseEstimator, ABC):
         if eval_set is not None:
             vx, vy, vq = eval_set
             varr, _ = as_matrix(vx, names)
-            valid = (varr, np.asarray(vy, dtype=np.float64), QueryGroups.from_qid(vq))
+            valid = (varr, np.asarray(vy, dtype=np.float64), QueryGroups.from_qid(vq), eval_metric)
+        elif eval_metric is not None:
+            raise ConfigError("eval_metric needs an eval_set to compute it on")
         self.feature_names_in_ = names
         self.n_features_in_ = len(names)
         self._fit(arr, y_arr, groups, valid, objective, pairs)
@@ -203,7 +209,7 @@ class GBDTRanker(BaseEstimator, ABC):
 
     # backend hooks -----------------------------------------------------------------------------------------
     @abstractmethod
-    def _fit(
+    def _fit(  # valid: (X, y, QueryGroups, eval_metric or None)
         self, X: np.ndarray, y: np.ndarray, groups: QueryGroups, valid: Any, objective: Any, pairs: Any
     ) -> None: ...
 

@@ -51,6 +51,8 @@ class CatBoostRanker(GBDTRanker):
     def _fit(self, X: np.ndarray, y: np.ndarray, groups: QueryGroups, valid: Any, objective: Any, pairs: Any) -> None:
         if objective is not None:
             raise ConfigError("the CatBoost backend takes SMAR supervision as explicit pairs, not a callable objective")
+        if valid is not None and valid[3] is not None:
+            raise ConfigError("the CatBoost backend early-stops on NDCG only; eval_metric needs lightgbm or xgboost")
         gid = groups.catboost_group_id()
         if pairs is not None:
             # pair row positions refer to input order; re-express them in the grouped order CatBoost sees
@@ -78,7 +80,7 @@ class CatBoostRanker(GBDTRanker):
             loss = "YetiRank"
         eval_pool = None
         if valid is not None:
-            vx, vy, vg = valid
+            vx, vy, vg, _ = valid
             eval_pool = Pool(vg.sort(vx), label=vg.sort(vy), group_id=vg.catboost_group_id())
         self.model_ = CatBoost(self._params(loss, eval_pool is not None))
         self.model_.fit(train, eval_set=eval_pool)

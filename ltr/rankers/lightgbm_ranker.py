@@ -41,14 +41,21 @@ class LightGBMRanker(GBDTRanker):
         train = lgb.Dataset(groups.sort(X), label=label, group=groups.lightgbm_group(), free_raw_data=True)
         valid_sets: list[lgb.Dataset] = []
         callbacks: list[Any] = []
+        params = self.lightgbm_params(objective)
+        feval = None
         if valid is not None:
-            vx, vy, vg = valid
-            valid_sets = [lgb.Dataset(vg.sort(vx), label=vg.sort(vy), group=vg.lightgbm_group(), reference=train)]
+            vx, vy, vg, metric = valid
+            label = vg.sort(np.zeros_like(vy) if metric is not None else vy)
+            valid_sets = [lgb.Dataset(vg.sort(vx), label=label, group=vg.lightgbm_group(), reference=train)]
+            if metric is not None:
+                params["metric"] = "None"
+                feval = lambda preds, _ds: ("eval_metric", metric(vg.unpermute(preds)), False)  # noqa: E731
             if self.early_stopping_rounds > 0:
                 callbacks.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
         self.booster_ = lgb.train(
-            self.lightgbm_params(objective),
+            params,
             train,
+            feval=feval,
             num_boost_round=self.n_estimators,
             valid_sets=valid_sets,
             valid_names=["valid"] if valid_sets else None,

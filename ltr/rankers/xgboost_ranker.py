@@ -47,15 +47,24 @@ class XGBoostRanker(GBDTRanker):
         label = np.zeros_like(y) if objective is not None else groups.sort(y)
         dtrain = xgb.DMatrix(groups.sort(X), label=label, qid=groups.xgboost_qid(), missing=np.nan)
         evals = []
+        custom_metric = None
+        params = self.xgboost_params(objective is not None)
         if valid is not None:
-            vx, vy, vg = valid
-            evals = [(xgb.DMatrix(vg.sort(vx), label=vg.sort(vy), qid=vg.xgboost_qid(), missing=np.nan), "valid")]
+            vx, vy, vg, metric = valid
+            label = vg.sort(np.zeros_like(vy) if metric is not None else vy)
+            evals = [(xgb.DMatrix(vg.sort(vx), label=label, qid=vg.xgboost_qid(), missing=np.nan), "valid")]
+            if metric is not None:
+                params["disable_default_eval_metric"] = 1
+                params.pop("eval_metric", None)
+                custom_metric = lambda preds, _d: ("eval_metric", metric(vg.unpermute(preds)))  # noqa: E731
         obj = None
         if objective is not None:
             obj = lambda preds, _d: objective(preds)  # noqa: E731 - adapter to xgboost's (preds, dmatrix) call
         self.booster_ = xgb.train(
-            self.xgboost_params(objective is not None),
+            params,
             dtrain,
+            custom_metric=custom_metric,
+            maximize=False if custom_metric is not None else None,
             num_boost_round=self.n_estimators,
             evals=evals,
             obj=obj,

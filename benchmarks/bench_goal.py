@@ -1,0 +1,164 @@
+"""Issue 15's goal, checked once on the test split: SMAR at <= 10% of the page labels (honest count) against
+max(full_supervision, full_supervision_up), with paired tests over seeds and over test queries.
+
+Tasks (settings fixed before this ran; SMAR's defaults were chosen on validation pages of seeds 100-102 by
+``select_directions.py``, never on this split):
+
+* ``synthetic``: the built-in simulator, default preset;
+* ``yahoo``: the semi-synthetic task from ``shared/data/lightgbm_yahoo_sample`` with the dataset's default
+  ``modal_label_noise`` (0.3).
+
+Per seed the single-modal rankers and features are fitted once; SMAR runs with the library defaults (and, for
+reference, with ``early_stopping="labels"`` on budgeted validation labels, the previous default); the baselines
+are those of :mod:`smar_ltr.evaluation`, fitted on the same split with their own early stopping (every validation
+label for the fully supervised ones). Everything single-threaded. Usage::
+
+    python benchmarks/bench_goal.py [--tasks synthetic yahoo] [--seeds 0 1 2 3 4] [--budget 0.1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import write_results
+
+from smar_ltr.cli.workflow import load_splits
+from smar_ltr.config import RunConfig, load_config
+from smar_ltr.evaluation import evaluate_run
+from smar_ltr.pipeline import fit_prepared, prepare
+from smar_ltr.significance import paired_test
+
+YAHOO = Path(__file__).resolve().parents[2] / "shared" / "data" / "lightgbm_yahoo_sample"
+METRIC = "ndcg@10"
+BASELINES = ("full_supervision", "full_supervision_up", "budget_only", "single_modal")
+REFERENCES = ("full_supervision", "full_supervision_up")
+TOLERANCE = 0.005
+
+
+def task_config(task: str, seed: int, budget: float) -> RunConfig:
+    fields: dict = {
+        "seed": seed,
+        "budget": {"budget": budget, "strategy": "top"},
+        "reranker": {"n_threads": 1},
+        "single_modal": {"n_threads": 1},
+    }
+    if task == "synthetic":
+        fields["dataset"] = "synthetic"
+    elif task == "yahoo":
+        fields.update(dataset="letor", data_dir=str(YAHOO))
+    else:
+        raise SystemExit(f"unknown task {task!r}; tasks: synthetic, yahoo")
+    return load_config(None, None, **fields)
+
+
+def labels_variant(cfg: RunConfig) -> RunConfig:
+    """The previous default: early stopping on the budgeted validation labels."""
+    return dataclasses.replace(
+        cfg,
+        consistency=dataclasses.replace(cfg.consistency, early_stopping="labels"),
+        budget=dataclasses.replace(cfg.budget, validation="budgeted"),
+    ).validate()
+
+
+def run_task(task: str, seeds: list[int], budget: float) -> dict:
+    values: dict[str, list[float]] = {}
+    fractions: dict[str, list[float]] = {}
+    queries: dict[str, list[float]] = {}  # per (seed, query) values, seeds in order
+    for seed in seeds:
+        t0 = time.perf_counter()
+        cfg = task_config(task, seed, budget)
+        splits = load_splits(cfg)
+        prepared = prepare(cfg, splits)
+        runs = [("smar", cfg, ("smar", *BASELINES))]
+        if cfg.consistency.early_stopping != "labels":
+            runs.append(("smar (labels early stopping)", labels_variant(cfg), ("smar",)))
+        for name, run_cfg, methods in runs:
+            model, state = fit_prepared(run_cfg, prepared)
+            report = evaluate_run(run_cfg, model, state, splits, methods=methods, per_query=(METRIC,))
+            for r in report.results:
+                label = name if r.method == "smar" else r.method
+                values.setdefault(label, []).append(r.metrics[METRIC])
+                fractions.setdefault(label, []).append(r.label_fraction)
+                assert r.per_query is not None
+                queries.setdefault(label, []).extend(r.per_query[METRIC])
+        print(f"{task} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
+    tests = []
+    for ref in REFERENCES:
+        for a in ("smar", "smar (labels early stopping)"):
+            if a not in values:
+                continue
+            over_seeds = paired_test(np.array(values[a]), np.array(values[ref]), TOLERANCE)
+            q_a, q_b = np.array(queries[a]), np.array(queries[ref])
+            keep = ~(np.isnan(q_a) | np.isnan(q_b))
+            over_queries = paired_test(q_a[keep], q_b[keep], TOLERANCE)
+            tests.append({"a": a, "b": ref, "seeds": over_seeds, "queries": over_queries})
+    return {"values": values, "label_fraction": fractions, "tests": tests, "seeds": seeds}
+
+
+def markdown(task: str, result: dict) -> list[str]:
+    values, fractions = result["values"], result["label_fraction"]
+    strongest = max(REFERENCES, key=lambda m: statistics.mean(values[m]))
+    smar = statistics.mean(values["smar"])
+    met = smar >= statistics.mean(values[strongest]) and statistics.mean(fractions["smar"]) <= 0.1 + 1e-9
+    out = [
+        f"## {task} (test split, seeds {result['seeds']})",
+        "",
+        f"Goal (SMAR mean >= {strongest} mean at <= 10% honest labels): **{'met' if met else 'NOT met'}**.",
+        "",
+        f"| method | label fraction (honest) | {METRIC} mean | std |",
+        "|---|---|---|---|",
+    ]
+    for m in sorted(values, key=lambda k: -statistics.mean(values[k])):
+        out.append(
+            f"| {m} | {statistics.mean(fractions[m]):.3f} | {statistics.mean(values[m]):.4f} | "
+            f"{statistics.stdev(values[m]) if len(values[m]) > 1 else 0.0:.4f} |"
+        )
+    out += [
+        "",
+        "| a | b | over seeds: diff, t p, verdict | over test queries: n, diff, t p, verdict |",
+        "|---|---|---|---|",
+    ]
+    for t in result["tests"]:
+        s, q = t["seeds"], t["queries"]
+        out.append(
+            f"| {t['a']} | {t['b']} | {s['mean_diff']:+.4f}, {_p(s['t_p'])}, {s['verdict']} | "
+            f"{q['n']}, {q['mean_diff']:+.4f}, {_p(q['t_p'])}, {q['verdict']} |"
+        )
+    return [*out, ""]
+
+
+def _p(value: float | None) -> str:
+    return "n/a" if value is None else f"p={value:.3g}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=["synthetic", "yahoo"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--budget", type=float, default=0.1)
+    args = parser.parse_args()
+    results, md = {}, []
+    for task in args.tasks:
+        t0 = time.perf_counter()
+        results[task] = run_task(task, args.seeds, args.budget)
+        md += markdown(task, results[task])
+        md.insert(len(md) - 1, f"Wall {time.perf_counter() - t0:.0f} s (machine shared with other engineers' jobs).")
+    write_results(
+        "goal",
+        {"budget": args.budget, "tolerance": TOLERANCE, "results": results},
+        "Paired tests: `smar_ltr.significance.paired_test` (two-sided paired t; `matches` = TOST within "
+        f"+-{TOLERANCE}). Over test queries: every (seed, query) pair pooled.\n\n" + "\n".join(md),
+    )
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

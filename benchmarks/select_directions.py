@@ -1,0 +1,197 @@
+"""Issue 15's directions measured on *validation* pages (seeds 100-102; the test split is never read).
+
+Each direction is a ``consistency`` option, measured alone and in combination against the current default and
+against the strongest baselines (``full_supervision``, ``full_supervision_up``) on the same validation pages, at
+budget 0.1 (strategy ``top``; ``anchor`` needs ``iso-anchor``). The defaults of
+:class:`smar_ltr.config.ConsistencyConfig` are chosen from the table this writes, never from the test split.
+
+Caveats written next to the table: the baselines early-stop on every validation label of the pages they are
+scored on (they are favoured), and the ``labels`` early-stopping variants read a budgeted 10% of them. Usage::
+
+    python benchmarks/select_directions.py --dataset synthetic
+    python benchmarks/select_directions.py --dataset yahoo [--modal-label-noise 0.3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import write_results
+
+from smar_ltr.cli.workflow import load_splits
+from smar_ltr.config import RunConfig, load_config
+from smar_ltr.evaluation import evaluate_run
+from smar_ltr.pipeline import fit_prepared, prepare
+
+YAHOO = Path(__file__).resolve().parents[2] / "shared" / "data" / "lightgbm_yahoo_sample"
+BASELINES = ("full_supervision", "full_supervision_up", "single_modal")
+ES = {"consistency": {"early_stopping": "consistency"}, "budget": {"validation": "none"}}
+
+
+def _merge(*parts: dict) -> dict:
+    out: dict = {}
+    for p in parts:
+        for section, values in p.items():
+            if isinstance(values, dict):
+                out.setdefault(section, {}).update(values)
+            else:
+                out[section] = values
+    return out
+
+
+def iso(weight: float) -> dict:
+    return {"consistency": {"pseudo_labels": "isotonic", "pseudo_weight": weight}}
+
+
+def decay(end: float) -> dict:
+    return {"consistency": {"lam_schedule": "linear", "lam_end": end}}
+
+
+#: (label, config changes) of every SMAR variant; ``default`` is the default when this ran (early stopping on
+#: budgeted validation labels, pinned in :func:`base_config`).
+VARIANTS: list[tuple[str, dict]] = [
+    ("default", {}),
+    ("1 isotonic w=0.3", iso(0.3)),
+    ("1 isotonic w=1", iso(1.0)),
+    ("2 anchor w=0.5 [iso-anchor]", {"consistency": {"pseudo_labels": "anchor"}, "budget": {"strategy": "iso-anchor"}}),
+    ("2 reference: default [iso-anchor]", {"budget": {"strategy": "iso-anchor"}}),
+    ("3 lam linear -> 0", decay(0.0)),
+    ("3 lam linear -> 3x", decay(3.0)),
+    ("4 early stop on consistency", ES),
+    ("1+4 isotonic w=0.3 + ES", _merge(iso(0.3), ES)),
+    ("1+4 isotonic w=1 + ES", _merge(iso(1.0), ES)),
+    ("1+3+4 isotonic w=1 + lam -> 0 + ES", _merge(iso(1.0), decay(0.0), ES)),
+]
+
+RANDOM = {"budget": {"strategy": "random"}}
+ANCHOR = {"budget": {"strategy": "iso-anchor"}}
+#: Round 2, written after reading round 1: ``top`` reveals only the head of each list, so the isotonic map is
+#: fitted on the high-score range only; the same directions with strategies that reveal the whole range.
+ROUND2: list[tuple[str, dict]] = [
+    ("default", {}),
+    ("4 ES", ES),
+    ("4 ES [random]", _merge(ES, RANDOM)),
+    ("4 ES [iso-anchor]", _merge(ES, ANCHOR)),
+    ("1+4 isotonic w=1 + ES [random]", _merge(iso(1.0), ES, RANDOM)),
+    ("1+4 isotonic w=3 + ES [random]", _merge(iso(3.0), ES, RANDOM)),
+    ("1+4 isotonic w=1 + ES [iso-anchor]", _merge(iso(1.0), ES, ANCHOR)),
+    (
+        "2+4 anchor w=1 + ES [iso-anchor]",
+        _merge({"consistency": {"pseudo_labels": "anchor", "pseudo_weight": 1.0}}, ES, ANCHOR),
+    ),
+    ("1+4 isotonic w=1 + ES, lam=0.3 [random]", _merge(iso(1.0), ES, RANDOM, {"consistency": {"lam": 0.3}})),
+    ("3+4 ES + lam -> 0", _merge(ES, decay(0.0))),
+    ("1+3+4 isotonic w=1 + lam -> 0 + ES [random]", _merge(iso(1.0), decay(0.0), ES, RANDOM)),
+]
+UP = {"upstream_as_feature": True}
+#: Round 3, after round 2: around the best variant (early stopping on consistency), the consistency weight and
+#: margin, the length of boosting, and the single-modal score as a reranker input.
+ROUND3: list[tuple[str, dict]] = [
+    ("default", {}),
+    ("4 ES", ES),
+    ("4 ES, lam=0.3", _merge(ES, {"consistency": {"lam": 0.3}})),
+    ("4 ES, lam=3", _merge(ES, {"consistency": {"lam": 3.0}})),
+    ("4 ES, gamma=1", _merge(ES, {"consistency": {"gamma": 1.0}})),
+    ("4 ES, 600 rounds", _merge(ES, {"reranker": {"n_estimators": 600}})),
+    ("4 ES + upstream feature", _merge(ES, UP)),
+    ("1+4 isotonic w=1 + ES + upstream feature [random]", _merge(iso(1.0), ES, RANDOM, UP)),
+    ("1+4 isotonic w=1 + ES + upstream feature", _merge(iso(1.0), ES, UP)),
+]
+#: Round 4: the yahoo task's single-modal label noise (the dataset default is 0.3), for the chosen setting.
+ROUND4: list[tuple[str, dict]] = [("default", {}), ("4 ES", ES)]
+ROUNDS = {1: VARIANTS, 2: ROUND2, 3: ROUND3, 4: ROUND4}
+
+
+def apply(base: RunConfig, changes: dict) -> RunConfig:
+    cfg = base
+    for section, values in changes.items():
+        if not isinstance(values, dict):
+            cfg = dataclasses.replace(cfg, **{section: values})
+            continue
+        cfg = dataclasses.replace(cfg, **{section: dataclasses.replace(getattr(cfg, section), **values)})
+    return cfg.validate()
+
+
+def base_config(dataset: str, seed: int, budget: float, noise: float | None) -> RunConfig:
+    fields: dict = {
+        "seed": seed,
+        "budget": {"budget": budget, "strategy": "top"},
+        "reranker": {"n_threads": 1},
+        "single_modal": {"n_threads": 1},
+        # the variants were written when SMAR stopped on budgeted validation labels: pin it so "default" (and
+        # every variant without ES) still means that; ES variants switch to the consistency loss explicitly
+        "consistency": {"early_stopping": "labels"},
+    }
+    if dataset == "synthetic":
+        fields["dataset"] = "synthetic"
+    else:
+        fields.update(dataset="letor", data_dir=str(YAHOO))
+        if noise is not None:
+            fields["dataset_options"] = {"modal_label_noise": noise}
+    return load_config(None, None, **fields)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=["synthetic", "yahoo"], default="synthetic")
+    parser.add_argument("--budget", type=float, default=0.1)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
+    parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=1, help="which variant list")
+    parser.add_argument("--modal-label-noise", type=float, default=None, help="yahoo only; default: the dataset's")
+    args = parser.parse_args()
+    scores: dict[str, list[float]] = {}
+    fractions: dict[str, list[float]] = {}
+    for seed in args.seeds:
+        t0 = time.perf_counter()
+        base = base_config(args.dataset, seed, args.budget, args.modal_label_noise)
+        splits = load_splits(base)
+        prepared = {False: prepare(base, splits)}
+        for k, (label, changes) in enumerate(ROUNDS[args.round]):
+            cfg = apply(base, changes)
+            up = cfg.upstream_as_feature  # a different feature matrix: prepared separately
+            if up not in prepared:
+                prepared[up] = prepare(cfg, splits)
+            model, state = fit_prepared(cfg, prepared[up])
+            methods = ("smar", *BASELINES) if k == 0 else ("smar",)
+            report = evaluate_run(cfg, model, state, splits, split="valid", methods=methods)
+            for r in report.results:
+                name = label if r.method == "smar" else r.method
+                scores.setdefault(name, []).append(r.metrics["ndcg@10"])
+                fractions.setdefault(name, []).append(r.label_fraction)
+            print(seed, label, round(report.result("smar").metrics["ndcg@10"], 4), flush=True)
+        print(f"seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
+    strongest = max(statistics.mean(scores[b]) for b in ("full_supervision", "full_supervision_up"))
+    rows = sorted(scores, key=lambda k: -statistics.mean(scores[k]))
+    noise = "" if args.dataset != "yahoo" else f", modal_label_noise {args.modal_label_noise or 'dataset default'}"
+    md = [
+        f"Validation NDCG@10 on `{args.dataset}`{noise}, budget {args.budget} (top unless marked), seeds "
+        f"{args.seeds}; test split unused. `label fraction` is the honest count (training + validation labels "
+        "read). Baselines early-stop on every validation label of the pages they are scored on (favoured); "
+        "`labels` early stopping reads a budgeted share of them. Single-threaded; machine shared.",
+        "",
+        "| variant | label fraction | mean | std | vs max(full, full_up) |",
+        "|---|---|---|---|---|",
+    ]
+    md += [
+        f"| {k} | {statistics.mean(fractions[k]):.3f} | {statistics.mean(scores[k]):.4f} | "
+        f"{statistics.pstdev(scores[k]):.4f} | {statistics.mean(scores[k]) - strongest:+.4f} |"
+        for k in rows
+    ]
+    tag = args.dataset + ("" if args.modal_label_noise is None else f"_noise{args.modal_label_noise:g}")
+    tag += "" if args.round == 1 else f"_round{args.round}"
+    write_results(
+        f"select_directions_{tag}_p{args.budget:g}",
+        {"scores": scores, "label_fraction": fractions, "variants": dict(ROUNDS[args.round])},
+        "\n".join(md),
+    )
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
