@@ -27,7 +27,7 @@ from smar_ltr.baselines import (
 from smar_ltr.budget import Annotation, annotated_rows, annotation_from_rows
 from smar_ltr.config import RunConfig
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
-from smar_ltr.label_cost import annotate_validation, label_cost, validation_read_mode
+from smar_ltr.label_cost import label_cost, validation_read_mode
 from smar_ltr.metrics import constant_label_queries, evaluate_per_query, parse_metric
 from smar_ltr.metrics import evaluate as compute_metrics
 from smar_ltr.pipeline import (
@@ -208,7 +208,8 @@ def _native_eval_set(
     state: FitState, mode: str, every_row: bool, upstream: bool, budgeted: Annotation | None
 ) -> tuple | None:
     """Early-stopping rows of a LambdaMART baseline: every annotated validation row for the fully supervised ones
-    (unless ``mode`` is none), the budgeted validation rows ``budgeted`` for the budget-only ones."""
+    (unless ``mode`` is none), SMAR's own validation rows ``budgeted`` for the budget-only ones (none, so no early
+    stopping, when SMAR stops on its consistency loss: the budget-only baselines read what SMAR reads)."""
     if state.valid is None or state.X_valid is None:
         return None
     if every_row:
@@ -321,13 +322,6 @@ def evaluate_run(
     n_train = len(state.train)
     n_valid = 0 if state.valid is None else len(state.valid)
     mode = config.budget.validation
-    # the budget-only baselines stop on budgeted validation labels even when SMAR stops on its consistency loss
-    budgeted = state.validation
-    if budgeted is None and validation_read_mode(config) != mode and any(m in NATIVE_BASELINES for m in methods):
-        labels_cfg = dataclasses.replace(
-            config, consistency=dataclasses.replace(config.consistency, early_stopping="labels")
-        )
-        budgeted = annotate_validation(labels_cfg, state.valid, state.annotation, splits.info)
     used, valid_used = state.cost.train, state.cost.validation
     # the "without page term" ablation reads no training label (iso-anchor still judges items for its anchors)
     smar_used = 0 if config.consistency.page_weight == 0 and state.annotation.strategy != "iso-anchor" else used
@@ -347,7 +341,7 @@ def evaluate_run(
             every_row, upstream = NATIVE_BASELINES[method]
             # every annotated training row (a partially labelled table has unannotated ones), or the budgeted ones
             rows = np.flatnonzero(annotated_rows(state.train) if every_row else state.annotation.mask)
-            eval_set = _native_eval_set(state, mode, every_row, upstream, budgeted)
+            eval_set = _native_eval_set(state, mode, every_row, upstream, state.validation)
             assert X_test is not None  # featurized above
             X_in = with_upstream_column(X_test, frame) if upstream else X_test
             scores = _baseline(baselines, method, model, state, rows, eval_set, upstream).predict(X_in)

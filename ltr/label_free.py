@@ -95,16 +95,12 @@ def lam_multiplier(schedule: str, lam_end: float, iteration: int, n_rounds: int)
     return 1.0 + (lam_end - 1.0) * t
 
 
-def consistency_metric(valid: pd.DataFrame, cfg: ConsistencyConfig, seed: int) -> Callable[[np.ndarray], float]:
+def consistency_metric(valid: pd.DataFrame, cfg: ConsistencyConfig, seed: int) -> Callable[[np.ndarray], float] | None:
     """The validation pages' intra-modal consistency loss per unit pair weight, a function of their scores.
 
     The pairs are built as for training (:func:`smar_ltr.pairs.intra_modal_pairs` with ``cfg``'s scheme, beta
-    and per-list averaging) from ``upstream_score`` alone, so no page label is read. Lower is better.
-
-    Raises
-    ------
-    ConfigError
-        The validation pages yield no intra-modal pair (nothing to stop on).
+    and per-list averaging) from ``upstream_score`` alone, so no page label is read. Lower is better. None when
+    the validation pages yield no intra-modal pair (nothing to stop on: the reranker then trains every round).
     """
     beta = cfg.beta if isinstance(cfg.beta, dict) else float(cfg.beta)
     pairs = intra_modal_pairs(
@@ -116,7 +112,7 @@ def consistency_metric(valid: pd.DataFrame, cfg: ConsistencyConfig, seed: int) -
         seed=seed,
     )
     if len(pairs) == 0:
-        raise ConfigError("consistency early stopping: the validation pages yield no intra-modal pair")
+        return None
     weight = pairs["weight"].to_numpy(np.float64)
     gamma, kappa = cfg.margin("lightgbm")  # an unset margin: the LightGBM / XGBoost default, as in training
     term = PairTerm(

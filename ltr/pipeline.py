@@ -297,9 +297,10 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
     stop_on_consistency = config.consistency.early_stopping == "consistency" and validation_read_mode(config) == "none"
     if stop_on_consistency and prepared.valid is not None:
         assert prepared.X_valid is not None  # built with valid by prepare()
-        valid_qid = prepared.valid[QID].to_numpy()
-        eval_set = (prepared.X_valid, np.zeros(len(valid_qid)), valid_qid)
         eval_metric = consistency_metric(prepared.valid, config.consistency, config.seed)
+        if eval_metric is not None:  # None: no intra-modal pair on the validation pages, no early stopping
+            valid_qid = prepared.valid[QID].to_numpy()
+            eval_set = (prepared.X_valid, np.zeros(len(valid_qid)), valid_qid)
     reranker = train_reranker(
         prepared.X_train,
         train,

@@ -34,7 +34,8 @@ def test_model_from_a_real_campaign_equals_the_simulated_model(tmp_path, strateg
     export_campaign(camp, unlabelled, tmp_path / "labelled")
 
     def config(**fields):
-        return dataclasses.replace(fast_config(dataset="pages", seed=SEED, **fields), dataset_options={})
+        labels = {"consistency": {"early_stopping": "labels"}}  # validation labels are read, as in a campaign
+        return dataclasses.replace(fast_config(dataset="pages", seed=SEED, **labels, **fields), dataset_options={})
 
     real_cfg = config(data_dir=str(tmp_path / "labelled"), budget={"strategy": "given"})
     exported = load_dataset("pages", tmp_path / "labelled")

@@ -35,7 +35,7 @@ def partial_splits(small_splits):
 
 @pytest.fixture(scope="module")
 def partial_fit(partial_splits):
-    return fit(fast_config(), partial_splits)
+    return fit(fast_config(consistency={"early_stopping": "labels"}), partial_splits)  # stops on labels
 
 
 def test_partial_training_pages_train_on_exactly_the_annotated_rows(partial_fit, partial_splits) -> None:
