@@ -131,8 +131,9 @@ class LabelCost:
 
 def label_cost(train_read: int, n_train: int, validation_read: int, n_valid: int, mode: str) -> LabelCost:
     """The cost of reading ``train_read`` of ``n_train`` training and ``validation_read`` of ``n_valid``
-    validation candidates; validation pages count as candidates unless ``mode`` is ``none``."""
-    pool = n_train + (n_valid if check_validation_mode(mode) != "none" else 0)
+    validation candidates; validation pages count as candidates unless ``mode`` is ``none`` or none of their
+    labels is read (a method that reads no validation label spends its fraction on the training pages alone)."""
+    pool = n_train + (n_valid if check_validation_mode(mode) != "none" and validation_read > 0 else 0)
     return LabelCost(int(train_read), int(validation_read), int(pool))
 
 

@@ -95,6 +95,7 @@ def test_label_cost_arithmetic() -> None:
     assert (cost.labels_used, cost.candidates, cost.label_fraction) == (15, 150, 0.1)
     assert label_cost(100, 100, 50, 50, "full").label_fraction == 1.0
     assert label_cost(10, 100, 0, 50, "none").candidates == 100
+    assert label_cost(10, 100, 0, 50, "budgeted").candidates == 100  # no validation label read: not in the pool
 
 
 def test_tuning_counts_validation_labels(tmp_path, small_splits) -> None:
