@@ -258,6 +258,8 @@ def test_cli_refuses_cluster_flags_without_dask_and_catboost_on_dask() -> None:
     assert r.exit_code == 1 and "need --engine dask" in r.output
     r = runner.invoke(app, ["fit", "--engine", "dask", "--workers", "2", "--backend", "catboost"])
     assert r.exit_code == 1 and "CatBoost has no Dask ranker" in r.output
+    r = runner.invoke(app, ["fit", "--engine", "dask", "--workers", "2", "--set", "consistency.pseudo_labels=isotonic"])
+    assert r.exit_code == 1 and "consistency.pseudo_labels=none" in r.output
     assert "Traceback" not in r.output
     assert json  # keeps the import used by the slow CLI test below
 
@@ -274,6 +276,7 @@ def test_cli_fit_on_dask_matches_one_machine(tmp_path: Path) -> None:
         run = tmp_path / engine
         extra = ["--engine", "dask", "--workers", "2"] if engine == "dask" else []
         args = ["fit", "-q", "--backend", "xgboost", "--set", "dataset_options.size=small", "--out", str(run), *extra]
+        args += ["--set", "consistency.early_stopping=labels"]  # the Dask trainers stop on labels only
         assert runner.invoke(app, args).exit_code == 0
         out = runner.invoke(app, ["eval", "--model", str(run), "--format", "json", "-q"])
         ndcg[engine] = next(r for r in json.loads(out.output)["results"] if r["method"] == "smar")["metrics"]["ndcg@10"]

@@ -31,7 +31,7 @@ from smar_ltr.distributed.partition_ops import supervision_counts
 from smar_ltr.distributed.partitions import check_query_aligned, require_dask, scatter_pages
 from smar_ltr.distributed.training import DEFAULT_TIMEOUT, lightgbm_dask, xgboost_dask
 from smar_ltr.errors import ConfigError, DatasetError
-from smar_ltr.label_cost import label_cost, label_scale
+from smar_ltr.label_cost import label_cost, label_scale, validation_read_mode
 from smar_ltr.pipeline import SmarModel, data_fingerprint, design_matrix, select_features
 from smar_ltr.progress import Progress
 from smar_ltr.rankers import GBDTRanker
@@ -77,7 +77,8 @@ def pages_from_splits(
 
 
 def check_dask_config(config: RunConfig) -> None:
-    """Refuse what the Dask engine cannot run (before a cluster is started): CatBoost, missing extras."""
+    """Refuse what the Dask engine cannot run (before a cluster is started): CatBoost, pseudo-label targets, a
+    scheduled consistency weight, missing extras."""
     require_dask()
     config.validate()
     if config.reranker.backend not in ("xgboost", "lightgbm") or config.single_modal.backend not in (
@@ -87,6 +88,12 @@ def check_dask_config(config: RunConfig) -> None:
         raise ConfigError(
             "the Dask engine trains XGBoost or LightGBM only (CatBoost has no Dask ranker); use --backend xgboost "
             "or lightgbm, or the local engine"
+        )
+    k = config.consistency
+    if k.pseudo_labels != "none" or k.lam_schedule != "constant":
+        raise ConfigError(
+            "the Dask engine runs the paper's objective only: set consistency.pseudo_labels=none and "
+            "consistency.lam_schedule=constant, or use the local engine"
         )
 
 
@@ -176,9 +183,14 @@ def _fit_on(
     v_annotated: list[Future] = []
     v_summary: dict[str, Any] | None = None
     v_revealed: pd.DataFrame | None = None
-    if b.validation != "none" and valid:
+    # The Dask trainers early-stop on validation labels only: with consistency.early_stopping = "consistency"
+    # (no label read) they train every round, so a cluster run never reads more labels than one machine would.
+    v_mode = validation_read_mode(config)
+    if v_mode == "none" and b.validation != "none" and valid:
+        say("note: early stopping on the consistency loss is single-machine only; the Dask reranker trains every round")
+    if v_mode != "none" and valid:
         v_full = all(client.gather(c.map(ops.fully_labelled, valid)))
-        v_strategy = "given" if b.validation == "full" or not v_full else strategy
+        v_strategy = "given" if v_mode == "full" or not v_full else strategy
         v_annotated, v_summary, v_revealed = annotate_parts(
             valid, replace(b, strategy=v_strategy), config.seed, client, max_label
         )
@@ -227,7 +239,7 @@ def _fit_on(
     n_rows = int(sum(client.gather(c.map(len, train))))
     n_valid = int(sum(client.gather(c.map(len, valid)))) if valid else 0
     v_used = 0 if v_summary is None else v_summary["labels_used"]
-    cost = label_cost(annotation["labels_used"], n_rows, v_used, n_valid, b.validation)
+    cost = label_cost(annotation["labels_used"], n_rows, v_used, n_valid, v_mode)
     choice: dict[str, Any] = {"requested": b.strategy, "used": strategy}
     if b.strategy == "auto":
         choice["reason"] = (
@@ -237,7 +249,7 @@ def _fit_on(
         )
     summary = {
         "annotation": annotation,
-        "labels": {**cost.to_dict(), "validation_mode": b.validation},
+        "labels": {**cost.to_dict(), "validation_mode": v_mode},
         "strategy_choice": choice,
         "supervision": {
             "page_rows": annotation["labels_used"],
