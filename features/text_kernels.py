@@ -13,6 +13,9 @@ range lies below it; code points above are ordinary characters).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numba
 import numpy as np
 
@@ -50,9 +53,37 @@ def _mix(h: np.uint64, n_features: np.int64, shift: np.uint64) -> np.int32:  # p
     return np.int32((h >> np.uint64(32)) % np.uint64(n_features))
 
 
-def n_tasks() -> int:
-    """Parallel tasks per kernel call: a few per numba thread, each with its own scratch arrays."""
-    return 4 * numba.get_num_threads()
+#: Passes over fewer rows than this run the kernels on one thread (see :func:`one_thread_below`).
+SERIAL_ROWS = 20_000
+
+
+def n_tasks(work: int | None = None, per_task: int = 1) -> int:
+    """Parallel tasks per kernel call: a few per numba thread, each with its own scratch arrays.
+
+    With ``work`` (items to process), no more tasks than ``work // per_task`` (at least one): a task whose
+    scratch array costs more to clear than its share of the work is not worth starting.
+    """
+    tasks = 4 * numba.get_num_threads()
+    return tasks if work is None else max(1, min(tasks, work // max(per_task, 1)))
+
+
+@contextmanager
+def one_thread_below(rows: int, limit: int = SERIAL_ROWS) -> Iterator[None]:
+    """Run the kernels on one numba thread while a pass covers fewer than ``limit`` rows.
+
+    A parallel kernel call wakes numba's thread pool and waits at a barrier for every thread. On a busy machine a
+    sleeping thread can take tens of milliseconds to be scheduled, once per call; for one page of candidates that
+    wait, not the work (well under a millisecond), was the whole cost. Results do not depend on the thread count.
+    """
+    before = numba.get_num_threads()
+    if rows >= limit or before == 1:
+        yield
+        return
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 @numba.njit(inline="always")
