@@ -126,6 +126,11 @@ def _encoded(texts: Sequence[str] | pd.Series | np.ndarray | EncodedTexts) -> En
     return texts if isinstance(texts, EncodedTexts) else encode_texts(texts)
 
 
+def _trimmed(values: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` values of a kernel's scratch array: a view, or a copy when that frees over half of it."""
+    return values[:n] if 2 * n >= len(values) else values[:n].copy()
+
+
 def _hash(
     docs: EncodedTexts, n_features: int, sort: bool, kernel: Callable[..., tuple[np.ndarray, ...]], *args: object
 ) -> sp.csr_matrix:
@@ -136,6 +141,7 @@ def _hash(
         kernel(cp, offsets, _CLASSES, np.int64(n_features), _shift(n_features), sort, n_tasks(), *args)
         for cp, offsets in docs.chunks
     ]
+    parts = [(ptr, _trimmed(idx, int(ptr[-1])), _trimmed(cnt, int(ptr[-1]))) for ptr, idx, cnt in parts]
     if len(parts) == 1:
         indptr, indices, data = parts[0]
     else:
@@ -150,7 +156,9 @@ def _hash(
 
 
 def hash_terms(
-    texts: Sequence[str] | pd.Series | np.ndarray | EncodedTexts, n_features: int = DEFAULT_N_FEATURES, sort: bool = True
+    texts: Sequence[str] | pd.Series | np.ndarray | EncodedTexts,
+    n_features: int = DEFAULT_N_FEATURES,
+    sort: bool = True,
 ) -> sp.csr_matrix:
     """Term counts of each document in a hashed space.
 

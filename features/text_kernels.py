@@ -260,23 +260,26 @@ def hash_ngrams_kernel(  # pragma: no cover - compiled
     return _compact(slots, nnz, idx, cnt)
 
 
-@numba.njit(parallel=True, nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True)
 def _compact(  # pragma: no cover - compiled
     slots: np.ndarray, nnz: np.ndarray, idx: np.ndarray, cnt: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gather each document's ``nnz[d]`` values written at ``slots[d]`` into contiguous CSR arrays."""
+    """Move each document's ``nnz[d]`` values written at ``slots[d]`` to the front, in place: CSR arrays.
+
+    In place (``indptr[d] <= slots[d]``, so a forward copy never overwrites what it has still to move): the
+    scratch arrays become the output, which saves allocating and first touching a second array of that size.
+    Returns ``(indptr, idx, cnt)`` with the whole scratch arrays; only their first ``indptr[-1]`` values count.
+    """
     n_docs = nnz.shape[0]
     indptr = np.zeros(n_docs + 1, dtype=np.int64)
     for d in range(n_docs):
-        indptr[d + 1] = indptr[d] + nnz[d]
-    indices = np.empty(indptr[n_docs], dtype=np.int32)
-    counts = np.empty(indptr[n_docs], dtype=np.float32)
-    for d in numba.prange(n_docs):
         src, dst = slots[d], indptr[d]
-        for k in range(nnz[d]):
-            indices[dst + k] = idx[src + k]
-            counts[dst + k] = cnt[src + k]
-    return indptr, indices, counts
+        if src != dst:
+            for k in range(nnz[d]):
+                idx[dst + k] = idx[src + k]
+                cnt[dst + k] = cnt[src + k]
+        indptr[d + 1] = dst + nnz[d]
+    return indptr, idx, cnt
 
 
 @numba.njit(inline="always")
