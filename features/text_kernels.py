@@ -68,15 +68,15 @@ def n_tasks(work: int | None = None, per_task: int = 1) -> int:
 
 
 @contextmanager
-def one_thread_below(rows: int, limit: int = SERIAL_ROWS) -> Iterator[None]:
-    """Run the kernels on one numba thread while a pass covers fewer than ``limit`` rows.
+def one_thread_below(rows: int, limit: int | None = None) -> Iterator[None]:
+    """Run the kernels on one numba thread while a pass covers fewer than ``limit`` rows (:data:`SERIAL_ROWS`).
 
     A parallel kernel call wakes numba's thread pool and waits at a barrier for every thread. On a busy machine a
     sleeping thread can take tens of milliseconds to be scheduled, once per call; for one page of candidates that
     wait, not the work (well under a millisecond), was the whole cost. Results do not depend on the thread count.
     """
     before = numba.get_num_threads()
-    if rows >= limit or before == 1:
+    if rows >= (SERIAL_ROWS if limit is None else limit) or before == 1:
         yield
         return
     numba.set_num_threads(1)
