@@ -191,11 +191,8 @@ def hash_char_ngrams(
 
     Parameters
     ----------
-    texts : sequence of str or EncodedTexts, length n_docs
-        Documents; missing values count as empty. Pass :func:`encode_texts` of them to hash the same texts
-        with both analysers without normalising them twice.
-    n_features : int
-        Number of hash buckets.
+    texts, n_features
+        As in :func:`hash_terms`.
     ngram_range : (int, int)
         Smallest and largest n, both at least 1.
     sort : bool
