@@ -126,9 +126,10 @@ def _encoded(texts: Sequence[str] | pd.Series | np.ndarray | EncodedTexts) -> En
     return texts if isinstance(texts, EncodedTexts) else encode_texts(texts)
 
 
-def _trimmed(values: np.ndarray, n: int) -> np.ndarray:
-    """The first ``n`` values of a kernel's scratch array: a view, or a copy when that frees over half of it."""
-    return values[:n] if 2 * n >= len(values) else values[:n].copy()
+def _trimmed(values: np.ndarray, n: int, copy: bool) -> np.ndarray:
+    """The first ``n`` values of a kernel's scratch array: a view, or a copy when asked or when that frees over
+    half of it."""
+    return values[:n].copy() if copy or 2 * n < len(values) else values[:n]
 
 
 def _hash(
@@ -137,11 +138,11 @@ def _hash(
     """Run a hashing kernel over the chunks of ``docs`` and stack the CSR pieces."""
     if n_features < 2:
         raise ValueError(f"n_features must be at least 2, got {n_features}")
-    parts = [
-        kernel(cp, offsets, _CLASSES, np.int64(n_features), _shift(n_features), sort, n_tasks(), *args)
-        for cp, offsets in docs.chunks
-    ]
-    parts = [(ptr, _trimmed(idx, int(ptr[-1])), _trimmed(cnt, int(ptr[-1]))) for ptr, idx, cnt in parts]
+    parts = []
+    exact = len(docs.chunks) > 1  # pieces to concatenate: free each chunk's scratch before hashing the next
+    for cp, offsets in docs.chunks:
+        ptr, idx, cnt = kernel(cp, offsets, _CLASSES, np.int64(n_features), _shift(n_features), sort, n_tasks(), *args)
+        parts.append((ptr, _trimmed(idx, int(ptr[-1]), exact), _trimmed(cnt, int(ptr[-1]), exact)))
     if len(parts) == 1:
         indptr, indices, data = parts[0]
     else:
