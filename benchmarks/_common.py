@@ -1,10 +1,14 @@
-"""Helpers shared by the benchmark scripts: machine description and result writing."""
+"""Helpers shared by the benchmark scripts: machine description, CPU time, cProfile tables, result writing."""
 
 from __future__ import annotations
 
+import cProfile
+import io
 import json
 import os
 import platform
+import pstats
+import resource
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -45,11 +49,32 @@ def machine() -> dict:
         "python": sys.version.split()[0],
         "cpu": cpu,
         "cpu_count": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "load_avg": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "memory_gib": mem_gb,
         "git_commit": commit,
-        "versions": {p: version(p) for p in ("smar-ltr", "numpy", "pandas", "lightgbm", "xgboost", "catboost")},
+        "versions": {
+            p: version(p)
+            for p in ("smar-ltr", "numpy", "pandas", "pyarrow", "scipy", "numba", "lightgbm", "xgboost", "catboost")
+        },
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far (all its threads)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def profile_tables(prof: cProfile.Profile, n: int = 15) -> dict:
+    """cProfile's top ``n`` entries by cumulative and by own time, as text."""
+    out = {}
+    for key in ("cumulative", "tottime"):
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).strip_dirs().sort_stats(key).print_stats(n)
+        out[key] = buf.getvalue().strip()
+    return out
 
 
 def write_results(name: str, payload: dict, markdown: str) -> tuple[Path, Path]:
@@ -62,7 +87,8 @@ def write_results(name: str, payload: dict, markdown: str) -> tuple[Path, Path]:
     m = payload["machine"]
     header = (
         f"Machine: {m['cpu']} ({m['cpu_count']} cores, {m['memory_gib']} GiB), {m['platform']}, Python {m['python']}; "
-        f"commit {m['git_commit']}; {m['date']}.\nCommand: `{m['command']}`\n\n"
+        f"commit {m['git_commit']}; {m['date']}; load average at the end {m['load_avg']} (1, 5, 15 min).\n"
+        f"Command: `{m['command']}`\n\n"
     )
     md.write_text(header + markdown + "\n")
     return js, md

@@ -2,16 +2,18 @@
 
 What is measured (issue 13 item 1), default feature set, 2 threads (LightGBM and the numba text kernels):
 
-1. Throughput: ``rerank(run, pages)`` end to end on an in-memory page table (validation, single-modal scores,
-   feature extraction, reranker, ranks) against ``booster.predict(X)`` of the same reranker on the same rows'
-   already-built float32 matrix. The two alternate within one run, ``--repeats`` times each; medians and their
-   ratio (target: >= 0.5). Wall and CPU (user + system) seconds are both kept: on a shared machine CPU time is
-   the steadier of the two.
+1. Throughput: ``rerank(run, pages)`` end to end on an in-memory page table (validation, single-modal scores
+   when the reranker reads them, feature extraction, reranker, ranks) against ``booster.predict(X)`` of the same
+   reranker on the same rows' already-built float32 matrix. The two alternate within one run, ``--repeats``
+   times each; medians and their ratio (target: >= 0.5). Wall and CPU (user + system) seconds are both kept:
+   on a shared machine CPU time is the steadier of the two.
 2. Single-page latency: ``rerank`` of one query's first 50 candidates, for ``--pages`` different queries
-   (after one warm-up call); p50 and p99.
-3. Where the time goes: seconds per stage of one pass, and cProfile's top entries of one ``rerank``.
+   (after one warm-up call); p50 and p99 of wall and CPU milliseconds.
+3. Where the time goes: wall and CPU seconds per stage of one pass, and cProfile's top entries of one
+   ``rerank``.
 
-Data: the synthetic simulator (``SyntheticConfig.large``, 1M candidates -> its 150k-row test split), a run
+Data: the synthetic simulator (``SyntheticConfig.large``, 1M candidates -> its 150k-row test split; set with
+``--n-candidates``), a run
 fitted with 100 trees per ranker, saved and loaded back. Usage::
 
     python benchmarks/bench_rerank.py                 # writes benchmarks/results/speed_rerank.{json,md}
@@ -22,8 +24,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
-import pstats
+import os
 import statistics
 import sys
 import tempfile
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_results
+from _common import cpu_seconds, profile_tables, write_results
 
 TREES = 100
 THREADS = 2
@@ -42,9 +43,9 @@ PAGE_SIZE = 50
 
 def _timed(fn, *args) -> tuple[float, float]:
     """(wall, CPU) seconds of ``fn(*args)``."""
-    w, c = time.perf_counter(), time.process_time()
+    w, c = time.perf_counter(), cpu_seconds()
     fn(*args)
-    return time.perf_counter() - w, time.process_time() - c
+    return time.perf_counter() - w, cpu_seconds() - c
 
 
 def fit_run(seed: int, n_candidates: int, workdir: Path):
@@ -61,27 +62,27 @@ def fit_run(seed: int, n_candidates: int, workdir: Path):
     return load_run(save_run(model, workdir / "run")), splits.test.drop(columns=["page_label"])
 
 
-def stage_seconds(run, pages, X: np.ndarray) -> dict:
-    """Wall seconds per stage of one pass (validation, single-modal scores, features, reranker predict)."""
-    from smar_ltr.datasets.schema import validate_page_table
+def stage_seconds(run, pages) -> dict:
+    """(wall, CPU) seconds per stage of one pass, as ``rerank`` runs them."""
+    from smar_ltr.pipeline import rank_within_query
     from smar_ltr.single_modal import with_upstream_scores
 
-    stages = {}
-    t0 = time.perf_counter()
-    valid = validate_page_table(pages)
-    stages["validate"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    scored = with_upstream_scores(valid, run.single_modal, run.modal_features)
-    stages["single_modal_scores"] = time.perf_counter() - t0
-    plain, aligned = run.features.split_upstream()
-    for name, part in (("text_and_other_features", plain), ("score_alignment_features", aligned)):
-        t0 = time.perf_counter()
-        part.transform(scored)
-        stages[name] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    run.reranker.booster_.predict(X, num_threads=THREADS)
-    stages["reranker_predict"] = time.perf_counter() - t0
-    return stages
+    stages: dict[str, tuple[float, float]] = {}
+    out: dict = {}
+
+    def stage(name, fn, *args):
+        w, c = time.perf_counter(), cpu_seconds()
+        out[name] = fn(*args)
+        stages[name] = (time.perf_counter() - w, cpu_seconds() - c)
+        return out[name]
+
+    valid = stage("validate", run.prepare, pages, False)
+    if run.needs_upstream:
+        valid = stage("single_modal_scores", with_upstream_scores, valid, run.single_modal, run.modal_features)
+    X = stage("features", run.featurize, valid)
+    scores = stage("reranker_predict", run.reranker.predict, X)
+    stage("rank", rank_within_query, valid["qid"].to_numpy(), scores)
+    return {"stages_wall_cpu_s": stages, "single_modal_skipped": not run.needs_upstream}
 
 
 def profile_top(run, pages, n: int = 15) -> dict:
@@ -92,12 +93,7 @@ def profile_top(run, pages, n: int = 15) -> dict:
     prof.enable()
     rerank(run, pages)
     prof.disable()
-    out = {}
-    for key in ("cumulative", "tottime"):
-        buf = io.StringIO()
-        pstats.Stats(prof, stream=buf).strip_dirs().sort_stats(key).print_stats(n)
-        out[key] = buf.getvalue().strip()
-    return out
+    return profile_tables(prof, n)
 
 
 def page_latency(run, pages, n_pages: int) -> dict:
@@ -106,14 +102,13 @@ def page_latency(run, pages, n_pages: int) -> dict:
 
     groups = [g.head(PAGE_SIZE) for _, g in pages.groupby("qid", sort=False, observed=True)][:n_pages]
     rerank(run, groups[0])  # warm-up (first call of each compiled kernel in the process)
-    times = [_timed(rerank, run, g)[0] for g in groups]
-    return {
-        "pages": len(times),
-        "candidates_per_page": PAGE_SIZE,
-        "p50_ms": 1000 * float(np.percentile(times, 50)),
-        "p99_ms": 1000 * float(np.percentile(times, 99)),
-        "mean_ms": 1000 * statistics.mean(times),
-    }
+    times = np.array([_timed(rerank, run, g) for g in groups]) * 1000
+    out = {"pages": len(groups), "candidates_per_page": PAGE_SIZE}
+    for i, kind in enumerate(("wall", "cpu")):
+        out[f"{kind}_p50_ms"] = float(np.percentile(times[:, i], 50))
+        out[f"{kind}_p99_ms"] = float(np.percentile(times[:, i], 99))
+        out[f"{kind}_mean_ms"] = float(times[:, i].mean())
+    return out
 
 
 def bench_rerank(run, pages, repeats: int, n_pages: int = 200) -> dict:
@@ -122,6 +117,7 @@ def bench_rerank(run, pages, repeats: int, n_pages: int = 200) -> dict:
     from smar_ltr.pipeline import rerank
 
     set_threads(THREADS)
+    load_start = [round(x, 2) for x in os.getloadavg()]
     X = run.featurize(run.prepare(pages)).to_numpy(np.float32)
     booster = run.reranker.booster_
     rerank(run, pages)  # warm-up: loads the compiled kernels
@@ -143,7 +139,8 @@ def bench_rerank(run, pages, repeats: int, n_pages: int = 200) -> dict:
         "rerank_cpu_s": cpu["rerank"],
         "raw_cpu_s": cpu["raw"],
         "times_wall_cpu_s": times,
-        "profile_s": stage_seconds(run, pages, X),
+        "load_avg_at_start": load_start,
+        "profile_s": stage_seconds(run, pages),
         "latency": page_latency(run, pages, n_pages),
         "cprofile": profile_top(run, pages),
     }
@@ -151,25 +148,34 @@ def bench_rerank(run, pages, repeats: int, n_pages: int = 200) -> dict:
 
 def markdown(rr: dict, repeats: int) -> str:
     """The results as a markdown section."""
-    lat = rr["latency"]
+    lat, prof = rr["latency"], rr["profile_s"]
+    stages = ", ".join(f"{k} {w:.2f} / {c:.2f}" for k, (w, c) in prof["stages_wall_cpu_s"].items())
+    skipped = (
+        " (no single-modal scores: the reranker does not read `upstream_score`, so `rerank` skips those rankers)"
+        if prof["single_modal_skipped"]
+        else ""
+    )
     return "\n".join(
         [
             "## Reranking throughput of a saved run (target: >= 0.5x raw reranker predict)",
             "",
             f"Default feature set, {THREADS} threads, {TREES} trees per ranker; median of {repeats} alternating runs "
             "in one process (so the ratio is side by side). The machine was shared with other engineers while "
-            "this ran: wall times are inflated and noisy, the ratio and the CPU-time ratio are the figures to read.",
+            f"this ran (load average {rr['load_avg_at_start']} at the start, see the header for the end): wall "
+            "times are inflated and noisy, the CPU-time ratio is the steadier figure.",
             "",
-            "| rows | rerank rows/s | raw predict rows/s | ratio (wall) | ratio (CPU) | met |",
-            "|---|---|---|---|---|---|",
+            "| rows | rerank rows/s | raw predict rows/s | ratio (wall) | ratio (CPU) | rerank wall / CPU s "
+            "| raw predict wall / CPU s | met |",
+            "|---|---|---|---|---|---|---|---|",
             f"| {rr['rows']:,} | {rr['rerank_rows_per_s']:,.0f} | {rr['raw_predict_rows_per_s']:,.0f} | "
-            f"{rr['ratio']:.3f} | {rr['ratio_cpu']:.3f} | {'yes' if rr['ratio'] >= 0.5 else 'NO'} |",
+            f"{rr['ratio']:.3f} | {rr['ratio_cpu']:.3f} | {rr['rerank_median_s']:.2f} / {rr['rerank_cpu_s']:.2f} | "
+            f"{rr['raw_median_s']:.2f} / {rr['raw_cpu_s']:.2f} | {'yes' if rr['ratio'] >= 0.5 else 'NO'} |",
             "",
             f"Single-page latency ({lat['candidates_per_page']} candidates, {lat['pages']} pages, warm process): "
-            f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, mean {lat['mean_ms']:.1f} ms.",
+            f"wall p50 {lat['wall_p50_ms']:.1f} ms, p99 {lat['wall_p99_ms']:.1f} ms (mean {lat['wall_mean_ms']:.1f}); "
+            f"CPU p50 {lat['cpu_p50_ms']:.1f} ms, p99 {lat['cpu_p99_ms']:.1f} ms.",
             "",
-            "Where the end-to-end rerank time goes (seconds, one pass): "
-            + ", ".join(f"{k} {v:.2f}" for k, v in rr["profile_s"].items()),
+            f"Where the end-to-end rerank time goes (wall / CPU seconds, one pass){skipped}: {stages}",
             "",
             "cProfile of one `rerank`, top entries by cumulative time:",
             "",
@@ -191,10 +197,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--pages", type=int, default=200, help="queries for the single-page latency")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-candidates", type=int, default=1_000_000, help="simulator size (test split: ~15%%)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        run, pages = fit_run(args.seed, 1_000_000, Path(tmp))
+        run, pages = fit_run(args.seed, args.n_candidates, Path(tmp))
         results = bench_rerank(run, pages, args.repeats, args.pages)
     md = markdown(results, args.repeats)
     print(md)

@@ -4,9 +4,9 @@
    against plain LightGBM lambdarank on the same rows, features and number of trees, 2 threads; several
    repeats in alternating order, medians and the ratio measured side by side in one run; each training runs
    in a fresh subprocess so its peak RSS is its own. Target: ratio <= 1.25.
-2. Reranking throughput of a saved run (``rerank``: validation, single-modal scores, feature extraction,
-   reranker) against raw booster ``predict`` on the same rows (disk excluded). Target: >= 0.5x. This part is
-   :mod:`bench_rerank` (also runnable alone: ``python benchmarks/bench_rerank.py``).
+2. Reranking throughput of a saved run (``rerank``: validation, single-modal scores when the reranker reads them,
+   feature extraction, reranker) against raw booster ``predict`` on the same rows (disk excluded). Target: >= 0.5x.
+   This part is :mod:`bench_rerank` (also runnable alone: ``python benchmarks/bench_rerank.py``).
 3. The three backends side by side: single-modal ranker and SMAR reranker training time.
 
 Data: the synthetic simulator (``SyntheticConfig.large``). Usage::

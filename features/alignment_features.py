@@ -28,7 +28,7 @@ import pandas as pd
 
 from smar_ltr.errors import ConfigError
 from smar_ltr.features.base import UPSTREAM_COLUMN, Feature
-from smar_ltr.features.context import cached, group_codes, numeric
+from smar_ltr.features.context import cached, group_codes, numeric, positions_in
 from smar_ltr.features.modality_features import MODALITY, QID, ModalityColumns
 from smar_ltr.features.registry import register_feature
 
@@ -151,7 +151,7 @@ class UpstreamPageRank(_NormParam):
 def _page_modality_best(frame: pd.DataFrame, norm: str, modalities: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(n_rows, k) best normalised score per modality on the row's page (NaN if absent); modality codes."""
     page, n_pages = group_codes(frame, QID)
-    mod = pd.Index(modalities, dtype=object).get_indexer(pd.Index(frame[MODALITY].astype(str), dtype=object))
+    mod = positions_in(frame, MODALITY, modalities)
     z = normalised_score(frame, norm)
     best = np.full((n_pages, len(modalities)), -np.inf)
     ok = (mod >= 0) & ~np.isnan(z)

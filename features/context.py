@@ -104,6 +104,19 @@ def group_codes(frame: pd.DataFrame, *columns: str) -> tuple[np.ndarray, int]:
     return cached(frame, ("groups", columns), compute)
 
 
+def positions_in(frame: pd.DataFrame, column: str, values: list[str]) -> np.ndarray:
+    """Position of each row's value of ``column`` (as a string) in ``values``; -1 where absent or missing.
+
+    A categorical column is looked up once per category, not once per row (no per-row string conversion).
+    """
+    s = frame[column]
+    index = pd.Index(values, dtype=object)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        lookup = np.append(index.get_indexer(pd.Index(s.cat.categories.astype(str), dtype=object)), -1)
+        return lookup[s.cat.codes.to_numpy()]  # code -1 (missing) picks the appended -1
+    return index.get_indexer(pd.Index(s.astype(str), dtype=object))
+
+
 def numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A column as float64 with NaN for missing or non-numeric values."""
     s = pd.to_numeric(frame[column], errors="coerce")

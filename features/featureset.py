@@ -21,6 +21,7 @@ from smar_ltr.errors import ArtifactError, ConfigError, RegistryError
 from smar_ltr.features.base import Feature
 from smar_ltr.features.context import shared_cache
 from smar_ltr.features.registry import FEATURES
+from smar_ltr.features.text_kernels import one_thread_below
 
 #: The default selection: every built-in feature (plugins are opt-in by name or glob).
 DEFAULT_FEATURES: tuple[str, ...] = ("smar.*",)
@@ -194,7 +195,7 @@ class FeatureSet:
         self._check_frame(frame)
         last_use = {c: i for i, f in enumerate(self.features) for c in f.inputs}
         columns: dict[str, np.ndarray] = {}
-        with shared_cache(frame) as scope:
+        with shared_cache(frame) as scope, one_thread_below(len(frame)):
             for i, f in enumerate(self.features):
                 if fit:
                     f.checked_fit(frame)

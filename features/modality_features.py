@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from smar_ltr.features.base import Feature, FeatureNotFittedError
-from smar_ltr.features.context import group_codes, numeric
+from smar_ltr.features.context import group_codes, numeric, positions_in
 from smar_ltr.features.registry import register_feature
 
 QID, MODALITY, POSITION = "qid", "modality", "position"
@@ -55,7 +55,7 @@ class _PerModality(ModalityColumns):
     def _indicator(self, frame: pd.DataFrame) -> np.ndarray:
         """(n_rows, n_modalities) 0/1 matrix of each row's modality among the training modalities."""
         mods = getattr(self, "modalities_", [])
-        codes = pd.Index(mods, dtype=object).get_indexer(pd.Index(frame[MODALITY].astype(str), dtype=object))
+        codes = positions_in(frame, MODALITY, mods)
         ind = np.zeros((len(frame), len(mods)), dtype=np.float64)
         ok = codes >= 0
         ind[np.flatnonzero(ok), codes[ok]] = 1.0

@@ -25,6 +25,7 @@ array. Hash values are deterministic across processes and platforms (no Python `
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -101,39 +102,72 @@ def _codepoints(docs: pa.Array, lengths: np.ndarray) -> tuple[np.ndarray, np.nda
     return cp, cp_offsets
 
 
+@dataclass(frozen=True)
+class EncodedTexts:
+    """Normalised documents as code points, in chunks of about ``_CHUNK_CHARS``: what the hashing kernels read.
+
+    Encode a column once (:func:`encode_texts`) and hash it with both analysers: the normalisation and the
+    conversion to code points are then paid once per distinct text, not once per analyser.
+    """
+
+    n_docs: int
+    chunks: tuple[tuple[np.ndarray, np.ndarray], ...]  # (code points, offsets) per chunk
+
+
+def encode_texts(texts: Sequence[str] | pd.Series | np.ndarray) -> EncodedTexts:
+    """Normalise ``texts`` (:func:`normalise_texts`) and convert them to code points, chunk by chunk."""
+    docs = normalise_texts(texts)
+    lengths = pc.utf8_length(docs).to_numpy(zero_copy_only=False).astype(np.int64)
+    chunks = tuple(_codepoints(docs.slice(lo, hi - lo), lengths[lo:hi]) for lo, hi in _chunks(lengths))
+    return EncodedTexts(len(docs), chunks)
+
+
+def _encoded(texts: Sequence[str] | pd.Series | np.ndarray | EncodedTexts) -> EncodedTexts:
+    return texts if isinstance(texts, EncodedTexts) else encode_texts(texts)
+
+
+def _trimmed(values: np.ndarray, n: int, copy: bool) -> np.ndarray:
+    """The first ``n`` values of a kernel's scratch array: a view, or a copy when asked or when that frees over
+    half of it."""
+    return values[:n].copy() if copy or 2 * n < len(values) else values[:n]
+
+
 def _hash(
-    docs: pa.Array, n_features: int, sort: bool, kernel: Callable[..., tuple[np.ndarray, ...]], *args: object
+    docs: EncodedTexts, n_features: int, sort: bool, kernel: Callable[..., tuple[np.ndarray, ...]], *args: object
 ) -> sp.csr_matrix:
-    """Run a hashing kernel over chunks of ``docs`` and stack the CSR pieces."""
+    """Run a hashing kernel over the chunks of ``docs`` and stack the CSR pieces."""
     if n_features < 2:
         raise ValueError(f"n_features must be at least 2, got {n_features}")
-    lengths = pc.utf8_length(docs).to_numpy(zero_copy_only=False).astype(np.int64)
     parts = []
-    for lo, hi in _chunks(lengths):
-        cp, offsets = _codepoints(docs.slice(lo, hi - lo), lengths[lo:hi])
-        parts.append(kernel(cp, offsets, _CLASSES, np.int64(n_features), _shift(n_features), sort, n_tasks(), *args))
+    exact = len(docs.chunks) > 1  # pieces to concatenate: free each chunk's scratch before hashing the next
+    for cp, offsets in docs.chunks:
+        ptr, idx, cnt = kernel(cp, offsets, _CLASSES, np.int64(n_features), _shift(n_features), sort, n_tasks(), *args)
+        parts.append((ptr, _trimmed(idx, int(ptr[-1]), exact), _trimmed(cnt, int(ptr[-1]), exact)))
     if len(parts) == 1:
         indptr, indices, data = parts[0]
     else:
-        indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+        indptr = np.zeros(docs.n_docs + 1, dtype=np.int64)
         if parts:
             np.cumsum(np.concatenate([np.diff(p[0]) for p in parts]), out=indptr[1:])
         indices = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int32)
         data = np.concatenate([p[2] for p in parts]) if parts else np.empty(0, np.float32)
-    matrix = sp.csr_matrix((data, indices, indptr), shape=(len(docs), n_features))
+    matrix = sp.csr_matrix((data, indices, indptr), shape=(docs.n_docs, n_features))
     matrix.has_sorted_indices = sort  # rows hold each bucket once: canonical exactly when sorted
     return matrix
 
 
 def hash_terms(
-    texts: Sequence[str] | pd.Series | np.ndarray, n_features: int = DEFAULT_N_FEATURES, sort: bool = True
+    texts: Sequence[str] | pd.Series | np.ndarray | EncodedTexts,
+    n_features: int = DEFAULT_N_FEATURES,
+    sort: bool = True,
 ) -> sp.csr_matrix:
     """Term counts of each document in a hashed space.
 
     Parameters
     ----------
-    texts : sequence of str, length n_docs
-        Documents; missing values count as empty.
+    texts : sequence of str or EncodedTexts, length n_docs
+        Documents; missing values count as empty. Pass :func:`encode_texts` of them to hash the same texts
+        with both analysers without normalising them twice.
     n_features : int
         Number of hash buckets.
     sort : bool
@@ -145,11 +179,11 @@ def hash_terms(
     scipy.sparse.csr_matrix, shape (n_docs, n_features), float32
         Term counts, each bucket once per row (canonical format when ``sort``).
     """
-    return _hash(normalise_texts(texts), n_features, sort, hash_terms_kernel)
+    return _hash(_encoded(texts), n_features, sort, hash_terms_kernel)
 
 
 def hash_char_ngrams(
-    texts: Sequence[str] | pd.Series | np.ndarray,
+    texts: Sequence[str] | pd.Series | np.ndarray | EncodedTexts,
     n_features: int = DEFAULT_N_FEATURES,
     ngram_range: tuple[int, int] = (2, 3),
     sort: bool = True,
@@ -158,10 +192,8 @@ def hash_char_ngrams(
 
     Parameters
     ----------
-    texts : sequence of str, length n_docs
-        Documents; missing values count as empty.
-    n_features : int
-        Number of hash buckets.
+    texts, n_features
+        As in :func:`hash_terms`.
     ngram_range : (int, int)
         Smallest and largest n, both at least 1.
     sort : bool
@@ -176,4 +208,4 @@ def hash_char_ngrams(
     if lo < 1 or hi < lo:
         raise ValueError(f"ngram_range must satisfy 1 <= lo <= hi, got {ngram_range}")
     seeds = np.array([(n * 0x100000001B3) % 2**64 for n in range(hi + 1)], dtype=np.uint64)
-    return _hash(normalise_texts(texts), n_features, sort, hash_ngrams_kernel, lo, hi, seeds)
+    return _hash(_encoded(texts), n_features, sort, hash_ngrams_kernel, lo, hi, seeds)

@@ -13,6 +13,9 @@ range lies below it; code points above are ordinary characters).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numba
 import numpy as np
 
@@ -50,9 +53,37 @@ def _mix(h: np.uint64, n_features: np.int64, shift: np.uint64) -> np.int32:  # p
     return np.int32((h >> np.uint64(32)) % np.uint64(n_features))
 
 
-def n_tasks() -> int:
-    """Parallel tasks per kernel call: a few per numba thread, each with its own scratch arrays."""
-    return 4 * numba.get_num_threads()
+#: Passes over fewer rows than this run the kernels on one thread (see :func:`one_thread_below`).
+SERIAL_ROWS = 20_000
+
+
+def n_tasks(work: int | None = None, per_task: int = 1) -> int:
+    """Parallel tasks per kernel call: a few per numba thread, each with its own scratch arrays.
+
+    With ``work`` (items to process), no more tasks than ``work // per_task`` (at least one): a task whose
+    scratch array costs more to clear than its share of the work is not worth starting.
+    """
+    tasks = 4 * numba.get_num_threads()
+    return tasks if work is None else max(1, min(tasks, work // max(per_task, 1)))
+
+
+@contextmanager
+def one_thread_below(rows: int, limit: int | None = None) -> Iterator[None]:
+    """Run the kernels on one numba thread while a pass covers fewer than ``limit`` rows (:data:`SERIAL_ROWS`).
+
+    A parallel kernel call wakes numba's thread pool and waits at a barrier for every thread. On a busy machine a
+    sleeping thread can take tens of milliseconds to be scheduled, once per call; for one page of candidates that
+    wait, not the work (well under a millisecond), was the whole cost. Results do not depend on the thread count.
+    """
+    before = numba.get_num_threads()
+    if rows >= (SERIAL_ROWS if limit is None else limit) or before == 1:
+        yield
+        return
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 @numba.njit(inline="always")
@@ -229,23 +260,26 @@ def hash_ngrams_kernel(  # pragma: no cover - compiled
     return _compact(slots, nnz, idx, cnt)
 
 
-@numba.njit(parallel=True, nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True)
 def _compact(  # pragma: no cover - compiled
     slots: np.ndarray, nnz: np.ndarray, idx: np.ndarray, cnt: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gather each document's ``nnz[d]`` values written at ``slots[d]`` into contiguous CSR arrays."""
+    """Move each document's ``nnz[d]`` values written at ``slots[d]`` to the front, in place: CSR arrays.
+
+    In place (``indptr[d] <= slots[d]``, so a forward copy never overwrites what it has still to move): the
+    scratch arrays become the output, which saves allocating and first touching a second array of that size.
+    Returns ``(indptr, idx, cnt)`` with the whole scratch arrays; only their first ``indptr[-1]`` values count.
+    """
     n_docs = nnz.shape[0]
     indptr = np.zeros(n_docs + 1, dtype=np.int64)
     for d in range(n_docs):
-        indptr[d + 1] = indptr[d] + nnz[d]
-    indices = np.empty(indptr[n_docs], dtype=np.int32)
-    counts = np.empty(indptr[n_docs], dtype=np.float32)
-    for d in numba.prange(n_docs):
         src, dst = slots[d], indptr[d]
-        for k in range(nnz[d]):
-            indices[dst + k] = idx[src + k]
-            counts[dst + k] = cnt[src + k]
-    return indptr, indices, counts
+        if src != dst:
+            for k in range(nnz[d]):
+                idx[dst + k] = idx[src + k]
+                cnt[dst + k] = cnt[src + k]
+        indptr[d + 1] = dst + nnz[d]
+    return indptr, idx, cnt
 
 
 @numba.njit(inline="always")

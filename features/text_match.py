@@ -18,6 +18,7 @@ Formulas (``tf``: count of a term in the document, ``qtf``: in the query, ``dl``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ import scipy.sparse as sp
 from smar_ltr.errors import ConfigError
 from smar_ltr.features.context import cached, text_codes
 from smar_ltr.features.state_codec import decode_counts, encode_counts
-from smar_ltr.features.text_hashing import hash_char_ngrams, hash_terms
+from smar_ltr.features.text_hashing import encode_texts, hash_char_ngrams, hash_terms
 from smar_ltr.features.text_kernels import match_kernel, n_tasks, weighted_row_norms
 
 QUERY = "query"
@@ -54,10 +55,11 @@ def hashed_column(
 
     def compute() -> tuple[np.ndarray, sp.csr_matrix]:
         codes, uniques = text_codes(frame, column)
+        encoded = cached(frame, ("text", column, "encoded"), lambda: encode_texts(uniques))
         if analyzer == "terms":
-            matrix = hash_terms(uniques, n_features, sort=False)
+            matrix = hash_terms(encoded, n_features, sort=False)
         else:
-            matrix = hash_char_ngrams(uniques, n_features, ngram_range, sort=False)
+            matrix = hash_char_ngrams(encoded, n_features, ngram_range, sort=False)
         empty = np.diff(matrix.indptr) == 0
         codes = codes.copy()
         codes[codes >= 0] = np.where(empty[codes[codes >= 0]], -1, codes[codes >= 0])
@@ -66,6 +68,7 @@ def hashed_column(
     return cached(frame, ("hashed", column, analyzer, n_features, tuple(ngram_range)), compute)
 
 
+_PAIRS_PER_TASK = 4096  # each match task clears an n_features-long scratch array: give it enough pairs
 _CHUNK_NNZ = 4_000_000  # stored values (or probes) handled per chunk: bounds temporary memory
 
 
@@ -121,11 +124,15 @@ class CorpusStats:
             None if df is None else decode_counts(df),
         )
 
+    @cached_property
     def bm25_idf(self) -> np.ndarray:
+        """Lucene's BM25 IDF per bucket (computed once per fitted or restored statistics)."""
         assert self.df is not None
         return np.log1p((self.n_docs - self.df + 0.5) / (self.df + 0.5))
 
+    @cached_property
     def smooth_idf(self) -> np.ndarray:
+        """scikit-learn's smooth IDF per bucket (computed once)."""
         assert self.df is not None
         return np.log((1.0 + self.n_docs) / (1.0 + self.df)) + 1.0
 
@@ -171,7 +178,7 @@ def _match(qm: sp.csr_matrix, dm: sp.csr_matrix, qc: np.ndarray, dc: np.ndarray)
         np.int64(qm.shape[1]),
         pq,
         pd_,
-        n_tasks(),
+        n_tasks(len(pq), per_task=_PAIRS_PER_TASK),
     )
     return PairMatches(rows, pair_id, pq, pd_, hit_pair, hit_qpos, hit_dpos)
 
@@ -229,11 +236,11 @@ def score_pairs(
         dl = _row_sums(dm)
         tf = dm.data[m.hit_dpos].astype(np.float64)
         norm = k1 * (1.0 - b + b * dl[m.pair_doc[m.hit_pair]] / max(stats.avgdl, 1e-12))
-        weight = qm.data[m.hit_qpos] * stats.bm25_idf()[qm.indices[m.hit_qpos]] * tf * (k1 + 1.0) / (tf + norm)
+        weight = qm.data[m.hit_qpos] * stats.bm25_idf[qm.indices[m.hit_qpos]] * tf * (k1 + 1.0) / (tf + norm)
         values = np.bincount(m.hit_pair, weights=weight, minlength=n_pairs)
     elif metric == "cosine":
         assert stats is not None
-        idf = stats.smooth_idf()
+        idf = stats.smooth_idf
         q_norm, d_norm = _l2_norms(qm, idf), _l2_norms(dm, idf)
         q_w = qm.data[m.hit_qpos] * idf[qm.indices[m.hit_qpos]]
         d_w = dm.data[m.hit_dpos] * idf[dm.indices[m.hit_dpos]]

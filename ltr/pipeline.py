@@ -83,10 +83,21 @@ class SmarModel:
         """Reranker input columns, in order."""
         return list(self.reranker.feature_names_in_)
 
-    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Validated copy of ``frame`` with ``upstream_score`` filled (computed, or required when shipped)."""
+    @property
+    def needs_upstream(self) -> bool:
+        """True when the reranker's inputs read ``upstream_score`` (itself, or a feature computed from it)."""
+        return bool(self.config.upstream_as_feature or self.features.requires_upstream)
+
+    def prepare(self, frame: pd.DataFrame, upstream: bool = True) -> pd.DataFrame:
+        """Validated copy of ``frame`` with ``upstream_score`` filled (computed, or required when shipped).
+
+        ``upstream=False`` skips the single-modal rankers (what :meth:`score` does when the reranker does not
+        read ``upstream_score``: its scores cannot depend on it).
+        """
         frame = validate_page_table(frame, what="input pages")
         check_modalities_seen(frame, self.summary.get("modalities"))
+        if not upstream:
+            return frame
         if self.single_modal:
             return with_upstream_scores(frame, self.single_modal, self.modal_features)
         if UPSTREAM_SCORE not in frame.columns:
@@ -102,7 +113,7 @@ class SmarModel:
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
         """Whole-page scores of a page table, in input order."""
-        prepared = self.prepare(frame)
+        prepared = self.prepare(frame, upstream=self.needs_upstream)
         return self.reranker.predict(self.featurize(prepared))
 
 

@@ -24,7 +24,7 @@ def reranker_input_matrix(model: SmarModel, frame: pd.DataFrame) -> pd.DataFrame
     frame : DataFrame
         Page table (validated by :meth:`SmarModel.prepare`; needs ``qid`` and ``item_id``).
     """
-    prepared = model.prepare(frame)
+    prepared = model.prepare(frame, upstream=model.needs_upstream)
     clash = [k for k in KEYS if k in model.feature_names]
     if clash:
         raise DatasetError(f"a reranker input is named {clash[0]!r}, like a key column; rename that feature")

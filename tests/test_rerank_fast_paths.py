@@ -1,0 +1,82 @@
+"""What makes ``rerank`` fast must not change what it computes: skipped single-modal rankers, one-thread passes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numba
+import numpy as np
+import pytest
+
+import smar_ltr.features.text_kernels as tk
+from smar_ltr.features.text_hashing import encode_texts, hash_char_ngrams, hash_terms
+from smar_ltr.pipeline import rerank
+
+
+class _Refuses:
+    """A stand-in single-modal ranker that fails the test if it is asked for scores."""
+
+    def predict(self, X):
+        raise AssertionError("the single-modal ranker was called")
+
+
+def test_rerank_skips_single_modal_rankers_the_reranker_does_not_read(fitted_small, small_splits) -> None:
+    model, _ = fitted_small
+    assert not model.config.upstream_as_feature and not model.needs_upstream
+    expected = model.reranker.predict(model.featurize(model.prepare(small_splits.test)))  # upstream filled
+    skipping = dataclasses.replace(model, single_modal={m: _Refuses() for m in model.single_modal})
+    out = rerank(skipping, small_splits.test)
+    np.testing.assert_array_equal(out["score"].to_numpy(), expected)
+
+
+def test_a_reranker_that_reads_upstream_score_still_gets_it(fitted_small, small_splits) -> None:
+    model, _ = fitted_small
+    reads = dataclasses.replace(
+        model,
+        config=dataclasses.replace(model.config, upstream_as_feature=True),
+        single_modal={m: _Refuses() for m in model.single_modal},
+    )
+    assert reads.needs_upstream
+    with pytest.raises(AssertionError, match="single-modal ranker was called"):
+        reads.score(small_splits.test)
+
+
+def test_small_passes_run_on_one_thread_and_restore_the_count() -> None:
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    try:
+        many = numba.get_num_threads()
+        with tk.one_thread_below(50):
+            assert numba.get_num_threads() == 1
+        assert numba.get_num_threads() == many
+        with tk.one_thread_below(10 * tk.SERIAL_ROWS):
+            assert numba.get_num_threads() == many
+        with pytest.raises(RuntimeError), tk.one_thread_below(50):
+            raise RuntimeError("boom")
+        assert numba.get_num_threads() == many
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_features_of_a_page_do_not_depend_on_the_one_thread_path(fitted_small, small_splits, monkeypatch) -> None:
+    model, _ = fitted_small
+    page = small_splits.test[small_splits.test["qid"] == small_splits.test["qid"].iloc[0]]
+    prepared = model.prepare(page)
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    try:
+        one = model.featurize(prepared)
+        monkeypatch.setattr(tk, "SERIAL_ROWS", 0)  # every pass parallel
+        parallel = model.featurize(prepared)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one.to_numpy(), parallel.to_numpy())
+
+
+def test_encoded_texts_hash_like_the_texts() -> None:
+    texts = ["Red panda, 熊猫!", None, "", "a b  c", "x" * 50]
+    encoded = encode_texts(texts)
+    for fn in (hash_terms, hash_char_ngrams):
+        a, b = fn(texts, sort=False), fn(encoded, sort=False)
+        for x, y in zip((a.indptr, a.indices, a.data), (b.indptr, b.indices, b.data), strict=True):
+            np.testing.assert_array_equal(x, y)
