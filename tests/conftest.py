@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
-# no example database: it would be written to .hypothesis/ inside the repository
+# Hypothesis writes caches (constants, unicode data) to ./.hypothesis even without an example database: tests
+# must write nothing into the repository, so its home is a temporary folder removed at exit.
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="smar-ltr-hypothesis-")
+atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
+set_hypothesis_home_dir(_HYPOTHESIS_HOME)
 settings.register_profile("smar-ltr", database=None)
 settings.load_profile("smar-ltr")
 
