@@ -82,7 +82,8 @@ def read_meta(data_dir: Path) -> dict[str, Any]:
     return meta
 
 
-def _check_feature_list(columns: Any, frame: pd.DataFrame, where: str) -> list[str]:
+def check_feature_list(columns: Any, frame: pd.DataFrame, where: str) -> list[str]:
+    """``meta.json``'s list ``where`` checked against ``frame``'s numeric columns (by dtype: an empty frame works)."""
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
         raise DatasetError(f"{META} {where} must be a list of column names")
     numeric = set(feature_columns(frame))
@@ -193,7 +194,7 @@ def load_pages(data_dir: Path | None, seed: int = 0, **options: Any) -> PageSpli
     assert train is not None and test is not None
     meta = read_meta(data_dir)
     if "page_features" in meta:
-        page_features = _check_feature_list(meta["page_features"], train, "page_features")
+        page_features = check_feature_list(meta["page_features"], train, "page_features")
     else:
         page_features = feature_columns(train)
         _check_text_columns(train, names["train"])
@@ -209,7 +210,7 @@ def load_pages(data_dir: Path | None, seed: int = 0, **options: Any) -> PageSpli
         if not isinstance(meta["modal_features"], dict):
             raise DatasetError(f"{META} modal_features must map each modality to a list of columns")
         modal_features = {
-            str(m): _check_feature_list(cols, single if single is not None else train, f"modal_features[{m!r}]")
+            str(m): check_feature_list(cols, single if single is not None else train, f"modal_features[{m!r}]")
             for m, cols in meta["modal_features"].items()
         }
     else:

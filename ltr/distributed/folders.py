@@ -56,16 +56,6 @@ def _modal_features(frame: dd.DataFrame) -> dict[str, list[str]]:
     return {str(m): [c for c in features if bool(present.loc[m, c])] for m in present.index}
 
 
-def _check_listed(columns: object, frame: dd.DataFrame, where: str) -> list[str]:
-    numeric = set(feature_columns(frame._meta))
-    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
-        raise DatasetError(f"meta.json {where} must be a list of column names")
-    for col in columns:
-        if col not in numeric:
-            raise DatasetError(f"meta.json {where} lists {col!r}, which is not a numeric column; list numeric features")
-    return list(columns)
-
-
 def pages_from_folders(data_dir: str | Path) -> DaskPages:
     """The training side of a partitioned pages folder as :class:`DaskPages` (tables read on the workers).
 
@@ -80,7 +70,7 @@ def pages_from_folders(data_dir: str | Path) -> DaskPages:
         No ``train/`` folder, a table that is not a folder of parquet files or whose queries straddle
         partitions, or a bad ``meta.json``.
     """
-    from smar_ltr.datasets.pages import NAME, read_meta
+    from smar_ltr.datasets.pages import NAME, check_feature_list, read_meta
 
     data_dir = Path(data_dir)
     train = read_role(data_dir, "train")
@@ -92,7 +82,7 @@ def pages_from_folders(data_dir: str | Path) -> DaskPages:
     valid, single = read_role(data_dir, "valid"), read_role(data_dir, "single_modal")
     meta = read_meta(data_dir)
     if "page_features" in meta:
-        page_features = _check_listed(meta["page_features"], train, "page_features")
+        page_features = check_feature_list(meta["page_features"], train._meta, "page_features")
     else:
         page_features = feature_columns(train._meta)
     pool = single if single is not None else train
@@ -100,7 +90,8 @@ def pages_from_folders(data_dir: str | Path) -> DaskPages:
         if not isinstance(meta["modal_features"], dict):
             raise DatasetError("meta.json modal_features must map each modality to a list of columns")
         modal_features = {
-            str(m): _check_listed(cols, pool, f"modal_features[{m!r}]") for m, cols in meta["modal_features"].items()
+            str(m): check_feature_list(cols, pool._meta, f"modal_features[{m!r}]")
+            for m, cols in meta["modal_features"].items()
         }
     else:
         modal_features = _modal_features(pool)
