@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -163,3 +165,22 @@ def test_missing_ids() -> None:
     with pytest.raises(PageTableError) as exc:
         validate_page_table(frame)
     assert "'item_id' has a missing value" in _one_line(exc)
+
+
+def test_wide_table_is_not_fragmented_and_values_are_kept() -> None:
+    """Converting features one column at a time left one block per column; pandas then warned on every insert."""
+    rng = np.random.default_rng(0)
+    n, width = 40, 150
+    cols = {f"f{i}": rng.random(n).astype("float32") for i in range(width)}
+    frame = pd.DataFrame(
+        {"qid": np.repeat(["a", "b"], n // 2), "item_id": np.arange(n), "modality": "web", **cols, "flag": True}
+    )
+    frame.loc[3, "f7"] = np.nan
+    out = validate_page_table(frame)
+    assert out._mgr.nblocks < 10
+    assert (out[list(cols)].dtypes == np.float64).all() and out["flag"].dtype == np.float64
+    np.testing.assert_array_equal(out["f9"].to_numpy(), frame["f9"].to_numpy(dtype=np.float64))
+    assert np.isnan(out.loc[3, "f7"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)
+        out.copy(deep=False)["upstream_score"] = 1.0
