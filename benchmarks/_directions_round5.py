@@ -187,7 +187,7 @@ def pool(ctx: Context) -> dict[str, np.ndarray]:
         seed=ctx.cfg.seed,
     )
     out = {}
-    for w in (0.3, 1.0):
+    for w in (0.3, 1.0, 3.0):
         shifted = pairs.assign(winner=pairs["winner"] + n, loser=pairs["loser"] + n, weight=pairs["weight"] * w)
         sup = dataclasses.replace(ctx.state.supervision, intra=concat_pairs(ctx.state.supervision.intra, shifted))
         out[f"5 single-modal pool pairs, w={w}"] = _train(ctx, sup=sup, X=X, frame=frame).predict(ctx.prepared.X_valid)
