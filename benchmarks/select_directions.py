@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_results
+from _directions_round5 import round5
 
 from smar_ltr.cli.workflow import load_splits
 from smar_ltr.config import RunConfig, load_config
@@ -105,7 +106,11 @@ ROUND3: list[tuple[str, dict]] = [
 ]
 #: Round 4: the yahoo task's single-modal label noise (the dataset default is 0.3), for the chosen setting.
 ROUND4: list[tuple[str, dict]] = [("default", {}), ("4 ES", ES)]
-ROUNDS = {1: VARIANTS, 2: ROUND2, 3: ROUND3, 4: ROUND4}
+#: Round 5: label-free directions that are not config options (bagging, score fusion, per-list soft pseudo labels,
+#: capacity chosen by the consistency loss, single-modal pool pairs); the rows come from
+#: :func:`_directions_round5.round5` on top of the current default (early stopping on the consistency loss).
+ROUND5: list[tuple[str, dict]] = [("default", {})]
+ROUNDS = {1: VARIANTS, 2: ROUND2, 3: ROUND3, 4: ROUND4, 5: ROUND5}
 
 
 def apply(base: RunConfig, changes: dict) -> RunConfig:
@@ -165,10 +170,17 @@ def main() -> None:
                 scores.setdefault(name, []).append(r.metrics["ndcg@10"])
                 fractions.setdefault(name, []).append(r.label_fraction)
             print(seed, label, round(report.result("smar").metrics["ndcg@10"], 4), flush=True)
+        if args.round == 5:
+            es = apply(base, ES)
+            fraction, values = round5(es, prepared[False])  # every row reads the default run's labels only
+            for label, value in values.items():
+                scores.setdefault(label, []).append(value)
+                fractions.setdefault(label, []).append(fraction)
         print(f"seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
     strongest = max(statistics.mean(scores[b]) for b in ("full_supervision", "full_supervision_up"))
     rows = sorted(scores, key=lambda k: -statistics.mean(scores[k]))
-    noise = "" if args.dataset != "yahoo" else f", modal_label_noise {args.modal_label_noise or 'dataset default'}"
+    noise_value = "dataset default" if args.modal_label_noise is None else f"{args.modal_label_noise:g}"
+    noise = "" if args.dataset != "yahoo" else f", modal_label_noise {noise_value}"
     md = [
         f"Validation NDCG@10 on `{args.dataset}`{noise}, budget {args.budget} (top unless marked), seeds "
         f"{args.seeds}; test split unused. `label fraction` is the honest count (training + validation labels "
@@ -183,6 +195,14 @@ def main() -> None:
         f"{statistics.pstdev(scores[k]):.4f} | {statistics.mean(scores[k]) - strongest:+.4f} |"
         for k in rows
     ]
+    if args.round == 5:
+        md[1:1] = [
+            "",
+            "Round 5: every row but `default` and the baselines is built by `benchmarks/_directions_round5.py` on top "
+            "of `4 ES (current default)` (early stopping on the consistency loss); see its docstring for each "
+            "direction. `4 capacity chosen by the consistency loss` picks, per seed, the capacity row (or the "
+            "default) with the lowest validation consistency loss, which reads no label.",
+        ]
     tag = args.dataset + ("" if args.modal_label_noise is None else f"_noise{args.modal_label_noise:g}")
     tag += "" if args.round == 1 else f"_round{args.round}"
     write_results(
