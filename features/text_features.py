@@ -27,7 +27,7 @@ from smar_ltr.errors import ArtifactError
 from smar_ltr.features.base import Feature
 from smar_ltr.features.registry import register_feature
 from smar_ltr.features.text_hashing import DEFAULT_N_FEATURES
-from smar_ltr.features.text_match import QUERY, CorpusStats, hashed_column, score_pairs
+from smar_ltr.features.text_match import QUERY, CorpusStats, field_stats, score_pairs
 
 #: Text fields matched against the query (``datasets.md``: title, body, caption, OCR / ASR text, LLM answer).
 TEXT_FIELDS: tuple[str, ...] = ("title", "body", "caption", "ocr", "asr", "answer")
@@ -66,8 +66,7 @@ class CorpusStatsMatch(_QueryFieldMatch):
     stats_: CorpusStats
 
     def fit(self, frame: pd.DataFrame) -> CorpusStatsMatch:
-        codes, matrix = hashed_column(frame, self.field, self.analyzer, self.n_features, self.ngram_range())
-        self.stats_ = CorpusStats.learn(codes, matrix)
+        self.stats_ = field_stats(frame, self.field, self.analyzer, self.n_features, self.ngram_range())
         return self
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:

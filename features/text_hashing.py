@@ -57,10 +57,11 @@ _CJK_RANGES = np.array(
 _ASCII_SEP = np.array([not chr(c).isalnum() for c in range(128)], dtype=bool)
 
 
-_CLASSES = class_table(_ASCII_SEP, _SEP_RANGES, _CJK_RANGES)
+#: Class (word / separator / CJK) of every code point below ``0x30000``: the kernels' lookup table.
+CHAR_CLASSES = class_table(_ASCII_SEP, _SEP_RANGES, _CJK_RANGES)
 
 
-def _shift(n_features: int) -> np.uint64:
+def bucket_shift(n_features: int) -> np.uint64:
     """Right shift of the Fibonacci hash for a power-of-two table (its top bits), else 0 (use a modulo)."""
     if n_features & (n_features - 1) == 0:
         return np.uint64(64 - max(n_features.bit_length() - 1, 1))
@@ -113,6 +114,17 @@ class EncodedTexts:
     n_docs: int
     chunks: tuple[tuple[np.ndarray, np.ndarray], ...]  # (code points, offsets) per chunk
 
+    def joined(self) -> tuple[np.ndarray, np.ndarray]:
+        """All documents as one ``(code points, offsets)`` pair (the chunk itself when there is one)."""
+        if len(self.chunks) == 1:
+            return self.chunks[0]
+        if not self.chunks:
+            return np.empty(0, dtype=np.uint32), np.zeros(1, dtype=np.int64)
+        cps = [cp for cp, _ in self.chunks]
+        starts = np.cumsum([0] + [len(cp) for cp in cps[:-1]])
+        offsets = [self.chunks[0][1]] + [off[1:] + s for (_, off), s in zip(self.chunks[1:], starts[1:], strict=True)]
+        return np.concatenate(cps), np.concatenate(offsets)
+
 
 def encode_texts(texts: Sequence[str] | pd.Series | np.ndarray) -> EncodedTexts:
     """Normalise ``texts`` (:func:`normalise_texts`) and convert them to code points, chunk by chunk."""
@@ -141,7 +153,7 @@ def _hash(
     parts = []
     exact = len(docs.chunks) > 1  # pieces to concatenate: free each chunk's scratch before hashing the next
     for cp, offsets in docs.chunks:
-        ptr, idx, cnt = kernel(cp, offsets, _CLASSES, np.int64(n_features), _shift(n_features), sort, n_tasks(), *args)
+        ptr, idx, cnt = kernel(cp, offsets, CHAR_CLASSES, np.int64(n_features), bucket_shift(n_features), sort, n_tasks(), *args)
         parts.append((ptr, _trimmed(idx, int(ptr[-1]), exact), _trimmed(cnt, int(ptr[-1]), exact)))
     if len(parts) == 1:
         indptr, indices, data = parts[0]
@@ -204,8 +216,19 @@ def hash_char_ngrams(
     scipy.sparse.csr_matrix, shape (n_docs, n_features), float32
         n-gram counts, each bucket once per row (canonical format when ``sort``).
     """
+    seeds = ngram_seeds(ngram_range)
+    return _hash(_encoded(texts), n_features, sort, hash_ngrams_kernel, int(ngram_range[0]), int(ngram_range[1]), seeds)
+
+
+def ngram_seeds(ngram_range: tuple[int, int]) -> np.ndarray:
+    """Initial hash value of an n-gram of each length ``n`` up to ``ngram_range[1]`` (uint64, index ``n``).
+
+    Raises
+    ------
+    ValueError
+        ``ngram_range`` is not ``1 <= lo <= hi``.
+    """
     lo, hi = int(ngram_range[0]), int(ngram_range[1])
     if lo < 1 or hi < lo:
         raise ValueError(f"ngram_range must satisfy 1 <= lo <= hi, got {ngram_range}")
-    seeds = np.array([(n * 0x100000001B3) % 2**64 for n in range(hi + 1)], dtype=np.uint64)
-    return _hash(_encoded(texts), n_features, sort, hash_ngrams_kernel, lo, hi, seeds)
+    return np.array([(n * 0x100000001B3) % 2**64 for n in range(max(hi, 3) + 1)], dtype=np.uint64)

@@ -130,6 +130,143 @@ def _sort_row(idx: np.ndarray, cnt: np.ndarray, start: int, stop: int) -> None: 
         cnt[start + k] = c[order[k]]
 
 
+@numba.njit(inline="always")
+def term_buckets(  # pragma: no cover - compiled
+    cp: np.ndarray, lo: int, hi: int, table: np.ndarray, n_features: np.int64, shift: np.uint64, out: np.ndarray
+) -> int:
+    """Bucket of every term of document ``cp[lo:hi]``, in text order, into ``out``; returns how many.
+
+    ``out`` must hold ``hi - lo`` values (a document has at most as many terms as code points).
+    """
+    n = 0
+    h = np.uint64(0)
+    pw = np.uint64(1)
+    in_tok = False
+    prev_cjk = False
+    for i in range(lo, hi + 1):
+        c = cp[i] if i < hi else np.uint32(32)
+        cls = _class(c, table)
+        # a term ends at a separator, at the document's end, and around every CJK character
+        if in_tok and (cls == SEPARATOR or prev_cjk or cls == CJK):
+            out[n] = _mix(h + _TERM_SALT, n_features, shift)
+            n += 1
+            in_tok = False
+        if cls == SEPARATOR:
+            prev_cjk = False
+            continue
+        if not in_tok:
+            h = np.uint64(0)
+            pw = np.uint64(1)
+            in_tok = True
+        h += np.uint64(c) * pw
+        pw *= _P
+        prev_cjk = cls == CJK
+    return n
+
+
+@numba.njit(inline="always")
+def padded_stream(  # pragma: no cover - compiled
+    cp: np.ndarray, lo: int, hi: int, table: np.ndarray, stream: np.ndarray
+) -> int:
+    """Write document ``cp[lo:hi]`` as ``char_wb`` sees it into ``stream``; returns its length.
+
+    Separators become spaces, runs of spaces collapse to one, and the text is padded with one space on both sides
+    (``stream`` must hold ``hi - lo + 2`` values).
+    """
+    stream[0] = _SPACE
+    m = 1
+    for i in range(lo, hi):
+        c = cp[i]
+        if _class(c, table) == SEPARATOR:
+            c = _SPACE
+        if c == _SPACE and stream[m - 1] == _SPACE:
+            continue
+        stream[m] = c
+        m += 1
+    if stream[m - 1] != _SPACE:
+        stream[m] = _SPACE
+        m += 1
+    return m
+
+
+@numba.njit(inline="always")
+def ngram_buckets(  # pragma: no cover - compiled
+    stream: np.ndarray,
+    m: int,
+    n_features: np.int64,
+    shift: np.uint64,
+    n_lo: int,
+    n_hi: int,
+    seeds: np.ndarray,
+    out: np.ndarray,
+) -> int:
+    """Bucket of every ``char_wb`` n-gram of a padded stream (:func:`padded_stream`) into ``out``; returns how many.
+
+    All n-grams of the smallest ``n`` in text order first, then those of the next ``n`` (``out`` must hold
+    ``m * (n_hi - n_lo + 1)`` values). The hash of ``c_0 .. c_{n-1}`` is ``seeds[n] * P**n + sum_k c_k *
+    P**(n-1-k)`` (mod 2**64), what the Horner form ``h = h * P + c`` gives; 2- and 3-grams use precomputed
+    powers (same values, shorter dependency chains).
+    """
+    n_out = 0
+    p2 = _P * _P
+    for n in range(n_lo, n_hi + 1):
+        if n == 2:
+            s2 = seeds[2] * p2
+            for s in range(0, m - 1):
+                out[n_out] = _mix(s2 + np.uint64(stream[s]) * _P + np.uint64(stream[s + 1]), n_features, shift)
+                n_out += 1
+            continue
+        if n == 3:
+            s3 = seeds[3] * p2 * _P
+            for s in range(0, m - 2):
+                if stream[s + 1] == _SPACE:  # char_wb: n-grams stay inside one padded word
+                    continue
+                h = s3 + np.uint64(stream[s]) * p2 + np.uint64(stream[s + 1]) * _P + np.uint64(stream[s + 2])
+                out[n_out] = _mix(h, n_features, shift)
+                n_out += 1
+            continue
+        for s in range(0, m - n + 1):
+            if n == 1 and stream[s] == _SPACE:
+                continue
+            interior_space = False
+            for k in range(1, n - 1):
+                if stream[s + k] == _SPACE:
+                    interior_space = True
+                    break
+            if interior_space:
+                continue
+            h = seeds[n]
+            for k in range(n):
+                h = h * _P + np.uint64(stream[s + k])
+            out[n_out] = _mix(h, n_features, shift)
+            n_out += 1
+    return n_out
+
+
+@numba.njit(inline="always")
+def count_buckets(  # pragma: no cover - compiled
+    seq: np.ndarray,
+    n: int,
+    keys: np.ndarray,
+    pos: np.ndarray,
+    idx: np.ndarray,
+    cnt: np.ndarray,
+    start: int,
+) -> tuple[int, int]:
+    """Distinct buckets of ``seq[:n]`` and their counts into ``idx`` / ``cnt`` from ``start`` on, in order of first
+    occurrence; returns ``(end, mask)``.
+
+    ``keys`` (at least ``_table_size(n)`` long) then maps a bucket to its slot ``(bucket + i) & mask`` and
+    ``pos[slot]`` to its position in ``idx``.
+    """
+    mask = _table_size(n) - 1
+    keys[: mask + 1] = -1
+    end = start
+    for j in range(n):
+        end = _add(seq[j], keys, pos, mask, idx, cnt, end)
+    return end, mask
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
 def hash_terms_kernel(  # pragma: no cover - compiled
     cp: np.ndarray,
@@ -149,41 +286,20 @@ def hash_terms_kernel(  # pragma: no cover - compiled
     cnt = np.empty(cp.shape[0], dtype=np.float32)
     nnz = np.zeros(n_docs, dtype=np.int64)
     bounds = _blocks(n_docs, tasks)
-    longest = 0
+    longest = 1
     for d in range(n_docs):
         longest = max(longest, offsets[d + 1] - offsets[d])
     for blk in numba.prange(bounds.shape[0] - 1):
+        seq = np.empty(longest, dtype=np.int32)
         keys = np.empty(_table_size(longest), dtype=np.int32)  # per-document hash table of distinct buckets
         pos = np.empty(keys.shape[0], dtype=np.int64)
         for d in range(bounds[blk], bounds[blk + 1]):
             lo, hi = offsets[d], offsets[d + 1]
-            mask = _table_size(hi - lo) - 1
-            keys[: mask + 1] = -1
-            n = lo
-            h = np.uint64(0)
-            pw = np.uint64(1)
-            in_tok = False
-            prev_cjk = False
-            for i in range(lo, hi + 1):
-                c = cp[i] if i < hi else np.uint32(32)
-                cls = _class(c, table)
-                # a term ends at a separator, at the document's end, and around every CJK character
-                if in_tok and (cls == SEPARATOR or prev_cjk or cls == CJK):
-                    n = _add(_mix(h + _TERM_SALT, n_features, shift), keys, pos, mask, idx, cnt, n)
-                    in_tok = False
-                if cls == SEPARATOR:
-                    prev_cjk = False
-                    continue
-                if not in_tok:
-                    h = np.uint64(0)
-                    pw = np.uint64(1)
-                    in_tok = True
-                h += np.uint64(c) * pw
-                pw *= _P
-                prev_cjk = cls == CJK
+            n = term_buckets(cp, lo, hi, table, n_features, shift, seq)
+            end, _ = count_buckets(seq, n, keys, pos, idx, cnt, lo)
             if sort:
-                _sort_row(idx, cnt, lo, n)
-            nnz[d] = n - lo
+                _sort_row(idx, cnt, lo, end)
+            nnz[d] = end - lo
     return _compact(offsets, nnz, idx, cnt)
 
 
@@ -218,45 +334,17 @@ def hash_ngrams_kernel(  # pragma: no cover - compiled
     nnz = np.zeros(n_docs, dtype=np.int64)
     bounds = _blocks(n_docs, tasks)
     for blk in numba.prange(bounds.shape[0] - 1):
-        keys = np.empty(_table_size(longest * widths), dtype=np.int32)
+        seq = np.empty(longest * widths, dtype=np.int32)
+        keys = np.empty(_table_size(seq.shape[0]), dtype=np.int32)
         pos = np.empty(keys.shape[0], dtype=np.int64)
         stream = np.empty(longest, dtype=np.uint32)
         for d in range(bounds[blk], bounds[blk + 1]):
-            mask = _table_size(slots[d + 1] - slots[d]) - 1
-            keys[: mask + 1] = -1
-            # the padded stream: separators become spaces, runs of spaces collapse to one
-            stream[0] = _SPACE
-            m = 1
-            for i in range(offsets[d], offsets[d + 1]):
-                c = cp[i]
-                if _class(c, table) == SEPARATOR:
-                    c = _SPACE
-                if c == _SPACE and stream[m - 1] == _SPACE:
-                    continue
-                stream[m] = c
-                m += 1
-            if stream[m - 1] != _SPACE:
-                stream[m] = _SPACE
-                m += 1
-            n_out = slots[d]
-            for n in range(n_lo, n_hi + 1):
-                for s in range(0, m - n + 1):
-                    if n == 1 and stream[s] == _SPACE:
-                        continue
-                    interior_space = False
-                    for k in range(1, n - 1):  # char_wb: n-grams stay inside one padded word
-                        if stream[s + k] == _SPACE:
-                            interior_space = True
-                            break
-                    if interior_space:
-                        continue
-                    h = seeds[n]
-                    for k in range(n):
-                        h = h * _P + np.uint64(stream[s + k])
-                    n_out = _add(_mix(h, n_features, shift), keys, pos, mask, idx, cnt, n_out)
+            m = padded_stream(cp, offsets[d], offsets[d + 1], table, stream)
+            n = ngram_buckets(stream, m, n_features, shift, n_lo, n_hi, seeds, seq)
+            end, _ = count_buckets(seq, n, keys, pos, idx, cnt, slots[d])
             if sort:
-                _sort_row(idx, cnt, slots[d], n_out)
-            nnz[d] = n_out - slots[d]
+                _sort_row(idx, cnt, slots[d], end)
+            nnz[d] = end - slots[d]
     return _compact(slots, nnz, idx, cnt)
 
 

@@ -1,9 +1,10 @@
-"""Vectorised query-document matching on hashed sparse matrices: BM25, term / n-gram overlap, TF-IDF cosine.
+"""Query-document matching on hashed terms / character n-grams: BM25, term / n-gram overlap, TF-IDF cosine.
 
-Every function works on *unique* texts: a text column is factorised, each distinct string is hashed once
-(:mod:`smar_ltr.features.text_hashing`), and each distinct (query, document) pair is scored once with sparse
-row-wise products; rows then pick up their pair's value. A row whose query or document is missing or has no
-token gets NaN.
+Every function works on *unique* texts: a text column is factorised and each distinct string is normalised and
+converted to code points once (:mod:`smar_ltr.features.text_hashing`); each distinct (query, document) pair is
+hashed and scored once by a fused compiled kernel (:mod:`smar_ltr.features.text_pair_kernels`) that builds no
+global sparse matrix; rows then pick up their pair's value. A row whose query or document is missing or has no
+token gets NaN. Fitting (document frequencies, mean length) is one compiled pass over the distinct texts.
 
 Formulas (``tf``: count of a term in the document, ``qtf``: in the query, ``dl``: document length in terms,
 ``N``: training documents, ``df``: training documents containing the term):
@@ -27,10 +28,33 @@ import scipy.sparse as sp
 from smar_ltr.errors import ConfigError
 from smar_ltr.features.context import cached, text_codes
 from smar_ltr.features.state_codec import decode_counts, encode_counts
-from smar_ltr.features.text_hashing import encode_texts, hash_char_ngrams, hash_terms
-from smar_ltr.features.text_kernels import match_kernel, n_tasks, weighted_row_norms
+from smar_ltr.features.text_hashing import (
+    CHAR_CLASSES,
+    EncodedTexts,
+    bucket_shift,
+    encode_texts,
+    hash_char_ngrams,
+    hash_terms,
+    ngram_seeds,
+)
+from smar_ltr.features.text_kernels import n_tasks
+from smar_ltr.features.text_pair_kernels import BM25, COSINE, OVERLAP, doc_stats_kernel, pair_match_kernel
 
 QUERY = "query"
+_METRICS = {"overlap": OVERLAP, "bm25": BM25, "cosine": COSINE}
+_PAIRS_PER_TASK = 256  # pairs per parallel task at least: each task allocates small scratch tables
+_CHUNK_NNZ = 4_000_000  # stored values handled per chunk by CorpusStats.learn: bounds temporary memory
+
+
+def _check_n_features(n_features: object) -> None:
+    if isinstance(n_features, bool) or not isinstance(n_features, int | np.integer) or n_features < 2:
+        raise ConfigError(f"n_features must be an integer >= 2 (e.g. 2**18), got {n_features!r}")
+
+
+def encoded_column(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, EncodedTexts]:
+    """Row codes into the distinct texts of ``column`` (-1: missing) and those texts encoded (cached per pass)."""
+    codes, uniques = text_codes(frame, column)
+    return codes, cached(frame, ("text", column, "encoded"), lambda: encode_texts(uniques))
 
 
 def hashed_column(
@@ -49,13 +73,10 @@ def hashed_column(
         Index of each row's text in the matrix; -1 for missing or token-less text.
     matrix : csr_matrix, shape (n_distinct, n_features)
     """
-
-    if isinstance(n_features, bool) or not isinstance(n_features, int | np.integer) or n_features < 2:
-        raise ConfigError(f"n_features must be an integer >= 2 (e.g. 2**18), got {n_features!r}")
+    _check_n_features(n_features)
 
     def compute() -> tuple[np.ndarray, sp.csr_matrix]:
-        codes, uniques = text_codes(frame, column)
-        encoded = cached(frame, ("text", column, "encoded"), lambda: encode_texts(uniques))
+        codes, encoded = encoded_column(frame, column)
         if analyzer == "terms":
             matrix = hash_terms(encoded, n_features, sort=False)
         else:
@@ -68,10 +89,6 @@ def hashed_column(
     return cached(frame, ("hashed", column, analyzer, n_features, tuple(ngram_range)), compute)
 
 
-_PAIRS_PER_TASK = 4096  # each match task clears an n_features-long scratch array: give it enough pairs
-_CHUNK_NNZ = 4_000_000  # stored values (or probes) handled per chunk: bounds temporary memory
-
-
 def _row_chunks(indptr: np.ndarray, max_nnz: int = _CHUNK_NNZ) -> list[tuple[int, int]]:
     """Row ranges ``[r0, r1)`` of a CSR matrix holding about ``max_nnz`` stored values each."""
     n = len(indptr) - 1
@@ -82,9 +99,12 @@ def _row_chunks(indptr: np.ndarray, max_nnz: int = _CHUNK_NNZ) -> list[tuple[int
     return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
 
 
-def _row_sums(m: sp.csr_matrix) -> np.ndarray:
-    """Per-row sums of the stored values, as float64."""
-    return np.asarray(m.sum(axis=1, dtype=np.float64)).ravel()
+def _kernel_args(analyzer: str, n_features: int, ngram_range: tuple[int, int]) -> tuple:
+    """``(table, n_features, shift, chars, n_lo, n_hi, seeds)`` of the fused kernels."""
+    chars = analyzer != "terms"
+    lo, hi = (int(ngram_range[0]), int(ngram_range[1])) if chars else (1, 1)
+    seeds = ngram_seeds((lo, hi)) if chars else np.zeros(2, dtype=np.uint64)
+    return CHAR_CLASSES, np.int64(n_features), bucket_shift(n_features), chars, lo, hi, seeds
 
 
 @dataclass
@@ -96,6 +116,14 @@ class CorpusStats:
     df: np.ndarray | None = None
 
     @classmethod
+    def from_counts(cls, weight: np.ndarray, df: np.ndarray, dl: np.ndarray) -> CorpusStats:
+        """Statistics from each distinct text's row count ``weight`` (0 for token-less texts), the weighted
+        document frequencies ``df`` and the texts' lengths ``dl``."""
+        n_docs = float(weight.sum())
+        avgdl = float(weight @ dl / n_docs) if n_docs else 0.0
+        return cls(int(n_docs), avgdl, np.rint(df))
+
+    @classmethod
     def learn(cls, codes: np.ndarray, matrix: sp.csr_matrix) -> CorpusStats:
         """Statistics over the rows (not the distinct texts): a text on two rows counts twice."""
         weight = np.bincount(codes[codes >= 0], minlength=matrix.shape[0]).astype(np.float64)
@@ -104,9 +132,7 @@ class CorpusStats:
             lo, hi = matrix.indptr[r0], matrix.indptr[r1]
             row_weight = np.repeat(weight[r0:r1], np.diff(matrix.indptr[r0 : r1 + 1]))
             df += np.bincount(matrix.indices[lo:hi], weights=row_weight, minlength=matrix.shape[1])
-        n_docs = float(weight.sum())
-        avgdl = float(weight @ _row_sums(matrix) / n_docs) if n_docs else 0.0
-        return cls(int(n_docs), avgdl, np.rint(df))
+        return cls.from_counts(weight, df, np.asarray(matrix.sum(axis=1, dtype=np.float64)).ravel())
 
     def to_state(self) -> dict:
         return {
@@ -137,65 +163,90 @@ class CorpusStats:
         return np.log((1.0 + self.n_docs) / (1.0 + self.df)) + 1.0
 
 
+def field_stats(
+    frame: pd.DataFrame, field: str, analyzer: str, n_features: int, ngram_range: tuple[int, int] = (2, 3)
+) -> CorpusStats:
+    """:meth:`CorpusStats.learn` of ``field`` without building its hashed matrix (one compiled pass, same values).
+
+    Parameters
+    ----------
+    analyzer : {"terms", "chars"}
+    """
+    _check_n_features(n_features)
+    codes, docs = encoded_column(frame, field)
+    weight = np.bincount(codes[codes >= 0], minlength=docs.n_docs).astype(np.float64)
+    df, dl, start = np.zeros(n_features), np.zeros(docs.n_docs), 0
+    args = _kernel_args(analyzer, n_features, ngram_range)
+    for cp, offsets in docs.chunks:
+        stop = start + len(offsets) - 1
+        part_df, dl[start:stop] = doc_stats_kernel(cp, offsets, weight[start:stop], *args, n_tasks(stop - start, 64))
+        df += part_df
+        start = stop
+    weight[dl == 0] = 0.0  # token-less texts are no documents (as in learn)
+    return CorpusStats.from_counts(weight, df, dl)
+
+
 @dataclass(frozen=True)
-class PairMatches:
-    """Where the query terms of each distinct (query, document) pair occur in the document.
+class PairIndex:
+    """The distinct (query, document) pairs of a field.
 
     Attributes
     ----------
     rows : ndarray of int64
         Rows with both a query and a document; ``pair_id[k]`` is the pair of ``rows[k]``.
     pair_query, pair_doc : ndarray of int64, shape (n_pairs,)
-        Query / document index (into the hashed matrices) of each pair.
-    hit_pair, hit_qpos, hit_dpos : ndarray of int64, shape (n_hits,)
-        For every query term found in the pair's document: the pair, and the positions of the term in the
-        query matrix's and the document matrix's ``data`` arrays.
+        Index of each pair's query / document among the distinct texts, sorted by query, then document.
     """
 
     rows: np.ndarray
     pair_id: np.ndarray
     pair_query: np.ndarray
     pair_doc: np.ndarray
-    hit_pair: np.ndarray
-    hit_qpos: np.ndarray
-    hit_dpos: np.ndarray
 
 
-def _match(qm: sp.csr_matrix, dm: sp.csr_matrix, qc: np.ndarray, dc: np.ndarray) -> PairMatches:
-    """Look every document bucket of every distinct pair up in the pair's query row (compiled, in parallel).
+def pair_index(frame: pd.DataFrame, field: str) -> PairIndex:
+    """The distinct (query, ``field``) pairs of the rows (cached per pass)."""
 
-    Pairs are numbered by query, then document; rows of both matrices hold each bucket once.
-    """
-    n_docs = max(dm.shape[0], 1)
-    rows = np.flatnonzero((qc >= 0) & (dc >= 0))
-    pair_id, uniq = pd.factorize(qc[rows] * n_docs + dc[rows], sort=True)
-    pq, pd_ = uniq // n_docs, uniq % n_docs
-    hit_pair, hit_qpos, hit_dpos = match_kernel(
-        qm.indptr.astype(np.int64, copy=False),
-        qm.indices,
-        dm.indptr.astype(np.int64, copy=False),
-        dm.indices,
-        np.int64(qm.shape[1]),
-        pq,
-        pd_,
-        n_tasks(len(pq), per_task=_PAIRS_PER_TASK),
-    )
-    return PairMatches(rows, pair_id, pq, pd_, hit_pair, hit_qpos, hit_dpos)
+    def compute() -> PairIndex:
+        qc, _ = text_codes(frame, QUERY)
+        dc, docs = text_codes(frame, field)
+        n_docs = max(len(docs), 1)
+        rows = np.flatnonzero((qc >= 0) & (dc >= 0))
+        pair_id, uniq = pd.factorize(qc[rows] * n_docs + dc[rows], sort=True)
+        return PairIndex(rows, pair_id, uniq // n_docs, uniq % n_docs)
+
+    return cached(frame, ("matches", field, "pairs"), compute)
 
 
-def pair_matches(
-    frame: pd.DataFrame, field: str, analyzer: str, n_features: int, ngram_range: tuple[int, int] = (2, 3)
-) -> tuple[PairMatches, sp.csr_matrix, sp.csr_matrix]:
-    """Matches of ``query`` in ``field`` and both hashed matrices (cached per pass)."""
-    qc, qm = hashed_column(frame, QUERY, analyzer, n_features, ngram_range)
-    dc, dm = hashed_column(frame, field, analyzer, n_features, ngram_range)
-    key = ("matches", field, analyzer, n_features, tuple(ngram_range))
-    return cached(frame, key, lambda: _match(qm, dm, qc, dc)), qm, dm
-
-
-def _l2_norms(m: sp.csr_matrix, weights: np.ndarray) -> np.ndarray:
-    """L2 norm of every row of ``m`` with columns scaled by ``weights`` (compiled, parallel over rows)."""
-    return weighted_row_norms(m.indptr.astype(np.int64, copy=False), m.indices, m.data, weights, n_tasks())
+def _match_pairs(
+    frame: pd.DataFrame,
+    field: str,
+    analyzer: str,
+    n_features: int,
+    ngram_range: tuple[int, int],
+    metric: int,
+    weights: np.ndarray | None = None,
+    k1: float = 1.2,
+    b: float = 0.75,
+    avgdl: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(overlap, value)`` of every distinct pair (:func:`pair_match_kernel`, document chunk by chunk)."""
+    index = pair_index(frame, field)
+    queries = encoded_column(frame, QUERY)[1].joined()
+    docs = encoded_column(frame, field)[1]
+    args = _kernel_args(analyzer, n_features, ngram_range)
+    w = np.empty(0) if weights is None else weights
+    overlap, value = np.full(len(index.pair_query), np.nan), np.full(len(index.pair_query), np.nan)
+    start = 0
+    for cp, offsets in docs.chunks:
+        stop = start + len(offsets) - 1
+        sel = np.flatnonzero((index.pair_doc >= start) & (index.pair_doc < stop))
+        overlap[sel], value[sel] = pair_match_kernel(
+            *queries, cp, offsets, index.pair_query[sel], index.pair_doc[sel] - start, *args,
+            metric, w, float(k1), float(b), float(avgdl), n_tasks(len(sel), _PAIRS_PER_TASK),
+        )  # fmt: skip
+        start = stop
+    return overlap, value
 
 
 def score_pairs(
@@ -211,8 +262,12 @@ def score_pairs(
 ) -> np.ndarray:
     """One matching metric between ``query`` and ``field`` for every row (NaN where undefined).
 
+    Formulas in the module docstring; each distinct pair is scored once. A ``bm25`` or ``cosine`` pass also leaves
+    the pairs' overlap in the pass's cache, so the matching ``overlap`` feature does not hash the texts again.
+
     Parameters
     ----------
+    analyzer : {"terms", "chars"}
     metric : {"overlap", "bm25", "cosine"}
     stats : CorpusStats
         Training statistics (needed by ``bm25`` and ``cosine``; NaN everywhere when they are empty).
@@ -221,33 +276,24 @@ def score_pairs(
     -------
     ndarray of float64, shape (n_rows,)
     """
+    _check_n_features(n_features)
+    if metric not in _METRICS:  # pragma: no cover - guarded by the feature classes
+        raise ValueError(f"unknown metric {metric!r}")
     out = np.full(len(frame), np.nan)
     if metric != "overlap" and (stats is None or stats.df is None or stats.n_docs == 0):
         return out
-    m, qm, dm = pair_matches(frame, field, analyzer, n_features, ngram_range)
-    if len(m.rows) == 0:
+    index = pair_index(frame, field)
+    if len(index.rows) == 0:
         return out
-    n_pairs = len(m.pair_query)
+    key = ("matches", field, analyzer, n_features, tuple(ngram_range), "overlap")
     if metric == "overlap":
-        found = np.bincount(m.hit_pair, minlength=n_pairs)
-        values = found / np.diff(qm.indptr)[m.pair_query]
-    elif metric == "bm25":
+        values = cached(frame, key, lambda: _match_pairs(frame, field, analyzer, n_features, ngram_range, OVERLAP)[0])
+    else:
         assert stats is not None
-        dl = _row_sums(dm)
-        tf = dm.data[m.hit_dpos].astype(np.float64)
-        norm = k1 * (1.0 - b + b * dl[m.pair_doc[m.hit_pair]] / max(stats.avgdl, 1e-12))
-        weight = qm.data[m.hit_qpos] * stats.bm25_idf[qm.indices[m.hit_qpos]] * tf * (k1 + 1.0) / (tf + norm)
-        values = np.bincount(m.hit_pair, weights=weight, minlength=n_pairs)
-    elif metric == "cosine":
-        assert stats is not None
-        idf = stats.smooth_idf
-        q_norm, d_norm = _l2_norms(qm, idf), _l2_norms(dm, idf)
-        q_w = qm.data[m.hit_qpos] * idf[qm.indices[m.hit_qpos]]
-        d_w = dm.data[m.hit_dpos] * idf[dm.indices[m.hit_dpos]]
-        dots = np.bincount(m.hit_pair, weights=q_w * d_w, minlength=n_pairs)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            values = dots / (q_norm[m.pair_query] * d_norm[m.pair_doc])
-    else:  # pragma: no cover - guarded by the feature classes
-        raise ValueError(f"unknown metric {metric!r}")
-    out[m.rows] = values[m.pair_id]
+        weights = stats.bm25_idf if metric == "bm25" else stats.smooth_idf
+        overlap, values = _match_pairs(
+            frame, field, analyzer, n_features, ngram_range, _METRICS[metric], weights, k1, b, max(stats.avgdl, 1e-12)
+        )
+        cached(frame, key, lambda: overlap)
+    out[index.rows] = values[index.pair_id]
     return out

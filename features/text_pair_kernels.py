@@ -1,0 +1,328 @@
+"""Fused (numba) query-document matching: hash each document into a small local table and score it at once.
+
+The CSR route (:mod:`smar_ltr.features.text_hashing`, then a match over the global matrices) writes every
+document's buckets into a matrix as large as the text, looks each one up in an ``n_features``-long array and
+scores the hits with numpy. Here each distinct (query, document) pair is handled in one pass: the query's
+buckets sit in a small open-addressing table (rebuilt only when the query changes: pairs come sorted by query),
+the document is hashed into a second small table, and the document's distinct buckets are looked up in the
+query's, in the document's order of first occurrence. The sums run in exactly the order and with exactly the
+floating-point operations of the CSR route, so the values are bit-for-bit the same.
+
+Fitting needs only document frequencies and lengths: :func:`doc_stats_kernel` hashes each document once and adds
+its row weight to every distinct bucket (one frequency array per task, summed at the end; the sums are of
+integers, so exact in any order).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from smar_ltr.features.text_kernels import (
+    _blocks,
+    _table_size,
+    count_buckets,
+    ngram_buckets,
+    padded_stream,
+    term_buckets,
+)
+
+#: Metrics of :func:`pair_match_kernel`.
+OVERLAP, BM25, COSINE = 0, 1, 2
+
+
+@numba.njit(inline="always")
+def _lookup(b: np.int32, keys: np.ndarray, mask: int) -> int:  # pragma: no cover - compiled
+    """Slot of bucket ``b`` in an open-addressing table, or -1."""
+    s = b & mask
+    while keys[s] != -1:
+        if keys[s] == b:
+            return s
+        s = (s + 1) & mask
+    return -1
+
+
+@numba.njit(inline="always")
+def _buckets(  # pragma: no cover - compiled
+    cp: np.ndarray,
+    lo: int,
+    hi: int,
+    chars: bool,
+    table: np.ndarray,
+    n_features: np.int64,
+    shift: np.uint64,
+    n_lo: int,
+    n_hi: int,
+    seeds: np.ndarray,
+    stream: np.ndarray,
+    seq: np.ndarray,
+) -> int:
+    """Bucket of every term or n-gram of one document into ``seq`` (text order); returns how many."""
+    if chars:
+        m = padded_stream(cp, lo, hi, table, stream)
+        return ngram_buckets(stream, m, n_features, shift, n_lo, n_hi, seeds, seq)
+    return term_buckets(cp, lo, hi, table, n_features, shift, seq)
+
+
+@numba.njit(inline="always")
+def _scratch(longest: int, chars: bool, n_lo: int, n_hi: int) -> int:  # pragma: no cover - compiled
+    """Length of the per-document buffers for documents of up to ``longest`` code points."""
+    return (longest + 2) * (n_hi - n_lo + 1) if chars else max(longest, 1)
+
+
+@numba.njit(inline="always")
+def _maybe_in(bits: np.ndarray, b: np.int32) -> bool:  # pragma: no cover - compiled
+    """False when bucket ``b`` is surely not among the query's (a 4096-bit filter on its low bits)."""
+    return ((bits[(b >> 6) & 63] >> np.uint64(b & 63)) & np.uint64(1)) != np.uint64(0)
+
+
+@numba.njit(nogil=True, cache=True)
+def _match_block(  # pragma: no cover - compiled
+    q_cp: np.ndarray,
+    q_offsets: np.ndarray,
+    d_cp: np.ndarray,
+    d_offsets: np.ndarray,
+    pair_query: np.ndarray,
+    pair_doc: np.ndarray,
+    table: np.ndarray,
+    n_features: np.int64,
+    shift: np.uint64,
+    chars: bool,
+    n_lo: int,
+    n_hi: int,
+    seeds: np.ndarray,
+    metric: int,
+    weights: np.ndarray,
+    k1: float,
+    b: float,
+    avgdl: float,
+    first: int,
+    stop: int,
+    q_longest: int,
+    d_longest: int,
+    overlap: np.ndarray,
+    value: np.ndarray,
+) -> None:
+    """Pairs ``first..stop-1`` of :func:`pair_match_kernel` (a plain compiled function: one task's share)."""
+    q_len, d_len = _scratch(q_longest, chars, n_lo, n_hi), _scratch(d_longest, chars, n_lo, n_hi)
+    k1p1 = k1 + 1.0
+    one_minus_b = 1.0 - b
+    stream = np.empty(max(q_longest, d_longest) + 2, dtype=np.uint32)
+    seq = np.empty(max(q_len, d_len), dtype=np.int32)
+    q_keys = np.empty(_table_size(q_len), dtype=np.int32)
+    q_pos = np.empty(q_keys.shape[0], dtype=np.int64)
+    q_idx = np.empty(q_len, dtype=np.int32)
+    q_cnt = np.empty(q_len, dtype=np.float32)
+    bits = np.zeros(64, dtype=np.uint64)  # filter of the query's buckets
+    stamp = np.empty(q_keys.shape[0], dtype=np.int64)  # last pair that hit each query slot
+    tf = np.empty(q_keys.shape[0], dtype=np.float64)  # hits of each query slot in the current document
+    order = np.empty(q_len, dtype=np.int64)  # query slots in order of first hit
+    cosine = metric == COSINE
+    d_keys = np.empty(_table_size(d_len) if cosine else 1, dtype=np.int32)
+    d_pos = np.empty(d_keys.shape[0], dtype=np.int64)
+    d_idx = np.empty(d_len if cosine else 1, dtype=np.int32)
+    d_cnt = np.empty(d_idx.shape[0], dtype=np.float32)
+    current, nq, q_mask, q_norm = -1, 0, 0, 0.0
+    for p in range(first, stop):
+        q = pair_query[p]
+        if q != current:
+            current = q
+            n = _buckets(q_cp, q_offsets[q], q_offsets[q + 1], chars, table, n_features, shift, n_lo, n_hi,
+                         seeds, stream, seq)  # fmt: skip
+            nq, q_mask = count_buckets(seq, n, q_keys, q_pos, q_idx, q_cnt, 0)
+            stamp[: q_mask + 1] = -1
+            bits[:] = 0
+            acc = 0.0
+            for i in range(nq):
+                bucket = q_idx[i]
+                bits[(bucket >> 6) & 63] |= np.uint64(1) << np.uint64(bucket & 63)
+                if cosine:
+                    v = np.float64(q_cnt[i]) * weights[bucket]
+                    acc += v * v
+            q_norm = np.sqrt(acc)
+        if nq == 0:
+            continue
+        d = pair_doc[p]
+        n = _buckets(d_cp, d_offsets[d], d_offsets[d + 1], chars, table, n_features, shift, n_lo, n_hi,
+                     seeds, stream, seq)  # fmt: skip
+        if n == 0:
+            continue
+        acc = 0.0
+        hits = 0
+        if cosine:
+            nd, _ = count_buckets(seq, n, d_keys, d_pos, d_idx, d_cnt, 0)
+            d_acc = 0.0
+            for j in range(nd):
+                w = weights[d_idx[j]]
+                dw = np.float64(d_cnt[j]) * w
+                d_acc += dw * dw
+                if _maybe_in(bits, d_idx[j]):
+                    s = _lookup(d_idx[j], q_keys, q_mask)
+                    if s >= 0:
+                        hits += 1
+                        acc += (np.float64(q_cnt[q_pos[s]]) * w) * dw
+            value[p] = acc / (q_norm * np.sqrt(d_acc))
+            overlap[p] = hits / nq
+            continue
+        for j in range(n):
+            if not _maybe_in(bits, seq[j]):
+                continue
+            s = _lookup(seq[j], q_keys, q_mask)
+            if s >= 0:
+                if stamp[s] != p:
+                    stamp[s] = p
+                    tf[s] = 1.0
+                    order[hits] = s
+                    hits += 1
+                else:
+                    tf[s] += 1.0
+        overlap[p] = hits / nq
+        if metric == OVERLAP:
+            value[p] = overlap[p]
+            continue
+        # BM25, summed in the document's order of first occurrence (as over its distinct buckets)
+        norm = k1 * (one_minus_b + b * np.float64(n) / avgdl)
+        for h in range(hits):
+            s = order[h]
+            t = tf[s]
+            qi = q_pos[s]
+            acc += np.float64(q_cnt[qi]) * weights[q_idx[qi]] * t * k1p1 / (t + norm)
+        value[p] = acc
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def pair_match_kernel(  # pragma: no cover - compiled
+    q_cp: np.ndarray,
+    q_offsets: np.ndarray,
+    d_cp: np.ndarray,
+    d_offsets: np.ndarray,
+    pair_query: np.ndarray,
+    pair_doc: np.ndarray,
+    table: np.ndarray,
+    n_features: np.int64,
+    shift: np.uint64,
+    chars: bool,
+    n_lo: int,
+    n_hi: int,
+    seeds: np.ndarray,
+    metric: int,
+    weights: np.ndarray,
+    k1: float,
+    b: float,
+    avgdl: float,
+    tasks: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Share of the query's buckets found in each pair's document and one matching metric: ``(overlap, value)``.
+
+    ``OVERLAP`` and ``BM25`` only look the document's buckets up in the query's table (the hit counts are the
+    term frequencies, the number of buckets the length); ``COSINE`` also needs the document's norm, so it counts
+    the document's distinct buckets in a table of their own first. Each task runs :func:`_match_block` on a
+    contiguous block of pairs.
+
+    Parameters
+    ----------
+    q_cp, q_offsets, d_cp, d_offsets
+        Code points of the distinct queries / documents and their ``[start, end)`` offsets.
+    pair_query, pair_doc : int64, shape (n_pairs,)
+        Query and document of each pair, sorted by query.
+    chars : bool
+        Character n-grams ``n_lo..n_hi`` (``seeds`` as in ``hash_ngrams_kernel``), else terms.
+    metric : int
+        ``OVERLAP``: share of the query's distinct buckets found; ``BM25``: with IDF ``weights`` and ``k1``,
+        ``b``, ``avgdl``; ``COSINE``: cosine of the count vectors scaled by ``weights``.
+
+    Returns
+    -------
+    overlap : float64, shape (n_pairs,)
+        Distinct query buckets present in the document over the query's distinct buckets; NaN where the query or
+        the document has no bucket.
+    value : float64, shape (n_pairs,)
+        The metric (``overlap`` again for ``OVERLAP``); NaN where ``overlap`` is.
+    """
+    n_pairs = pair_query.shape[0]
+    overlap = np.full(n_pairs, np.nan)
+    value = np.full(n_pairs, np.nan)
+    q_longest, d_longest = 0, 0
+    for q in range(q_offsets.shape[0] - 1):
+        q_longest = max(q_longest, q_offsets[q + 1] - q_offsets[q])
+    for d in range(d_offsets.shape[0] - 1):
+        d_longest = max(d_longest, d_offsets[d + 1] - d_offsets[d])
+    bounds = _blocks(n_pairs, tasks)
+    for blk in numba.prange(bounds.shape[0] - 1):
+        _match_block(q_cp, q_offsets, d_cp, d_offsets, pair_query, pair_doc, table, n_features, shift, chars,
+                     n_lo, n_hi, seeds, metric, weights, k1, b, avgdl, bounds[blk], bounds[blk + 1], q_longest,
+                     d_longest, overlap, value)  # fmt: skip
+    return overlap, value
+
+
+@numba.njit(nogil=True, cache=True)
+def _stats_block(  # pragma: no cover - compiled
+    cp: np.ndarray,
+    offsets: np.ndarray,
+    weight: np.ndarray,
+    table: np.ndarray,
+    n_features: np.int64,
+    shift: np.uint64,
+    chars: bool,
+    n_lo: int,
+    n_hi: int,
+    seeds: np.ndarray,
+    first: int,
+    stop: int,
+    longest: int,
+    df: np.ndarray,
+    dl: np.ndarray,
+) -> None:
+    """Documents ``first..stop-1`` of :func:`doc_stats_kernel`, adding to this task's ``df``."""
+    size = _scratch(longest, chars, n_lo, n_hi)
+    stream = np.empty(longest + 2, dtype=np.uint32)
+    seq = np.empty(size, dtype=np.int32)
+    keys = np.empty(_table_size(size), dtype=np.int32)
+    pos = np.empty(keys.shape[0], dtype=np.int64)
+    idx = np.empty(size, dtype=np.int32)
+    cnt = np.empty(size, dtype=np.float32)
+    for d in range(first, stop):
+        if weight[d] == 0:
+            continue
+        n = _buckets(cp, offsets[d], offsets[d + 1], chars, table, n_features, shift, n_lo, n_hi, seeds,
+                     stream, seq)  # fmt: skip
+        nd, _ = count_buckets(seq, n, keys, pos, idx, cnt, 0)
+        for j in range(nd):
+            df[idx[j]] += weight[d]
+        dl[d] = n
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def doc_stats_kernel(  # pragma: no cover - compiled
+    cp: np.ndarray,
+    offsets: np.ndarray,
+    weight: np.ndarray,
+    table: np.ndarray,
+    n_features: np.int64,
+    shift: np.uint64,
+    chars: bool,
+    n_lo: int,
+    n_hi: int,
+    seeds: np.ndarray,
+    tasks: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted document frequency of every bucket and the length of every document: ``(df, dl)``.
+
+    ``df[k]`` sums ``weight[d]`` over the documents holding bucket ``k``; ``dl[d]`` counts document ``d``'s terms
+    or n-grams. Documents with zero weight are skipped (``dl`` 0).
+    """
+    n_docs = offsets.shape[0] - 1
+    longest = 0
+    for d in range(n_docs):
+        longest = max(longest, offsets[d + 1] - offsets[d])
+    bounds = _blocks(n_docs, tasks)
+    n_blocks = bounds.shape[0] - 1
+    partial = np.zeros((n_blocks, n_features))
+    dl = np.zeros(n_docs)
+    for blk in numba.prange(n_blocks):
+        _stats_block(cp, offsets, weight, table, n_features, shift, chars, n_lo, n_hi, seeds, bounds[blk],
+                     bounds[blk + 1], longest, partial[blk], dl)  # fmt: skip
+    df = np.zeros(n_features)
+    for blk in range(n_blocks):
+        df += partial[blk]
+    return df, dl
