@@ -27,10 +27,11 @@ COLUMN_KINDS = frozenset({"text", "hashed", "matches"})
 class CacheScope:
     """The intermediate results of one pass over one frame."""
 
-    def __init__(self, frame: pd.DataFrame, owned: bool = True) -> None:
+    def __init__(self, frame: pd.DataFrame, owned: bool = True, features: tuple[Any, ...] = ()) -> None:
         self.index = frame.index
         self.store: dict[Hashable, Any] = {}
         self.owned = owned
+        self.features = features
 
     def release(self, column: str) -> None:
         """Drop the cached results derived from ``column`` (to bound memory once no feature needs them)."""
@@ -48,8 +49,10 @@ _SCOPE: contextvars.ContextVar[CacheScope | None] = contextvars.ContextVar("smar
 
 
 @contextmanager
-def shared_cache(frame: pd.DataFrame) -> Iterator[CacheScope]:
+def shared_cache(frame: pd.DataFrame, features: tuple[Any, ...] = ()) -> Iterator[CacheScope]:
     """Open a cache scope for one pass of several features over ``frame``.
+
+    ``features`` are the features of the pass (see :func:`pass_features`).
 
     Within the scope every frame with the same index is assumed to hold the same data (features get shallow
     copies of ``frame``); results for other frames are computed without caching. A nested scope for the same
@@ -57,11 +60,11 @@ def shared_cache(frame: pd.DataFrame) -> Iterator[CacheScope]:
     """
     outer = _SCOPE.get()
     if outer is not None and outer.serves(frame):  # nested pass over the same frame: share the results
-        view = CacheScope(frame, owned=False)
+        view = CacheScope(frame, owned=False, features=outer.features)
         view.store = outer.store
         yield view
         return
-    scope = CacheScope(frame)
+    scope = CacheScope(frame, features=features)
     token = _SCOPE.set(scope)
     try:
         yield scope
@@ -77,6 +80,16 @@ def cached(frame: pd.DataFrame, key: Hashable, compute: Callable[[], T]) -> T:
     if key not in scope.store:
         scope.store[key] = compute()
     return scope.store[key]
+
+
+def pass_features(frame: pd.DataFrame) -> tuple[Any, ...]:
+    """The features of the current :func:`shared_cache` pass over ``frame`` (empty outside one).
+
+    A feature may compute a result a later feature of the same pass will ask for (e.g. the query-field overlap
+    comes out of the same kernel pass as the TF-IDF cosine) and leave it in the cache.
+    """
+    scope = _SCOPE.get()
+    return scope.features if scope is not None and scope.serves(frame) else ()
 
 
 def group_codes(frame: pd.DataFrame, *columns: str) -> tuple[np.ndarray, int]:

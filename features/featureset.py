@@ -19,7 +19,7 @@ import pandas as pd
 
 from smar_ltr.errors import ArtifactError, ConfigError, RegistryError
 from smar_ltr.features.base import Feature
-from smar_ltr.features.context import shared_cache
+from smar_ltr.features.context import CacheScope, shared_cache
 from smar_ltr.features.registry import FEATURES
 from smar_ltr.features.text_kernels import one_thread_below
 
@@ -191,21 +191,31 @@ class FeatureSet:
                 seen[c] = f.name
 
     def _run(self, frame: pd.DataFrame, fit: bool, transform: bool) -> dict[str, np.ndarray]:
-        """Fit and/or apply every feature in one cache scope, freeing each column's cache after its last use."""
+        """Fit and/or apply every feature in one cache scope, freeing each column's cache after its last use.
+
+        Every feature is fitted before the first is applied, so a feature's ``transform`` can compute what a
+        fitted later feature of the pass needs in the same kernel pass (:func:`pass_features`).
+        """
         self._check_frame(frame)
         last_use = {c: i for i, f in enumerate(self.features) for c in f.inputs}
         columns: dict[str, np.ndarray] = {}
-        with shared_cache(frame) as scope, one_thread_below(len(frame)):
+        with shared_cache(frame, tuple(self.features)) as scope, one_thread_below(len(frame)):
             for i, f in enumerate(self.features):
                 if fit:
                     f.checked_fit(frame)
-                if transform:
-                    out = f.checked_transform(frame)
-                    columns.update({c: out[c].to_numpy() for c in out.columns})
-                for c in f.inputs:
-                    if last_use[c] == i:
-                        scope.release(c)
+                if not transform:
+                    self._release_after(scope, i, last_use)
+            for i, f in enumerate(self.features if transform else ()):
+                out = f.checked_transform(frame)
+                columns.update({c: out[c].to_numpy() for c in out.columns})
+                self._release_after(scope, i, last_use)
         return columns
+
+    def _release_after(self, scope: CacheScope, i: int, last_use: dict[str, int]) -> None:
+        """Drop the cached results of the columns feature ``i`` is the last to read."""
+        for c in self.features[i].inputs:
+            if last_use[c] == i:
+                scope.release(c)
 
     def fit(self, frame: pd.DataFrame) -> FeatureSet:
         """Learn every feature's statistics on training pages; returns ``self``."""

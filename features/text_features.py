@@ -27,7 +27,8 @@ from smar_ltr.errors import ArtifactError
 from smar_ltr.features.base import Feature
 from smar_ltr.features.registry import register_feature
 from smar_ltr.features.text_hashing import DEFAULT_N_FEATURES
-from smar_ltr.features.text_match import QUERY, CorpusStats, field_stats, score_pairs
+from smar_ltr.features.context import pass_features
+from smar_ltr.features.text_match import QUERY, Companion, CorpusStats, field_stats, score_pairs
 
 #: Text fields matched against the query (``datasets.md``: title, body, caption, OCR / ASR text, LLM answer).
 TEXT_FIELDS: tuple[str, ...] = ("title", "body", "caption", "ocr", "asr", "answer")
@@ -51,9 +52,24 @@ class _QueryFieldMatch(Feature):
     def _score(self, frame: pd.DataFrame, stats: CorpusStats | None = None) -> pd.DataFrame:
         values = score_pairs(
             frame, self.field, self.analyzer, self.n_features, self.metric, stats, self.ngram_range(),
-            **self._metric_params(),
+            companion=self._companion(frame) if self.metric == "overlap" else None, **self._metric_params(),
         )  # fmt: skip
         return pd.DataFrame({self.outputs[0]: values}, index=frame.index)
+
+    def _companion(self, frame: pd.DataFrame) -> Companion | None:
+        """A fitted BM25 / TF-IDF feature of the pass on the same field and analyzer: its kernel pass also gives
+        this overlap, so the texts are hashed once for both."""
+        for f in pass_features(frame):
+            if (
+                isinstance(f, CorpusStatsMatch)
+                and (f.field, f.analyzer, f.n_features, f.ngram_range())
+                == (self.field, self.analyzer, self.n_features, self.ngram_range())
+                and getattr(f, "stats_", None) is not None
+                and not f.missing_inputs(frame)
+            ):
+                params = f._metric_params()
+                return Companion(f.metric, f.stats_, params.get("k1", 1.2), params.get("b", 0.75))
+        return None
 
     def _metric_params(self) -> dict[str, float]:
         return {}

@@ -249,6 +249,45 @@ def _match_pairs(
     return overlap, value
 
 
+@dataclass(frozen=True)
+class Companion:
+    """A fitted weighted metric (``bm25`` / ``cosine``) whose kernel pass also yields the overlap."""
+
+    metric: str
+    stats: CorpusStats
+    k1: float = 1.2
+    b: float = 0.75
+
+    @property
+    def usable(self) -> bool:
+        """False when the statistics are empty (the metric is NaN and no pass runs)."""
+        return self.stats.df is not None and self.stats.n_docs > 0
+
+
+def _weighted(
+    frame: pd.DataFrame,
+    field: str,
+    analyzer: str,
+    n_features: int,
+    ngram_range: tuple[int, int],
+    spec: Companion,
+) -> np.ndarray:
+    """Per-pair values of a weighted metric (cached per pass, with the pairs' overlap as a by-product)."""
+    key = ("matches", field, analyzer, n_features, tuple(ngram_range))
+
+    def compute() -> tuple[CorpusStats, np.ndarray]:
+        weights = spec.stats.bm25_idf if spec.metric == "bm25" else spec.stats.smooth_idf
+        overlap, values = _match_pairs(
+            frame, field, analyzer, n_features, ngram_range, _METRICS[spec.metric], weights, spec.k1, spec.b,
+            max(spec.stats.avgdl, 1e-12),
+        )  # fmt: skip
+        cached(frame, (*key, "overlap"), lambda: overlap)
+        return spec.stats, values
+
+    stats, values = cached(frame, (*key, spec.metric, spec.k1, spec.b, id(spec.stats)), compute)
+    return values if stats is spec.stats else compute()[1]
+
+
 def score_pairs(
     frame: pd.DataFrame,
     field: str,
@@ -259,11 +298,14 @@ def score_pairs(
     ngram_range: tuple[int, int] = (2, 3),
     k1: float = 1.2,
     b: float = 0.75,
+    companion: Companion | None = None,
 ) -> np.ndarray:
     """One matching metric between ``query`` and ``field`` for every row (NaN where undefined).
 
-    Formulas in the module docstring; each distinct pair is scored once. A ``bm25`` or ``cosine`` pass also leaves
-    the pairs' overlap in the pass's cache, so the matching ``overlap`` feature does not hash the texts again.
+    Formulas in the module docstring; each distinct pair is scored once per pass. A ``bm25`` or ``cosine`` pass
+    also leaves the pairs' overlap in the pass's cache, so the ``overlap`` of the same field and analyzer reads it
+    instead of hashing the texts again; an ``overlap`` asked first runs its ``companion``'s pass (when given and
+    usable) and leaves that metric in the cache the same way.
 
     Parameters
     ----------
@@ -271,6 +313,8 @@ def score_pairs(
     metric : {"overlap", "bm25", "cosine"}
     stats : CorpusStats
         Training statistics (needed by ``bm25`` and ``cosine``; NaN everywhere when they are empty).
+    companion : Companion, optional
+        For ``overlap``: the weighted metric of the same field and analyzer a later feature of the pass needs.
 
     Returns
     -------
@@ -285,15 +329,20 @@ def score_pairs(
     index = pair_index(frame, field)
     if len(index.rows) == 0:
         return out
-    key = ("matches", field, analyzer, n_features, tuple(ngram_range), "overlap")
     if metric == "overlap":
-        values = cached(frame, key, lambda: _match_pairs(frame, field, analyzer, n_features, ngram_range, OVERLAP)[0])
+
+        def overlap() -> np.ndarray:
+            if companion is not None and companion.usable:
+                _weighted(frame, field, analyzer, n_features, ngram_range, companion)
+                found = cached(frame, key, lambda: None)
+                if found is not None:
+                    return found
+            return _match_pairs(frame, field, analyzer, n_features, ngram_range, OVERLAP)[0]
+
+        key = ("matches", field, analyzer, n_features, tuple(ngram_range), "overlap")
+        values = cached(frame, key, overlap)
     else:
         assert stats is not None
-        weights = stats.bm25_idf if metric == "bm25" else stats.smooth_idf
-        overlap, values = _match_pairs(
-            frame, field, analyzer, n_features, ngram_range, _METRICS[metric], weights, k1, b, max(stats.avgdl, 1e-12)
-        )
-        cached(frame, key, lambda: overlap)
+        values = _weighted(frame, field, analyzer, n_features, ngram_range, Companion(metric, stats, k1, b))
     out[index.rows] = values[index.pair_id]
     return out

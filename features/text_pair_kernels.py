@@ -71,6 +71,42 @@ def _scratch(longest: int, chars: bool, n_lo: int, n_hi: int) -> int:  # pragma:
 
 
 @numba.njit(inline="always")
+def _count_slots(  # pragma: no cover - compiled
+    seq: np.ndarray, n: int, keys: np.ndarray, counts: np.ndarray, order: np.ndarray
+) -> int:
+    """Count the distinct buckets of ``seq[:n]`` in an open-addressing table; returns how many there are.
+
+    ``keys`` must be all -1 on entry (at least ``_table_size(n)`` long); afterwards ``order[:nd]`` holds the
+    buckets' slots in order of first occurrence, ``keys[slot]`` the bucket and ``counts[slot]`` its count.
+    :func:`_clear_slots` resets the table for the next document (touching only the used slots).
+    """
+    mask = _table_size(n) - 1
+    nd = 0
+    for j in range(n):
+        b = seq[j]
+        s = b & mask
+        while True:
+            k = keys[s]
+            if k == b:
+                counts[s] += 1.0
+                break
+            if k == -1:
+                keys[s] = b
+                counts[s] = 1.0
+                order[nd] = s
+                nd += 1
+                break
+            s = (s + 1) & mask
+    return nd
+
+
+@numba.njit(inline="always")
+def _clear_slots(keys: np.ndarray, order: np.ndarray, nd: int) -> None:  # pragma: no cover - compiled
+    for j in range(nd):
+        keys[order[j]] = -1
+
+
+@numba.njit(inline="always")
 def _maybe_in(bits: np.ndarray, b: np.int32) -> bool:  # pragma: no cover - compiled
     """False when bucket ``b`` is surely not among the query's (a 4096-bit filter on its low bits)."""
     return ((bits[(b >> 6) & 63] >> np.uint64(b & 63)) & np.uint64(1)) != np.uint64(0)
@@ -118,10 +154,9 @@ def _match_block(  # pragma: no cover - compiled
     tf = np.empty(q_keys.shape[0], dtype=np.float64)  # hits of each query slot in the current document
     order = np.empty(q_len, dtype=np.int64)  # query slots in order of first hit
     cosine = metric == COSINE
-    d_keys = np.empty(_table_size(d_len) if cosine else 1, dtype=np.int32)
-    d_pos = np.empty(d_keys.shape[0], dtype=np.int64)
-    d_idx = np.empty(d_len if cosine else 1, dtype=np.int32)
-    d_cnt = np.empty(d_idx.shape[0], dtype=np.float32)
+    d_keys = np.full(_table_size(d_len) if cosine else 1, -1, dtype=np.int32)
+    d_cnt = np.empty(d_keys.shape[0], dtype=np.float32)
+    d_order = np.empty(d_len if cosine else 1, dtype=np.int64)
     current, nq, q_mask, q_norm = -1, 0, 0, 0.0
     for p in range(first, stop):
         q = pair_query[p]
@@ -150,17 +185,19 @@ def _match_block(  # pragma: no cover - compiled
         acc = 0.0
         hits = 0
         if cosine:
-            nd, _ = count_buckets(seq, n, d_keys, d_pos, d_idx, d_cnt, 0)
+            nd = _count_slots(seq, n, d_keys, d_cnt, d_order)
             d_acc = 0.0
             for j in range(nd):
-                w = weights[d_idx[j]]
-                dw = np.float64(d_cnt[j]) * w
+                bucket = d_keys[d_order[j]]
+                w = weights[bucket]
+                dw = np.float64(d_cnt[d_order[j]]) * w
                 d_acc += dw * dw
-                if _maybe_in(bits, d_idx[j]):
-                    s = _lookup(d_idx[j], q_keys, q_mask)
+                if _maybe_in(bits, bucket):
+                    s = _lookup(bucket, q_keys, q_mask)
                     if s >= 0:
                         hits += 1
                         acc += (np.float64(q_cnt[q_pos[s]]) * w) * dw
+            _clear_slots(d_keys, d_order, nd)
             value[p] = acc / (q_norm * np.sqrt(d_acc))
             overlap[p] = hits / nq
             continue
@@ -277,18 +314,18 @@ def _stats_block(  # pragma: no cover - compiled
     size = _scratch(longest, chars, n_lo, n_hi)
     stream = np.empty(longest + 2, dtype=np.uint32)
     seq = np.empty(size, dtype=np.int32)
-    keys = np.empty(_table_size(size), dtype=np.int32)
-    pos = np.empty(keys.shape[0], dtype=np.int64)
-    idx = np.empty(size, dtype=np.int32)
-    cnt = np.empty(size, dtype=np.float32)
+    keys = np.full(_table_size(size), -1, dtype=np.int32)
+    counts = np.empty(keys.shape[0], dtype=np.float32)
+    order = np.empty(size, dtype=np.int64)
     for d in range(first, stop):
         if weight[d] == 0:
             continue
         n = _buckets(cp, offsets[d], offsets[d + 1], chars, table, n_features, shift, n_lo, n_hi, seeds,
                      stream, seq)  # fmt: skip
-        nd, _ = count_buckets(seq, n, keys, pos, idx, cnt, 0)
+        nd = _count_slots(seq, n, keys, counts, order)
         for j in range(nd):
-            df[idx[j]] += weight[d]
+            df[keys[order[j]]] += weight[d]
+        _clear_slots(keys, order, nd)
         dl[d] = n
 
 
