@@ -32,17 +32,6 @@ OVERLAP, BM25, COSINE = 0, 1, 2
 
 
 @numba.njit(inline="always")
-def _lookup(b: np.int32, keys: np.ndarray, mask: int) -> int:  # pragma: no cover - compiled
-    """Slot of bucket ``b`` in an open-addressing table, or -1."""
-    s = b & mask
-    while keys[s] != -1:
-        if keys[s] == b:
-            return s
-        s = (s + 1) & mask
-    return -1
-
-
-@numba.njit(inline="always")
 def _buckets(  # pragma: no cover - compiled
     cp: np.ndarray,
     lo: int,
@@ -149,27 +138,28 @@ def _match_block(  # pragma: no cover - compiled
     q_pos = np.empty(q_keys.shape[0], dtype=np.int64)
     q_idx = np.empty(q_len, dtype=np.int32)
     q_cnt = np.empty(q_len, dtype=np.float32)
-    bits = np.zeros(64, dtype=np.uint64)  # filter of the query's buckets
-    stamp = np.empty(q_keys.shape[0], dtype=np.int64)  # last pair that hit each query slot
-    tf = np.empty(q_keys.shape[0], dtype=np.float64)  # hits of each query slot in the current document
-    order = np.empty(q_len, dtype=np.int64)  # query slots in order of first hit
+    mark = np.zeros(n_features, dtype=np.int32)  # 1 + position of each of the query's buckets in q_idx, else 0
+    bits = np.zeros(64, dtype=np.uint64)  # filter of the query's buckets (cheaper than reading mark)
+    tf = np.zeros(q_len, dtype=np.float64)  # hits of each query bucket in the current document
+    order = np.empty(q_len, dtype=np.int64)  # query buckets in order of first hit
     cosine = metric == COSINE
-    d_keys = np.full(_table_size(d_len) if cosine else 1, -1, dtype=np.int32)
-    d_cnt = np.empty(d_keys.shape[0], dtype=np.float32)
-    d_order = np.empty(d_len if cosine else 1, dtype=np.int64)
-    current, nq, q_mask, q_norm = -1, 0, 0, 0.0
+    d_cnt = np.zeros(n_features if cosine else 1, dtype=np.float32)  # the document's count of each bucket
+    d_order = np.empty(d_len if cosine else 1, dtype=np.int32)  # its buckets in order of first occurrence
+    current, nq, q_norm = -1, 0, 0.0
     for p in range(first, stop):
         q = pair_query[p]
         if q != current:
             current = q
+            for i in range(nq):
+                mark[q_idx[i]] = 0
             n = _buckets(q_cp, q_offsets[q], q_offsets[q + 1], chars, table, n_features, shift, n_lo, n_hi,
                          seeds, stream, seq)  # fmt: skip
-            nq, q_mask = count_buckets(seq, n, q_keys, q_pos, q_idx, q_cnt, 0)
-            stamp[: q_mask + 1] = -1
+            nq, _ = count_buckets(seq, n, q_keys, q_pos, q_idx, q_cnt, 0)
             bits[:] = 0
             acc = 0.0
             for i in range(nq):
                 bucket = q_idx[i]
+                mark[bucket] = i + 1
                 bits[(bucket >> 6) & 63] |= np.uint64(1) << np.uint64(bucket & 63)
                 if cosine:
                     v = np.float64(q_cnt[i]) * weights[bucket]
@@ -185,46 +175,44 @@ def _match_block(  # pragma: no cover - compiled
         acc = 0.0
         hits = 0
         if cosine:
-            nd = _count_slots(seq, n, d_keys, d_cnt, d_order)
+            nd = 0
+            for j in range(n):  # branch-free append of first occurrences
+                bucket = seq[j]
+                c = d_cnt[bucket]
+                d_order[nd] = bucket
+                nd += c == 0.0
+                d_cnt[bucket] = c + 1.0
             d_acc = 0.0
             for j in range(nd):
-                bucket = d_keys[d_order[j]]
+                bucket = d_order[j]
                 w = weights[bucket]
-                dw = np.float64(d_cnt[d_order[j]]) * w
+                dw = np.float64(d_cnt[bucket]) * w
+                d_cnt[bucket] = 0.0
                 d_acc += dw * dw
-                if _maybe_in(bits, bucket):
-                    s = _lookup(bucket, q_keys, q_mask)
-                    if s >= 0:
-                        hits += 1
-                        acc += (np.float64(q_cnt[q_pos[s]]) * w) * dw
-            _clear_slots(d_keys, d_order, nd)
+                if _maybe_in(bits, bucket) and mark[bucket] != 0:
+                    hits += 1
+                    acc += (np.float64(q_cnt[mark[bucket] - 1]) * w) * dw
             value[p] = acc / (q_norm * np.sqrt(d_acc))
             overlap[p] = hits / nq
             continue
         for j in range(n):
-            if not _maybe_in(bits, seq[j]):
-                continue
-            s = _lookup(seq[j], q_keys, q_mask)
-            if s >= 0:
-                if stamp[s] != p:
-                    stamp[s] = p
-                    tf[s] = 1.0
-                    order[hits] = s
-                    hits += 1
-                else:
-                    tf[s] += 1.0
+            bucket = seq[j]
+            if _maybe_in(bits, bucket) and mark[bucket] != 0:
+                i = mark[bucket] - 1
+                t = tf[i]
+                order[hits] = i  # branch-free append of first hits
+                hits += t == 0.0
+                tf[i] = t + 1.0
         overlap[p] = hits / nq
-        if metric == OVERLAP:
-            value[p] = overlap[p]
-            continue
-        # BM25, summed in the document's order of first occurrence (as over its distinct buckets)
-        norm = k1 * (one_minus_b + b * np.float64(n) / avgdl)
+        if metric == BM25:  # summed in the document's order of first occurrence (as over its distinct buckets)
+            norm = k1 * (one_minus_b + b * np.float64(n) / avgdl)
+            for h in range(hits):
+                i = order[h]
+                t = tf[i]
+                acc += np.float64(q_cnt[i]) * weights[q_idx[i]] * t * k1p1 / (t + norm)
         for h in range(hits):
-            s = order[h]
-            t = tf[s]
-            qi = q_pos[s]
-            acc += np.float64(q_cnt[qi]) * weights[q_idx[qi]] * t * k1p1 / (t + norm)
-        value[p] = acc
+            tf[order[h]] = 0.0
+        value[p] = overlap[p] if metric == OVERLAP else acc
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)

@@ -107,14 +107,28 @@ class SmarModel:
             )
         return frame
 
-    def featurize(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Reranker feature matrix of a prepared frame (training statistics reused)."""
-        return design_matrix(frame, self.features, self.raw_features, self.config.upstream_as_feature)
+    def featurize(self, frame: pd.DataFrame, used_only: bool = False) -> pd.DataFrame:
+        """Reranker feature matrix of a prepared frame (training statistics reused).
+
+        ``used_only`` computes only the extracted features whose columns some tree of the reranker splits on and
+        leaves the others NaN: the reranker's scores are the same (an input no split reads cannot change them),
+        the matrix is not the full one.
+        """
+        if not used_only:
+            return design_matrix(frame, self.features, self.raw_features, self.config.upstream_as_feature)
+        used = set(self.reranker.used_features())
+        needed = FeatureSet([f for f in self.features if used.intersection(f.output_columns)], self.features.selection)
+        extracted = needed.transform(frame)
+        return design_matrix(frame, self.features, self.raw_features, self.config.upstream_as_feature, extracted)
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
-        """Whole-page scores of a page table, in input order."""
+        """Whole-page scores of a page table, in input order (only the features the reranker reads are computed)."""
+        return self.prepare_and_score(frame)[1]
+
+    def prepare_and_score(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """``(prepared frame, scores)``: :meth:`score` that also returns the validated frame it scored."""
         prepared = self.prepare(frame, upstream=self.needs_upstream)
-        return self.reranker.predict(self.featurize(prepared))
+        return prepared, self.reranker.predict(self.featurize(prepared, used_only=True))
 
 
 def design_matrix(
@@ -122,7 +136,8 @@ def design_matrix(
 ) -> pd.DataFrame:
     """Raw dataset features + extracted features (+ ``upstream_score``) as one float frame, rows as ``frame``.
 
-    ``extracted`` may pass ``features.transform(frame)`` when it was already computed (e.g. by ``fit_transform``).
+    ``extracted`` may pass ``features.transform(frame)`` when it was already computed (e.g. by ``fit_transform``);
+    columns of ``features`` it lacks are NaN.
     """
     missing = [c for c in raw if c not in frame.columns]
     if missing:
@@ -134,15 +149,18 @@ def design_matrix(
             raise DatasetError(
                 f"feature column {col!r} must be numeric, found {example!r}; fix the value or write NaN for missing"
             )
-    parts = [frame[raw].astype("float32")]
-    if upstream:
-        parts.append(frame[[UPSTREAM_SCORE]].astype("float32"))
+    front = [*raw, UPSTREAM_SCORE] if upstream else list(raw)
     if extracted is None:
         extracted = features.transform(frame)
-    parts.append(extracted.astype("float32"))
-    out = pd.concat(parts, axis=1)
-    out.index = frame.index
-    return out
+    names = [*front, *features.output_columns]
+    # one float32 block, filled column by column: the reranker reads it without another copy
+    values = np.full((len(frame), len(names)), np.nan, dtype=np.float32)
+    for i, col in enumerate(front):
+        values[:, i] = frame[col].to_numpy(dtype=np.float32, na_value=np.nan)
+    for i, col in enumerate(features.output_columns, start=len(front)):
+        if col in extracted.columns:  # absent: a feature left out because the reranker does not read it
+            values[:, i] = extracted[col].to_numpy(dtype=np.float32, na_value=np.nan)
+    return pd.DataFrame(values, index=frame.index, columns=names, copy=False)
 
 
 def select_features(config: RunConfig) -> FeatureSet:
@@ -379,15 +397,18 @@ def rerank(model: SmarModel, frame: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         A copy of ``frame`` with ``score`` (float) and ``rank`` (1 = top within its query; ties keep input order).
     """
-    scores = model.score(frame)
+    prepared, scores = model.prepare_and_score(frame)
     out = frame.reset_index(drop=True)  # a new frame: adding columns below leaves the caller's untouched
     out["score"] = scores
-    out["rank"] = rank_within_query(out[QID].astype(str).to_numpy(), scores)
+    out["rank"] = rank_within_query(prepared[QID], scores)
     return out
 
 
-def rank_within_query(qid: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """1-based rank of each row within its query by score descending, ties in input order."""
+def rank_within_query(qid: np.ndarray | pd.Series, scores: np.ndarray) -> np.ndarray:
+    """1-based rank of each row within its query by score descending, ties in input order.
+
+    ``qid`` may be a Series (a validated frame's string column factorises without conversion to Python objects).
+    """
     codes = pd.factorize(pd.Series(qid))[0]
     order = np.lexsort((np.arange(len(scores)), -np.asarray(scores), codes))
     ranks = np.empty(len(scores), dtype=np.int64)

@@ -165,6 +165,21 @@ class GBDTRanker(BaseEstimator, ABC):
         arr, _ = as_matrix(X, self.feature_names_in_)
         return np.asarray(self._predict(arr), dtype=np.float64).reshape(-1)
 
+    def used_features(self) -> list[str]:
+        """Input columns some tree of the model splits on (in input order); the others cannot change a score.
+
+        Backends that cannot list their splits return every input column.
+        """
+        if not hasattr(self, "feature_names_in_"):
+            raise ConfigError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        used = self._split_features()
+        names = self.feature_names_in_
+        return list(names) if used is None else [n for i, n in enumerate(names) if i in used]
+
+    def _split_features(self) -> set[int] | None:
+        """Positions of the input columns the model splits on (None: unknown, all count as used)."""
+        return None
+
     # persistence -------------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> list[Path]:
         """Write ``<path><suffix>`` in the library's own format plus ``<path>.meta.json``; returns both files."""

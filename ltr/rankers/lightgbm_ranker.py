@@ -67,6 +67,10 @@ class LightGBMRanker(GBDTRanker):
     def _predict(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_, raw_score=True))
 
+    def _split_features(self) -> set[int]:
+        counts = self.booster_.feature_importance("split", iteration=self.best_iteration_)
+        return {int(i) for i in np.flatnonzero(counts > 0)}
+
     def _save_model(self, path: Path) -> None:
         self.booster_.save_model(str(path), num_iteration=self.best_iteration_)
 

@@ -79,6 +79,15 @@ class XGBoostRanker(GBDTRanker):
             xgb.DMatrix(X, missing=np.nan), output_margin=True, iteration_range=(0, self.best_iteration_)
         )
 
+    def _split_features(self) -> set[int]:
+        booster = self.booster_
+        if self.best_iteration_ < booster.num_boosted_rounds():
+            booster = booster[: self.best_iteration_]
+        split_on = booster.get_score(importance_type="weight")
+        if booster.feature_names is not None:
+            return {i for i, name in enumerate(booster.feature_names) if name in split_on}
+        return {int(name[1:]) for name in split_on}  # unnamed columns: XGBoost calls column i "f<i>"
+
     def _save_model(self, path: Path) -> None:
         self.booster_[: self.best_iteration_].save_model(str(path))
 
