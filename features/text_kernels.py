@@ -1,11 +1,11 @@
-"""Compiled (numba) inner loops of text hashing and query-document matching, parallel over documents / pairs.
+"""Compiled (numba) text hashing: terms and character n-grams of each document to buckets, parallel over documents.
 
-The numpy formulation these replace sorted one global ``document * n_features + bucket`` key per n-gram (tens of
-millions per field at a million candidates) and probed every query term with a binary search over all of them;
-these kernels do one pass per document instead: hash its terms or n-grams into a small buffer, sort that buffer
-(a few dozen values) and count runs, then merge-join each sorted query row with its sorted document row. The
-hash values are bit-for-bit those of the numpy formulation (see :mod:`smar_ltr.features.text_hashing` for the
-normalisation and hashing rules), so fitted statistics and feature values do not change.
+The per-document building blocks (:func:`term_buckets`, :func:`padded_stream` + :func:`ngram_buckets`,
+:func:`count_buckets`) are shared by the CSR kernels here (:func:`hash_terms_kernel`, :func:`hash_ngrams_kernel`)
+and the fused matching kernels of :mod:`smar_ltr.features.text_pair_kernels`, so both produce the same buckets.
+The hash values are bit-for-bit those of the original numpy formulation (see
+:mod:`smar_ltr.features.text_hashing` for the normalisation and hashing rules), so fitted statistics and feature
+values do not change.
 
 Character classes come from one lookup table over the code points below ``0x30000`` (every separator and CJK
 range lies below it; code points above are ordinary characters).
@@ -368,99 +368,3 @@ def _compact(  # pragma: no cover - compiled
                 cnt[dst + k] = cnt[src + k]
         indptr[d + 1] = dst + nnz[d]
     return indptr, idx, cnt
-
-
-@numba.njit(inline="always")
-def _scan_pairs(  # pragma: no cover - compiled
-    q_indptr: np.ndarray,
-    q_indices: np.ndarray,
-    d_indptr: np.ndarray,
-    d_indices: np.ndarray,
-    pair_query: np.ndarray,
-    pair_doc: np.ndarray,
-    lo: int,
-    hi: int,
-    mark: np.ndarray,
-    found: np.ndarray,
-    hit_pair: np.ndarray,
-    hit_qpos: np.ndarray,
-    hit_dpos: np.ndarray,
-    fill: bool,
-) -> None:
-    """Pairs ``lo..hi-1`` (sorted by query): mark each query's buckets once, look every document bucket up."""
-    current = -1
-    for p in range(lo, hi):
-        q = pair_query[p]
-        if q != current:
-            if current >= 0:
-                for i in range(q_indptr[current], q_indptr[current + 1]):
-                    mark[q_indices[i]] = 0
-            for i in range(q_indptr[q], q_indptr[q + 1]):
-                mark[q_indices[i]] = i + 1
-            current = q
-        k = found[p] if fill else 0
-        for j in range(d_indptr[pair_doc[p]], d_indptr[pair_doc[p] + 1]):
-            i = mark[d_indices[j]]
-            if i != 0:
-                if fill:
-                    hit_pair[k], hit_qpos[k], hit_dpos[k] = p, i - 1, j
-                k += 1
-        if not fill:
-            found[p + 1] = k
-    if current >= 0:
-        for i in range(q_indptr[current], q_indptr[current + 1]):
-            mark[q_indices[i]] = 0
-
-
-@numba.njit(parallel=True, nogil=True, cache=True)
-def match_kernel(  # pragma: no cover - compiled
-    q_indptr: np.ndarray,
-    q_indices: np.ndarray,
-    d_indptr: np.ndarray,
-    d_indices: np.ndarray,
-    n_features: np.int64,
-    pair_query: np.ndarray,
-    pair_doc: np.ndarray,
-    tasks: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Query buckets found in each pair's document: ``(hit_pair, hit_qpos, hit_dpos)``.
-
-    Pairs must be sorted by query. Positions index the matrices' ``indices`` / ``data`` arrays; hits come pair by
-    pair, in the document row's order within a pair. Rows must hold each bucket once.
-    """
-    n_pairs = pair_query.shape[0]
-    found = np.zeros(n_pairs + 1, dtype=np.int64)
-    none = np.empty(0, dtype=np.int64)
-    bounds = _blocks(n_pairs, tasks)
-    for blk in numba.prange(bounds.shape[0] - 1):
-        mark = np.zeros(n_features, dtype=np.int64)
-        _scan_pairs(q_indptr, q_indices, d_indptr, d_indices, pair_query, pair_doc, bounds[blk], bounds[blk + 1],
-                    mark, found, none, none, none, False)  # fmt: skip
-    for p in range(n_pairs):
-        found[p + 1] += found[p]
-    hit_pair = np.empty(found[n_pairs], dtype=np.int64)
-    hit_qpos = np.empty(found[n_pairs], dtype=np.int64)
-    hit_dpos = np.empty(found[n_pairs], dtype=np.int64)
-    for blk in numba.prange(bounds.shape[0] - 1):
-        mark = np.zeros(n_features, dtype=np.int64)
-        _scan_pairs(q_indptr, q_indices, d_indptr, d_indices, pair_query, pair_doc, bounds[blk], bounds[blk + 1],
-                    mark, found, hit_pair, hit_qpos, hit_dpos, True)  # fmt: skip
-    return hit_pair, hit_qpos, hit_dpos
-
-
-@numba.njit(parallel=True, nogil=True, cache=True)
-def weighted_row_norms(  # pragma: no cover - compiled
-    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, weights: np.ndarray, tasks: int
-) -> np.ndarray:
-    """``sqrt(sum_j (data_j * weights[indices_j]) ** 2)`` of every CSR row, in float64."""
-    n_rows = indptr.shape[0] - 1
-    out = np.zeros(n_rows)
-    bounds = _blocks(n_rows, tasks)
-    for blk in numba.prange(bounds.shape[0] - 1):
-        for r in range(bounds[blk], bounds[blk + 1]):
-            acc = 0.0
-            for j in range(indptr[r], indptr[r + 1]):
-                v = np.float64(data[j]) * weights[indices[j]]
-                acc += v * v
-            out[r] = np.sqrt(acc)
-    return out

@@ -60,42 +60,6 @@ def _scratch(longest: int, chars: bool, n_lo: int, n_hi: int) -> int:  # pragma:
 
 
 @numba.njit(inline="always")
-def _count_slots(  # pragma: no cover - compiled
-    seq: np.ndarray, n: int, keys: np.ndarray, counts: np.ndarray, order: np.ndarray
-) -> int:
-    """Count the distinct buckets of ``seq[:n]`` in an open-addressing table; returns how many there are.
-
-    ``keys`` must be all -1 on entry (at least ``_table_size(n)`` long); afterwards ``order[:nd]`` holds the
-    buckets' slots in order of first occurrence, ``keys[slot]`` the bucket and ``counts[slot]`` its count.
-    :func:`_clear_slots` resets the table for the next document (touching only the used slots).
-    """
-    mask = _table_size(n) - 1
-    nd = 0
-    for j in range(n):
-        b = seq[j]
-        s = b & mask
-        while True:
-            k = keys[s]
-            if k == b:
-                counts[s] += 1.0
-                break
-            if k == -1:
-                keys[s] = b
-                counts[s] = 1.0
-                order[nd] = s
-                nd += 1
-                break
-            s = (s + 1) & mask
-    return nd
-
-
-@numba.njit(inline="always")
-def _clear_slots(keys: np.ndarray, order: np.ndarray, nd: int) -> None:  # pragma: no cover - compiled
-    for j in range(nd):
-        keys[order[j]] = -1
-
-
-@numba.njit(inline="always")
 def _maybe_in(bits: np.ndarray, b: np.int32) -> bool:  # pragma: no cover - compiled
     """False when bucket ``b`` is surely not among the query's (a 4096-bit filter on its low bits)."""
     return ((bits[(b >> 6) & 63] >> np.uint64(b & 63)) & np.uint64(1)) != np.uint64(0)
@@ -302,18 +266,22 @@ def _stats_block(  # pragma: no cover - compiled
     size = _scratch(longest, chars, n_lo, n_hi)
     stream = np.empty(longest + 2, dtype=np.uint32)
     seq = np.empty(size, dtype=np.int32)
-    keys = np.full(_table_size(size), -1, dtype=np.int32)
-    counts = np.empty(keys.shape[0], dtype=np.float32)
-    order = np.empty(size, dtype=np.int64)
+    seen = np.zeros(n_features, dtype=np.uint8)  # buckets of the current document
+    order = np.empty(size, dtype=np.int32)  # ... in order of first occurrence
     for d in range(first, stop):
         if weight[d] == 0:
             continue
         n = _buckets(cp, offsets[d], offsets[d + 1], chars, table, n_features, shift, n_lo, n_hi, seeds,
                      stream, seq)  # fmt: skip
-        nd = _count_slots(seq, n, keys, counts, order)
+        nd = 0
+        for j in range(n):  # branch-free append of first occurrences
+            bucket = seq[j]
+            order[nd] = bucket
+            nd += seen[bucket] == 0
+            seen[bucket] = 1
         for j in range(nd):
-            df[keys[order[j]]] += weight[d]
-        _clear_slots(keys, order, nd)
+            df[order[j]] += weight[d]
+            seen[order[j]] = 0
         dl[d] = n
 
 

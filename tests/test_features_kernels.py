@@ -1,4 +1,4 @@
-"""The compiled text kernels against plain-Python references: hash values, counts, matches, norms, threads."""
+"""The compiled hashing kernels against plain-Python references: hash values, counts, threads."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 import scipy.sparse as sp
 
 from smar_ltr.features.text_hashing import hash_char_ngrams, hash_terms
-from smar_ltr.features.text_kernels import match_kernel, weighted_row_norms
 
 TEXTS = [
     "Hello, 世界 2024!",
@@ -111,38 +110,3 @@ def test_results_do_not_depend_on_the_number_of_threads():
         numba.set_num_threads(before)
     for x, y in zip((one.indptr, one.indices, one.data), (many.indptr, many.indices, many.data), strict=True):
         assert np.array_equal(x, y)
-
-
-def _random_rows(rng, n_rows: int, n_features: int) -> sp.csr_matrix:
-    rows = [rng.choice(n_features, size=rng.integers(0, 12), replace=False) for _ in range(n_rows)]
-    indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
-    indices = np.concatenate([r for r in rows] + [np.empty(0, int)]).astype(np.int32)
-    data = rng.integers(1, 4, size=len(indices)).astype(np.float32)
-    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_features))
-
-
-@pytest.mark.parametrize("tasks", [1, 3, 16])
-def test_match_kernel_finds_exactly_the_shared_buckets(tasks):
-    rng = np.random.default_rng(0)
-    qm, dm = _random_rows(rng, 7, 40), _random_rows(rng, 60, 40)
-    pq = np.sort(rng.integers(0, 7, 150)).astype(np.int64)  # pairs sorted by query
-    pd_ = rng.integers(0, 60, 150).astype(np.int64)
-    hit_pair, hit_qpos, hit_dpos = match_kernel(qm.indptr, qm.indices, dm.indptr, dm.indices, 40, pq, pd_, tasks)
-    got = sorted(zip(hit_pair.tolist(), hit_qpos.tolist(), hit_dpos.tolist(), strict=True))
-    expected = []
-    for p, (q, d) in enumerate(zip(pq, pd_, strict=True)):
-        for i in range(qm.indptr[q], qm.indptr[q + 1]):
-            for j in range(dm.indptr[d], dm.indptr[d + 1]):
-                if qm.indices[i] == dm.indices[j]:
-                    expected.append((p, i, j))
-    assert got == sorted(expected)
-    assert np.all(np.diff(hit_pair) >= 0)  # pair by pair
-
-
-def test_weighted_row_norms_match_numpy():
-    rng = np.random.default_rng(1)
-    m = _random_rows(rng, 30, 50)
-    w = rng.uniform(0.5, 3.0, 50)
-    expected = np.sqrt(np.asarray((m.multiply(w[None, :]).power(2)).sum(axis=1)).ravel())
-    got = weighted_row_norms(m.indptr.astype(np.int64), m.indices, m.data, w, 4)
-    np.testing.assert_allclose(got, expected, rtol=1e-12)

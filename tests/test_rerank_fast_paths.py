@@ -6,7 +6,9 @@ import dataclasses
 
 import numba
 import numpy as np
+import pandas as pd
 import pytest
+from conftest import fast_config
 
 import smar_ltr.features.text_kernels as tk
 from smar_ltr.features.text_hashing import encode_texts, hash_char_ngrams, hash_terms
@@ -80,3 +82,48 @@ def test_encoded_texts_hash_like_the_texts() -> None:
         a, b = fn(texts, sort=False), fn(encoded, sort=False)
         for x, y in zip((a.indptr, a.indices, a.data), (b.indptr, b.indices, b.data), strict=True):
             np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
+def test_used_features_are_the_split_columns_and_the_others_cannot_change_a_score(backend, tmp_path) -> None:
+    from smar_ltr.rankers import GBDTRanker, make_ranker
+
+    rng = np.random.default_rng(0)
+    n = 600
+    X = np.column_stack([rng.normal(size=n), np.zeros(n), rng.normal(size=n), np.ones(n)])  # 1, 3: constant
+    y = (X[:, 0] + 0.5 * X[:, 2] > 0).astype(int) + (X[:, 0] > 1)
+    qid = np.repeat(np.arange(n // 20), 20)
+    ranker = make_ranker(backend, n_estimators=20, learning_rate=0.3, num_leaves=7, min_data_in_leaf=5,
+                         early_stopping_rounds=0, n_threads=1)  # fmt: skip
+    frame = pd.DataFrame(X, columns=["signal", "flat", "weak", "one"])
+    ranker.fit(frame, y, qid)
+    used = ranker.used_features()
+    assert "signal" in used and "flat" not in used and "one" not in used
+    scrambled = frame.copy()
+    for col in set(frame.columns) - set(used):
+        scrambled[col] = rng.normal(size=n) * 1e6  # any value, NaN included: no split reads it
+    scrambled.loc[::7, [c for c in frame.columns if c not in used]] = np.nan
+    np.testing.assert_array_equal(ranker.predict(scrambled), ranker.predict(frame))
+    ranker.save(tmp_path / "m")
+    assert GBDTRanker.load(tmp_path / "m").used_features() == used  # also from the saved model file
+
+
+@pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
+def test_rerank_computes_only_the_read_features_and_scores_as_the_full_matrix(backend, small_splits) -> None:
+    from smar_ltr.pipeline import fit
+
+    model, _ = fit(fast_config(reranker={"backend": backend}), small_splits)
+    prepared = model.prepare(small_splits.test, upstream=model.needs_upstream)
+    full = model.featurize(prepared)
+    pruned = model.featurize(prepared, used_only=True)
+    used = set(model.reranker.used_features())
+    assert list(pruned.columns) == list(full.columns) == model.feature_names
+    # columns of the features none of whose outputs a split reads (a feature is computed whole or not at all)
+    extracted = [c for f in model.features for c in f.output_columns if not used.intersection(f.output_columns)]
+    assert extracted, "the fixture's reranker reads every extracted feature: nothing would be pruned"
+    assert pruned[extracted].isna().all().all() and not full[extracted].isna().all().all()
+    kept = [c for c in full.columns if c not in extracted]
+    pd.testing.assert_frame_equal(pruned[kept], full[kept])
+    expected = model.reranker.predict(full)
+    np.testing.assert_array_equal(rerank(model, small_splits.test)["score"].to_numpy(), expected)
+    np.testing.assert_array_equal(model.score(small_splits.test), expected)
