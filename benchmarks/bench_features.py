@@ -98,8 +98,9 @@ def worker(path: str, selection: list[str] | None, profile: bool = False) -> Non
     c1, t1 = cpu_seconds(), time.perf_counter()
     assert len(out) == len(frame) and out.index.equals(frame.index)
     del out
+    c2, t2 = cpu_seconds(), time.perf_counter()
     out = fs.transform(frame)
-    t2 = time.perf_counter()
+    c3, t3 = cpu_seconds(), time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     state_bytes = len(json.dumps(fs.to_dict()))
     print(
@@ -107,7 +108,8 @@ def worker(path: str, selection: list[str] | None, profile: bool = False) -> Non
             {
                 "total_s": t1 - t0,
                 "cpu_s": c1 - c0,
-                "transform_s": t2 - t1,
+                "transform_s": t3 - t2,
+                "transform_cpu_s": c3 - c2,
                 "table_rss_mb": table_rss,
                 "peak_rss_mb": peak,
                 "n_features": len(fs),
@@ -140,20 +142,21 @@ def markdown(result: dict) -> str:
         "- the machine is shared with other engineers (see the load average): wall times are inflated and noisy, "
         "CPU seconds are the steadier figure",
         "",
-        "| repeat | fit_transform wall (s) | fit_transform CPU (s) | transform only (s) | peak RSS (MB) "
-        "| RSS before extraction (MB) |",
-        "|---|---|---|---|---|---|",
+        "| repeat | fit_transform wall (s) | fit_transform CPU (s) | transform only wall (s) | transform only CPU (s) "
+        "| peak RSS (MB) | RSS before extraction (MB) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(result["repeats"], 1):
         lines.append(
-            f"| {i} | {r['total_s']:.2f} | {r['cpu_s']:.2f} | {r['transform_s']:.2f} | "
+            f"| {i} | {r['total_s']:.2f} | {r['cpu_s']:.2f} | {r['transform_s']:.2f} | {r['transform_cpu_s']:.2f} | "
             f"{r['peak_rss_mb']:.0f} | {r['table_rss_mb']:.0f} |"
         )
     lines += [
         "",
         f"**Median full extraction (fit_transform): {s['median_total_s']:.2f} s wall, "
         f"{s['median_cpu_s']:.2f} s CPU, {s['rows_per_s']:,.0f} rows/s**; transform with fitted statistics "
-        f"{s['median_transform_s']:.2f} s. Target <10 s (issue 13): {'met' if s['median_total_s'] < 10 else 'not met'}.",
+        f"{s['median_transform_s']:.2f} s wall, {s['median_transform_cpu_s']:.2f} s CPU. Target < 10 s wall for the "
+        f"full extraction (issue 13): {'met' if s['median_total_s'] < 10 else 'not met'} on this run.",
         f"Peak memory {s['max_peak_rss_mb']:.0f} MB in all, {s['max_extraction_mb']:.0f} MB on top of the "
         f"loaded table; saved fitted state {s['state_json_bytes'] / 1024:.0f} KiB of JSON.",
         "",
@@ -208,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         "median_total_s": statistics.median(totals),
         "median_cpu_s": statistics.median(r["cpu_s"] for r in repeats),
         "median_transform_s": statistics.median(r["transform_s"] for r in repeats),
+        "median_transform_cpu_s": statistics.median(r["transform_cpu_s"] for r in repeats),
         "min_total_s": min(totals),
         "rows_per_s": table["rows"] / statistics.median(totals),
         "max_peak_rss_mb": max(r["peak_rss_mb"] for r in repeats),
