@@ -25,9 +25,9 @@ import pandas as pd
 
 from smar_ltr.errors import ArtifactError
 from smar_ltr.features.base import Feature
+from smar_ltr.features.context import pass_features
 from smar_ltr.features.registry import register_feature
 from smar_ltr.features.text_hashing import DEFAULT_N_FEATURES
-from smar_ltr.features.context import pass_features
 from smar_ltr.features.text_match import QUERY, Companion, CorpusStats, field_stats, score_pairs
 
 #: Text fields matched against the query (``datasets.md``: title, body, caption, OCR / ASR text, LLM answer).

@@ -153,7 +153,8 @@ def _hash(
     parts = []
     exact = len(docs.chunks) > 1  # pieces to concatenate: free each chunk's scratch before hashing the next
     for cp, offsets in docs.chunks:
-        ptr, idx, cnt = kernel(cp, offsets, CHAR_CLASSES, np.int64(n_features), bucket_shift(n_features), sort, n_tasks(), *args)
+        shift = bucket_shift(n_features)
+        ptr, idx, cnt = kernel(cp, offsets, CHAR_CLASSES, np.int64(n_features), shift, sort, n_tasks(), *args)
         parts.append((ptr, _trimmed(idx, int(ptr[-1]), exact), _trimmed(cnt, int(ptr[-1]), exact)))
     if len(parts) == 1:
         indptr, indices, data = parts[0]

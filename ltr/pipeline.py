@@ -410,7 +410,7 @@ def rank_within_query(qid: np.ndarray | pd.Series, scores: np.ndarray) -> np.nda
     ``qid`` may be a Series (a validated frame's string column factorises without conversion to Python objects).
     """
     codes = pd.factorize(pd.Series(qid))[0]
-    order = np.lexsort((np.arange(len(scores)), -np.asarray(scores), codes))
+    order = np.lexsort((-np.asarray(scores), codes))  # lexsort is stable: tied scores keep input order
     ranks = np.empty(len(scores), dtype=np.int64)
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.concatenate([[True], sorted_codes[1:] != sorted_codes[:-1]]))
