@@ -99,7 +99,9 @@ def _row_chunks(indptr: np.ndarray, max_nnz: int = _CHUNK_NNZ) -> list[tuple[int
     return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
 
 
-def _kernel_args(analyzer: str, n_features: int, ngram_range: tuple[int, int]) -> tuple:
+def _kernel_args(
+    analyzer: str, n_features: int, ngram_range: tuple[int, int]
+) -> tuple[np.ndarray, np.int64, np.uint64, bool, int, int, np.ndarray]:
     """``(table, n_features, shift, chars, n_lo, n_hi, seeds)`` of the fused kernels."""
     chars = analyzer != "terms"
     lo, hi = (int(ngram_range[0]), int(ngram_range[1])) if chars else (1, 1)
@@ -176,10 +178,13 @@ def field_stats(
     codes, docs = encoded_column(frame, field)
     weight = np.bincount(codes[codes >= 0], minlength=docs.n_docs).astype(np.float64)
     df, dl, start = np.zeros(n_features), np.zeros(docs.n_docs), 0
-    args = _kernel_args(analyzer, n_features, ngram_range)
+    table, n_buckets, shift, chars, lo, hi, seeds = _kernel_args(analyzer, n_features, ngram_range)
     for cp, offsets in docs.chunks:
         stop = start + len(offsets) - 1
-        part_df, dl[start:stop] = doc_stats_kernel(cp, offsets, weight[start:stop], *args, n_tasks(stop - start, 64))
+        part_df, dl[start:stop] = doc_stats_kernel(
+            cp, offsets, weight[start:stop], table, n_buckets, shift, chars, lo, hi, seeds,
+            n_tasks(stop - start, 64),
+        )  # fmt: skip
         df += part_df
         start = stop
     weight[dl == 0] = 0.0  # token-less texts are no documents (as in learn)
@@ -232,9 +237,9 @@ def _match_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(overlap, value)`` of every distinct pair (:func:`pair_match_kernel`, document chunk by chunk)."""
     index = pair_index(frame, field)
-    queries = encoded_column(frame, QUERY)[1].joined()
+    q_cp, q_offsets = encoded_column(frame, QUERY)[1].joined()
     docs = encoded_column(frame, field)[1]
-    args = _kernel_args(analyzer, n_features, ngram_range)
+    table, n_buckets, shift, chars, lo, hi, seeds = _kernel_args(analyzer, n_features, ngram_range)
     w = np.empty(0) if weights is None else weights
     overlap, value = np.full(len(index.pair_query), np.nan), np.full(len(index.pair_query), np.nan)
     start = 0
@@ -242,8 +247,9 @@ def _match_pairs(
         stop = start + len(offsets) - 1
         sel = np.flatnonzero((index.pair_doc >= start) & (index.pair_doc < stop))
         overlap[sel], value[sel] = pair_match_kernel(
-            *queries, cp, offsets, index.pair_query[sel], index.pair_doc[sel] - start, *args,
-            metric, w, float(k1), float(b), float(avgdl), n_tasks(len(sel), _PAIRS_PER_TASK),
+            q_cp, q_offsets, cp, offsets, index.pair_query[sel], index.pair_doc[sel] - start, table, n_buckets,
+            shift, chars, lo, hi, seeds, metric, w, float(k1), float(b), float(avgdl),
+            n_tasks(len(sel), _PAIRS_PER_TASK),
         )  # fmt: skip
         start = stop
     return overlap, value
