@@ -11,6 +11,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 
+from smar_ltr.atomic import remove_own_temporaries
 from smar_ltr.errors import SettingNote, SmarError, SmarWarning
 
 #: Exit status of a command stopped by Ctrl-C or SIGTERM (the shell convention 128 + SIGINT).
@@ -40,7 +41,8 @@ def one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"file not found: {exc.filename or exc}") from None
         except OSError as exc:  # permission, read-only or full disk, a folder where a file was expected, ...
             raise fail(os_error_line(exc)) from None
-        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see interrupt_on_sigterm): temporaries are already gone
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see interrupt_on_sigterm)
+            remove_own_temporaries()  # the writers remove theirs, unless the signal came before their ``try``
             typer.echo("error: interrupted; nothing was written", err=True)
             raise typer.Exit(code=INTERRUPTED) from None
 

@@ -39,12 +39,18 @@ def _with_umask(path: Path, directory: bool) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
 
 
+#: Targets this process has made temporaries for (registered before each is created, so an interrupt that lands
+#: between creating a temporary and entering its writer's cleanup still finds it: see remove_own_temporaries).
+_TARGETS: set[Path] = set()
+
+
 def temporary_prefix(target: Path) -> str:
     """Name prefix of the temporaries written next to ``target``: ``.<name>.tmp-<pid>-``.
 
     The process id lets :func:`remove_stale_temporaries` tell an orphan (its writer was killed) from the
     temporary of a writer still running.
     """
+    _TARGETS.add(Path(target).absolute())
     return f".{target.name}.tmp-{os.getpid()}-"
 
 
@@ -68,7 +74,21 @@ def remove_stale_temporaries(target: str | Path) -> list[Path]:
     list of Path
         What was removed or restored.
     """
-    target = Path(target)
+    return _remove_temporaries(Path(target), lambda pid: not _pid_alive(pid))
+
+
+def remove_own_temporaries() -> list[Path]:
+    """Delete the temporaries this process left next to any target it wrote to (restoring a moved-aside
+    previous version where the target is missing). The CLI calls this when a command is interrupted: a signal
+    can land between the creation of a temporary and the ``try`` of the writer that would remove it."""
+    own = os.getpid()
+    cleaned: list[Path] = []
+    for target in sorted(_TARGETS):
+        cleaned += _remove_temporaries(target, lambda pid: pid == own)
+    return cleaned
+
+
+def _remove_temporaries(target: Path, owner_gone: Callable[[int], bool]) -> list[Path]:
     parent = target.parent
     if not parent.is_dir():
         return []
@@ -76,7 +96,7 @@ def remove_stale_temporaries(target: str | Path) -> list[Path]:
     pattern = re.compile(rf"^\.{re.escape(target.name)}\.(tmp|old)-(\d+)")
     for sibling in sorted(parent.iterdir()):
         match = pattern.match(sibling.name)
-        if match is None or _pid_alive(int(match.group(2))):
+        if match is None or not owner_gone(int(match.group(2))):
             continue
         if match.group(1) == "old" and not target.exists():
             os.replace(sibling, target)

@@ -21,7 +21,13 @@ import pytest
 from census import invoke
 
 from smar_ltr.artifacts import load_run, save_run
-from smar_ltr.atomic import remove_stale_temporaries, write_atomic, write_dir_atomic
+from smar_ltr.atomic import (
+    make_temporary_dir,
+    remove_own_temporaries,
+    remove_stale_temporaries,
+    write_atomic,
+    write_dir_atomic,
+)
 
 
 def dead_pid() -> int:
@@ -55,6 +61,17 @@ def test_a_run_moved_aside_by_a_killed_replacement_comes_back(tmp_path: Path, ce
     assert remove_stale_temporaries(tmp_path / "run") == [tmp_path / f".run.old-{pid}"]
     load_run(tmp_path / "run")
     assert leftovers(tmp_path) == []
+
+
+def test_interrupt_before_a_writer_enters_its_cleanup_still_removes_the_temporary(tmp_path: Path) -> None:
+    """A signal can land between the creation of a temporary and the writer's ``try``; the CLI's interrupt
+    handler then removes this process's temporaries by name (and nobody else's)."""
+    mine = make_temporary_dir(tmp_path / "run")  # created, never handed to a writer's cleanup
+    (mine / "model.txt").write_text("half")
+    other = tmp_path / f".run.tmp-{os.getppid()}-live"  # a live process's temporary: not ours to remove
+    other.mkdir()
+    assert mine in remove_own_temporaries()
+    assert leftovers(tmp_path) == [other.name]
 
 
 def _start_fit(tmp: Path, census_run, out: Path) -> subprocess.Popen:
