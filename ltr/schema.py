@@ -89,7 +89,8 @@ def _check_int_labels(frame: pd.DataFrame, col: str, lo: int, hi: int, allow_na:
             f"{what} column {col!r} must be integer labels, found dtype {s.dtype} (e.g. {example!r}); "
             "convert it with pd.to_numeric or map the grades to integers"
         )
-    values = pd.to_numeric(s, errors="coerce").astype("Float64")
+    exact = isinstance(s.dtype, pd.Int64Dtype)  # already canonical: checked as it is, returned without a copy
+    values = s if exact else pd.to_numeric(s, errors="coerce").astype("Float64")
     na = values.isna().to_numpy()
     if na.any() and not allow_na:
         i = int(np.flatnonzero(na)[0])
@@ -104,10 +105,10 @@ def _check_int_labels(frame: pd.DataFrame, col: str, lo: int, hi: int, allow_na:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise PageTableError(
-            f"{what} column {col!r} has value {arr[i]!r} at {_row(frame, i)}, outside the allowed integer "
+            f"{what} column {col!r} has value {float(arr[i]):g} at {_row(frame, i)}, outside the allowed integer "
             f"range {lo}..{hi}; relabel to integer grades in that range"
         )
-    return values.round().astype("Int64")
+    return s if exact else values.round().astype("Int64")
 
 
 def _check_float(frame: pd.DataFrame, col: str, allow_nan: bool, what: str) -> pd.Series:
@@ -129,40 +130,77 @@ def _check_float(frame: pd.DataFrame, col: str, allow_nan: bool, what: str) -> p
     return pd.Series(arr, index=s.index, name=col)
 
 
-def _check_grouping(frame: pd.DataFrame, qid: pd.Series, require_sorted: bool, max_rows: int | None, what: str) -> None:
-    values = qid.to_numpy()
-    starts = np.concatenate([[True], values[1:] != values[:-1]])
-    block_qids = values[starts]
-    if len(pd.unique(block_qids)) != len(block_qids):
-        seen: set = set()
-        for q in block_qids:
-            if q in seen:
+def _check_grouping(
+    frame: pd.DataFrame, qid: pd.Series, require_sorted: bool, max_rows: int | None, what: str
+) -> np.ndarray:
+    """Refuse non-contiguous (or, with ``require_sorted``, unsorted) and oversized queries; returns the qid codes.
+
+    Works on integer codes (``pd.factorize``), not on the strings: turning a string column into Python objects
+    costs more than the whole check.
+    """
+    codes = pd.factorize(qid)[0]
+    starts = np.concatenate([[True], codes[1:] != codes[:-1]])
+    block_codes = codes[starts]
+    if len(block_codes) != int(codes.max()) + 1:  # a code starts more than one block: it is not contiguous
+        seen = np.zeros(len(block_codes), dtype=bool)
+        for c in block_codes:
+            if seen[c]:
                 break
-            seen.add(q)
-        rows = np.flatnonzero(values == q)
+            seen[c] = True
+        rows = np.flatnonzero(codes == c)
         gap = int(rows[np.flatnonzero(np.diff(rows) > 1)[0] + 1])
         raise PageTableError(
-            f"{what} column 'qid' is not contiguous: query {q!r} appears again at {_row(frame, gap)} after other "
-            "queries; stable-sort the table by qid (smar_ltr.datasets.sort_pages)"
+            f"{what} column 'qid' is not contiguous: query {qid.iloc[gap]!r} appears again at {_row(frame, gap)} "
+            "after other queries; stable-sort the table by qid (smar_ltr.datasets.sort_pages)"
         )
-    if require_sorted and len(block_qids) > 1:
+    block_starts = np.flatnonzero(starts)
+    if require_sorted and len(block_codes) > 1:
+        block_qids = qid.iloc[block_starts].to_numpy()
         desc = np.flatnonzero(block_qids[1:] < block_qids[:-1])
         if desc.size:
-            q = block_qids[desc[0] + 1]
-            i = int(np.flatnonzero(values == q)[0])
+            i = int(block_starts[desc[0] + 1])
             raise PageTableError(
-                f"{what} column 'qid' is not sorted: {q!r} at {_row(frame, i)} comes after {block_qids[desc[0]]!r}; "
-                "stable-sort the table by qid (smar_ltr.datasets.sort_pages)"
+                f"{what} column 'qid' is not sorted: {qid.iloc[i]!r} at {_row(frame, i)} comes after "
+                f"{block_qids[desc[0]]!r}; stable-sort the table by qid (smar_ltr.datasets.sort_pages)"
             )
     if max_rows is not None:
-        sizes = np.diff(np.concatenate([np.flatnonzero(starts), [len(values)]]))
+        sizes = np.diff(np.concatenate([block_starts, [len(codes)]]))
         big = np.flatnonzero(sizes > max_rows)
         if big.size:
-            q = block_qids[big[0]]
+            q = qid.iloc[int(block_starts[big[0]])]
             raise PageTableError(
                 f"{what}: query {q!r} has {int(sizes[big[0]])} rows, over the limit of {max_rows} rows per query "
                 "(LightGBM's lambdarank limit); keep the top rows by position or split the page"
             )
+    return codes
+
+
+def _duplicate_rows(qid_codes: np.ndarray, item_id: pd.Series) -> np.ndarray:
+    """Rows whose ``(qid, item_id)`` appeared on an earlier row (one integer key per row, no string tuples)."""
+    item_codes, items = pd.factorize(item_id)
+    key = qid_codes.astype(np.int64) * max(len(items), 1) + item_codes
+    return pd.Index(key).duplicated()
+
+
+def _as_category(mod: pd.Series) -> pd.Series:
+    """``mod.astype(str).astype("category")`` (categories: the values present, as strings, sorted).
+
+    A categorical column is converted through its categories, not its rows: the row-wise route builds one
+    Python string per row and costs more than the rest of the validation.
+    """
+    if not isinstance(mod.dtype, pd.CategoricalDtype):
+        return mod.astype(str).astype("category")
+    used = mod.cat.remove_unused_categories()
+    names = used.cat.categories.astype(str)
+    if not names.is_unique:  # e.g. categories 1 and "1": the row-wise route merges them
+        return mod.astype(str).astype("category")
+    order = np.argsort(np.asarray(names, dtype=object), kind="stable")
+    remap = np.empty(len(names), dtype=np.int64)
+    remap[order] = np.arange(len(names))
+    dtype = pd.Series(names[order]).astype("category").dtype
+    return pd.Series(
+        pd.Categorical.from_codes(remap[used.cat.codes.to_numpy()], dtype=dtype), index=mod.index, name=mod.name
+    )
 
 
 def validate_page_table(
@@ -220,8 +258,8 @@ def validate_page_table(
     out = frame.reset_index(drop=True).copy()
     out[QID] = _as_str(out, QID, what)
     out[ITEM_ID] = _as_str(out, ITEM_ID, what)
-    _check_grouping(out, out[QID], require_sorted, max_rows_per_query, what)
-    dup_rows = out.duplicated([QID, ITEM_ID]).to_numpy()
+    qid_codes = _check_grouping(out, out[QID], require_sorted, max_rows_per_query, what)
+    dup_rows = _duplicate_rows(qid_codes, out[ITEM_ID])
     if dup_rows.any():
         i = int(np.flatnonzero(dup_rows)[0])
         raise PageTableError(
@@ -231,7 +269,7 @@ def validate_page_table(
     if mod.isna().any():
         i = int(np.flatnonzero(mod.isna().to_numpy())[0])
         raise PageTableError(f"{what} column 'modality' has a missing value at {_row(out, i)}")
-    out[MODALITY] = mod.astype(str).astype("category")
+    out[MODALITY] = _as_category(mod)
     for col in INT_COLUMNS:
         if col in out.columns:
             hi = max_label if col in LABEL_COLUMNS else np.iinfo(np.int32).max

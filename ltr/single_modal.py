@@ -63,7 +63,13 @@ def check_modalities_seen(frame: pd.DataFrame, trained: list[str] | None) -> Non
     """Refuse rows of a modality the run never saw in training (runs saved before this check: not checked)."""
     if not trained:
         return
-    modality = frame[MODALITY].astype(str)
+    column = frame[MODALITY]
+    if isinstance(column.dtype, pd.CategoricalDtype):  # a validated frame: look the categories up, not the rows
+        known = column.cat.categories.astype(str).isin(trained)
+        codes = column.cat.codes.to_numpy()
+        if codes.min(initial=0) >= 0 and known[codes].all():
+            return
+    modality = column.astype(str)
     unseen = ~modality.isin(trained)
     if unseen.any():
         raise DatasetError(

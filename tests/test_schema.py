@@ -183,4 +183,45 @@ def test_wide_table_is_not_fragmented_and_values_are_kept() -> None:
     assert np.isnan(out.loc[3, "f7"])
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.PerformanceWarning)
-        out.copy(deep=False)["upstream_score"] = 1.0
+        shallow = out.copy(deep=False)
+        shallow["upstream_score"] = 1.0
+
+
+@pytest.mark.parametrize(
+    "modality",
+    [
+        pd.Categorical(["web", "image", "web", "video"]),
+        pd.Categorical(["web", "image", "web", "web"], categories=["zeta", "web", "image", "alpha"]),  # unused
+        pd.Categorical([3, 1, 3, 2]),  # non-string categories
+        pd.Categorical([1, "1", 2, 2], categories=[1, "1", 2]),  # two categories with one string: merged
+        np.array(["web", "image", "web", "video"], dtype=object),
+    ],
+)
+def test_modality_is_the_sorted_string_category_of_the_values_present(modality) -> None:
+    frame = _table(n_q=1, size=4).assign(modality=modality)
+    out = validate_page_table(frame)["modality"]
+    expected = pd.Series(modality).astype(str).astype("category")  # the row-wise definition
+    pd.testing.assert_series_equal(out, expected, check_names=False)
+    assert list(out.cat.categories) == sorted(set(pd.Series(modality).astype(str)))
+
+
+def test_same_item_in_two_queries_is_no_duplicate_but_repeated_within_one_is() -> None:
+    frame = _table(n_q=2, size=3).assign(item_id=["a", "b", "c", "c", "b", "a"])
+    validate_page_table(frame)  # every item once per query
+    frame.loc[5, "item_id"] = "b"
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(frame)
+    assert "duplicate (qid, item_id) at row 5" in _one_line(exc)
+
+
+def test_nullable_integer_labels_are_checked_as_they_are() -> None:
+    frame = _table().astype({"page_label": "Int64"})
+    frame.loc[1, "page_label"] = pd.NA
+    out = validate_page_table(frame)
+    assert str(out["page_label"].dtype) == "Int64" and out["page_label"].isna().sum() == 1
+    frame.loc[3, "page_label"] = 31
+    with pytest.raises(PageTableError) as exc:
+        validate_page_table(frame)
+    assert "value 31 at row 3" in _one_line(exc) and "0..30" in _one_line(exc)
+    with pytest.raises(PageTableError, match="missing label at row 1"):
+        validate_page_table(frame.drop(index=3).reset_index(drop=True), non_null=("page_label",))
