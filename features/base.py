@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from smar_ltr.errors import SmarError
+from smar_ltr.features.context import positions_in
 
 SCOPES: tuple[str, ...] = ("item", "query", "page")
 DTYPES: tuple[str, ...] = ("float32", "float64")
@@ -214,20 +215,25 @@ class Feature:
         FeatureOutputError
             ``transform`` returned other columns, another index or non-numeric values.
         """
+        return pd.DataFrame(self.checked_values(frame), index=frame.index, columns=self.output_columns)
+
+    def checked_values(self, frame: pd.DataFrame) -> np.ndarray:
+        """:meth:`checked_transform`'s values as one ``(n_rows, n_outputs)`` array of :attr:`dtype` (no frame
+        is built around them: what :class:`FeatureSet` reads on the scoring path)."""
         if not self.is_fitted:
             raise FeatureNotFittedError(
                 f"feature {self.name!r} learns statistics; call fit on training pages (or restore a "
                 "saved set) before transform"
             )
+        cols = self.output_columns
         if self._fit_skipped or self.missing_inputs(frame):
-            return self.nan_frame(frame)
+            return np.full((len(frame), len(cols)), np.nan, dtype=self.dtype)
         applies = None
         if self.modalities is not None:
-            applies = frame["modality"].astype(str).isin(self.modalities).to_numpy() if "modality" in frame else None
+            applies = positions_in(frame, "modality", list(self.modalities)) >= 0 if "modality" in frame else None
             if applies is None or not applies.any():
-                return self.nan_frame(frame)
+                return np.full((len(frame), len(cols)), np.nan, dtype=self.dtype)
         out = self.transform(frame.copy(deep=False))
-        cols = self.output_columns
         if not isinstance(out, pd.DataFrame) or list(out.columns) != cols:
             got = list(out.columns) if isinstance(out, pd.DataFrame) else type(out).__name__
             raise FeatureOutputError(
@@ -246,4 +252,4 @@ class Feature:
         if applies is not None and not applies.all():
             values = values.copy()
             values[~applies] = np.nan
-        return pd.DataFrame(values, index=frame.index, columns=cols)
+        return values

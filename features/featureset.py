@@ -206,8 +206,8 @@ class FeatureSet:
                 if not transform:
                     self._release_after(scope, i, last_use)
             for i, f in enumerate(self.features if transform else ()):
-                out = f.checked_transform(frame)
-                columns.update({c: out[c].to_numpy() for c in out.columns})
+                values = f.checked_values(frame)
+                columns.update({c: values[:, j] for j, c in enumerate(f.output_columns)})
                 self._release_after(scope, i, last_use)
         return columns
 
@@ -231,10 +231,13 @@ class FeatureSet:
         DataFrame, shape (n_rows, len(output_columns))
             float32 / float64 columns named :attr:`output_columns`, index ``frame.index``.
         """
+        return pd.DataFrame(self.transform_columns(frame), index=frame.index, columns=self.output_columns)
+
+    def transform_columns(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """:meth:`transform`'s columns as arrays, by output column name (no frame is built around them)."""
         self._check_frame(frame)
         self.check_columns()
-        columns = self._run(frame, fit=False, transform=True)
-        return pd.DataFrame(columns, index=frame.index, columns=self.output_columns)
+        return self._run(frame, fit=False, transform=True)
 
     def fit_transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``fit(frame)`` then ``transform(frame)`` in one pass, sharing the intermediate results."""

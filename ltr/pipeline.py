@@ -8,6 +8,7 @@ of its own module; this module wires them and returns plain data. The CLI only f
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,7 +119,7 @@ class SmarModel:
             return design_matrix(frame, self.features, self.raw_features, self.config.upstream_as_feature)
         used = set(self.reranker.used_features())
         needed = FeatureSet([f for f in self.features if used.intersection(f.output_columns)], self.features.selection)
-        extracted = needed.transform(frame)
+        extracted = needed.transform_columns(frame)
         return design_matrix(frame, self.features, self.raw_features, self.config.upstream_as_feature, extracted)
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
@@ -132,12 +133,16 @@ class SmarModel:
 
 
 def design_matrix(
-    frame: pd.DataFrame, features: FeatureSet, raw: list[str], upstream: bool, extracted: pd.DataFrame | None = None
+    frame: pd.DataFrame,
+    features: FeatureSet,
+    raw: list[str],
+    upstream: bool,
+    extracted: pd.DataFrame | Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Raw dataset features + extracted features (+ ``upstream_score``) as one float frame, rows as ``frame``.
 
-    ``extracted`` may pass ``features.transform(frame)`` when it was already computed (e.g. by ``fit_transform``);
-    columns of ``features`` it lacks are NaN.
+    ``extracted`` may pass ``features.transform(frame)`` (or its arrays, ``transform_columns``) when it was
+    already computed (e.g. by ``fit_transform``); columns of ``features`` it lacks are NaN.
     """
     missing = [c for c in raw if c not in frame.columns]
     if missing:
@@ -151,15 +156,16 @@ def design_matrix(
             )
     front = [*raw, UPSTREAM_SCORE] if upstream else list(raw)
     if extracted is None:
-        extracted = features.transform(frame)
+        extracted = features.transform_columns(frame)
     names = [*front, *features.output_columns]
     # one float32 block, filled column by column: the reranker reads it without another copy
     values = np.full((len(frame), len(names)), np.nan, dtype=np.float32)
     for i, col in enumerate(front):
         values[:, i] = frame[col].to_numpy(dtype=np.float32, na_value=np.nan)
     for i, col in enumerate(features.output_columns, start=len(front)):
-        if col in extracted.columns:  # absent: a feature left out because the reranker does not read it
-            values[:, i] = extracted[col].to_numpy(dtype=np.float32, na_value=np.nan)
+        if col in extracted:  # absent: a feature left out because the reranker does not read it
+            column = extracted[col]
+            values[:, i] = column if isinstance(column, np.ndarray) else column.to_numpy(np.float32, na_value=np.nan)
     return pd.DataFrame(values, index=frame.index, columns=names, copy=False)
 
 
