@@ -28,6 +28,7 @@ from smar_ltr.label_cost import (
     validation_read_mode,
 )
 from smar_ltr.label_free import consistency_metric
+from smar_ltr.parallel_scoring import score_in_chunks
 from smar_ltr.progress import Progress, quiet
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.reranker import Supervision, build_supervision, train_reranker
@@ -127,9 +128,17 @@ class SmarModel:
         return self.prepare_and_score(frame)[1]
 
     def prepare_and_score(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        """``(prepared frame, scores)``: :meth:`score` that also returns the validated frame it scored."""
+        """``(prepared frame, scores)``: :meth:`score` that also returns the validated frame it scored.
+
+        A large table is scored in query-aligned chunks on parallel threads (:mod:`smar_ltr.parallel_scoring`;
+        same scores).
+        """
         prepared = self.prepare(frame, upstream=self.needs_upstream)
-        return prepared, self.reranker.predict(self.featurize(prepared, used_only=True))
+        scores = score_in_chunks(prepared, lambda chunk: self._score_prepared(chunk, n_threads=1))
+        return prepared, self._score_prepared(prepared) if scores is None else scores
+
+    def _score_prepared(self, prepared: pd.DataFrame, n_threads: int | None = None) -> np.ndarray:
+        return self.reranker.predict(self.featurize(prepared, used_only=True), n_threads=n_threads)
 
 
 def design_matrix(

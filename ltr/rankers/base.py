@@ -10,6 +10,7 @@ objective (LightGBM lambdarank, XGBoost rank:ndcg, CatBoost YetiRank) or on a cu
 from __future__ import annotations
 
 import json
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +22,10 @@ from sklearn.base import BaseEstimator
 
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
 from smar_ltr.groups import QueryGroups
+
+#: Serialises predict calls of backends not known to be thread-safe (a lock object cannot live on an estimator:
+#: those are cloned and pickled).
+_PREDICT_LOCK = threading.Lock()
 
 GradHess = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 EvalSet = tuple[Any, Any, Any]
@@ -75,6 +80,9 @@ class GBDTRanker(BaseEstimator, ABC):
 
     backend: ClassVar[str]
     suffix: ClassVar[str]
+    #: True when the backend's predict may run from several threads at once on one model (LightGBM's C API takes
+    #: a shared lock in ``Booster::Predict``); otherwise such calls take turns on :data:`_PREDICT_LOCK`.
+    concurrent_predict: ClassVar[bool] = False
     feature_names_in_: list[str]
     n_features_in_: int
     best_iteration_: int
@@ -158,12 +166,19 @@ class GBDTRanker(BaseEstimator, ABC):
         self._fit(arr, y_arr, groups, valid, objective, pairs)
         return self
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Scores in input order, shape ``(n_rows,)``."""
+    def predict(self, X: Any, n_threads: int | None = None) -> np.ndarray:
+        """Scores in input order, shape ``(n_rows,)``.
+
+        ``n_threads`` overrides the model's thread count for this call where the backend allows it (LightGBM);
+        the scores do not depend on it.
+        """
         if not hasattr(self, "feature_names_in_"):
             raise ConfigError(f"this {type(self).__name__} is not fitted yet; call fit first")
         arr, _ = as_matrix(X, self.feature_names_in_)
-        return np.asarray(self._predict(arr), dtype=np.float64).reshape(-1)
+        if self.concurrent_predict:
+            return np.asarray(self._predict(arr, n_threads), dtype=np.float64).reshape(-1)
+        with _PREDICT_LOCK:  # calls from several threads take turns (see concurrent_predict)
+            return np.asarray(self._predict(arr, n_threads), dtype=np.float64).reshape(-1)
 
     def used_features(self) -> list[str]:
         """Input columns some tree of the model splits on (in input order); the others cannot change a score.
@@ -229,7 +244,7 @@ class GBDTRanker(BaseEstimator, ABC):
     ) -> None: ...
 
     @abstractmethod
-    def _predict(self, X: np.ndarray) -> np.ndarray: ...
+    def _predict(self, X: np.ndarray, n_threads: int | None = None) -> np.ndarray: ...
 
     @abstractmethod
     def _save_model(self, path: Path) -> None: ...

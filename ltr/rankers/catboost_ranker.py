@@ -86,7 +86,7 @@ class CatBoostRanker(GBDTRanker):
         self.model_.fit(train, eval_set=eval_pool)
         self.best_iteration_ = int(self.model_.tree_count_)
 
-    def _predict(self, X: np.ndarray) -> np.ndarray:
+    def _predict(self, X: np.ndarray, n_threads: int | None = None) -> np.ndarray:
         return self.model_.predict(X, prediction_type="RawFormulaVal")
 
     def _save_model(self, path: Path) -> None:

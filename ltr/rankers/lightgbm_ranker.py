@@ -17,6 +17,7 @@ class LightGBMRanker(GBDTRanker):
 
     backend = "lightgbm"
     suffix = ".txt"
+    concurrent_predict = True
 
     def lightgbm_params(self, objective: Any) -> dict[str, Any]:
         """The ``lightgbm.train`` parameters of this ranker, with ``objective`` (default ``lambdarank``)."""
@@ -64,8 +65,9 @@ class LightGBMRanker(GBDTRanker):
         best = self.booster_.best_iteration
         self.best_iteration_ = int(best) if best and best > 0 else self.booster_.current_iteration()
 
-    def _predict(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_, raw_score=True))
+    def _predict(self, X: np.ndarray, n_threads: int | None = None) -> np.ndarray:
+        threads = {} if n_threads is None else {"num_threads": n_threads}
+        return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_, raw_score=True, **threads))
 
     def _split_features(self) -> set[int]:
         counts = self.booster_.feature_importance("split", iteration=self.best_iteration_)

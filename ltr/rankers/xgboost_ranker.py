@@ -74,7 +74,7 @@ class XGBoostRanker(GBDTRanker):
         best = getattr(self.booster_, "best_iteration", None)
         self.best_iteration_ = int(best) + 1 if evals and best is not None else self.booster_.num_boosted_rounds()
 
-    def _predict(self, X: np.ndarray) -> np.ndarray:
+    def _predict(self, X: np.ndarray, n_threads: int | None = None) -> np.ndarray:
         return self.booster_.predict(
             xgb.DMatrix(X, missing=np.nan), output_margin=True, iteration_range=(0, self.best_iteration_)
         )
