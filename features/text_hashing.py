@@ -33,7 +33,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
-from smar_ltr.features.text_kernels import class_table, hash_ngrams_kernel, hash_terms_kernel, n_tasks
+from smar_ltr.features.text_kernels import (
+    class_table,
+    hash_ngrams_kernel,
+    hash_terms_kernel,
+    n_tasks,
+    utf8_codepoints_kernel,
+)
 
 #: Default size of the hashed feature space.
 DEFAULT_N_FEATURES = 2**18
@@ -96,11 +102,14 @@ def _codepoints(docs: pa.Array, lengths: np.ndarray) -> tuple[np.ndarray, np.nda
     offsets = np.frombuffer(docs.buffers()[1], dtype=np.int64)[docs.offset : docs.offset + len(docs) + 1]
     data = docs.buffers()[2]
     lo, hi = int(offsets[0]), int(offsets[-1])
-    text = "" if data is None or hi == lo else str(data.slice(lo, hi - lo), "utf-8")
-    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     cp_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=cp_offsets[1:])
-    return cp, cp_offsets
+    if data is None or hi == lo:
+        return np.empty(0, dtype=np.uint32), cp_offsets
+    raw = np.frombuffer(data, dtype=np.uint8, count=hi)[lo:hi]
+    if hi - lo == int(cp_offsets[-1]):  # as many bytes as code points: all ASCII, each byte is its code point
+        return raw.astype(np.uint32), cp_offsets
+    return utf8_codepoints_kernel(raw, int(cp_offsets[-1])), cp_offsets
 
 
 @dataclass(frozen=True)

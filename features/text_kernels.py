@@ -368,3 +368,35 @@ def _compact(  # pragma: no cover - compiled
                 cnt[dst + k] = cnt[src + k]
         indptr[d + 1] = dst + nnz[d]
     return indptr, idx, cnt
+
+
+@numba.njit(nogil=True, cache=True)
+def utf8_codepoints_kernel(data: np.ndarray, n_cp: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Code points of valid UTF-8 ``data`` (what ``bytes.decode("utf-8")`` then ``ord`` of each character gives).
+
+    ``n_cp`` is the number of code points (the bytes that are not continuation bytes ``10xxxxxx``). Arrow string
+    arrays hold valid UTF-8 only, so no byte sequence is checked here.
+    """
+    out = np.empty(n_cp, dtype=np.uint32)
+    i, k, n = 0, 0, data.shape[0]
+    while i < n:
+        b = np.uint32(data[i])
+        if b < 0x80:
+            out[k] = b
+            i += 1
+        elif b < 0xE0:
+            out[k] = ((b & 0x1F) << 6) | (np.uint32(data[i + 1]) & 0x3F)
+            i += 2
+        elif b < 0xF0:
+            out[k] = ((b & 0x0F) << 12) | ((np.uint32(data[i + 1]) & 0x3F) << 6) | (np.uint32(data[i + 2]) & 0x3F)
+            i += 3
+        else:
+            out[k] = (
+                ((b & 0x07) << 18)
+                | ((np.uint32(data[i + 1]) & 0x3F) << 12)
+                | ((np.uint32(data[i + 2]) & 0x3F) << 6)
+                | (np.uint32(data[i + 3]) & 0x3F)
+            )
+            i += 4
+        k += 1
+    return out

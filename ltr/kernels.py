@@ -136,3 +136,16 @@ def query_chunks(query_of_pair: np.ndarray, n_chunks: int = 64) -> np.ndarray:
         raise ValueError("pairs of one query must be contiguous")
     step = max(1, starts.shape[0] // n_chunks)
     return np.concatenate([starts[::step], [n]]).astype(np.int64)
+
+
+@numba.njit(cache=True)
+def ranks_in_blocks(scores: np.ndarray, starts: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """1-based rank of each row by score descending within its block ``[starts[b], starts[b + 1])``, ties in row
+    order (a stable sort of each block; NaN scores last, as ``np.lexsort`` puts them)."""
+    ranks = np.empty(scores.shape[0], dtype=np.int64)
+    for b in range(starts.shape[0] - 1):
+        lo, hi = starts[b], starts[b + 1]
+        order = np.argsort(-scores[lo:hi], kind="mergesort")
+        for k in range(hi - lo):
+            ranks[lo + order[k]] = k + 1
+    return ranks

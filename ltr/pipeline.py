@@ -19,6 +19,7 @@ from smar_ltr.budget import Annotation
 from smar_ltr.config import RunConfig
 from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.features import FeatureSet
+from smar_ltr.kernels import ranks_in_blocks
 from smar_ltr.label_cost import (
     LabelCost,
     annotate_training,
@@ -425,7 +426,11 @@ def rank_within_query(qid: np.ndarray | pd.Series, scores: np.ndarray) -> np.nda
     ``qid`` may be a Series (a validated frame's string column factorises without conversion to Python objects).
     """
     codes = pd.factorize(pd.Series(qid))[0]
-    order = np.lexsort((-np.asarray(scores), codes))  # lexsort is stable: tied scores keep input order
+    scores = np.asarray(scores, dtype=np.float64)
+    starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+    if len(starts) == codes.max(initial=-1) + 1:  # rows of a query contiguous (a validated table): sort each block
+        return ranks_in_blocks(scores, np.append(starts, len(codes)))
+    order = np.lexsort((-scores, codes))  # lexsort is stable: tied scores keep input order
     ranks = np.empty(len(scores), dtype=np.int64)
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.concatenate([[True], sorted_codes[1:] != sorted_codes[:-1]]))

@@ -63,6 +63,18 @@ def test_terms_match_reference_tokeniser(texts):
         assert ours[i].nnz == len(expected)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=30)), min_size=1, max_size=30), st.booleans())
+def test_code_points_are_the_characters_of_the_normalised_texts(texts, ascii_only):
+    from smar_ltr.features.text_hashing import encode_texts, normalise_texts
+
+    if ascii_only:  # the all-ASCII fast path
+        texts = [None if t is None else t.encode("ascii", "ignore").decode() for t in texts]
+    expected = [[ord(c) for c in t] for t in normalise_texts(texts).to_pylist()]
+    cp, offsets = encode_texts(texts).joined()
+    assert [cp[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))] == expected
+
+
 def test_tokenisation_is_case_insensitive_and_splits_cjk():
     m = hash_terms(["Hello, 世界 2024!", "hello 世 界 2024", "HELLO"], BIG)
     assert m[0].sum() == 4

@@ -65,6 +65,33 @@ def test_rank_within_query_ties_keep_input_order() -> None:
     assert ranks.tolist() == [2, 1, 3, 1, 2]
 
 
+def _lexsort_ranks(qid: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The definition: a stable sort by (query, -score); rank = position within the query's run."""
+    codes = pd.factorize(pd.Series(qid))[0]
+    order = np.lexsort((-scores, codes))
+    first = {}
+    ranks = np.empty(len(scores), dtype=np.int64)
+    for pos, row in enumerate(order):
+        first.setdefault(codes[row], pos)
+        ranks[row] = pos - first[codes[row]] + 1
+    return ranks
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_ranks_match_a_stable_sort_with_ties_nan_and_signed_zeros(contiguous: bool) -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        sizes = rng.integers(1, 25, rng.integers(1, 12))
+        qid = np.repeat([f"q{i}" for i in range(len(sizes))], sizes)
+        scores = rng.integers(0, 4, len(qid)).astype(float)
+        scores[rng.random(len(qid)) < 0.15] = np.nan
+        scores[rng.random(len(qid)) < 0.15] = -0.0
+        if not contiguous:
+            perm = rng.permutation(len(qid))
+            qid, scores = qid[perm], scores[perm]
+        np.testing.assert_array_equal(rank_within_query(qid, scores), _lexsort_ranks(qid, scores))
+
+
 def test_saved_run_reranks_identically_and_detects_tampering(tmp_path, fitted_small, small_splits) -> None:
     model, _ = fitted_small
     run = save_run(model, tmp_path / "run", metrics={"valid": {"ndcg@10": 0.5}})
