@@ -198,6 +198,7 @@ def _as_category(mod: pd.Series) -> pd.Series:
     remap = np.empty(len(names), dtype=np.int64)
     remap[order] = np.arange(len(names))
     dtype = pd.Series(names[order]).astype("category").dtype
+    assert isinstance(dtype, pd.CategoricalDtype)
     return pd.Series(
         pd.Categorical.from_codes(remap[used.cat.codes.to_numpy()], dtype=dtype), index=mod.index, name=mod.name
     )

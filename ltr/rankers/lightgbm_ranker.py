@@ -66,7 +66,7 @@ class LightGBMRanker(GBDTRanker):
         self.best_iteration_ = int(best) if best and best > 0 else self.booster_.current_iteration()
 
     def _predict(self, X: np.ndarray, n_threads: int | None = None) -> np.ndarray:
-        threads = {} if n_threads is None else {"num_threads": n_threads}
+        threads: dict[str, Any] = {} if n_threads is None else {"num_threads": n_threads}
         return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_, raw_score=True, **threads))
 
     def _split_features(self) -> set[int]:
