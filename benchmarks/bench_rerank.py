@@ -4,9 +4,12 @@ What is measured (issue 13 item 1), default feature set, 2 threads (LightGBM and
 
 1. Throughput: ``rerank(run, pages)`` end to end on an in-memory page table (validation, single-modal scores
    when the reranker reads them, feature extraction, reranker, ranks) against ``booster.predict(X)`` of the same
-   reranker on the same rows' already-built float32 matrix. The two alternate within one run, ``--repeats``
-   times each; medians and their ratio (target: >= 0.5). Wall and CPU (user + system) seconds are both kept:
-   on a shared machine CPU time is the steadier of the two.
+   reranker on the same rows' already-built float32 matrix. ``rerank`` scores a table this large in
+   query-aligned chunks, one per thread, each with one kernel thread and one booster thread
+   (``smar_ltr.parallel_scoring``); the same ``rerank`` in one pass (two threads per stage, what it did before)
+   is timed beside it. The three alternate within one run, ``--repeats`` times each; medians and the ratios
+   (target: >= 0.5). Wall and CPU (user + system) seconds are both kept: on a shared machine CPU time is the
+   steadier of the two.
 2. Single-page latency: ``rerank`` of one query's first 50 candidates, for ``--pages`` different queries
    (after one warm-up call); p50 and p99 of wall and CPU milliseconds.
 3. Where the time goes: wall and CPU seconds per stage of one pass, and cProfile's top entries of one
@@ -93,12 +96,11 @@ def stage_seconds(run, pages) -> dict:
 
 
 def profile_top(run, pages, n: int = 15) -> dict:
-    """cProfile of one ``rerank``: the top ``n`` entries by cumulative and by own time, as text."""
-    from smar_ltr.pipeline import rerank
-
+    """cProfile of one one-pass ``rerank`` (cProfile sees only the calling thread, not the chunks' threads): the
+    top ``n`` entries by cumulative and by own time, as text."""
     prof = cProfile.Profile()
     prof.enable()
-    rerank(run, pages)
+    rerank_one_pass(run, pages)
     prof.disable()
     return profile_tables(prof, n)
 
@@ -118,9 +120,23 @@ def page_latency(run, pages, n_pages: int) -> dict:
     return out
 
 
+def rerank_one_pass(run, pages):
+    """``rerank`` with chunked scoring switched off (every stage on all rows, two threads per stage)."""
+    import smar_ltr.parallel_scoring as ps
+    from smar_ltr.pipeline import rerank
+
+    before = ps.MIN_CHUNK_ROWS
+    ps.MIN_CHUNK_ROWS = len(pages) + 1
+    try:
+        return rerank(run, pages)
+    finally:
+        ps.MIN_CHUNK_ROWS = before
+
+
 def bench_rerank(run, pages, repeats: int, n_pages: int = 200) -> dict:
     """Throughput ratio (alternating, one run), latency, stage seconds and profile of a loaded run."""
     from smar_ltr.kernels import set_threads
+    from smar_ltr.parallel_scoring import concurrent_kernels_safe
     from smar_ltr.pipeline import rerank
 
     set_threads(THREADS)
@@ -128,25 +144,32 @@ def bench_rerank(run, pages, repeats: int, n_pages: int = 200) -> dict:
     X = run.featurize(run.prepare(pages)).to_numpy(np.float32)
     booster = run.reranker.booster_
     rerank(run, pages)  # warm-up: loads the compiled kernels
-    times: dict[str, list[tuple[float, float]]] = {"rerank": [], "raw": []}
+    times: dict[str, list[tuple[float, float]]] = {"rerank": [], "one_pass": [], "raw": []}
     for _ in range(repeats):
         times["rerank"].append(_timed(rerank, run, pages))
+        times["one_pass"].append(_timed(rerank_one_pass, run, pages))
         times["raw"].append(_timed(lambda: booster.predict(X, num_threads=THREADS)))
     med = {k: statistics.median(w for w, _ in v) for k, v in times.items()}
     cpu = {k: statistics.median(c for _, c in v) for k, v in times.items()}
     rows = len(pages)
     return {
         "rows": rows,
+        "chunked": concurrent_kernels_safe(),
         "rerank_rows_per_s": rows / med["rerank"],
         "raw_predict_rows_per_s": rows / med["raw"],
         "ratio": med["raw"] / med["rerank"],
         "ratio_cpu": cpu["raw"] / cpu["rerank"],
+        "ratio_one_pass": med["raw"] / med["one_pass"],
+        "ratio_one_pass_cpu": cpu["raw"] / cpu["one_pass"],
         "rerank_median_s": med["rerank"],
+        "one_pass_median_s": med["one_pass"],
         "raw_median_s": med["raw"],
         "rerank_cpu_s": cpu["rerank"],
+        "one_pass_cpu_s": cpu["one_pass"],
         "raw_cpu_s": cpu["raw"],
         "times_wall_cpu_s": times,
         "load_avg_at_start": load_start,
+        "load_avg_after_throughput": [round(x, 2) for x in os.getloadavg()],
         "profile_s": stage_seconds(run, pages),
         "latency": page_latency(run, pages, n_pages),
         "cprofile": profile_top(run, pages),
@@ -167,27 +190,32 @@ def markdown(rr: dict, repeats: int) -> str:
             "## Reranking throughput of a saved run (target: >= 0.5x raw reranker predict)",
             "",
             f"Default feature set, {THREADS} threads, {TREES} trees per ranker; median of {repeats} alternating runs "
-            "in one process (so the ratio is side by side). The machine was shared with other engineers while "
-            f"this ran (load average {rr['load_avg_at_start']} at the start, see the header for the end): wall "
-            "times are inflated and noisy, the CPU-time ratio is the steadier figure.",
+            f"in one process (so the ratios are side by side). Load average {rr['load_avg_at_start']} at the start, "
+            f"{rr['load_avg_after_throughput']} after the throughput runs (on a shared machine wall times are "
+            "inflated and noisy; the CPU-time ratio is the steadier figure).",
             "",
-            "| rows | rerank rows/s | raw predict rows/s | ratio (wall) | ratio (CPU) | rerank wall / CPU s "
-            "| raw predict wall / CPU s | met |",
-            "|---|---|---|---|---|---|---|---|",
-            f"| {rr['rows']:,} | {rr['rerank_rows_per_s']:,.0f} | {rr['raw_predict_rows_per_s']:,.0f} | "
-            f"{rr['ratio']:.3f} | {rr['ratio_cpu']:.3f} | {rr['rerank_median_s']:.2f} / {rr['rerank_cpu_s']:.2f} | "
-            f"{rr['raw_median_s']:.2f} / {rr['raw_cpu_s']:.2f} | {'yes' if rr['ratio'] >= 0.5 else 'NO'} |",
+            "| route | rows | rows/s | ratio to raw predict (wall) | ratio (CPU) | wall / CPU s | met |",
+            "|---|---|---|---|---|---|---|",
+            f"| `rerank` ({'query-aligned chunks on ' + str(THREADS) + ' threads' if rr['chunked'] else 'one pass'})"
+            f" | {rr['rows']:,} | {rr['rerank_rows_per_s']:,.0f} | {rr['ratio']:.3f} | {rr['ratio_cpu']:.3f} | "
+            f"{rr['rerank_median_s']:.2f} / {rr['rerank_cpu_s']:.2f} | {'yes' if rr['ratio'] >= 0.5 else 'NO'} |",
+            f"| `rerank` in one pass (chunking off) | {rr['rows']:,} | {rr['rows'] / rr['one_pass_median_s']:,.0f} | "
+            f"{rr['ratio_one_pass']:.3f} | {rr['ratio_one_pass_cpu']:.3f} | {rr['one_pass_median_s']:.2f} / "
+            f"{rr['one_pass_cpu_s']:.2f} | {'yes' if rr['ratio_one_pass'] >= 0.5 else 'NO'} |",
+            f"| raw `booster.predict` of the built matrix | {rr['rows']:,} | {rr['raw_predict_rows_per_s']:,.0f} | "
+            f"1 | 1 | {rr['raw_median_s']:.2f} / {rr['raw_cpu_s']:.2f} | |",
             "",
             f"Single-page latency ({lat['candidates_per_page']} candidates, {lat['pages']} pages, warm process): "
             f"wall p50 {lat['wall_p50_ms']:.1f} ms, p99 {lat['wall_p99_ms']:.1f} ms (mean {lat['wall_mean_ms']:.1f}); "
             f"CPU p50 {lat['cpu_p50_ms']:.1f} ms, p99 {lat['cpu_p99_ms']:.1f} ms.",
             "",
-            f"Where the end-to-end rerank time goes (wall / CPU seconds, one pass){skipped}: {stages}. The reranker's "
+            f"Where the time goes (wall / CPU seconds of each stage of the one-pass route){skipped}: {stages}. "
+            "The chunked route runs the same stages per chunk, chunks overlapping. The reranker's "
             f"trees split on the outputs of {prof['n_features'] - len(prof['features_skipped'])} of the "
             f"{prof['n_features']} extracted features; `rerank` computes only those (skipped: "
             f"{', '.join(prof['features_skipped']) or 'none'}).",
             "",
-            "cProfile of one `rerank`, top entries by cumulative time:",
+            "cProfile of one one-pass `rerank` (it sees only the calling thread), top entries by cumulative time:",
             "",
             "```",
             rr["cprofile"]["cumulative"],
