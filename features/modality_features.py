@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -107,17 +108,48 @@ class OwnModalityShare(Feature):
         return pd.DataFrame({self.outputs[0]: share.astype(np.float64)}, index=frame.index)
 
 
-def _rank_within(frame: pd.DataFrame, codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """1-based rank of ``values`` (ascending, ties share the lowest rank) in each group, and group sizes."""
-    s = pd.Series(values, index=np.arange(len(values)))
-    rank = s.groupby(codes).rank(method="min", ascending=True).to_numpy(dtype=np.float64)
-    size = s.groupby(codes).transform("count").to_numpy(dtype=np.float64)
+@numba.njit(cache=True)
+def _rank_within(  # pragma: no cover - compiled
+    codes: np.ndarray, n_groups: int, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """1-based rank of ``values`` (ascending, ties share the lowest rank) in each group, and the group's count of
+    non-NaN values, per row; NaN values get NaN ranks (pandas' ``groupby(codes).rank(method="min")`` and
+    ``transform("count")``, without a sort of the whole table: rows are bucketed by group, then each group is
+    sorted on its own)."""
+    n = values.shape[0]
+    starts = np.zeros(n_groups + 1, dtype=np.int64)
+    for i in range(n):
+        starts[codes[i] + 1] += 1
+    for g in range(n_groups):
+        starts[g + 1] += starts[g]
+    fill = starts[:-1].copy()
+    rows = np.empty(n, dtype=np.int64)
+    for i in range(n):  # rows of each group, in row order
+        rows[fill[codes[i]]] = i
+        fill[codes[i]] += 1
+    rank = np.full(n, np.nan)
+    size = np.zeros(n)
+    for g in range(n_groups):
+        members = rows[starts[g] : starts[g + 1]]
+        vals = values[members]
+        order = np.argsort(vals, kind="mergesort")  # NaN last
+        count = 0
+        for k in range(order.shape[0]):
+            v = vals[order[k]]
+            if np.isnan(v):
+                break
+            if k == 0 or v != vals[order[k - 1]]:
+                first = k + 1
+            rank[members[order[k]]] = first
+            count += 1
+        for r in members:
+            size[r] = count
     return rank, size
 
 
 def _position_frame(feature: Feature, frame: pd.DataFrame, *group: str) -> pd.DataFrame:
-    codes, _ = group_codes(frame, *group)
-    rank, size = _rank_within(frame, codes, numeric(frame, POSITION))
+    codes, n_groups = group_codes(frame, *group)
+    rank, size = _rank_within(codes, n_groups, numeric(frame, POSITION))
     frac = np.where(size > 1, (rank - 1.0) / np.maximum(size - 1.0, 1.0), 0.0)
     frac[np.isnan(rank)] = np.nan
     return pd.DataFrame(dict(zip(feature.outputs, (rank, frac), strict=True)), index=frame.index)

@@ -126,6 +126,22 @@ def test_positions_within_page_and_modality():
     assert extract(["smar.position.*"], TWO_PAGES.drop(columns=["position"])).isna().all().all()
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.one_of(st.none(), st.integers(0, 5), st.just(-0.0))), max_size=80)
+)
+def test_ranks_within_groups_match_pandas_min_rank_and_count(rows):
+    from smar_ltr.features.modality_features import _rank_within
+
+    groups = np.array([g for g, _ in rows], dtype=np.int64)
+    values = np.array([np.nan if v is None else float(v) for _, v in rows])
+    codes = pd.factorize(groups)[0].astype(np.int64)
+    rank, size = _rank_within(codes, int(codes.max(initial=-1)) + 1, values)
+    s = pd.Series(values)
+    np.testing.assert_array_equal(rank, s.groupby(codes).rank(method="min").to_numpy(dtype=np.float64))
+    np.testing.assert_array_equal(size, s.groupby(codes).transform("count").to_numpy(dtype=np.float64))
+
+
 def test_beta_prior_by_method_of_moments():
     rng = np.random.default_rng(0)
     rates = rng.beta(2.0, 18.0, size=20_000)
