@@ -157,8 +157,9 @@ def design_matrix(
     missing = [c for c in raw if c not in frame.columns]
     if missing:
         raise DatasetError(f"input pages lack feature column {missing[0]!r} that the model was trained with")
+    dtypes = frame.dtypes
     for col in raw:
-        if not pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col]):
+        if not pd.api.types.is_numeric_dtype(dtypes[col]) or pd.api.types.is_bool_dtype(dtypes[col]):
             bad = frame[col][pd.to_numeric(frame[col], errors="coerce").isna() & frame[col].notna()]
             example = bad.iloc[0] if len(bad) else frame[col].iloc[0]
             raise DatasetError(
@@ -170,8 +171,8 @@ def design_matrix(
     names = [*front, *features.output_columns]
     # one float32 block, filled column by column: the reranker reads it without another copy
     values = np.full((len(frame), len(names)), np.nan, dtype=np.float32)
-    for i, col in enumerate(front):
-        values[:, i] = frame[col].to_numpy(dtype=np.float32, na_value=np.nan)
+    if front:  # one 2-D conversion of the dataset's columns (float64 columns share one block)
+        values[:, : len(front)] = frame[front].to_numpy(dtype=np.float32, na_value=np.nan)
     for i, col in enumerate(features.output_columns, start=len(front)):
         if col in extracted:  # absent: a feature left out because the reranker does not read it
             column = extracted[col]

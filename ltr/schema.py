@@ -286,8 +286,8 @@ def _check_float_columns(out: pd.DataFrame, non_null: tuple[str, ...], what: str
     instead of one per column, which matters for wide tables (the Yahoo set has 700 features)."""
     cols = [
         c
-        for c in out.columns
-        if c not in RESERVED_COLUMNS and c not in TEXT_COLUMNS and pd.api.types.is_numeric_dtype(out[c])
+        for c, dtype in out.dtypes.items()  # dtypes, not columns: no Series built per column
+        if c not in RESERVED_COLUMNS and c not in TEXT_COLUMNS and pd.api.types.is_numeric_dtype(dtype)
     ]
     if not cols:
         return out
@@ -298,7 +298,8 @@ def _check_float_columns(out: pd.DataFrame, non_null: tuple[str, ...], what: str
         bad |= strict & np.isnan(block).any(axis=0)
     for j in np.flatnonzero(bad):
         _check_float(out, cols[j], cols[j] not in non_null, what)  # raises the column's own error line
-    converted = {c: block[:, j] for j, c in enumerate(cols) if out[c].dtype != np.float64}
+    dtypes = out.dtypes
+    converted = {c: block[:, j] for j, c in enumerate(cols) if dtypes[c] != np.float64}
     if not converted:
         return out
     # one rebuild with the converted columns: assigning them one by one fragments a wide table into a block per
