@@ -19,6 +19,7 @@ from smar_ltr.budget import Annotation
 from smar_ltr.config import RunConfig
 from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.features import FeatureSet
+from smar_ltr.features.text_kernels import SERIAL_ROWS
 from smar_ltr.kernels import ranks_in_blocks
 from smar_ltr.label_cost import (
     LabelCost,
@@ -136,7 +137,9 @@ class SmarModel:
         """
         prepared = self.prepare(frame, upstream=self.needs_upstream)
         scores = score_in_chunks(prepared, lambda chunk: self._score_prepared(chunk, n_threads=1))
-        return prepared, self._score_prepared(prepared) if scores is None else scores
+        if scores is None:  # one pass; a small table on one booster thread (waking a second costs more: SERIAL_ROWS)
+            scores = self._score_prepared(prepared, n_threads=1 if len(prepared) < SERIAL_ROWS else None)
+        return prepared, scores
 
     def _score_prepared(self, prepared: pd.DataFrame, n_threads: int | None = None) -> np.ndarray:
         return self.reranker.predict(self.featurize(prepared, used_only=True), n_threads=n_threads)

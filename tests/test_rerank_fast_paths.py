@@ -127,3 +127,21 @@ def test_rerank_computes_only_the_read_features_and_scores_as_the_full_matrix(ba
     expected = model.reranker.predict(full)
     np.testing.assert_array_equal(rerank(model, small_splits.test)["score"].to_numpy(), expected)
     np.testing.assert_array_equal(model.score(small_splits.test), expected)
+
+
+def test_a_small_table_is_predicted_on_one_booster_thread(fitted_small, small_splits, monkeypatch) -> None:
+    from smar_ltr.rankers.lightgbm_ranker import LightGBMRanker
+
+    model, _ = fitted_small
+    page = small_splits.test[small_splits.test["qid"] == small_splits.test["qid"].iloc[0]]
+    expected = model.reranker.predict(model.featurize(model.prepare(page)))  # the model's own thread count
+    seen: list[int | None] = []
+    real = LightGBMRanker._predict
+
+    def spy(self, X, n_threads=None):
+        seen.append(n_threads)
+        return real(self, X, n_threads)
+
+    monkeypatch.setattr(LightGBMRanker, "_predict", spy)
+    np.testing.assert_array_equal(rerank(model, page)["score"].to_numpy(), expected)
+    assert seen == [1]
