@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -284,7 +285,7 @@ def validate_page_table(
 def _check_float_columns(out: pd.DataFrame, non_null: tuple[str, ...], what: str) -> pd.DataFrame:
     """Every numeric feature column as float64, refusing infinities (and NaN where ``non_null``): one 2-D pass
     instead of one per column, which matters for wide tables (the Yahoo set has 700 features)."""
-    cols = [
+    cols: list[Any] = [  # column labels as they are (a user's table may have non-string labels)
         c
         for c, dtype in out.dtypes.items()  # dtypes, not columns: no Series built per column
         if c not in RESERVED_COLUMNS and c not in TEXT_COLUMNS and pd.api.types.is_numeric_dtype(dtype)
