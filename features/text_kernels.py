@@ -139,28 +139,25 @@ def term_buckets(  # pragma: no cover - compiled
     ``out`` must hold ``hi - lo`` values (a document has at most as many terms as code points).
     """
     n = 0
-    h = np.uint64(0)
-    pw = np.uint64(1)
-    in_tok = False
-    prev_cjk = False
-    for i in range(lo, hi + 1):
-        c = cp[i] if i < hi else np.uint32(32)
+    i = lo
+    while i < hi:  # a term ends at a separator and at the document's end; every CJK character is a term
+        c = cp[i]
         cls = _class(c, table)
-        # a term ends at a separator, at the document's end, and around every CJK character
-        if in_tok and (cls == SEPARATOR or prev_cjk or cls == CJK):
-            out[n] = _mix(h + _TERM_SALT, n_features, shift)
-            n += 1
-            in_tok = False
+        i += 1
         if cls == SEPARATOR:
-            prev_cjk = False
             continue
-        if not in_tok:
-            h = np.uint64(0)
-            pw = np.uint64(1)
-            in_tok = True
-        h += np.uint64(c) * pw
-        pw *= _P
-        prev_cjk = cls == CJK
+        h = np.uint64(c)  # sum of c_k * P**k over the term's characters
+        if cls == WORD:
+            pw = _P
+            while i < hi:  # the rest of a run of word characters (one tight loop: few mispredicted branches)
+                c = cp[i]
+                if _class(c, table) != WORD:
+                    break
+                h += np.uint64(c) * pw
+                pw *= _P
+                i += 1
+        out[n] = _mix(h + _TERM_SALT, n_features, shift)
+        n += 1
     return n
 
 
