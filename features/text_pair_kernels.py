@@ -4,8 +4,10 @@ The CSR route (:mod:`smar_ltr.features.text_hashing`, then a match over the glob
 document's buckets into a matrix as large as the text, looks each one up in an ``n_features``-long array and
 scores the hits with numpy. Here each distinct (query, document) pair is handled in one pass: the query's
 buckets sit in a small open-addressing table (rebuilt only when the query changes: pairs come sorted by query),
-the document is hashed into a second small table, and the document's distinct buckets are looked up in the
-query's, in the document's order of first occurrence. The sums run in exactly the order and with exactly the
+the document is hashed and its buckets are looked up in the query's (behind a 4096-bit filter), in the
+document's order of first occurrence. The cosine also counts the document's distinct buckets: in a second small
+table, or, when a task's documents are many, in one ``n_features``-long array per task that also marks the
+query's buckets (one cache line answers both). The sums run in exactly the order and with exactly the
 floating-point operations of the CSR route, so the values are bit-for-bit the same.
 
 Fitting needs only document frequencies and lengths: :func:`doc_stats_kernel` hashes each document once and adds
