@@ -139,28 +139,25 @@ def term_buckets(  # pragma: no cover - compiled
     ``out`` must hold ``hi - lo`` values (a document has at most as many terms as code points).
     """
     n = 0
-    h = np.uint64(0)
-    pw = np.uint64(1)
-    in_tok = False
-    prev_cjk = False
-    for i in range(lo, hi + 1):
-        c = cp[i] if i < hi else np.uint32(32)
+    i = lo
+    while i < hi:  # a term ends at a separator and at the document's end; every CJK character is a term
+        c = cp[i]
         cls = _class(c, table)
-        # a term ends at a separator, at the document's end, and around every CJK character
-        if in_tok and (cls == SEPARATOR or prev_cjk or cls == CJK):
-            out[n] = _mix(h + _TERM_SALT, n_features, shift)
-            n += 1
-            in_tok = False
+        i += 1
         if cls == SEPARATOR:
-            prev_cjk = False
             continue
-        if not in_tok:
-            h = np.uint64(0)
-            pw = np.uint64(1)
-            in_tok = True
-        h += np.uint64(c) * pw
-        pw *= _P
-        prev_cjk = cls == CJK
+        h = np.uint64(c)  # sum of c_k * P**k over the term's characters
+        if cls == WORD:
+            pw = _P
+            while i < hi:  # the rest of a run of word characters (one tight loop: few mispredicted branches)
+                c = cp[i]
+                if _class(c, table) != WORD:
+                    break
+                h += np.uint64(c) * pw
+                pw *= _P
+                i += 1
+        out[n] = _mix(h + _TERM_SALT, n_features, shift)
+        n += 1
     return n
 
 
@@ -190,6 +187,29 @@ def padded_stream(  # pragma: no cover - compiled
 
 
 @numba.njit(inline="always")
+def _bigrams_trigrams(  # pragma: no cover - compiled
+    stream: np.ndarray, m: int, n_features: np.int64, shift: np.uint64, seeds: np.ndarray, out: np.ndarray
+) -> int:
+    """:func:`ngram_buckets` for ``n`` = 2, 3 in one pass over the stream (the default range; same buckets).
+
+    The 2-grams are ``m - 1``, so the 3-grams go straight after them; the hashes share ``c_0 * P + c_1`` (the
+    same values mod 2**64). Every 3-gram slot is written and kept only when its middle character is no space.
+    """
+    p2 = _P * _P
+    s2 = seeds[2] * p2
+    s3 = seeds[3] * p2 * _P
+    n3 = m - 1
+    for s in range(0, m - 2):
+        head = np.uint64(stream[s]) * _P + np.uint64(stream[s + 1])
+        out[s] = _mix(s2 + head, n_features, shift)
+        out[n3] = _mix(s3 + head * _P + np.uint64(stream[s + 2]), n_features, shift)
+        n3 += stream[s + 1] != _SPACE
+    if m >= 2:
+        out[m - 2] = _mix(s2 + np.uint64(stream[m - 2]) * _P + np.uint64(stream[m - 1]), n_features, shift)
+    return n3
+
+
+@numba.njit(inline="always")
 def ngram_buckets(  # pragma: no cover - compiled
     stream: np.ndarray,
     m: int,
@@ -207,6 +227,8 @@ def ngram_buckets(  # pragma: no cover - compiled
     P**(n-1-k)`` (mod 2**64), what the Horner form ``h = h * P + c`` gives; 2- and 3-grams use precomputed
     powers (same values, shorter dependency chains).
     """
+    if n_lo == 2 and n_hi == 3:
+        return _bigrams_trigrams(stream, m, n_features, shift, seeds, out)
     n_out = 0
     p2 = _P * _P
     for n in range(n_lo, n_hi + 1):

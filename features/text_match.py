@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numba
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -43,6 +44,9 @@ from smar_ltr.features.text_pair_kernels import BM25, COSINE, OVERLAP, doc_stats
 QUERY = "query"
 _METRICS = {"overlap": OVERLAP, "bm25": BM25, "cosine": COSINE}
 _PAIRS_PER_TASK = 256  # pairs per parallel task at least: each task allocates small scratch tables
+#: COSINE counts a block's documents in an n_features-long array once they hold this share of n_features code
+#: points (else in a small table per document; same values): clearing the array costs about as much as that.
+_DENSE_SHARE = 0.25
 _CHUNK_NNZ = 4_000_000  # stored values handled per chunk by CorpusStats.learn: bounds temporary memory
 
 
@@ -241,6 +245,13 @@ def _match_pairs(
     docs = encoded_column(frame, field)[1]
     table, n_buckets, shift, chars, lo, hi, seeds = _kernel_args(analyzer, n_features, ngram_range)
     w = np.empty(0) if weights is None else weights
+    dense_from = int(n_features * _DENSE_SHARE)
+    if len(docs.chunks) == 1:  # the usual case: no selection of the chunk's pairs to make
+        cp, offsets = docs.chunks[0]
+        return pair_match_kernel(
+            q_cp, q_offsets, cp, offsets, index.pair_query, index.pair_doc, table, n_buckets, shift, chars, lo,
+            hi, seeds, metric, w, float(k1), float(b), float(avgdl), _tasks(len(index.pair_query)), dense_from,
+        )  # fmt: skip
     overlap, value = np.full(len(index.pair_query), np.nan), np.full(len(index.pair_query), np.nan)
     start = 0
     for cp, offsets in docs.chunks:
@@ -248,11 +259,16 @@ def _match_pairs(
         sel = np.flatnonzero((index.pair_doc >= start) & (index.pair_doc < stop))
         overlap[sel], value[sel] = pair_match_kernel(
             q_cp, q_offsets, cp, offsets, index.pair_query[sel], index.pair_doc[sel] - start, table, n_buckets,
-            shift, chars, lo, hi, seeds, metric, w, float(k1), float(b), float(avgdl),
-            n_tasks(len(sel), _PAIRS_PER_TASK),
+            shift, chars, lo, hi, seeds, metric, w, float(k1), float(b), float(avgdl), _tasks(len(sel)), dense_from,
         )  # fmt: skip
         start = stop
     return overlap, value
+
+
+def _tasks(n_pairs: int) -> int:
+    """Tasks of one :func:`pair_match_kernel` call: one per thread (numba splits a ``prange`` evenly among its
+    threads, so more tasks balance nothing, while each COSINE task may clear an ``n_features``-long array)."""
+    return min(numba.get_num_threads(), n_tasks(n_pairs, _PAIRS_PER_TASK))
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ The CSR route (:mod:`smar_ltr.features.text_hashing`, then a match over the glob
 document's buckets into a matrix as large as the text, looks each one up in an ``n_features``-long array and
 scores the hits with numpy. Here each distinct (query, document) pair is handled in one pass: the query's
 buckets sit in a small open-addressing table (rebuilt only when the query changes: pairs come sorted by query),
-the document is hashed into a second small table, and the document's distinct buckets are looked up in the
-query's, in the document's order of first occurrence. The sums run in exactly the order and with exactly the
+the document is hashed and its buckets are looked up in the query's (behind a 4096-bit filter), in the
+document's order of first occurrence. The cosine also counts the document's distinct buckets: in a second small
+table, or, when a task's documents are many, in one ``n_features``-long array per task that also marks the
+query's buckets (one cache line answers both). The sums run in exactly the order and with exactly the
 floating-point operations of the CSR route, so the values are bit-for-bit the same.
 
 Fitting needs only document frequencies and lengths: :func:`doc_stats_kernel` hashes each document once and adds
@@ -65,6 +67,33 @@ def _maybe_in(bits: np.ndarray, b: np.int32) -> bool:  # pragma: no cover - comp
     return ((bits[(b >> 6) & 63] >> np.uint64(b & 63)) & np.uint64(1)) != np.uint64(0)
 
 
+@numba.njit(inline="always")
+def _find(b: np.int32, keys: np.ndarray, pos: np.ndarray, mask: int) -> int:  # pragma: no cover - compiled
+    """Position of bucket ``b`` in a table filled by :func:`count_buckets` (``pos`` of its slot); -1 if absent."""
+    s = b & mask
+    while True:
+        key = keys[s]
+        if key == b:
+            return pos[s]
+        if key == -1:
+            return -1
+        s = (s + 1) & mask
+
+
+@numba.njit(inline="always")
+def _doc_work(  # pragma: no cover - compiled
+    d_offsets: np.ndarray, pair_doc: np.ndarray, first: int, stop: int, limit: int
+) -> int:
+    """Code points (plus padding) of the documents of pairs ``first..stop-1``, counted up to ``limit``."""
+    work = 0
+    for p in range(first, stop):
+        d = pair_doc[p]
+        work += d_offsets[d + 1] - d_offsets[d] + 2
+        if work >= limit:
+            break
+    return work
+
+
 @numba.njit(nogil=True, cache=True)
 def _match_block(  # pragma: no cover - compiled
     q_cp: np.ndarray,
@@ -89,6 +118,7 @@ def _match_block(  # pragma: no cover - compiled
     stop: int,
     q_longest: int,
     d_longest: int,
+    dense_from: int,
     overlap: np.ndarray,
     value: np.ndarray,
 ) -> None:
@@ -98,36 +128,45 @@ def _match_block(  # pragma: no cover - compiled
     one_minus_b = 1.0 - b
     stream = np.empty(max(q_longest, d_longest) + 2, dtype=np.uint32)
     seq = np.empty(max(q_len, d_len), dtype=np.int32)
-    q_keys = np.empty(_table_size(q_len), dtype=np.int32)
-    q_pos = np.empty(q_keys.shape[0], dtype=np.int64)
+    q_keys = np.empty(_table_size(q_len), dtype=np.int32)  # the query's buckets: slot -> bucket ...
+    q_pos = np.empty(q_keys.shape[0], dtype=np.int32)  # ... -> position in q_idx
     q_idx = np.empty(q_len, dtype=np.int32)
     q_cnt = np.empty(q_len, dtype=np.float32)
-    mark = np.zeros(n_features, dtype=np.int32)  # 1 + position of each of the query's buckets in q_idx, else 0
-    bits = np.zeros(64, dtype=np.uint64)  # filter of the query's buckets (cheaper than reading mark)
+    q_w = np.empty(q_len + 1, dtype=np.float64)  # COSINE: q_w[i + 1] = q_cnt[i] * weight of q_idx[i]
+    bits = np.zeros(64, dtype=np.uint64)  # filter of the query's buckets (cheaper than probing its table)
     tf = np.zeros(q_len, dtype=np.float64)  # hits of each query bucket in the current document
     order = np.empty(q_len, dtype=np.int64)  # query buckets in order of first hit
     cosine = metric == COSINE
-    d_cnt = np.zeros(n_features if cosine else 1, dtype=np.float32)  # the document's count of each bucket
-    d_order = np.empty(d_len if cosine else 1, dtype=np.int32)  # its buckets in order of first occurrence
-    current, nq, q_norm = -1, 0, 0.0
+    dense = cosine and _doc_work(d_offsets, pair_doc, first, stop, dense_from) >= dense_from
+    # COSINE, many documents: per bucket [document's count, 1 + position in q_idx or 0] (one cache line)
+    counts = np.zeros((n_features if dense else 1, 2), dtype=np.int32)
+    d_size = d_len if cosine else 1  # COSINE, few documents: the document's buckets in a small table
+    d_keys = np.empty(_table_size(1 if dense else d_size), dtype=np.int32)
+    d_pos = np.empty(d_keys.shape[0], dtype=np.int32)
+    d_idx = np.empty(d_size, dtype=np.int32)  # its distinct buckets in order of first occurrence
+    d_cnt = np.empty(d_size, dtype=np.float32)  # ... and (small table) their counts
+    current, nq, q_mask, q_norm = -1, 0, 0, 0.0
     for p in range(first, stop):
         q = pair_query[p]
         if q != current:
             current = q
-            for i in range(nq):
-                mark[q_idx[i]] = 0
+            if dense:
+                for i in range(nq):
+                    counts[q_idx[i], 1] = 0
             n = _buckets(q_cp, q_offsets[q], q_offsets[q + 1], chars, table, n_features, shift, n_lo, n_hi,
                          seeds, stream, seq)  # fmt: skip
-            nq, _ = count_buckets(seq, n, q_keys, q_pos, q_idx, q_cnt, 0)
+            nq, q_mask = count_buckets(seq, n, q_keys, q_pos, q_idx, q_cnt, 0)
             bits[:] = 0
             acc = 0.0
             for i in range(nq):
                 bucket = q_idx[i]
-                mark[bucket] = i + 1
                 bits[(bucket >> 6) & 63] |= np.uint64(1) << np.uint64(bucket & 63)
                 if cosine:
                     v = np.float64(q_cnt[i]) * weights[bucket]
+                    q_w[i + 1] = v
                     acc += v * v
+                if dense:
+                    counts[bucket, 1] = i + 1
             q_norm = np.sqrt(acc)
         if nq == 0:
             continue
@@ -138,35 +177,54 @@ def _match_block(  # pragma: no cover - compiled
             continue
         acc = 0.0
         hits = 0
-        if cosine:
+        if dense:
             nd = 0
             for j in range(n):  # branch-free append of first occurrences
                 bucket = seq[j]
-                c = d_cnt[bucket]
-                d_order[nd] = bucket
-                nd += c == 0.0
-                d_cnt[bucket] = c + 1.0
+                c = counts[bucket, 0]
+                d_idx[nd] = bucket
+                nd += c == 0
+                counts[bucket, 0] = c + 1
             d_acc = 0.0
             for j in range(nd):
-                bucket = d_order[j]
+                bucket = d_idx[j]
                 w = weights[bucket]
-                dw = np.float64(d_cnt[bucket]) * w
-                d_cnt[bucket] = 0.0
+                # a float32 count stops at 2**24: what count_buckets and the CSR hashing store
+                dw = np.float64(min(counts[bucket, 0], 16_777_216)) * w
+                counts[bucket, 0] = 0
                 d_acc += dw * dw
-                if _maybe_in(bits, bucket) and mark[bucket] != 0:
+                i = counts[bucket, 1]
+                if i != 0:
                     hits += 1
-                    acc += (np.float64(q_cnt[mark[bucket] - 1]) * w) * dw
+                    acc += q_w[i] * dw
+            value[p] = acc / (q_norm * np.sqrt(d_acc))
+            overlap[p] = hits / nq
+            continue
+        if cosine:
+            nd, _ = count_buckets(seq, n, d_keys, d_pos, d_idx, d_cnt, 0)
+            d_acc = 0.0
+            for j in range(nd):
+                bucket = d_idx[j]
+                w = weights[bucket]
+                dw = np.float64(d_cnt[j]) * w
+                d_acc += dw * dw
+                if _maybe_in(bits, bucket):
+                    i = _find(bucket, q_keys, q_pos, q_mask)
+                    if i >= 0:
+                        hits += 1
+                        acc += q_w[i + 1] * dw
             value[p] = acc / (q_norm * np.sqrt(d_acc))
             overlap[p] = hits / nq
             continue
         for j in range(n):
             bucket = seq[j]
-            if _maybe_in(bits, bucket) and mark[bucket] != 0:
-                i = mark[bucket] - 1
-                t = tf[i]
-                order[hits] = i  # branch-free append of first hits
-                hits += t == 0.0
-                tf[i] = t + 1.0
+            if _maybe_in(bits, bucket):
+                i = _find(bucket, q_keys, q_pos, q_mask)
+                if i >= 0:
+                    t = tf[i]
+                    order[hits] = i  # branch-free append of first hits
+                    hits += t == 0.0
+                    tf[i] = t + 1.0
         overlap[p] = hits / nq
         if metric == BM25:  # summed in the document's order of first occurrence (as over its distinct buckets)
             norm = k1 * (one_minus_b + b * np.float64(n) / avgdl)
@@ -200,13 +258,17 @@ def pair_match_kernel(  # pragma: no cover - compiled
     b: float,
     avgdl: float,
     tasks: int,
+    dense_from: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Share of the query's buckets found in each pair's document and one matching metric: ``(overlap, value)``.
 
-    ``OVERLAP`` and ``BM25`` only look the document's buckets up in the query's table (the hit counts are the
-    term frequencies, the number of buckets the length); ``COSINE`` also needs the document's norm, so it counts
-    the document's distinct buckets in a table of their own first. Each task runs :func:`_match_block` on a
-    contiguous block of pairs.
+    The query's distinct buckets sit in a small open-addressing table (behind a 4096-bit filter). ``OVERLAP`` and
+    ``BM25`` only look the document's buckets up in it (the hit counts are the term frequencies, the number of
+    buckets the length); ``COSINE`` also needs the document's norm, so it counts the document's distinct buckets
+    first: in a small table of their own, or, in a block of pairs whose documents hold at least ``dense_from``
+    code points, in one ``n_features``-long array per block that also marks the query's buckets (clearing it
+    costs about as much as hashing ``n_features / 4`` code points; counting in it is cheaper than probing a
+    table). Each task runs :func:`_match_block` on a contiguous block of pairs.
 
     Parameters
     ----------
@@ -219,6 +281,8 @@ def pair_match_kernel(  # pragma: no cover - compiled
     metric : int
         ``OVERLAP``: share of the query's distinct buckets found; ``BM25``: with IDF ``weights`` and ``k1``,
         ``b``, ``avgdl``; ``COSINE``: cosine of the count vectors scaled by ``weights``.
+    dense_from : int
+        ``COSINE`` counting: see above (the values do not depend on it).
 
     Returns
     -------
@@ -240,7 +304,7 @@ def pair_match_kernel(  # pragma: no cover - compiled
     for blk in numba.prange(bounds.shape[0] - 1):
         _match_block(q_cp, q_offsets, d_cp, d_offsets, pair_query, pair_doc, table, n_features, shift, chars,
                      n_lo, n_hi, seeds, metric, weights, k1, b, avgdl, bounds[blk], bounds[blk + 1], q_longest,
-                     d_longest, overlap, value)  # fmt: skip
+                     d_longest, dense_from, overlap, value)  # fmt: skip
     return overlap, value
 
 

@@ -110,3 +110,32 @@ def test_results_do_not_depend_on_the_number_of_threads():
         numba.set_num_threads(before)
     for x, y in zip((one.indptr, one.indices, one.data), (many.indptr, many.indices, many.data), strict=True):
         assert np.array_equal(x, y)
+
+
+def _ref_ngram_order(text: str, lo: int, hi: int) -> list[int]:
+    """Distinct ``char_wb`` n-gram buckets in order of first occurrence: every n-gram of the padded stream of the
+    smallest ``n`` in text order, then of the next ``n`` (the order the fused matching kernels sum in)."""
+    stream = " " + " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split()) + " "
+    if stream == "  ":
+        stream = " "
+    seen: dict[int, None] = {}
+    for n in range(lo, hi + 1):
+        for s in range(len(stream) - n + 1):
+            gram = stream[s : s + n]
+            if (n == 1 and gram == " ") or " " in gram[1:-1]:
+                continue
+            h = (n * 0x100000001B3) % M64
+            for c in gram:
+                h = (h * P + ord(c)) % M64
+            seen.setdefault(_bucket(h), None)
+    return list(seen)
+
+
+@pytest.mark.parametrize("ngram_range", [(2, 3), (1, 4), (3, 5), (2, 2), (3, 3)])
+def test_unsorted_ngram_rows_list_buckets_in_the_documented_order(ngram_range):
+    texts = [t for t in TEXTS if "ﬃ" not in t and "İ" not in t] + ["ab cd", "a b c", "hi"]
+    m = hash_char_ngrams(texts, N_FEATURES, ngram_range=ngram_range, sort=False)
+    for i, text in enumerate(texts):
+        assert m.indices[m.indptr[i] : m.indptr[i + 1]].tolist() == _ref_ngram_order(text, *ngram_range), text
+        if ngram_range[0] > 1:  # (the word-by-word reference also counts padding spaces as 1-grams)
+            assert _row_counter(m, i) == _ref_ngrams(text, *ngram_range), text

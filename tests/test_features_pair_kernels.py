@@ -105,6 +105,22 @@ def test_fused_scores_equal_the_reference_bit_for_bit(analyzer, metric) -> None:
 
 
 @pytest.mark.parametrize("analyzer", ["terms", "chars"])
+@pytest.mark.parametrize("share", [0.0, 1e9])
+def test_cosine_counts_the_same_in_the_dense_array_and_in_small_tables(analyzer, share, monkeypatch) -> None:
+    # 0: every block counts its documents in the n_features-long array; 1e9: each document in a small table
+    monkeypatch.setattr(tm, "_DENSE_SHARE", share)
+    frame = _frame(6, 300)
+    stats = field_stats(_frame(7, 400), "title", analyzer, N_FEATURES)
+    got = score_pairs(frame, "title", analyzer, N_FEATURES, "cosine", stats)
+    np.testing.assert_array_equal(got, _reference(frame, analyzer, "cosine", stats))
+    assert np.isfinite(got).sum() > len(frame) // 2 and (got[np.isfinite(got)] > 0).any()
+    with shared_cache(frame):  # the overlap the cosine pass leaves behind, too
+        score_pairs(frame, "title", analyzer, N_FEATURES, "cosine", stats)
+        overlap = score_pairs(frame, "title", analyzer, N_FEATURES, "overlap")
+    np.testing.assert_array_equal(overlap, _reference(frame, analyzer, "overlap"))
+
+
+@pytest.mark.parametrize("analyzer", ["terms", "chars"])
 def test_field_stats_equal_the_csr_statistics(analyzer) -> None:
     frame = _frame(2, 500)
     fused = field_stats(frame, "title", analyzer, N_FEATURES)

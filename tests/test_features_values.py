@@ -127,9 +127,7 @@ def test_positions_within_page_and_modality():
 
 
 @settings(max_examples=80, deadline=None)
-@given(
-    st.lists(st.tuples(st.integers(0, 6), st.one_of(st.none(), st.integers(0, 5), st.just(-0.0))), max_size=80)
-)
+@given(st.lists(st.tuples(st.integers(0, 6), st.one_of(st.none(), st.integers(0, 5), st.just(-0.0))), max_size=80))
 def test_ranks_within_groups_match_pandas_min_rank_and_count(rows):
     from smar_ltr.features.modality_features import _rank_within
 
