@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from smar_ltr.errors import ConfigError
+from smar_ltr.errors import ArtifactError, ConfigError
 from smar_ltr.features.context import cached, text_codes
 from smar_ltr.features.state_codec import decode_counts, encode_counts
 from smar_ltr.features.text_hashing import (
@@ -150,11 +150,11 @@ class CorpusStats:
     @classmethod
     def from_state(cls, state: dict) -> CorpusStats:
         df = state.get("df")
-        return cls(
-            int(state.get("n_docs", 0)),
-            float(state.get("avgdl", 0.0)),
-            None if df is None else decode_counts(df),
-        )
+        counts = None if df is None else decode_counts(df)
+        if counts is not None and not (np.isfinite(counts).all() and (counts >= 0).all()):
+            # what the kernels rely on: finite IDF weights (the COSINE pass adds 0.0 * weight for a miss)
+            raise ArtifactError("saved text statistics hold negative or non-finite document frequencies: refit")
+        return cls(int(state.get("n_docs", 0)), float(state.get("avgdl", 0.0)), counts)
 
     @cached_property
     def bm25_idf(self) -> np.ndarray:

@@ -132,7 +132,7 @@ def _match_block(  # pragma: no cover - compiled
     q_pos = np.empty(q_keys.shape[0], dtype=np.int32)  # ... -> position in q_idx
     q_idx = np.empty(q_len, dtype=np.int32)
     q_cnt = np.empty(q_len, dtype=np.float32)
-    q_w = np.empty(q_len + 1, dtype=np.float64)  # COSINE: q_w[i + 1] = q_cnt[i] * weight of q_idx[i]
+    q_w = np.zeros(q_len + 1, dtype=np.float64)  # COSINE: q_w[i + 1] = q_cnt[i] * weight of q_idx[i]
     bits = np.zeros(64, dtype=np.uint64)  # filter of the query's buckets (cheaper than probing its table)
     tf = np.zeros(q_len, dtype=np.float64)  # hits of each query bucket in the current document
     order = np.empty(q_len, dtype=np.int64)  # query buckets in order of first hit
@@ -194,9 +194,8 @@ def _match_block(  # pragma: no cover - compiled
                 counts[bucket, 0] = 0
                 d_acc += dw * dw
                 i = counts[bucket, 1]
-                if i != 0:
-                    hits += 1
-                    acc += q_w[i] * dw
+                hits += i != 0
+                acc += q_w[i] * dw  # branch-free: q_w[0] is 0.0, and acc + 0.0 is acc (acc is never -0.0)
             value[p] = acc / (q_norm * np.sqrt(d_acc))
             overlap[p] = hits / nq
             continue
@@ -280,7 +279,8 @@ def pair_match_kernel(  # pragma: no cover - compiled
         Character n-grams ``n_lo..n_hi`` (``seeds`` as in ``hash_ngrams_kernel``), else terms.
     metric : int
         ``OVERLAP``: share of the query's distinct buckets found; ``BM25``: with IDF ``weights`` and ``k1``,
-        ``b``, ``avgdl``; ``COSINE``: cosine of the count vectors scaled by ``weights``.
+        ``b``, ``avgdl``; ``COSINE``: cosine of the count vectors scaled by ``weights`` (finite: a document
+        bucket missing from the query adds ``0.0 * weight`` to the dot product, without a branch).
     dense_from : int
         ``COSINE`` counting: see above (the values do not depend on it).
 

@@ -15,8 +15,10 @@ import pytest
 
 import smar_ltr.features.text_hashing as th
 import smar_ltr.features.text_match as tm
+from smar_ltr.errors import ArtifactError
 from smar_ltr.features import FeatureSet
 from smar_ltr.features.context import shared_cache
+from smar_ltr.features.state_codec import encode_array
 from smar_ltr.features.text_hashing import hash_char_ngrams, hash_terms
 from smar_ltr.features.text_match import CorpusStats, field_stats, hashed_column, score_pairs
 
@@ -118,6 +120,33 @@ def test_cosine_counts_the_same_in_the_dense_array_and_in_small_tables(analyzer,
         score_pairs(frame, "title", analyzer, N_FEATURES, "cosine", stats)
         overlap = score_pairs(frame, "title", analyzer, N_FEATURES, "overlap")
     np.testing.assert_array_equal(overlap, _reference(frame, analyzer, "overlap"))
+
+
+@pytest.mark.parametrize("share", [0.0, 1e9])
+def test_cosine_with_negative_weights_matches_the_reference(share, monkeypatch) -> None:
+    # the dense pass adds 0.0 * weight for each document bucket missing from the query: with negative weights
+    # that is -0.0, which must leave the dot product as it is
+    monkeypatch.setattr(tm, "_DENSE_SHARE", share)
+    frame = _frame(8, 300)
+    fitted = field_stats(_frame(9, 400), "title", "chars", N_FEATURES)
+    assert fitted.df is not None
+    stats = CorpusStats(fitted.n_docs, fitted.avgdl, fitted.df * 5.0)  # smooth IDF below 0 for frequent buckets
+    assert (stats.smooth_idf < 0).any() and (stats.smooth_idf > 0).any()
+    got = score_pairs(frame, "title", "chars", N_FEATURES, "cosine", stats)
+    np.testing.assert_array_equal(got, _reference(frame, "chars", "cosine", stats))
+    assert np.isfinite(got).sum() > len(frame) // 2  # (a matched bucket's weight has one sign on both sides)
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.inf, np.nan])
+def test_saved_statistics_with_impossible_frequencies_are_refused(bad) -> None:
+    stats = field_stats(_frame(2, 100), "title", "chars", N_FEATURES)
+    assert stats.df is not None
+    state = stats.to_state()
+    assert CorpusStats.from_state(state).df.tolist() == stats.df.tolist()
+    counts = np.where(np.arange(N_FEATURES) == 5, bad, stats.df)  # counts of a tampered dtype
+    state["df"] = {"layout": "dense", "length": N_FEATURES, "counts": encode_array(counts)}
+    with pytest.raises(ArtifactError, match="negative or non-finite document frequencies"):
+        CorpusStats.from_state(state)
 
 
 @pytest.mark.parametrize("analyzer", ["terms", "chars"])
