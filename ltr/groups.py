@@ -19,6 +19,14 @@ from smar_ltr.errors import PageTableError
 LIGHTGBM_MAX_GROUP_ROWS = 10_000
 
 
+def block_starts(codes: np.ndarray) -> np.ndarray:
+    """Positions where a run of equal values starts (0 first; empty for an empty array)."""
+    codes = np.asarray(codes)
+    if codes.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+
+
 @dataclass(frozen=True)
 class QueryGroups:
     """Grouping of rows by query.

@@ -21,6 +21,8 @@ import numba
 import numpy as np
 import pandas as pd
 
+from smar_ltr.groups import block_starts
+
 #: Tables with fewer rows than twice this are scored in one pass (a chunk's fixed costs outweigh the overlap).
 MIN_CHUNK_ROWS = 20_000
 
@@ -50,7 +52,7 @@ def query_chunks(qid: pd.Series, n_chunks: int) -> list[tuple[int, int]]:
     """``[start, stop)`` row ranges of about equal size that never split a query (rows of a query contiguous)."""
     n = len(qid)
     codes = pd.factorize(qid)[0]
-    starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+    starts = block_starts(codes)
     targets = (np.arange(1, n_chunks) * n) // n_chunks
     cuts = np.unique(starts[np.minimum(np.searchsorted(starts, targets), len(starts) - 1)])
     edges = [0, *[int(c) for c in cuts if 0 < c < n], n]

@@ -20,6 +20,7 @@ from smar_ltr.config import RunConfig
 from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.features import FeatureSet
 from smar_ltr.features.text_kernels import SERIAL_ROWS
+from smar_ltr.groups import block_starts
 from smar_ltr.kernels import ranks_in_blocks
 from smar_ltr.label_cost import (
     LabelCost,
@@ -431,13 +432,13 @@ def rank_within_query(qid: np.ndarray | pd.Series, scores: np.ndarray) -> np.nda
     """
     codes = pd.factorize(pd.Series(qid))[0]
     scores = np.asarray(scores, dtype=np.float64)
-    starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+    starts = block_starts(codes)
     if len(starts) == codes.max(initial=-1) + 1:  # rows of a query contiguous (a validated table): sort each block
         return ranks_in_blocks(scores, np.append(starts, len(codes)))
     order = np.lexsort((-scores, codes))  # lexsort is stable: tied scores keep input order
     ranks = np.empty(len(scores), dtype=np.int64)
     sorted_codes = codes[order]
-    starts = np.flatnonzero(np.concatenate([[True], sorted_codes[1:] != sorted_codes[:-1]]))
+    starts = block_starts(sorted_codes)
     pos = np.arange(len(order)) - np.repeat(starts, np.diff(np.concatenate([starts, [len(order)]])))
     ranks[order] = pos + 1
     return ranks

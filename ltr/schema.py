@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from smar_ltr.errors import PageTableError
-from smar_ltr.groups import LIGHTGBM_MAX_GROUP_ROWS
+from smar_ltr.groups import LIGHTGBM_MAX_GROUP_ROWS, block_starts
 
 QID, ITEM_ID, MODALITY = "qid", "item_id", "modality"
 PAGE_LABEL, MODAL_LABEL, UPSTREAM_SCORE, POSITION = "page_label", "modal_label", "upstream_score", "position"
@@ -140,7 +140,7 @@ def _check_grouping(
     costs more than the whole check.
     """
     codes = pd.factorize(qid)[0]
-    starts = np.concatenate([[True], codes[1:] != codes[:-1]])
+    starts = block_starts(codes)
     block_codes = codes[starts]
     if len(block_codes) != int(codes.max()) + 1:  # a code starts more than one block: it is not contiguous
         seen = np.zeros(len(block_codes), dtype=bool)
@@ -154,21 +154,20 @@ def _check_grouping(
             f"{what} column 'qid' is not contiguous: query {qid.iloc[gap]!r} appears again at {_row(frame, gap)} "
             "after other queries; stable-sort the table by qid (smar_ltr.datasets.sort_pages)"
         )
-    block_starts = np.flatnonzero(starts)
     if require_sorted and len(block_codes) > 1:
-        block_qids = qid.iloc[block_starts].to_numpy()
+        block_qids = qid.iloc[starts].to_numpy()
         desc = np.flatnonzero(block_qids[1:] < block_qids[:-1])
         if desc.size:
-            i = int(block_starts[desc[0] + 1])
+            i = int(starts[desc[0] + 1])
             raise PageTableError(
                 f"{what} column 'qid' is not sorted: {qid.iloc[i]!r} at {_row(frame, i)} comes after "
                 f"{block_qids[desc[0]]!r}; stable-sort the table by qid (smar_ltr.datasets.sort_pages)"
             )
     if max_rows is not None:
-        sizes = np.diff(np.concatenate([block_starts, [len(codes)]]))
+        sizes = np.diff(np.concatenate([starts, [len(codes)]]))
         big = np.flatnonzero(sizes > max_rows)
         if big.size:
-            q = qid.iloc[int(block_starts[big[0]])]
+            q = qid.iloc[int(starts[big[0]])]
             raise PageTableError(
                 f"{what}: query {q!r} has {int(sizes[big[0]])} rows, over the limit of {max_rows} rows per query "
                 "(LightGBM's lambdarank limit); keep the top rows by position or split the page"

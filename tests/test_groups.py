@@ -41,3 +41,11 @@ def test_size_limit_and_missing_qid() -> None:
         g.check_size_limit(4)
     with pytest.raises(PageTableError, match="missing value"):
         QueryGroups.from_qid(np.array(["a", None], dtype=object))
+
+
+def test_block_starts_are_where_each_run_of_equal_values_begins() -> None:
+    from smar_ltr.groups import block_starts
+
+    assert block_starts(np.array([3, 3, 1, 1, 1, 3, 2])).tolist() == [0, 2, 5, 6]
+    assert block_starts(np.array(["a"])).tolist() == [0]
+    assert block_starts(np.array([], dtype=np.int64)).tolist() == []
