@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smar_ltr.errors import PageTableError
-from smar_ltr.groups import QueryGroups
+from smar_ltr.groups import QueryGroups, block_starts
 
 
 def test_conversions_on_interleaved_qids() -> None:
@@ -44,8 +44,6 @@ def test_size_limit_and_missing_qid() -> None:
 
 
 def test_block_starts_are_where_each_run_of_equal_values_begins() -> None:
-    from smar_ltr.groups import block_starts
-
     assert block_starts(np.array([3, 3, 1, 1, 1, 3, 2])).tolist() == [0, 2, 5, 6]
     assert block_starts(np.array(["a"])).tolist() == [0]
     assert block_starts(np.array([], dtype=np.int64)).tolist() == []
