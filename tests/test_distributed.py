@@ -81,9 +81,19 @@ def _distributed_inputs(client: Client, frame: pd.DataFrame, rows: int = 200):
     annotated, summary, revealed = annotate_parts(parts, BUDGET, 3, client)
     import dask.dataframe as dd
 
-    X = dd.from_delayed([client.submit(lambda p: p[FEATURES], a) for a in annotated], meta=frame[FEATURES].iloc[:0])
+    # partition i on worker i mod n, as the library's ClusterFutures.pin places them: left to the scheduler, a
+    # loaded machine sometimes ran every task on one worker and the other trained on nothing
+    workers = sorted(client.ncores())
+
+    def on(i: int) -> dict:
+        return {"workers": [workers[i % len(workers)]], "allow_other_workers": False}
+
+    X = dd.from_delayed(
+        [client.submit(lambda p: p[FEATURES], a, **on(i)) for i, a in enumerate(annotated)],
+        meta=frame[FEATURES].iloc[:0],
+    )
     keys = dd.from_delayed(
-        [client.submit(row_keys, a, i) for i, a in enumerate(annotated)], meta=row_keys(frame[:0], 0)
+        [client.submit(row_keys, a, i, **on(i)) for i, a in enumerate(annotated)], meta=row_keys(frame[:0], 0)
     )
     return annotated, summary, revealed, X, keys, chunks
 
