@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -70,7 +71,10 @@ def build_wheel_from_pyproject(project: Path, out: Path) -> Path:
 def pip_install(project: Path, target: Path, workdir: Path) -> str:
     """Install ``project`` into ``target`` with pip, offline; returns how the wheel was built."""
     if _can_build_without_isolation():
-        source, how = str(project), "setuptools (pip --no-build-isolation)"
+        # built from a private copy: setuptools writes build/ and *.egg-info into the source tree, and two test
+        # processes building the shared example at once collided there ("Directory not empty")
+        copy = shutil.copytree(project, workdir / project.name, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+        source, how = str(copy), "setuptools (pip --no-build-isolation)"
     else:  # the venv's setuptools cannot build wheels offline: build the wheel from pyproject.toml directly
         source, how = str(build_wheel_from_pyproject(project, workdir)), "wheel assembled from pyproject.toml"
     cmd = [
