@@ -7,6 +7,7 @@ import pandas as pd
 
 from smar_ltr.config import GBDTConfig
 from smar_ltr.errors import DatasetError
+from smar_ltr.features.context import positions_in
 from smar_ltr.progress import Progress
 from smar_ltr.rankers import GBDTRanker, make_ranker
 from smar_ltr.schema import MODAL_LABEL, MODALITY, QID, UPSTREAM_SCORE, validate_page_table
@@ -63,17 +64,11 @@ def check_modalities_seen(frame: pd.DataFrame, trained: list[str] | None) -> Non
     """Refuse rows of a modality the run never saw in training (runs saved before this check: not checked)."""
     if not trained:
         return
-    column = frame[MODALITY]
-    if isinstance(column.dtype, pd.CategoricalDtype):  # a validated frame: look the categories up, not the rows
-        known = column.cat.categories.astype(str).isin(trained)
-        codes = column.cat.codes.to_numpy()
-        if codes.min(initial=0) >= 0 and known[codes].all():
-            return
-    modality = column.astype(str)
-    unseen = ~modality.isin(trained)
+    unseen = positions_in(frame, MODALITY, list(trained)) < 0  # per category on a validated (categorical) frame
     if unseen.any():
+        first = str(frame[MODALITY].iloc[int(np.argmax(unseen))])
         raise DatasetError(
-            f"{int(unseen.sum())} page rows have modality {modality[unseen].iloc[0]!r}, which no single-modal ranker "
+            f"{int(unseen.sum())} page rows have modality {first!r}, which no single-modal ranker "
             f"was trained on (trained: {', '.join(trained)}); drop those rows or refit with that modality"
         )
 
