@@ -8,7 +8,7 @@ parts and measures one structural fix, so the next round starts from numbers:
    the other model's list mean (``list means``, scores z-scored per page first). Oracle rows order each list by
    its true labels.
 2. **List-level engagement aggregates.** The mean, max and page-relative mean per (query, modality) list of the
-   engagement features (``ENGAGEMENT``). They are not in the default feature set; ``+agg`` rows give them to SMAR
+   engagement features and the display position (``LIST_SOURCES``); tasks without engagement columns skip them. They are not in the default feature set; ``+agg`` rows give them to SMAR
    and to full supervision alike as reranker features.
 3. **Stage B: list offsets on out-of-fold scores.** A small LambdaMART (``STAGE_B``) on list-level features only,
    so it can shift whole lists but never reorder one, boosted from SMAR's scores on the revealed training rows.
@@ -50,8 +50,10 @@ from smar_ltr.pipeline import Prepared, fit_prepared, prepare, validation_set
 from smar_ltr.rankers import make_ranker
 from smar_ltr.schema import MODALITY, PAGE_LABEL, QID
 
-#: Engagement feature columns aggregated per list (those present in the design matrix).
-ENGAGEMENT = ("log_clicks", "ctr_smoothed", "like_rate_smoothed", "log_dwell_time", "log_impressions", "pos_page_frac")
+#: Engagement feature columns aggregated per list (those present in the design matrix) ...
+ENGAGEMENT = ("log_clicks", "ctr_smoothed", "like_rate_smoothed", "log_dwell_time", "log_impressions")
+#: ... and the other aggregated column: the upstream display position (the upstream ranker's placement of the list).
+LIST_SOURCES = (*ENGAGEMENT, "pos_page_frac")
 #: Stage B's LambdaMART: (rounds, leaves, learning rate, min rows per leaf); fixed before the rows were seen.
 STAGE_B = (100, 3, 0.05, 50)
 #: Page-level context columns every stage-B feature group carries.
@@ -84,7 +86,7 @@ def list_features(frame: pd.DataFrame, X: pd.DataFrame, scores: np.ndarray | Non
     """Per-list mean, max and page-relative mean of the engagement columns (and of ``scores``, z-scored per page),
     plus the page context columns of ``X``; constant within each list."""
     qid, lists = frame[QID].to_numpy(), list_codes(frame)
-    sources = [(c, X[c].to_numpy(float)) for c in ENGAGEMENT if c in X.columns]
+    sources = [(c, X[c].to_numpy(float)) for c in LIST_SOURCES if c in X.columns]
     if scores is not None:
         sources.insert(0, ("smar", page_z(scores, qid)))
     cols: dict[str, np.ndarray] = {}
