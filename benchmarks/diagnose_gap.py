@@ -8,8 +8,9 @@ parts and measures one structural fix, so the next round starts from numbers:
    the other model's list mean (``list means``, scores z-scored per page first). Oracle rows order each list by
    its true labels.
 2. **List-level engagement aggregates.** The mean, max and page-relative mean per (query, modality) list of the
-   engagement features and the display position (``LIST_SOURCES``); tasks without engagement columns skip them. They are not in the default feature set; ``+agg`` rows give them to SMAR
-   and to full supervision alike as reranker features.
+   engagement features and the display position (``LIST_SOURCES``); tasks without engagement columns skip them.
+   They are not in the default feature set; ``+agg`` rows give them to SMAR and to full supervision alike as
+   reranker features.
 3. **Stage B: list offsets on out-of-fold scores.** A small LambdaMART (``STAGE_B``) on list-level features only,
    so it can shift whole lists but never reorder one, boosted from SMAR's scores on the revealed training rows.
    Its inputs are *out-of-fold* SMAR scores: the training pages are cut in ``--folds`` folds and each fold is
@@ -176,7 +177,8 @@ def one_seed(dataset: str, seed: int, budget: float, folds: int) -> dict[str, fl
         plain, X_train=with_aggregates(plain.X_train, train), X_valid=with_aggregates(plain.X_valid, valid)
     )
     runs = [("", plain)]
-    if any(c in plain.X_train.columns for c in ENGAGEMENT):  # no engagement columns (yahoo): nothing to aggregate
+    # yahoo has no engagement: its engagement features exist but are constant, and there is nothing to aggregate
+    if any(c in plain.X_train.columns and plain.X_train[c].nunique() > 1 for c in ENGAGEMENT):
         runs.append(("+agg ", augmented))
     for tag, prepared in runs:
         assert prepared.X_valid is not None
