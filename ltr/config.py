@@ -24,6 +24,7 @@ __all__ = [
     "BudgetConfig",
     "ConsistencyConfig",
     "GBDTConfig",
+    "ListStageConfig",
     "RunConfig",
     "from_dict",
     "load_config",
@@ -186,6 +187,24 @@ class ConsistencyConfig:
 
 
 @dataclass(frozen=True)
+class ListStageConfig:
+    """The list stage (:mod:`smar_ltr.list_stage`): per-(query, modality) list offsets learnt on out-of-fold scores.
+
+    ``mode`` ``offsets`` fits it after the reranker (``fit``/``eval``/``sweep``; not the Dask engine or
+    :class:`smar_ltr.SMARRanker`), ``none`` (default) does not: it doubles training time and search-engine exports
+    cannot run it (see ``benchmarks/README.md``, issue 15 round 6, for what it buys). ``folds`` out-of-fold
+    rerankers give the scores it learns from; the rest size its LightGBM booster.
+    """
+
+    mode: str = "none"
+    folds: int = 2
+    n_estimators: int = 100
+    num_leaves: int = 3
+    learning_rate: float = 0.05
+    min_data_in_leaf: int = 50
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything ``smar-ltr fit`` needs.
 
@@ -211,6 +230,8 @@ class RunConfig:
     single_modal, reranker : GBDTConfig
         The per-modality rankers and the whole-page reranker.
     budget : BudgetConfig
+    list_stage : ListStageConfig
+        Optional list offsets after the reranker.
     consistency : ConsistencyConfig
         An unset ``gamma`` / ``kappa`` is resolved here, once, for ``reranker.backend``
         (:meth:`ConsistencyConfig.for_backend`), so the saved ``config.json`` holds the values the run used. When
@@ -231,6 +252,7 @@ class RunConfig:
     reranker: GBDTConfig = field(default_factory=GBDTConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
+    list_stage: ListStageConfig = field(default_factory=ListStageConfig)
     metrics: list[str] = field(
         default_factory=lambda: [
             "ndcg@1",
@@ -320,6 +342,13 @@ class RunConfig:
             raise ConfigError("consistency: kappa and tau must be > 0; lam, mu, page_weight and beta must be >= 0")
         if c.max_pairs_per_item < 1:
             raise ConfigError("consistency.max_pairs_per_item must be >= 1")
+        s = self.list_stage
+        if s.mode not in ("none", "offsets"):
+            raise ConfigError(f"list_stage.mode {s.mode!r} is unknown; choose none or offsets")
+        if s.folds < 2 or s.n_estimators < 1 or s.num_leaves < 2 or s.min_data_in_leaf < 1:
+            raise ConfigError("list_stage: need folds >= 2, n_estimators >= 1, num_leaves >= 2, min_data_in_leaf >= 1")
+        if not 0 < s.learning_rate <= 1:
+            raise ConfigError(f"list_stage.learning_rate must be in (0, 1], got {s.learning_rate}")
         return self
 
 

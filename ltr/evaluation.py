@@ -332,9 +332,10 @@ def evaluate_run(
         if (method == "smar" or method in NATIVE_BASELINES) and X_test is None:
             X_test = model.featurize(frame)
         if method == "smar":
+            assert X_test is not None  # featurized above
             smar_mode = validation_read_mode(config)
             scores, cost = (
-                model.reranker.predict(X_test),
+                model.score_features(frame, X_test),
                 label_cost(smar_used, n_train, valid_used, n_valid, smar_mode),
             )
         elif method in NATIVE_BASELINES:

@@ -31,6 +31,7 @@ from smar_ltr.label_cost import (
     validation_read_mode,
 )
 from smar_ltr.label_free import consistency_metric
+from smar_ltr.list_stage import ListStage, fit_list_stage, out_of_fold_scores
 from smar_ltr.parallel_scoring import score_in_chunks
 from smar_ltr.progress import Progress, quiet
 from smar_ltr.rankers import GBDTRanker
@@ -71,6 +72,8 @@ class SmarModel:
         Annotation summary, label cost, supervision counts, data fingerprint.
     revealed_valid : DataFrame or None
         ``qid, item_id`` of the validation candidates whose page label early stopping read (None: none read).
+    list_stage : ListStage or None
+        Per-list offsets added to the reranker's scores (``config.list_stage.mode = "offsets"``).
     """
 
     config: RunConfig
@@ -82,6 +85,7 @@ class SmarModel:
     revealed: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     revealed_valid: pd.DataFrame | None = None
+    list_stage: ListStage | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -115,13 +119,15 @@ class SmarModel:
     def featurize(self, frame: pd.DataFrame, used_only: bool = False) -> pd.DataFrame:
         """Reranker feature matrix of a prepared frame (training statistics reused).
 
-        ``used_only`` computes only the extracted features whose columns some tree of the reranker splits on and
-        leaves the others NaN: the reranker's scores are the same (an input no split reads cannot change them),
-        the matrix is not the full one.
+        ``used_only`` computes only the extracted features whose columns some tree of the reranker splits on, or
+        the list stage reads, and leaves the others NaN: the scores are the same (an input no split reads cannot
+        change them), the matrix is not the full one.
         """
         if not used_only:
             return design_matrix(frame, self.features, self.raw_features, self.config.upstream_as_feature)
         used = set(self.reranker.used_features())
+        if self.list_stage is not None:
+            used.update(self.list_stage.inputs.columns)
         needed = FeatureSet([f for f in self.features if used.intersection(f.output_columns)], self.features.selection)
         extracted = needed.transform_columns(frame)
         return design_matrix(frame, self.features, self.raw_features, self.config.upstream_as_feature, extracted)
@@ -143,7 +149,15 @@ class SmarModel:
         return prepared, scores
 
     def _score_prepared(self, prepared: pd.DataFrame, n_threads: int | None = None) -> np.ndarray:
-        return self.reranker.predict(self.featurize(prepared, used_only=True), n_threads=n_threads)
+        return self.score_features(prepared, self.featurize(prepared, used_only=True), n_threads)
+
+    def score_features(self, prepared: pd.DataFrame, X: pd.DataFrame, n_threads: int | None = None) -> np.ndarray:
+        """Scores of prepared pages from their feature matrix ``X`` (:meth:`featurize`): the reranker's, plus the
+        list stage's offsets when the run has one (it reads whole queries, so ``prepared`` holds whole queries)."""
+        scores = self.reranker.predict(X, n_threads=n_threads)
+        if self.list_stage is not None:
+            scores = scores + self.list_stage.shift(prepared, X, scores)
+        return scores
 
 
 def design_matrix(
@@ -361,6 +375,14 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         eval_set,
         eval_metric,
     )
+    list_stage = None
+    if config.list_stage.mode == "offsets":
+        say(f"stage 4/4: list stage ({config.list_stage.folds} out-of-fold rerankers, then per-list offsets)")
+        oof = out_of_fold_scores(config, train, prepared.X_train, annotation, eval_set, eval_metric)
+        labels = train[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)
+        list_stage = fit_list_stage(
+            train, prepared.X_train, oof, annotation.mask, labels, config.list_stage, config.seed
+        )
     summary = {
         "annotation": annotation.summary(),
         "labels": {**cost.to_dict(), "validation_mode": validation_read_mode(config)},
@@ -374,6 +396,8 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         "n_train_candidates": len(train),
         "best_iteration": int(getattr(reranker, "best_iteration_", 0)),
     }
+    if list_stage is not None:
+        summary["list_stage"] = {"folds": config.list_stage.folds, "inputs": list_stage.booster.num_feature()}
     model = SmarModel(
         config=config,
         single_modal=prepared.single_modal,
@@ -384,6 +408,7 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         revealed=annotation.revealed.reset_index(drop=True),
         summary=summary,
         revealed_valid=None if validation is None else validation.revealed.reset_index(drop=True),
+        list_stage=list_stage,
     )
     return model, state
 

@@ -131,7 +131,11 @@ def validation_score(model: SmarModel, state: FitState, metric: str, relevance_r
         )
     X, labels, qid = state.eval_set
     rows = state.validation.mask
-    scores = model.reranker.predict(X)
+    scores = (
+        model.score_features(state.valid, state.X_valid)[rows]
+        if state.X_valid is not None
+        else model.reranker.predict(X)
+    )
     binary = relevance_labels(labels, qid, relevance_rule)
     modality = state.valid[MODALITY].astype(str).to_numpy()[rows]
     reference = state.valid[UPSTREAM_SCORE].to_numpy(dtype=float, na_value=np.nan)[rows]

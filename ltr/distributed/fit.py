@@ -78,7 +78,7 @@ def pages_from_splits(
 
 def check_dask_config(config: RunConfig) -> None:
     """Refuse what the Dask engine cannot run (before a cluster is started): CatBoost, pseudo-label targets, a
-    scheduled consistency weight, missing extras."""
+    scheduled consistency weight, the list stage, missing extras."""
     require_dask()
     config.validate()
     if config.reranker.backend not in ("xgboost", "lightgbm") or config.single_modal.backend not in (
@@ -95,6 +95,8 @@ def check_dask_config(config: RunConfig) -> None:
             "the Dask engine runs the paper's objective only: set consistency.pseudo_labels=none and "
             "consistency.lam_schedule=constant, or use the local engine"
         )
+    if config.list_stage.mode != "none":
+        raise ConfigError("the Dask engine has no list stage: set list_stage.mode=none, or use the local engine")
 
 
 def fit_dask(

@@ -33,7 +33,7 @@ def rerank_dask(model: SmarModel, frame: dd.DataFrame, client: Client) -> dd.Dat
 
 def _metric_sums(part: pd.DataFrame, model: SmarModel, metrics: list[str]) -> pd.DataFrame:
     prepared = model.prepare(part)
-    scores = model.reranker.predict(model.featurize(prepared))
+    scores = model.score_features(prepared, model.featurize(prepared))
     per_query = evaluate_per_query(
         prepared[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan),
         scores,

@@ -82,6 +82,11 @@ def build_export(model: SmarModel, fmt: str, out: str | Path, name: str | None =
     out = Path(out)
     if out.suffix != ".json":
         raise ExportError(f"--out must be a .json file (the model file), got {str(out)!r}")
+    if model.list_stage is not None:
+        raise ExportError(
+            f"this run has a list stage (per-list offsets over the whole result page), which {fmt} cannot compute "
+            "one document at a time; refit with --set list_stage.mode=none to export"
+        )
     name = name or model_name(out)
     ensemble: Ensemble = ensemble_of(model.reranker)
     stem = out.with_name(out.name[: -len(".json")])
