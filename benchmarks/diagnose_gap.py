@@ -18,6 +18,9 @@ parts and measures one structural fix, so the next round starts from numbers:
    main run's labels and the honest count is unchanged). Fitted on in-sample scores instead it overfits (the
    ``in-sample`` row). Feature groups: ``eng`` (the aggregates of 2 plus modality and page shares), ``smar``
    (SMAR's page-z-scored list mean, max and page-relative mean plus the same), ``all`` (both).
+4. **The library's list stage** (``list_stage.mode=offsets``, :mod:`smar_ltr.list_stage`), built from these rows:
+   the ``smar`` group plus *residual* engagement (each engagement column minus a per-modality least-squares fit on
+   the standardised score and display position, fitted without labels), averaged per list.
 
 Full supervision early-stops on every validation label of the pages it is scored on (favoured, as in
 ``select_directions.py``); SMAR stops on its consistency loss and reads no validation label. Usage::
@@ -196,6 +199,12 @@ def one_seed(dataset: str, seed: int, budget: float, folds: int) -> dict[str, fl
             out["full placement, oracle within-list order"] = ndcg10(labels, swap_within(full, oracle, lists), qid)
             out["smar, full's list means"] = ndcg10(labels, zs - mean_s + mean_f, qid)
             out["full, smar's list means"] = ndcg10(labels, zf - mean_f + mean_s, qid)
+        if not tag:  # the library's version of stage B (score + context + residual engagement inputs)
+            staged = dataclasses.replace(config, list_stage=dataclasses.replace(config.list_stage, mode="offsets"))
+            with_stage, _ = fit_prepared(staged, prepared)
+            out["smar + list stage (library: list_stage.mode=offsets)"] = ndcg10(
+                labels, with_stage.score_features(valid, prepared.X_valid), qid
+            )
         revealed = state.annotation.mask
         rows = np.flatnonzero(revealed)
         y, q = train[PAGE_LABEL].to_numpy(int)[rows], train[QID].to_numpy()[rows]

@@ -178,3 +178,23 @@ def test_the_stage_learns_a_context_dependent_list_offset():
     lift_odd = shift[image & odd].mean() - shift[~image & odd].mean()
     lift_even = shift[image & ~odd].mean() - shift[~image & ~odd].mean()
     assert lift_odd > 0.5 and abs(lift_even) < lift_odd / 3
+
+
+def test_cli_fit_with_the_list_stage_then_export_is_one_line_refusal(tmp_path):
+    from typer.testing import CliRunner
+
+    from smar_ltr.cli.app import app
+
+    runner = CliRunner()
+    run = tmp_path / "run"
+    settings = ["--set", "list_stage.mode=offsets", "--set", "list_stage.min_data_in_leaf=5"]
+    fit_args = ["fit", "-d", "synthetic", "--set", "dataset_options.size=small", "-o", str(run), *settings]
+    result = runner.invoke(app, fit_args)
+    assert result.exit_code == 0, result.output
+    assert "list stage (2 out-of-fold rerankers" in result.output
+    assert (run / "list_stage" / "model.txt").is_file() and (run / "list_stage" / "state.json").is_file()
+    result = runner.invoke(app, ["export", "--model", str(run), "-f", "vespa", "--out", str(tmp_path / "m.json")])
+    assert result.exit_code != 0
+    errors = [line for line in result.output.splitlines() if line.strip()]
+    assert len(errors) == 1 and "list stage" in errors[0] and "list_stage.mode=none" in errors[0]
+    assert not (tmp_path / "m.json").exists()
