@@ -15,7 +15,8 @@ def reranker_input_matrix(model: SmarModel, frame: pd.DataFrame) -> pd.DataFrame
     """``qid``, ``item_id`` and every reranker input (float32, NaN = missing), rows in ``frame``'s order.
 
     The feature columns are named and ordered as the reranker's inputs, which are the feature names in every
-    export (:mod:`smar_ltr.export`); ``model.reranker.predict`` of these columns gives the run's scores.
+    export (:mod:`smar_ltr.export`); ``model.reranker.predict`` of these columns gives the run's scores (the
+    reranker's part of them for a run with a list stage, whose per-list offsets :meth:`SmarModel.score` adds).
 
     Parameters
     ----------
