@@ -40,6 +40,7 @@ import pandas as pd
 from smar_ltr.annotation_result import Annotation
 from smar_ltr.config import ListStageConfig, RunConfig
 from smar_ltr.errors import ArtifactError, ConfigError
+from smar_ltr.groups import block_starts
 from smar_ltr.reranker import build_supervision, train_reranker
 from smar_ltr.schema import ITEM_ID, MODALITY, QID
 
@@ -65,21 +66,35 @@ POSITION_INPUT = "pos_page_frac"
 FORMAT = "smar_ltr.list_stage/1"
 
 
+def _modality_codes(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Modality code per row and the names of the codes (a categorical column's own codes: no string per row)."""
+    s = frame[MODALITY]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64), [str(c) for c in s.cat.categories]
+    codes, names = pd.factorize(s.astype(str))
+    return codes.astype(np.int64), [str(n) for n in names]
+
+
 def list_codes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """``(page code, list code)`` per row: one integer per query and one per (query, modality) list."""
     page = pd.factorize(frame[QID].to_numpy())[0]
-    modality = pd.factorize(frame[MODALITY].astype(str).to_numpy())[0]
-    lists = pd.factorize(page.astype(np.int64) * (int(modality.max(initial=0)) + 1) + modality)[0]
+    modality, names = _modality_codes(frame)
+    lists = pd.factorize(page.astype(np.int64) * (len(names) + 1) + modality)[0]
     return page, lists
 
 
-def _group_mean(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Per-row mean of the finite ``values`` of the row's group (NaN where the group has none)."""
+def _by_group(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Mean of the finite ``values`` per group code (NaN for a group with none)."""
     ok = np.isfinite(values)
     sums = np.bincount(codes, weights=np.where(ok, values, 0.0))
     counts = np.bincount(codes, weights=ok.astype(np.float64))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (sums / counts)[codes]
+        return sums / counts
+
+
+def _group_mean(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per-row mean of the finite ``values`` of the row's group (NaN where the group has none)."""
+    return _by_group(values, codes)[codes]
 
 
 def page_standardised(scores: np.ndarray, page: np.ndarray) -> np.ndarray:
@@ -118,29 +133,39 @@ class ListInputs:
         return [*self.context, *self.engagement, *([POSITION_INPUT] if self.position else [])]
 
     def build(self, frame: pd.DataFrame, X: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
-        """The input matrix for pages ``frame`` with design matrix ``X`` and reranker ``scores``."""
+        """The input matrix for pages ``frame`` with design matrix ``X`` and reranker ``scores`` (row per row)."""
+        table, lists = self.per_list(frame, X, scores)
+        return table.iloc[lists].set_axis(X.index)
+
+    def per_list(self, frame: pd.DataFrame, X: pd.DataFrame, scores: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+        """The inputs once per (query, modality) list, and each row's list (what scoring needs: the booster then
+        predicts one row per list)."""
         page, lists = list_codes(frame)
+        order = np.argsort(lists, kind="stable")
+        starts = block_starts(lists[order])
+        first = order[starts]  # one row of each list, lists in code order
+        list_page = page[first]
         z = page_standardised(np.asarray(scores, dtype=np.float64), page)
         cols: dict[str, np.ndarray] = {}
-        mean = _group_mean(z, lists)
-        top = np.full(int(lists.max(initial=-1)) + 1, -np.inf)
-        np.maximum.at(top, lists, z)
-        cols["score_list_mean"], cols["score_list_max"] = mean, top[lists]
-        cols["score_list_rel"] = mean - _group_mean(z, page)
+        mean = _by_group(z, lists)
+        cols["score_list_mean"] = mean
+        cols["score_list_max"] = np.maximum.reduceat(z[order], starts) if len(z) else mean
+        cols["score_list_rel"] = mean - _by_group(z, page)[list_page]
         for c in self.context:
-            cols[c] = X[c].to_numpy(np.float64)
+            cols[c] = X[c].to_numpy(np.float64)[first]
         basis = _basis(z, self._position(X, len(z)))
-        modality = frame[MODALITY].astype(str).to_numpy()
+        modality, names = _modality_codes(frame)
         for e in self.engagement:
             predicted = np.full(len(z), np.nan)
             for m, coef in self.coefficients[e].items():
-                rows = modality == m
-                predicted[rows] = basis[rows] @ np.asarray(coef)
+                if m in names:
+                    rows = modality == names.index(m)
+                    predicted[rows] = basis[rows] @ np.asarray(coef)
             residual = X[e].to_numpy(np.float64) - predicted
-            list_mean = _group_mean(residual, lists)
+            list_mean = _by_group(residual, lists)
             cols[f"res_{e}_list_mean"] = list_mean
-            cols[f"res_{e}_list_rel"] = list_mean - _group_mean(residual, page)
-        return pd.DataFrame(cols, index=X.index)
+            cols[f"res_{e}_list_rel"] = list_mean - _by_group(residual, page)[list_page]
+        return pd.DataFrame(cols), lists
 
     def _position(self, X: pd.DataFrame, n: int) -> np.ndarray:
         return np.nan_to_num(X[POSITION_INPUT].to_numpy(np.float64)) if self.position else np.zeros(n)
@@ -154,14 +179,14 @@ class ListInputs:
         page, _ = list_codes(frame)
         z = page_standardised(np.asarray(scores, dtype=np.float64), page)
         basis = _basis(z, spec._position(X, len(z)))
-        modality = frame[MODALITY].astype(str).to_numpy()
+        modality, names = _modality_codes(frame)
         for e in engagement:
             values = X[e].to_numpy(np.float64)
             spec.coefficients[e] = {}
-            for m in pd.unique(modality):
-                rows = (modality == m) & np.isfinite(values)
+            for code, m in enumerate(names):
+                rows = (modality == code) & np.isfinite(values)
                 if rows.sum() >= basis.shape[1]:
-                    spec.coefficients[e][str(m)] = np.linalg.lstsq(basis[rows], values[rows], rcond=None)[0].tolist()
+                    spec.coefficients[e][m] = np.linalg.lstsq(basis[rows], values[rows], rcond=None)[0].tolist()
         return spec
 
 
@@ -174,8 +199,9 @@ class ListStage:
 
     def shift(self, frame: pd.DataFrame, X: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
         """The offset to add to each row's reranker score (the same for every row of a list)."""
-        out = self.booster.predict(self.inputs.build(frame, X, scores), raw_score=True, num_threads=1)
-        return np.asarray(out, dtype=np.float64)
+        table, lists = self.inputs.per_list(frame, X, scores)
+        out = self.booster.predict(table, raw_score=True, num_threads=1)
+        return np.asarray(out, dtype=np.float64)[lists]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON state (the booster is saved separately, as LightGBM's text model)."""
