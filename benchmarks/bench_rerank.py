@@ -90,6 +90,8 @@ def stage_seconds(run, pages) -> dict:
         scores = scores + stage("list_stage", run.list_stage.shift, valid, X, scores)
     stage("rank", rank_within_query, valid["qid"], scores)
     used = set(run.reranker.used_features())
+    if run.list_stage is not None:  # what featurize(used_only=True) computes: the list stage's inputs too
+        used.update(run.list_stage.inputs.columns)
     skipped = [f.name for f in run.features if not used.intersection(f.output_columns)]
     return {
         "stages_wall_cpu_s": stages,
@@ -215,7 +217,8 @@ def markdown(rr: dict, repeats: int) -> str:
             "",
             f"Where the time goes (wall / CPU seconds of each stage of the one-pass route){skipped}: {stages}. "
             "The chunked route runs the same stages per chunk, chunks overlapping. The reranker's "
-            f"trees split on the outputs of {prof['n_features'] - len(prof['features_skipped'])} of the "
+            f"trees (and the list stage, when the run has one) read the outputs of "
+            f"{prof['n_features'] - len(prof['features_skipped'])} of the "
             f"{prof['n_features']} extracted features; `rerank` computes only those (skipped: "
             f"{', '.join(prof['features_skipped']) or 'none'}).",
             "",
