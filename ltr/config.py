@@ -191,7 +191,7 @@ class ListStageConfig:
     """The list stage (:mod:`smar_ltr.list_stage`): per-(query, modality) list offsets learnt on out-of-fold scores.
 
     ``mode`` ``offsets`` fits it after the reranker (``fit``/``eval``/``sweep``; not the Dask engine or
-    :class:`smar_ltr.SMARRanker`), ``none`` (default) does not: it doubles training time and search-engine exports
+    :class:`smar_ltr.SMARRanker`), ``none`` (default) does not: it makes reranker training about 2.3x slower and search-engine exports
     cannot run it (see ``benchmarks/README.md``, issue 15 round 6, for what it buys). ``folds`` out-of-fold
     rerankers give the scores it learns from; the rest size its LightGBM booster.
     """
