@@ -191,9 +191,9 @@ class ListStageConfig:
     """The list stage (:mod:`smar_ltr.list_stage`): per-(query, modality) list offsets learnt on out-of-fold scores.
 
     ``mode`` ``offsets`` fits it after the reranker (``fit``/``eval``/``sweep``; not the Dask engine or
-    :class:`smar_ltr.SMARRanker`), ``none`` (default) does not: it makes reranker training about 2.3x slower and search-engine exports
-    cannot run it (see ``benchmarks/README.md``, issue 15 round 6, for what it buys). ``folds`` out-of-fold
-    rerankers give the scores it learns from; the rest size its LightGBM booster.
+    :class:`smar_ltr.SMARRanker`), ``none`` (default) does not: it makes reranker training about 2.3x slower, and
+    search-engine exports cannot run it (see ``benchmarks/README.md``, issue 15 round 6, for what it buys and why it
+    is off). ``folds`` out-of-fold rerankers give the scores it learns from; the rest size its LightGBM booster.
     """
 
     mode: str = "none"

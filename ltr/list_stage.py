@@ -111,6 +111,11 @@ def _basis(z: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return np.column_stack([np.ones_like(z), z, z**2, z**3, pos, pos**2, z * pos])
 
 
+def _position(X: pd.DataFrame, present: bool, n: int) -> np.ndarray:
+    """The display-position column (NaN as 0), or zeros when the design matrix has none."""
+    return np.nan_to_num(X[POSITION_INPUT].to_numpy(np.float64)) if present else np.zeros(n)
+
+
 def fold_of_rows(frame: pd.DataFrame, folds: int, seed: int) -> np.ndarray:
     """Fold index per row: pages dealt to ``folds`` folds in a seeded random order (a page stays whole)."""
     page = pd.factorize(frame[QID].to_numpy())[0]
@@ -153,7 +158,7 @@ class ListInputs:
         cols["score_list_rel"] = mean - _by_group(z, page)[list_page]
         for c in self.context:
             cols[c] = X[c].to_numpy(np.float64)[first]
-        basis = _basis(z, self._position(X, len(z)))
+        basis = _basis(z, _position(X, self.position, len(z)))
         modality, names = _modality_codes(frame)
         for e in self.engagement:
             predicted = np.full(len(z), np.nan)
@@ -167,27 +172,25 @@ class ListInputs:
             cols[f"res_{e}_list_rel"] = list_mean - _by_group(residual, page)[list_page]
         return pd.DataFrame(cols), lists
 
-    def _position(self, X: pd.DataFrame, n: int) -> np.ndarray:
-        return np.nan_to_num(X[POSITION_INPUT].to_numpy(np.float64)) if self.position else np.zeros(n)
-
     @classmethod
     def fit(cls, frame: pd.DataFrame, X: pd.DataFrame, scores: np.ndarray) -> ListInputs:
         """Choose the columns present in ``X`` and fit the residual maps on every row (no label is read)."""
         context = [c for c in X.columns if c.startswith(CONTEXT_PREFIXES)]
         engagement = [e for e in ENGAGEMENT_INPUTS if e in X.columns and X[e].nunique(dropna=True) > 1]
-        spec = cls(context, engagement, POSITION_INPUT in X.columns, {})
+        position = POSITION_INPUT in X.columns
         page, _ = list_codes(frame)
         z = page_standardised(np.asarray(scores, dtype=np.float64), page)
-        basis = _basis(z, spec._position(X, len(z)))
+        basis = _basis(z, _position(X, position, len(z)))
         modality, names = _modality_codes(frame)
+        coefficients: dict[str, dict[str, list[float]]] = {}
         for e in engagement:
             values = X[e].to_numpy(np.float64)
-            spec.coefficients[e] = {}
+            coefficients[e] = {}
             for code, m in enumerate(names):
                 rows = (modality == code) & np.isfinite(values)
                 if rows.sum() >= basis.shape[1]:
-                    spec.coefficients[e][m] = np.linalg.lstsq(basis[rows], values[rows], rcond=None)[0].tolist()
-        return spec
+                    coefficients[e][m] = np.linalg.lstsq(basis[rows], values[rows], rcond=None)[0].tolist()
+        return cls(context, engagement, position, coefficients)
 
 
 @dataclass(frozen=True)

@@ -129,13 +129,11 @@ def validation_score(model: SmarModel, state: FitState, metric: str, relevance_r
             "this trial read no validation page label to be scored on; give the dataset annotated validation "
             "pages, or use budget.validation=full"
         )
-    X, labels, qid = state.eval_set
+    _, labels, qid = state.eval_set
     rows = state.validation.mask
-    scores = (
-        model.score_features(state.valid, state.X_valid)[rows]
-        if state.X_valid is not None
-        else model.reranker.predict(X)
-    )
+    assert state.X_valid is not None  # the eval set's rows are taken from it
+    # whole validation pages are scored (a list stage reads whole queries), then the rows early stopping read
+    scores = model.score_features(state.valid, state.X_valid)[rows]
     binary = relevance_labels(labels, qid, relevance_rule)
     modality = state.valid[MODALITY].astype(str).to_numpy()[rows]
     reference = state.valid[UPSTREAM_SCORE].to_numpy(dtype=float, na_value=np.nan)[rows]
