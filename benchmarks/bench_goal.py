@@ -204,7 +204,7 @@ def main() -> None:
         t0 = time.perf_counter()
         results[task] = run_task(task, args.seeds, args.budget)
         md += markdown(task, results[task])
-        md.insert(len(md) - 1, f"Wall {time.perf_counter() - t0:.0f} s (machine shared with other engineers' jobs).")
+        md.insert(len(md) - 1, f"Wall {time.perf_counter() - t0:.0f} s (load average in the header).")
     write_results(
         "goal",
         {"budget": args.budget, "tolerance": TOLERANCE, "results": results},
