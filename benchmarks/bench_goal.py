@@ -34,16 +34,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_results
-from diagnose_gap import with_aggregates
+from diagnose_gap import fit_full_supervision, with_aggregates
 
 from smar_ltr.baselines import with_upstream_column
-from smar_ltr.budget import annotated_rows
 from smar_ltr.cli.workflow import load_splits
 from smar_ltr.config import RunConfig, load_config
 from smar_ltr.evaluation import evaluate_run
 from smar_ltr.metrics import evaluate, evaluate_per_query
-from smar_ltr.pipeline import Prepared, SmarModel, fit_prepared, prepare, validation_set
-from smar_ltr.rankers import make_ranker
+from smar_ltr.pipeline import Prepared, SmarModel, fit_prepared, prepare
 from smar_ltr.schema import PAGE_LABEL, QID, validate_page_table
 from smar_ltr.significance import paired_test
 
@@ -102,14 +100,7 @@ def aggregate_baselines(cfg: RunConfig, prepared: Prepared, model: SmarModel, sp
     out = {}
     for name, up in (("full_supervision", False), ("full_supervision_up", True)):
         inputs = {part: with_upstream_column(X[part], frames[part]) if up else X[part] for part in frames}
-        train, valid = frames["train"], frames["valid"]
-        ranker = make_ranker(cfg.reranker.backend, **cfg.reranker.ranker_kwargs(cfg.seed))
-        ranker.fit(
-            inputs["train"],
-            train[PAGE_LABEL].to_numpy(float),
-            train[QID].to_numpy(),
-            eval_set=validation_set(valid, inputs["valid"], annotated_rows(valid)),
-        )
+        ranker = fit_full_supervision(cfg, inputs["train"], inputs["valid"], frames["train"], frames["valid"])
         scores = ranker.predict(inputs["test"])
         per_query = evaluate_per_query(labels, scores, qid, [METRIC])[METRIC].to_numpy(float)
         out[name + AGGREGATES] = (float(evaluate(labels, scores, qid, [METRIC])[METRIC]), per_query)

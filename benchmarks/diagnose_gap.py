@@ -51,7 +51,7 @@ from smar_ltr.cli.workflow import load_splits
 from smar_ltr.config import RunConfig
 from smar_ltr.metrics import evaluate
 from smar_ltr.pipeline import Prepared, fit_prepared, prepare, validation_set
-from smar_ltr.rankers import make_ranker
+from smar_ltr.rankers import GBDTRanker, make_ranker
 from smar_ltr.schema import MODALITY, PAGE_LABEL, QID
 
 #: Engagement feature columns aggregated per list (those present in the design matrix) ...
@@ -156,15 +156,15 @@ def fit_stage_b(L: pd.DataFrame, labels: np.ndarray, qid: np.ndarray, init: np.n
     return model.fit(L, labels, group=group, init_score=init)
 
 
-def full_supervision(config: RunConfig, X: pd.DataFrame, X_valid: pd.DataFrame, train, valid) -> np.ndarray:
+def fit_full_supervision(config: RunConfig, X: pd.DataFrame, X_valid: pd.DataFrame, train, valid) -> GBDTRanker:
+    """LambdaMART on every training label, early-stopped on every validation label (as the library's baseline)."""
     ranker = make_ranker(config.reranker.backend, **config.reranker.ranker_kwargs(config.seed))
-    ranker.fit(
+    return ranker.fit(
         X,
         train[PAGE_LABEL].to_numpy(float),
         train[QID].to_numpy(),
         eval_set=validation_set(valid, X_valid, annotated_rows(valid)),
     )
-    return ranker.predict(X_valid)
 
 
 def one_seed(dataset: str, seed: int, budget: float, folds: int) -> dict[str, float]:
@@ -187,7 +187,7 @@ def one_seed(dataset: str, seed: int, budget: float, folds: int) -> dict[str, fl
         assert prepared.X_valid is not None
         model, state = fit_prepared(config, prepared)
         smar = model.reranker.predict(prepared.X_valid)
-        full = full_supervision(config, prepared.X_train, prepared.X_valid, train, valid)
+        full = fit_full_supervision(config, prepared.X_train, prepared.X_valid, train, valid).predict(prepared.X_valid)
         out[f"{tag}smar"], out[f"{tag}full supervision"] = ndcg10(labels, smar, qid), ndcg10(labels, full, qid)
         if not tag:
             oracle = labels + 1e-6 * smar
