@@ -110,7 +110,30 @@ ROUND4: list[tuple[str, dict]] = [("default", {}), ("4 ES", ES)]
 #: capacity chosen by the consistency loss, single-modal pool pairs); the rows come from
 #: :func:`_directions_round5.round5` on top of the current default (early stopping on the consistency loss).
 ROUND5: list[tuple[str, dict]] = [("default", {})]
-ROUNDS = {1: VARIANTS, 2: ROUND2, 3: ROUND3, 4: ROUND4, 5: ROUND5}
+
+
+def pool(weight: float) -> dict:
+    return {"consistency": {"pool_weight": weight}}
+
+
+def stage(mode: str) -> dict:
+    return {"list_stage": {"mode": mode}}
+
+
+#: Round 7 (seeds 100-109: three seeds of 20-30 validation queries could not tell +-0.01 apart on yahoo): round 5's
+#: single-modal pool pairs as the library option ``consistency.pool_weight``, the list stage of round 6, and the
+#: list stage gated on engagement evidence (``list_stage.mode=auto``), alone and together.
+ROUND7: list[tuple[str, dict]] = [
+    ("default", {}),
+    ("4 ES (current default)", ES),
+    ("4 ES + list stage (offsets)", _merge(ES, stage("offsets"))),
+    ("4 ES + list stage (auto)", _merge(ES, stage("auto"))),
+    ("4 ES + pool pairs w=0.3", _merge(ES, pool(0.3))),
+    ("4 ES + pool pairs w=1", _merge(ES, pool(1.0))),
+    ("4 ES + pool pairs w=3", _merge(ES, pool(3.0))),
+    ("4 ES + pool pairs w=1 + list stage (auto)", _merge(ES, pool(1.0), stage("auto"))),
+]
+ROUNDS = {1: VARIANTS, 2: ROUND2, 3: ROUND3, 4: ROUND4, 5: ROUND5, 7: ROUND7}
 
 
 def apply(base: RunConfig, changes: dict) -> RunConfig:
@@ -146,10 +169,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=["synthetic", "yahoo"], default="synthetic")
     parser.add_argument("--budget", type=float, default=0.1)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default 100-102 (round 7: 100-109)")
     parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=1, help="which variant list")
     parser.add_argument("--modal-label-noise", type=float, default=None, help="yahoo only; default: the dataset's")
     args = parser.parse_args()
+    if args.seeds is None:
+        args.seeds = list(range(100, 110)) if args.round == 7 else [100, 101, 102]
     scores: dict[str, list[float]] = {}
     fractions: dict[str, list[float]] = {}
     for seed in args.seeds:

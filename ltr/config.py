@@ -150,6 +150,12 @@ class ConsistencyConfig:
         budget 0.1), where 10% of the validation labels are too few to stop on. The ``smar-ltr fit``/``eval``
         pipeline honours it with LightGBM and XGBoost; CatBoost, :class:`smar_ltr.SMARRanker` (which takes
         ``eval_set`` with labels) and the Dask path stop on labels.
+    pool_weight : float
+        Weight of the single-modal pool's own lists as extra intra-modal pairs of the reranker, ordered by their
+        single-modal labels (:mod:`smar_ltr.pool_pairs`), relative to a page list's consistency pairs; 0 (default)
+        leaves them out. Needs ``mode=pairwise`` and a dataset whose single-modal pool carries the reranker's
+        input columns; the local ``fit``/``eval``/``sweep`` pipeline only (not the Dask engine or
+        :class:`smar_ltr.SMARRanker`, which have no pool). No page label is read.
     """
 
     mode: str = "pairwise"
@@ -170,6 +176,7 @@ class ConsistencyConfig:
     lam_schedule: str = "constant"
     lam_end: float = 0.0
     early_stopping: str = "consistency"
+    pool_weight: float = 0.0
 
     def margin(self, backend: str) -> tuple[float, float]:
         """``(gamma, kappa)`` a ``backend`` reranker trains with: the values set, else :data:`MARGIN_DEFAULTS`."""
@@ -186,14 +193,20 @@ class ConsistencyConfig:
         return dataclasses.replace(self, gamma=gamma, kappa=kappa)
 
 
+LIST_STAGE_MODES: tuple[str, ...] = ("none", "offsets", "auto")
+
+
 @dataclass(frozen=True)
 class ListStageConfig:
     """The list stage (:mod:`smar_ltr.list_stage`): per-(query, modality) list offsets learnt on out-of-fold scores.
 
     ``mode`` ``offsets`` fits it after the reranker (``fit``/``eval``/``sweep``; not the Dask engine or
     :class:`smar_ltr.SMARRanker`), ``none`` (default) does not: it makes reranker training about 2.3x slower, and
-    search-engine exports cannot run it (see ``benchmarks/README.md``, issue 15 round 6, for what it buys and why it
-    is off). ``folds`` out-of-fold rerankers give the scores it learns from; the rest size its LightGBM booster.
+    search-engine exports cannot run it (see ``benchmarks/README.md``, issue 15 rounds 6-7, for what it buys and why
+    it is off). ``auto`` fits it only when the training pages carry engagement that varies (the stage's list-level
+    evidence, :func:`smar_ltr.list_stage.has_list_evidence`) and otherwise runs as ``none``: without engagement its
+    inputs are the reranker's own list statistics, which lowered validation NDCG@10 on both tasks (round 7).
+    ``folds`` out-of-fold rerankers give the scores it learns from; the rest size its LightGBM booster.
     """
 
     mode: str = "none"
@@ -331,8 +344,11 @@ class RunConfig:
         ):
             if value not in allowed:
                 raise ConfigError(f"consistency.{key} {value!r} is unknown; choose one of {', '.join(allowed)}")
-        if c.pseudo_weight < 0 or c.lam_end < 0 or not (math.isfinite(c.pseudo_weight) and math.isfinite(c.lam_end)):
-            raise ConfigError("consistency.pseudo_weight and consistency.lam_end must be finite numbers >= 0")
+        weights = (c.pseudo_weight, c.lam_end, c.pool_weight)
+        if min(weights) < 0 or not all(math.isfinite(w) for w in weights):
+            raise ConfigError("consistency.pseudo_weight, lam_end and pool_weight must be finite numbers >= 0")
+        if c.pool_weight > 0 and c.mode != "pairwise":
+            raise ConfigError("consistency.pool_weight adds pairs: it needs consistency.mode=pairwise (or set it to 0)")
         gamma, kappa = c.margin(self.reranker.backend)
         numbers = [gamma, kappa, c.tau, c.lam, c.mu, c.page_weight]
         betas = list(c.beta.values()) if isinstance(c.beta, dict) else [c.beta]
@@ -343,8 +359,8 @@ class RunConfig:
         if c.max_pairs_per_item < 1:
             raise ConfigError("consistency.max_pairs_per_item must be >= 1")
         s = self.list_stage
-        if s.mode not in ("none", "offsets"):
-            raise ConfigError(f"list_stage.mode {s.mode!r} is unknown; choose none or offsets")
+        if s.mode not in LIST_STAGE_MODES:
+            raise ConfigError(f"list_stage.mode {s.mode!r} is unknown; choose one of {', '.join(LIST_STAGE_MODES)}")
         if s.folds < 2 or s.n_estimators < 1 or s.num_leaves < 2 or s.min_data_in_leaf < 1:
             raise ConfigError("list_stage: need folds >= 2, n_estimators >= 1, num_leaves >= 2, min_data_in_leaf >= 1")
         if not 0 < s.learning_rate <= 1:

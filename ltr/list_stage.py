@@ -41,6 +41,7 @@ from smar_ltr.annotation_result import Annotation
 from smar_ltr.config import ListStageConfig, RunConfig
 from smar_ltr.errors import ArtifactError, ConfigError
 from smar_ltr.groups import block_starts
+from smar_ltr.pool_pairs import PoolRows
 from smar_ltr.reranker import build_supervision, train_reranker
 from smar_ltr.schema import ITEM_ID, MODALITY, QID
 
@@ -52,6 +53,7 @@ __all__ = [
     "ListStage",
     "fit_list_stage",
     "fold_of_rows",
+    "has_list_evidence",
     "list_codes",
     "out_of_fold_scores",
     "page_standardised",
@@ -116,6 +118,17 @@ def _position(X: pd.DataFrame, present: bool, n: int) -> np.ndarray:
     return np.nan_to_num(X[POSITION_INPUT].to_numpy(np.float64)) if present else np.zeros(n)
 
 
+def varying_engagement(X: pd.DataFrame) -> list[str]:
+    """The engagement columns of :data:`ENGAGEMENT_INPUTS` that ``X`` has and that are not constant."""
+    return [e for e in ENGAGEMENT_INPUTS if e in X.columns and X[e].nunique(dropna=True) > 1]
+
+
+def has_list_evidence(X: pd.DataFrame) -> bool:
+    """Whether training pages with design matrix ``X`` give the stage list-level evidence beyond the reranker's
+    own scores: some engagement that varies (``list_stage.mode=auto`` fits the stage only then)."""
+    return bool(varying_engagement(X))
+
+
 def fold_of_rows(frame: pd.DataFrame, folds: int, seed: int) -> np.ndarray:
     """Fold index per row: pages dealt to ``folds`` folds in a seeded random order (a page stays whole)."""
     page = pd.factorize(frame[QID].to_numpy())[0]
@@ -176,7 +189,7 @@ class ListInputs:
     def fit(cls, frame: pd.DataFrame, X: pd.DataFrame, scores: np.ndarray) -> ListInputs:
         """Choose the columns present in ``X`` and fit the residual maps on every row (no label is read)."""
         context = [c for c in X.columns if c.startswith(CONTEXT_PREFIXES)]
-        engagement = [e for e in ENGAGEMENT_INPUTS if e in X.columns and X[e].nunique(dropna=True) > 1]
+        engagement = varying_engagement(X)
         position = POSITION_INPUT in X.columns
         page, _ = list_codes(frame)
         z = page_standardised(np.asarray(scores, dtype=np.float64), page)
@@ -299,12 +312,13 @@ def out_of_fold_scores(
     annotation: Annotation,
     eval_set: tuple | None,
     eval_metric: Callable[[np.ndarray], float] | None,
+    pool: PoolRows | None = None,
 ) -> np.ndarray:
     """Each training row's score from a reranker fitted on the other folds (module docstring).
 
     The fold rerankers use the run's supervision settings on the other folds' revealed rows (iso-anchor's
-    inferred labels included) and the run's own early-stopping set and metric, so they read no label the run
-    did not read.
+    inferred labels included), the run's single-modal pool rows (``pool``, when it trains on them) and its own
+    early-stopping set and metric, so they read no label the run did not read.
 
     Raises
     ------
@@ -343,6 +357,7 @@ def out_of_fold_scores(
             config.seed,
             eval_set,
             eval_metric,
+            pool,
         )
         rows = np.flatnonzero(fold == k)
         scores[rows] = model.predict(X.iloc[rows])

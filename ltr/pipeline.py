@@ -8,7 +8,7 @@ of its own module; this module wires them and returns plain data. The CLI only f
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,8 @@ from smar_ltr.label_cost import (
     validation_read_mode,
 )
 from smar_ltr.label_free import consistency_metric
-from smar_ltr.list_stage import fit_list_stage, out_of_fold_scores
+from smar_ltr.list_stage import fit_list_stage, has_list_evidence, out_of_fold_scores
+from smar_ltr.pool_pairs import PoolRows, pool_frame
 from smar_ltr.progress import Progress, quiet
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.reranker import Supervision, build_supervision, train_reranker
@@ -116,6 +117,32 @@ class Prepared:
     valid: pd.DataFrame | None
     X_train: pd.DataFrame
     X_valid: pd.DataFrame | None
+    _pool_inputs: dict[bool, tuple[pd.DataFrame, pd.DataFrame]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def pool_rows(self, config: RunConfig) -> PoolRows | None:
+        """The single-modal pool's rows and pairs under ``config.consistency.pool_weight`` (None when it is 0).
+
+        Their reranker inputs are computed once per ``upstream_as_feature`` setting; ``upstream_score`` on pool
+        rows comes from the single-modal rankers, which were fitted on those rows (in-sample).
+        """
+        if config.consistency.pool_weight <= 0:
+            return None
+        upstream = config.upstream_as_feature
+        if upstream not in self._pool_inputs:
+            frame = pool_frame(self.splits.single_modal, self.splits.name)
+            try:
+                frame = with_upstream_scores(frame, self.single_modal, self.splits.modal_features)
+                X = design_matrix(frame, self.features, self.raw_features, upstream)
+            except (DatasetError, KeyError) as exc:
+                raise ConfigError(
+                    f"consistency.pool_weight: the single-modal pool lacks the reranker's inputs ({exc}); "
+                    "set consistency.pool_weight=0"
+                ) from None
+            self._pool_inputs[upstream] = (frame, X)
+        frame, X = self._pool_inputs[upstream]
+        return PoolRows.build(frame, X, config.consistency, config.seed)
 
 
 def fit_upstream_models(
@@ -181,9 +208,12 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         f"({cost.train} training, {cost.validation} validation; {cost.label_fraction:.1%} of {cost.candidates})"
     )
     supervision = build_supervision(train, annotation, config.consistency, config.seed)
+    pool = prepared.pool_rows(config)
     say(
         f"stage 4/4: reranker ({config.reranker.backend}; {annotation.labels_used} page labels, "
-        f"{len(supervision.intra)} intra pairs, {len(supervision.cross)} cross pairs)"
+        f"{len(supervision.intra)} intra pairs, {len(supervision.cross)} cross pairs"
+        + ("" if pool is None else f", {len(pool.pairs)} single-modal pool pairs on {len(pool.frame)} pool rows")
+        + ")"
     )
     state = FitState(
         train, prepared.valid, prepared.X_train, prepared.X_valid, annotation, validation, supervision, cost
@@ -205,11 +235,16 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         config.seed,
         eval_set,
         eval_metric,
+        pool,
     )
     list_stage = None
-    if config.list_stage.mode == "offsets":
+    stage_mode = config.list_stage.mode
+    if stage_mode == "auto":
+        stage_mode = "offsets" if has_list_evidence(prepared.X_train) else "none"
+        say(f"stage 4/4: list_stage.mode=auto -> {stage_mode} (engagement that varies: {stage_mode == 'offsets'})")
+    if stage_mode == "offsets":
         say(f"stage 4/4: list stage ({config.list_stage.folds} out-of-fold rerankers, then per-list offsets)")
-        oof = out_of_fold_scores(config, train, prepared.X_train, annotation, eval_set, eval_metric)
+        oof = out_of_fold_scores(config, train, prepared.X_train, annotation, eval_set, eval_metric, pool)
         labels = train[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)
         list_stage = fit_list_stage(
             train, prepared.X_train, oof, annotation.mask, labels, config.list_stage, config.seed
@@ -218,7 +253,10 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         "annotation": annotation.summary(),
         "labels": {**cost.to_dict(), "validation_mode": validation_read_mode(config)},
         "strategy_choice": strategy_choice(config, train, annotation),
-        "supervision": supervision.counts(),
+        "supervision": {
+            **supervision.counts(),
+            **({} if pool is None else {"pool_rows": len(pool.frame), "pool_pairs": len(pool.pairs)}),
+        },
         "data_fingerprint": data_fingerprint(splits.train),
         "dataset": splits.name,
         "dataset_info": {k: v for k, v in splits.info.items() if isinstance(v, str | int | float | bool)},
@@ -227,8 +265,11 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         "n_train_candidates": len(train),
         "best_iteration": int(getattr(reranker, "best_iteration_", 0)),
     }
-    if list_stage is not None:
-        summary["list_stage"] = {"folds": config.list_stage.folds, "inputs": list_stage.booster.num_feature()}
+    if config.list_stage.mode != "none":
+        fitted = (
+            {} if list_stage is None else {"folds": config.list_stage.folds, "inputs": list_stage.booster.num_feature()}
+        )
+        summary["list_stage"] = {"mode": config.list_stage.mode, "fitted": list_stage is not None, **fitted}
     model = SmarModel(
         config=config,
         single_modal=prepared.single_modal,

@@ -7,6 +7,7 @@ pairs) for its PairLogit loss.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from smar_ltr.kernels import set_threads
 from smar_ltr.label_free import lam_multiplier, pseudo_targets, target_groups
 from smar_ltr.objectives import LambdaRankTerm, ListwiseTerm, PairTerm, SmarObjective
 from smar_ltr.pairs import concat_pairs, cross_modal_pairs, empty_pairs, intra_modal_pairs
+from smar_ltr.pool_pairs import PoolRows
 from smar_ltr.rankers import GBDTRanker, make_ranker
 from smar_ltr.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 
@@ -252,6 +254,7 @@ def train_reranker(
     seed: int,
     eval_set: tuple | None = None,
     eval_metric: Callable[[np.ndarray], float] | None = None,
+    pool: PoolRows | None = None,
 ) -> GBDTRanker:
     """Fit the SMAR whole-page reranker on features ``X`` of the training pages ``frame``.
 
@@ -272,7 +275,12 @@ def train_reranker(
     eval_metric : callable, optional
         ``scores -> loss`` of the eval set's rows (input order), lower is better: early stopping on it instead of
         NDCG (:func:`smar_ltr.label_free.consistency_metric`; then ``y`` of ``eval_set`` is not read).
+    pool : PoolRows, optional
+        Single-modal pool rows and their pairs, trained on after the pages (``consistency.pool_weight``).
     """
+    if pool is not None:
+        X, frame, intra = pool.appended_to(X, frame, sup.intra)
+        sup = dataclasses.replace(sup, intra=intra)
     qid = frame[QID].to_numpy()
     model = make_ranker(cfg.backend, **cfg.ranker_kwargs(seed))
     dummy = np.zeros(len(frame))

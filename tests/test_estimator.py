@@ -116,6 +116,9 @@ def test_every_config_field_is_a_parameter_with_the_same_default() -> None:
             if f.name == "early_stopping":  # the estimator stops on eval_set's labels, not a parameter
                 assert SMARRanker().run_config().consistency.early_stopping == "labels"
                 continue
+            if f.name == "pool_weight":  # the estimator is given no single-modal pool to train on
+                assert SMARRanker().run_config().consistency.pool_weight == 0.0
+                continue
             assert f.name in params, f"{cls.__name__}.{f.name} has no SMARRanker parameter"
             default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
             assert params[f.name] == by_design.get(f.name, default), f.name

@@ -78,7 +78,7 @@ def pages_from_splits(
 
 def check_dask_config(config: RunConfig) -> None:
     """Refuse what the Dask engine cannot run (before a cluster is started): CatBoost, pseudo-label targets, a
-    scheduled consistency weight, the list stage, missing extras."""
+    scheduled consistency weight, the list stage, single-modal pool pairs, missing extras."""
     require_dask()
     config.validate()
     if config.reranker.backend not in ("xgboost", "lightgbm") or config.single_modal.backend not in (
@@ -97,6 +97,11 @@ def check_dask_config(config: RunConfig) -> None:
         )
     if config.list_stage.mode != "none":
         raise ConfigError("the Dask engine has no list stage: set list_stage.mode=none, or use the local engine")
+    if k.pool_weight > 0:
+        raise ConfigError(
+            "the Dask engine does not train on the single-modal pool's lists: set consistency.pool_weight=0, or use "
+            "the local engine"
+        )
 
 
 def fit_dask(

@@ -1,0 +1,149 @@
+"""Single-modal pool pairs (``consistency.pool_weight``) and the engagement-gated list stage (``mode=auto``)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import fast_config
+
+from smar_ltr.artifacts import load_run, save_run
+from smar_ltr.config import ConsistencyConfig
+from smar_ltr.errors import ConfigError
+from smar_ltr.list_stage import has_list_evidence
+from smar_ltr.pipeline import fit_prepared, prepare
+from smar_ltr.pool_pairs import POOL_QID_PREFIX, PoolRows, pool_frame
+from smar_ltr.schema import MODAL_LABEL, MODALITY, PAGE_LABEL, QID
+
+POOL = {"pool_weight": 1.0}
+
+
+@pytest.fixture(scope="module")
+def prepared(small_splits):
+    return prepare(fast_config(), small_splits)
+
+
+@pytest.fixture(scope="module")
+def pooled(prepared):
+    config = fast_config(consistency=POOL)
+    model, state = fit_prepared(config, prepared)
+    return config, model, state
+
+
+def test_pool_pairs_follow_the_pool_labels_inside_one_list(prepared):
+    pool = prepared.pool_rows(fast_config(consistency={"pool_weight": 2.5}))
+    frame, pairs = pool.frame, pool.pairs
+    assert len(pairs) > 0 and len(frame) == prepared.splits.single_modal[MODAL_LABEL].notna().sum()
+    assert frame[QID].str.startswith(POOL_QID_PREFIX).all()
+    assert not set(frame[QID]) & set(prepared.train[QID])
+    label = frame[MODAL_LABEL].to_numpy(float)
+    w, lo = pairs["winner"].to_numpy(), pairs["loser"].to_numpy()
+    assert (label[w] > label[lo]).all()
+    assert (frame[QID].to_numpy()[w] == frame[QID].to_numpy()[lo]).all()
+    assert (frame[MODALITY].astype(str).to_numpy()[w] == frame[MODALITY].astype(str).to_numpy()[lo]).all()
+    once = prepared.pool_rows(fast_config(consistency=POOL)).pairs
+    np.testing.assert_allclose(pairs["weight"], 2.5 * once["weight"])
+    assert list(pool.X.columns) == list(prepared.X_train.columns)
+
+
+def test_appended_pairs_index_the_pool_rows_after_the_pages(prepared):
+    pool = prepared.pool_rows(fast_config(consistency=POOL))
+    X, frame, intra = pool.appended_to(prepared.X_train, prepared.train, pool.pairs.iloc[:0])
+    n = len(prepared.train)
+    assert len(X) == len(frame) == n + len(pool.frame)
+    assert intra["winner"].min() >= n and intra["loser"].min() >= n
+    assert (frame[QID].to_numpy()[intra["winner"]] == pool.frame[QID].to_numpy()[pool.pairs["winner"]]).all()
+
+
+def test_pool_pairs_change_the_reranker_and_read_no_page_label(pooled, prepared, fitted_small):
+    config, model, state = pooled
+    plain, plain_state = fit_prepared(fast_config(), prepared)
+    X = prepared.X_valid
+    assert not np.array_equal(model.reranker.predict(X), plain.reranker.predict(X))
+    assert state.cost.labels_used == plain_state.cost.labels_used
+    counts = model.summary["supervision"]
+    assert counts["pool_pairs"] == len(prepared.pool_rows(config).pairs) and counts["pool_rows"] > 0
+    # every page label the run did not reveal, and every pool row's page label, can change: same model
+    train = prepared.train.copy()
+    hidden = ~state.annotation.mask
+    train.loc[hidden, PAGE_LABEL] = np.random.default_rng(0).integers(0, 5, int(hidden.sum()))
+    pool = prepared.splits.single_modal.assign(**{PAGE_LABEL: pd.array([3] * len(prepared.splits.single_modal))})
+    other_splits = dataclasses.replace(prepared.splits, single_modal=pool)
+    other, _ = fit_prepared(config, dataclasses.replace(prepared, train=train, splits=other_splits))
+    np.testing.assert_array_equal(model.reranker.predict(X), other.reranker.predict(X))
+
+
+def test_same_seed_same_model_and_the_setting_survives_save_and_load(pooled, prepared, tmp_path):
+    config, model, _ = pooled
+    again, _ = fit_prepared(config, prepared)
+    np.testing.assert_array_equal(model.reranker.predict(prepared.X_valid), again.reranker.predict(prepared.X_valid))
+    save_run(model, tmp_path / "run")
+    loaded = load_run(tmp_path / "run")
+    assert loaded.config.consistency.pool_weight == 1.0
+    np.testing.assert_array_equal(loaded.reranker.predict(prepared.X_valid), model.reranker.predict(prepared.X_valid))
+
+
+def test_pool_pairs_reach_the_list_stage_fold_rerankers(prepared):
+    stage = {"mode": "offsets", "min_data_in_leaf": 5, "n_estimators": 30}
+    with_pool, _ = fit_prepared(fast_config(consistency=POOL, list_stage=stage, budget={"budget": 0.2}), prepared)
+    without, _ = fit_prepared(fast_config(list_stage=stage, budget={"budget": 0.2}), prepared)
+    a, b = (m.list_stage.booster.model_to_string() for m in (with_pool, without))
+    assert a != b  # the stage learnt from different out-of-fold scores
+
+
+def test_bad_pool_settings_are_one_config_error(prepared):
+    for bad in ({"pool_weight": -1.0}, {"pool_weight": float("nan")}):
+        with pytest.raises(ConfigError, match="pool_weight"):
+            fast_config(consistency=bad)
+    with pytest.raises(ConfigError, match=r"pool_weight adds pairs: it needs consistency\.mode=pairwise"):
+        fast_config(consistency={**POOL, "mode": "listwise"})
+    assert ConsistencyConfig().pool_weight == 0.0  # off unless asked for
+    with pytest.raises(ConfigError, match="needs a single-modal pool with modal_label rows; dataset 'x' has none"):
+        pool_frame(None, "x")
+    unlabelled = prepared.splits.single_modal.assign(
+        **{MODAL_LABEL: pd.array([pd.NA] * len(prepared.splits.single_modal), dtype="Int64")}
+    )
+    no_labels = dataclasses.replace(prepared, splits=dataclasses.replace(prepared.splits, single_modal=unlabelled))
+    with pytest.raises(ConfigError, match="needs a single-modal pool"):
+        fit_prepared(fast_config(consistency=POOL), no_labels)
+    missing = prepared.splits.single_modal.drop(columns=[prepared.raw_features[0]])
+    lacking = dataclasses.replace(prepared, splits=dataclasses.replace(prepared.splits, single_modal=missing))
+    with pytest.raises(ConfigError, match="the single-modal pool lacks the reranker's inputs"):
+        lacking.pool_rows(fast_config(consistency=POOL))
+
+
+def test_a_pool_without_label_differences_gives_no_pairs_and_says_so(prepared):
+    flat = pool_frame(
+        prepared.splits.single_modal.assign(
+            **{MODAL_LABEL: pd.array([2] * len(prepared.splits.single_modal), dtype="Int64")}
+        ),
+        "x",
+    )
+    pool = prepared.pool_rows(fast_config(consistency=POOL))
+    with pytest.raises(ConfigError, match="no list with two different modal labels"):
+        PoolRows.build(flat, pool.X, fast_config(consistency=POOL).consistency, 0)
+
+
+def test_the_dask_engine_refuses_pool_pairs():
+    pytest.importorskip("dask.distributed")
+    from smar_ltr.distributed.fit import check_dask_config
+
+    with pytest.raises(ConfigError, match="pool_weight=0"):
+        check_dask_config(fast_config(consistency=POOL))
+
+
+def test_auto_list_stage_follows_the_engagement_evidence(prepared):
+    assert has_list_evidence(prepared.X_train)  # the simulator's pages carry engagement
+    flat_X = prepared.X_train.assign(
+        **{c: 0.0 for c in prepared.X_train.columns if c.startswith(("log_", "ctr_", "like_"))}
+    )
+    assert not has_list_evidence(flat_X)
+    stage = {"mode": "auto", "min_data_in_leaf": 5, "n_estimators": 30}
+    config = fast_config(list_stage=stage, budget={"budget": 0.2})
+    model, _ = fit_prepared(config, prepared)
+    assert model.list_stage is not None and model.summary["list_stage"]["fitted"] is True
+    flat = dataclasses.replace(prepared, X_train=flat_X)
+    model, _ = fit_prepared(config, flat)
+    assert model.list_stage is None and model.summary["list_stage"] == {"mode": "auto", "fitted": False}
