@@ -133,7 +133,18 @@ ROUND7: list[tuple[str, dict]] = [
     ("4 ES + pool pairs w=3", _merge(ES, pool(3.0))),
     ("4 ES + pool pairs w=1 + list stage (auto)", _merge(ES, pool(1.0), stage("auto"))),
 ]
-ROUNDS = {1: VARIANTS, 2: ROUND2, 3: ROUND3, 4: ROUND4, 5: ROUND5, 7: ROUND7}
+POOL_ES = _merge(ES, pool(1.0))
+#: Round 8, after round 7 (yahoo): the pair settings around pool pairs w=1, each applied to page and pool pairs alike.
+ROUND8: list[tuple[str, dict]] = [
+    ("default", {}),
+    ("4 ES + pool pairs w=1", POOL_ES),
+    ("  ... all pairs", _merge(POOL_ES, {"consistency": {"pair_scheme": "all"}})),
+    ("  ... 8 pairs per item", _merge(POOL_ES, {"consistency": {"max_pairs_per_item": 8}})),
+    ("  ... lam=2", _merge(POOL_ES, {"consistency": {"lam": 2.0}})),
+    ("  ... no pair normalisation", _merge(POOL_ES, {"consistency": {"normalize_pairs": False}})),
+    ("  ... 600 rounds", _merge(POOL_ES, {"reranker": {"n_estimators": 600}})),
+]
+ROUNDS = {1: VARIANTS, 2: ROUND2, 3: ROUND3, 4: ROUND4, 5: ROUND5, 7: ROUND7, 8: ROUND8}
 
 
 def apply(base: RunConfig, changes: dict) -> RunConfig:
@@ -169,12 +180,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=["synthetic", "yahoo"], default="synthetic")
     parser.add_argument("--budget", type=float, default=0.1)
-    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default 100-102 (round 7: 100-109)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default 100-102 (rounds 7-8: 100-109)")
     parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=1, help="which variant list")
     parser.add_argument("--modal-label-noise", type=float, default=None, help="yahoo only; default: the dataset's")
     args = parser.parse_args()
     if args.seeds is None:
-        args.seeds = list(range(100, 110)) if args.round == 7 else [100, 101, 102]
+        args.seeds = list(range(100, 110)) if args.round >= 7 else [100, 101, 102]
     scores: dict[str, list[float]] = {}
     fractions: dict[str, list[float]] = {}
     for seed in args.seeds:
