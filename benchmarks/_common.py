@@ -18,6 +18,11 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def _git(*args: str) -> str:
+    out = subprocess.run(["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent, check=False)
+    return out.stdout.strip()
+
+
 def machine() -> dict:
     """Where and with what a benchmark ran."""
     cpu = platform.processor() or ""
@@ -34,13 +39,9 @@ def machine() -> dict:
     except (ValueError, OSError, AttributeError):
         pass
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-            check=False,
-        ).stdout.strip()
+        commit = _git("rev-parse", "--short", "HEAD")
+        if commit and _git("status", "--porcelain", "--untracked-files=no"):  # what ran is not that commit's code
+            commit += " + uncommitted changes"
     except OSError:
         commit = ""
     return {
