@@ -27,7 +27,7 @@ from smar_ltr.config import ConsistencyConfig
 from smar_ltr.errors import ConfigError
 from smar_ltr.groups import QueryGroups
 from smar_ltr.objectives import PairTerm
-from smar_ltr.pairs import intra_modal_pairs
+from smar_ltr.pairs import consistency_pairs
 from smar_ltr.schema import PAGE_LABEL, QID
 
 PSEUDO_SOURCES: tuple[str, ...] = ("none", "isotonic", "anchor")
@@ -98,19 +98,11 @@ def lam_multiplier(schedule: str, lam_end: float, iteration: int, n_rounds: int)
 def consistency_metric(valid: pd.DataFrame, cfg: ConsistencyConfig, seed: int) -> Callable[[np.ndarray], float] | None:
     """The validation pages' intra-modal consistency loss per unit pair weight, a function of their scores.
 
-    The pairs are built as for training (:func:`smar_ltr.pairs.intra_modal_pairs` with ``cfg``'s scheme, beta
+    The pairs are built as for training (:func:`smar_ltr.pairs.consistency_pairs` with ``cfg``'s scheme, beta
     and per-list averaging) from ``upstream_score`` alone, so no page label is read. Lower is better. None when
     the validation pages yield no intra-modal pair (nothing to stop on: the reranker then trains every round).
     """
-    beta = cfg.beta if isinstance(cfg.beta, dict) else float(cfg.beta)
-    pairs = intra_modal_pairs(
-        valid,
-        beta=beta,
-        scheme=cfg.pair_scheme,
-        max_pairs_per_item=cfg.max_pairs_per_item,
-        normalize=cfg.normalize_pairs,
-        seed=seed,
-    )
+    pairs = consistency_pairs(valid, cfg, seed)
     if len(pairs) == 0:
         return None
     weight = pairs["weight"].to_numpy(np.float64)

@@ -357,7 +357,7 @@ def out_of_fold_scores(
             config.seed,
             eval_set,
             eval_metric,
-            pool,
+            pool=pool,
         )
         rows = np.flatnonzero(fold == k)
         scores[rows] = model.predict(X.iloc[rows])

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from smar_ltr.budget import ModalLists
+from smar_ltr.config import ConsistencyConfig
 from smar_ltr.errors import ConfigError, PageTableError
 from smar_ltr.query_seeds import row_streams, stream_integers
 from smar_ltr.schema import QID, UPSTREAM_SCORE
@@ -238,6 +239,22 @@ def intra_modal_pairs(
     if normalize:
         weight = weight / np.bincount(pair_cell, minlength=lists.sizes.shape[0])[pair_cell]
     return _pairs_frame(frame[QID], lists.query_codes, winner, loser, weight, "intra")
+
+
+def consistency_pairs(
+    frame: pd.DataFrame, cfg: ConsistencyConfig, seed: int, score_col: str = UPSTREAM_SCORE
+) -> pd.DataFrame:
+    """:func:`intra_modal_pairs` of ``frame`` drawn as ``cfg`` says (beta, pair scheme and cap, per-list
+    averaging): the one way training, early stopping and the single-modal pool build their pairs."""
+    return intra_modal_pairs(
+        frame,
+        score_col=score_col,
+        beta=cfg.beta if isinstance(cfg.beta, dict) else float(cfg.beta),
+        scheme=cfg.pair_scheme,
+        max_pairs_per_item=cfg.max_pairs_per_item,
+        normalize=cfg.normalize_pairs,
+        seed=seed,
+    )
 
 
 def cross_modal_pairs(

@@ -235,7 +235,7 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         config.seed,
         eval_set,
         eval_metric,
-        pool,
+        pool=pool,
     )
     list_stage = None
     stage_mode = config.list_stage.mode

@@ -22,7 +22,7 @@ import pandas as pd
 
 from smar_ltr.config import ConsistencyConfig
 from smar_ltr.errors import ConfigError
-from smar_ltr.pairs import concat_pairs, intra_modal_pairs
+from smar_ltr.pairs import concat_pairs, consistency_pairs
 from smar_ltr.schema import MODAL_LABEL, QID
 
 __all__ = ["POOL_QID_PREFIX", "PoolRows", "pool_frame"]
@@ -53,15 +53,8 @@ class PoolRows:
     @classmethod
     def build(cls, frame: pd.DataFrame, X: pd.DataFrame, cfg: ConsistencyConfig, seed: int) -> PoolRows:
         """Pairs of ``frame``'s lists (ordered by ``modal_label``) for the pool rows ``frame`` with inputs ``X``."""
-        pairs = intra_modal_pairs(
-            frame.assign(**{MODAL_LABEL: frame[MODAL_LABEL].astype(float)}),
-            score_col=MODAL_LABEL,
-            beta=cfg.beta if isinstance(cfg.beta, dict) else float(cfg.beta),
-            scheme=cfg.pair_scheme,
-            max_pairs_per_item=cfg.max_pairs_per_item,
-            normalize=cfg.normalize_pairs,
-            seed=seed,
-        )
+        labels = frame.assign(**{MODAL_LABEL: frame[MODAL_LABEL].astype(float)})
+        pairs = consistency_pairs(labels, cfg, seed, score_col=MODAL_LABEL)
         if len(pairs) == 0:
             raise ConfigError(
                 "consistency.pool_weight: the single-modal pool has no list with two different modal labels, so it "
@@ -94,7 +87,7 @@ def pool_frame(single_modal: pd.DataFrame | None, dataset: str) -> pd.DataFrame:
     if single_modal is None or MODAL_LABEL not in single_modal.columns or single_modal[MODAL_LABEL].notna().sum() == 0:
         raise ConfigError(
             f"consistency.pool_weight > 0 needs a single-modal pool with modal_label rows; dataset {dataset!r} has "
-            "none (it ships single-modal scores); set consistency.pool_weight=0"
+            "none (datasets that ship single-modal scores come without one); set consistency.pool_weight=0"
         )
     rows = single_modal[single_modal[MODAL_LABEL].notna()].sort_values(QID, kind="stable").reset_index(drop=True)
     return rows.assign(**{QID: POOL_QID_PREFIX + rows[QID].astype(str)})

@@ -21,7 +21,7 @@ from smar_ltr.groups import QueryGroups
 from smar_ltr.kernels import set_threads
 from smar_ltr.label_free import lam_multiplier, pseudo_targets, target_groups
 from smar_ltr.objectives import LambdaRankTerm, ListwiseTerm, PairTerm, SmarObjective
-from smar_ltr.pairs import concat_pairs, cross_modal_pairs, empty_pairs, intra_modal_pairs
+from smar_ltr.pairs import concat_pairs, consistency_pairs, cross_modal_pairs, empty_pairs
 from smar_ltr.pool_pairs import PoolRows
 from smar_ltr.rankers import GBDTRanker, make_ranker
 from smar_ltr.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
@@ -62,10 +62,6 @@ class Supervision:
         }
 
 
-def _beta(cfg: ConsistencyConfig) -> float | dict[str, float]:
-    return cfg.beta if isinstance(cfg.beta, dict) else float(cfg.beta)
-
-
 def build_supervision(frame: pd.DataFrame, annotation: Annotation, cfg: ConsistencyConfig, seed: int) -> Supervision:
     """Revealed-label groups and constraint pairs for a page table with ``upstream_score``.
 
@@ -88,14 +84,7 @@ def build_supervision(frame: pd.DataFrame, annotation: Annotation, cfg: Consiste
     empty = empty_pairs()
     intra = empty
     if cfg.mode == "pairwise" and cfg.lam > 0:
-        intra = intra_modal_pairs(
-            frame,
-            beta=_beta(cfg),
-            scheme=cfg.pair_scheme,
-            max_pairs_per_item=cfg.max_pairs_per_item,
-            normalize=cfg.normalize_pairs,
-            seed=seed,
-        )
+        intra = consistency_pairs(frame, cfg, seed)
     cross = empty
     if annotation.inferred_label is not None and cfg.mu > 0:
         cross = cross_modal_pairs(

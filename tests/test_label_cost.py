@@ -50,7 +50,7 @@ def test_the_reranker_stops_on_the_budgeted_validation_rows(monkeypatch, prepare
     class Stop(Exception):
         pass
 
-    def recorder(X, frame, sup, cfg, consistency, seed, eval_set=None, eval_metric=None):
+    def recorder(X, frame, sup, cfg, consistency, seed, eval_set=None, eval_metric=None, pool=None):
         seen["eval_set"] = eval_set
         raise Stop
 

@@ -147,3 +147,15 @@ def test_auto_list_stage_follows_the_engagement_evidence(prepared):
     flat = dataclasses.replace(prepared, X_train=flat_X)
     model, _ = fit_prepared(config, flat)
     assert model.list_stage is None and model.summary["list_stage"] == {"mode": "auto", "fitted": False}
+
+
+@pytest.mark.parametrize("backend", ["xgboost", "catboost"])
+def test_every_backend_trains_on_the_pool_pairs(small_splits, backend):
+    """XGBoost takes them through SMAR's objective, CatBoost as PairLogit pairs: both must learn from them."""
+    scores = []
+    for consistency in ({}, POOL):
+        config = fast_config(consistency=consistency, reranker={"backend": backend, "n_estimators": 20})
+        prepared = prepare(config, small_splits)
+        model, _ = fit_prepared(config, prepared)
+        scores.append(model.reranker.predict(prepared.X_valid))
+    assert not np.array_equal(*scores)
