@@ -257,7 +257,9 @@ def load_run(run_dir: str | Path) -> SmarModel:
 def _load_list_stage(run_dir: Path, manifest: dict[str, Any], config: RunConfig) -> ListStage | None:
     """The run's list stage (its files are in the verified manifest), None for a run without one."""
     present = [f in manifest["files"] for f in (LIST_STAGE_MODEL, LIST_STAGE_STATE)]
-    if present != [config.list_stage.mode != "none"] * 2:
+    mode = config.list_stage.mode
+    expected = [[True, True], [False, False]] if mode == "auto" else [[mode != "none"] * 2]  # auto: fitted or not
+    if present not in expected:
         raise ArtifactError("the run's list stage files do not match its config.json; the run directory was altered")
     if not all(present):
         return None

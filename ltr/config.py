@@ -347,8 +347,11 @@ class RunConfig:
         weights = (c.pseudo_weight, c.lam_end, c.pool_weight)
         if min(weights) < 0 or not all(math.isfinite(w) for w in weights):
             raise ConfigError("consistency.pseudo_weight, lam_end and pool_weight must be finite numbers >= 0")
-        if c.pool_weight > 0 and c.mode != "pairwise":
-            raise ConfigError("consistency.pool_weight adds pairs: it needs consistency.mode=pairwise (or set it to 0)")
+        if c.pool_weight > 0 and (c.mode != "pairwise" or c.lam <= 0):
+            raise ConfigError(
+                "consistency.pool_weight adds pairs to the consistency term: it needs consistency.mode=pairwise and "
+                "lam > 0 (or set pool_weight to 0)"
+            )
         gamma, kappa = c.margin(self.reranker.backend)
         numbers = [gamma, kappa, c.tau, c.lam, c.mu, c.page_weight]
         betas = list(c.beta.values()) if isinstance(c.beta, dict) else [c.beta]

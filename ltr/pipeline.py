@@ -38,6 +38,7 @@ from smar_ltr.schema import (
     MODALITY,
     PAGE_LABEL,
     QID,
+    UPSTREAM_SCORE,
     validate_page_table,
 )
 from smar_ltr.single_modal import fit_single_modal, with_upstream_scores
@@ -117,21 +118,22 @@ class Prepared:
     valid: pd.DataFrame | None
     X_train: pd.DataFrame
     X_valid: pd.DataFrame | None
-    _pool_inputs: dict[bool, tuple[pd.DataFrame, pd.DataFrame]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
+    _pool_inputs: list[tuple[pd.DataFrame, pd.DataFrame]] = field(
+        default_factory=list, init=False, repr=False, compare=False
     )
 
     def pool_rows(self, config: RunConfig) -> PoolRows | None:
         """The single-modal pool's rows and pairs under ``config.consistency.pool_weight`` (None when it is 0).
 
-        Their reranker inputs are computed once per ``upstream_as_feature`` setting; ``upstream_score`` on pool
-        rows comes from the single-modal rankers, which were fitted on those rows (in-sample).
+        Their reranker inputs are computed once, with the training design matrix's columns (``upstream_score``
+        among them when :func:`prepare` put it there; on pool rows it comes from the single-modal rankers, which
+        were fitted on those rows, so it is in-sample).
         """
         if config.consistency.pool_weight <= 0:
             return None
-        upstream = config.upstream_as_feature
-        if upstream not in self._pool_inputs:
+        if not self._pool_inputs:
             frame = pool_frame(self.splits.single_modal, self.splits.name)
+            upstream = UPSTREAM_SCORE in self.X_train.columns
             try:
                 frame = with_upstream_scores(frame, self.single_modal, self.splits.modal_features)
                 X = design_matrix(frame, self.features, self.raw_features, upstream)
@@ -140,8 +142,8 @@ class Prepared:
                     f"consistency.pool_weight: the single-modal pool lacks the reranker's inputs ({exc}); "
                     "set consistency.pool_weight=0"
                 ) from None
-            self._pool_inputs[upstream] = (frame, X)
-        frame, X = self._pool_inputs[upstream]
+            self._pool_inputs.append((frame, X[list(self.X_train.columns)]))
+        frame, X = self._pool_inputs[0]
         return PoolRows.build(frame, X, config.consistency, config.seed)
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 from smar_ltr.config import ConsistencyConfig
 from smar_ltr.errors import ConfigError
 from smar_ltr.pairs import concat_pairs, consistency_pairs
-from smar_ltr.schema import MODAL_LABEL, QID
+from smar_ltr.schema import MODAL_LABEL, PAGE_LABEL, QID
 
 __all__ = ["POOL_QID_PREFIX", "PoolRows", "pool_frame"]
 
@@ -38,7 +38,8 @@ class PoolRows:
     Attributes
     ----------
     frame : DataFrame
-        The pool's labelled lists, queries contiguous, qids prefixed with :data:`POOL_QID_PREFIX`.
+        The pool's labelled lists, queries contiguous, qids prefixed with :data:`POOL_QID_PREFIX`, no
+        ``page_label`` column.
     X : DataFrame
         Their reranker inputs (the training design matrix's columns).
     pairs : DataFrame
@@ -90,4 +91,5 @@ def pool_frame(single_modal: pd.DataFrame | None, dataset: str) -> pd.DataFrame:
             "none (datasets that ship single-modal scores come without one); set consistency.pool_weight=0"
         )
     rows = single_modal[single_modal[MODAL_LABEL].notna()].sort_values(QID, kind="stable").reset_index(drop=True)
+    rows = rows.drop(columns=[PAGE_LABEL], errors="ignore")  # no page label travels with the pool rows
     return rows.assign(**{QID: POOL_QID_PREFIX + rows[QID].astype(str)})

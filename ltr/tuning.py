@@ -71,7 +71,9 @@ def suggest_config(
     band = trial.suggest_int("band", 0, 2) if strategy == "band" else 0
     shares = {m: trial.suggest_float(f"share_{m}", *space.modality_share) for m in modalities}
     total = sum(shares.values())
-    mode = trial.suggest_categorical("mode", list(space.modes))
+    # single-modal pool pairs (consistency.pool_weight) are pairs: a base config that trains on them stays pairwise
+    modes = ["pairwise"] if base.consistency.pool_weight > 0 else list(space.modes)
+    mode = trial.suggest_categorical("mode", modes)
     beta = {m: trial.suggest_float(f"beta_{m}", *space.beta) for m in modalities}
     tune_margin = mode == "pairwise" and base.reranker.backend != "catboost"  # PairLogit: gamma is 0
     consistency = dataclasses.replace(

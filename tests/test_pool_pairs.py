@@ -20,6 +20,13 @@ from smar_ltr.schema import MODAL_LABEL, MODALITY, PAGE_LABEL, QID
 POOL = {"pool_weight": 1.0}
 
 
+def pool_order_accuracy(model, pool) -> float:
+    """Share of the pool's pairs (ordered by modal label) that ``model``'s reranker orders the same way."""
+    scores = model.reranker.predict(pool.X)
+    w, lo = pool.pairs["winner"].to_numpy(), pool.pairs["loser"].to_numpy()
+    return float((scores[w] > scores[lo]).mean())
+
+
 @pytest.fixture(scope="module")
 def prepared(small_splits):
     return prepare(fast_config(), small_splits)
@@ -48,20 +55,33 @@ def test_pool_pairs_follow_the_pool_labels_inside_one_list(prepared):
     assert list(pool.X.columns) == list(prepared.X_train.columns)
 
 
-def test_appended_pairs_index_the_pool_rows_after_the_pages(prepared):
+def test_appended_rows_and_pairs_keep_their_places(prepared, fitted_small):
+    """Page pairs keep their rows, pool pairs move past the pages, pool inputs follow X's column order."""
     pool = prepared.pool_rows(fast_config(consistency=POOL))
-    X, frame, intra = pool.appended_to(prepared.X_train, prepared.train, pool.pairs.iloc[:0])
-    n = len(prepared.train)
+    _, state = fitted_small
+    page_pairs = state.supervision.intra
+    assert len(page_pairs) > 0
+    shuffled = prepared.X_train[prepared.X_train.columns[::-1]].set_axis(np.arange(len(prepared.X_train)) + 1000)
+    X, frame, intra = pool.appended_to(shuffled, prepared.train, page_pairs)
+    n, k = len(prepared.train), len(page_pairs)
     assert len(X) == len(frame) == n + len(pool.frame)
-    assert intra["winner"].min() >= n and intra["loser"].min() >= n
-    assert (frame[QID].to_numpy()[intra["winner"]] == pool.frame[QID].to_numpy()[pool.pairs["winner"]]).all()
+    assert list(X.columns) == list(shuffled.columns)
+    np.testing.assert_array_equal(X.iloc[:n].to_numpy(), shuffled.to_numpy())
+    np.testing.assert_array_equal(X.iloc[n:].to_numpy(), pool.X[list(shuffled.columns)].to_numpy())
+    np.testing.assert_array_equal(intra["winner"].iloc[:k], page_pairs["winner"])
+    np.testing.assert_array_equal(intra["loser"].iloc[:k], page_pairs["loser"])
+    np.testing.assert_array_equal(intra["winner"].iloc[k:], pool.pairs["winner"] + n)
+    np.testing.assert_array_equal(intra["loser"].iloc[k:], pool.pairs["loser"] + n)
+    assert (frame[QID].to_numpy()[intra["winner"].iloc[k:]] == pool.frame[QID].to_numpy()[pool.pairs["winner"]]).all()
+    assert PAGE_LABEL not in pool.frame.columns  # no page label travels with the pool
 
 
 def test_pool_pairs_change_the_reranker_and_read_no_page_label(pooled, prepared, fitted_small):
     config, model, state = pooled
     plain, plain_state = fit_prepared(fast_config(), prepared)
     X = prepared.X_valid
-    assert not np.array_equal(model.reranker.predict(X), plain.reranker.predict(X))
+    pool = prepared.pool_rows(config)
+    assert pool_order_accuracy(model, pool) > pool_order_accuracy(plain, pool) + 0.02  # it learnt the pool's order
     assert state.cost.labels_used == plain_state.cost.labels_used
     counts = model.summary["supervision"]
     assert counts["pool_pairs"] == len(prepared.pool_rows(config).pairs) and counts["pool_rows"] > 0
@@ -97,8 +117,11 @@ def test_bad_pool_settings_are_one_config_error(prepared):
     for bad in ({"pool_weight": -1.0}, {"pool_weight": float("nan")}):
         with pytest.raises(ConfigError, match="pool_weight"):
             fast_config(consistency=bad)
-    with pytest.raises(ConfigError, match=r"pool_weight adds pairs: it needs consistency\.mode=pairwise"):
-        fast_config(consistency={**POOL, "mode": "listwise"})
+    for bad in ({"mode": "listwise"}, {"lam": 0.0}):
+        with pytest.raises(
+            ConfigError, match=r"pool_weight adds pairs .* needs consistency\.mode=pairwise and lam > 0"
+        ):
+            fast_config(consistency={**POOL, **bad})
     assert ConsistencyConfig().pool_weight == 0.0  # off unless asked for
     with pytest.raises(ConfigError, match="needs a single-modal pool with modal_label rows; dataset 'x' has none"):
         pool_frame(None, "x")
@@ -134,7 +157,7 @@ def test_the_dask_engine_refuses_pool_pairs():
         check_dask_config(fast_config(consistency=POOL))
 
 
-def test_auto_list_stage_follows_the_engagement_evidence(prepared):
+def test_auto_list_stage_follows_the_engagement_evidence(prepared, tmp_path):
     assert has_list_evidence(prepared.X_train)  # the simulator's pages carry engagement
     flat_X = prepared.X_train.assign(
         **{c: 0.0 for c in prepared.X_train.columns if c.startswith(("log_", "ctr_", "like_"))}
@@ -144,18 +167,36 @@ def test_auto_list_stage_follows_the_engagement_evidence(prepared):
     config = fast_config(list_stage=stage, budget={"budget": 0.2})
     model, _ = fit_prepared(config, prepared)
     assert model.list_stage is not None and model.summary["list_stage"]["fitted"] is True
+    save_run(model, tmp_path / "with")
+    assert load_run(tmp_path / "with").list_stage is not None
     flat = dataclasses.replace(prepared, X_train=flat_X)
     model, _ = fit_prepared(config, flat)
     assert model.list_stage is None and model.summary["list_stage"] == {"mode": "auto", "fitted": False}
+    save_run(model, tmp_path / "without")  # an auto run that stayed off saves and loads without stage files
+    assert load_run(tmp_path / "without").list_stage is None
 
 
-@pytest.mark.parametrize("backend", ["xgboost", "catboost"])
-def test_every_backend_trains_on_the_pool_pairs(small_splits, backend):
-    """XGBoost takes them through SMAR's objective, CatBoost as PairLogit pairs: both must learn from them."""
-    scores = []
+@pytest.mark.parametrize("backend", ["lightgbm", "xgboost", "catboost"])
+def test_every_backend_learns_the_pool_order(small_splits, backend):
+    """LightGBM and XGBoost take the pairs through SMAR's objective, CatBoost as PairLogit pairs."""
+    accuracy = []
     for consistency in ({}, POOL):
         config = fast_config(consistency=consistency, reranker={"backend": backend, "n_estimators": 20})
         prepared = prepare(config, small_splits)
         model, _ = fit_prepared(config, prepared)
-        scores.append(model.reranker.predict(prepared.X_valid))
-    assert not np.array_equal(*scores)
+        accuracy.append(pool_order_accuracy(model, prepared.pool_rows(fast_config(consistency=POOL))))
+    assert accuracy[1] > accuracy[0] + 0.02
+
+
+def test_tuning_keeps_pool_pairs_pairwise():
+    import optuna
+
+    from smar_ltr.tuning import SearchSpace, suggest_config
+
+    base = fast_config(consistency=POOL)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(10):
+        trial = study.ask()
+        cfg = suggest_config(trial, base, SearchSpace(modes=("pairwise", "listwise")), ["web"], None)
+        assert cfg.consistency.mode == "pairwise" and cfg.consistency.pool_weight == 1.0
+        study.tell(trial, [0.5, 0.5])
