@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -200,3 +201,27 @@ def test_tuning_keeps_pool_pairs_pairwise():
         cfg = suggest_config(trial, base, SearchSpace(modes=("pairwise", "listwise")), ["web"], None)
         assert cfg.consistency.mode == "pairwise" and cfg.consistency.pool_weight == 1.0
         study.tell(trial, [0.5, 0.5])
+
+
+def test_cli_fits_saves_and_exports_a_pool_run_whose_auto_stage_stayed_off(tmp_path):
+    """The user's path on a page table without engagement: fit with both options, eval the saved run, export it."""
+    from census import assert_one_line_error, invoke
+    from census import fast_config as config_file
+
+    from smar_ltr.datasets.fixtures import make_fixture
+
+    make_fixture("baidu", tmp_path / "data")
+    cfg = config_file(tmp_path / "fast.json")
+    run = tmp_path / "run"
+    options = ["--set", "consistency.pool_weight=1", "--set", "list_stage.mode=auto"]
+    fit = ["fit", "-d", "baidu", "--data-dir", str(tmp_path / "data"), "-c", str(cfg), "-q"]
+    result = invoke([*fit, *options, "-o", str(run)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["supervision"]["pool_pairs"] > 0 and summary["list_stage"] == {"mode": "auto", "fitted": False}
+    assert invoke(["eval", "-m", str(run), "-q"]).exit_code == 0
+    exported = invoke(["export", "-m", str(run), "-f", "es-ltr", "--out", str(tmp_path / "m.json")])
+    assert exported.exit_code == 0, exported.output
+    listwise = invoke([*fit, *options, "--set", "consistency.mode=listwise", "-o", str(tmp_path / "bad")])
+    assert_one_line_error(listwise, "needs consistency.mode=pairwise and lam > 0")
+    assert not (tmp_path / "bad").exists()
