@@ -1,4 +1,5 @@
-"""Issue 15's directions measured on *validation* pages (seeds 100-102; the test split is never read).
+"""Issue 15's directions measured on *validation* pages (seeds 100-102, rounds 7-8: 100-109; the test split is
+never read).
 
 Each direction is a ``consistency`` option, measured alone and in combination against the current default and
 against the strongest baselines (``full_supervision``, ``full_supervision_up``) on the same validation pages, at
@@ -10,6 +11,7 @@ scored on (they are favoured), and the ``labels`` early-stopping variants read a
 
     python benchmarks/select_directions.py --dataset synthetic
     python benchmarks/select_directions.py --dataset yahoo [--modal-label-noise 0.3]
+    python benchmarks/select_directions.py --dataset synthetic|yahoo --round 7   # pool pairs, gated list stage
 """
 
 from __future__ import annotations
