@@ -8,7 +8,8 @@ of its own module; this module wires them and returns plain data. The CLI only f
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -118,33 +119,30 @@ class Prepared:
     valid: pd.DataFrame | None
     X_train: pd.DataFrame
     X_valid: pd.DataFrame | None
-    _pool_inputs: list[tuple[pd.DataFrame, pd.DataFrame]] = field(
-        default_factory=list, init=False, repr=False, compare=False
-    )
 
     def pool_rows(self, config: RunConfig) -> PoolRows | None:
-        """The single-modal pool's rows and pairs under ``config.consistency.pool_weight`` (None when it is 0).
-
-        Their reranker inputs are computed once, with the training design matrix's columns (``upstream_score``
-        among them when :func:`prepare` put it there; on pool rows it comes from the single-modal rankers, which
-        were fitted on those rows, so it is in-sample).
-        """
+        """The single-modal pool's rows and pairs under ``config.consistency.pool_weight`` (None when it is 0)."""
         if config.consistency.pool_weight <= 0:
             return None
-        if not self._pool_inputs:
-            frame = pool_frame(self.splits.single_modal, self.splits.name)
-            upstream = UPSTREAM_SCORE in self.X_train.columns
-            try:
-                frame = with_upstream_scores(frame, self.single_modal, self.splits.modal_features)
-                X = design_matrix(frame, self.features, self.raw_features, upstream)
-            except (DatasetError, KeyError) as exc:
-                raise ConfigError(
-                    f"consistency.pool_weight: the single-modal pool lacks the reranker's inputs ({exc}); "
-                    "set consistency.pool_weight=0"
-                ) from None
-            self._pool_inputs.append((frame, X[list(self.X_train.columns)]))
-        frame, X = self._pool_inputs[0]
+        frame, X = self._pool_inputs
         return PoolRows.build(frame, X, config.consistency, config.seed)
+
+    @cached_property
+    def _pool_inputs(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The pool's rows and reranker inputs, computed once, with the training design matrix's columns
+        (``upstream_score`` among them when :func:`prepare` put it there; on pool rows it comes from the
+        single-modal rankers, which were fitted on those rows, so it is in-sample)."""
+        frame = pool_frame(self.splits.single_modal, self.splits.name)
+        upstream = UPSTREAM_SCORE in self.X_train.columns
+        try:
+            frame = with_upstream_scores(frame, self.single_modal, self.splits.modal_features)
+            X = design_matrix(frame, self.features, self.raw_features, upstream)
+        except (DatasetError, KeyError) as exc:
+            raise ConfigError(
+                f"consistency.pool_weight: the single-modal pool lacks the reranker's inputs ({exc}); "
+                "set consistency.pool_weight=0"
+            ) from None
+        return frame, X[list(self.X_train.columns)]
 
 
 def fit_upstream_models(
