@@ -1,4 +1,4 @@
-"""Issue 15's directions measured on *validation* pages (seeds 100-102, rounds 7-8: 100-109; the test split is
+"""Issue 15's directions measured on *validation* pages (seeds 100-102, rounds 7-9: 100-109; the test split is
 never read).
 
 Each direction is a ``consistency`` option, measured alone and in combination against the current default and
@@ -12,6 +12,7 @@ scored on (they are favoured), and the ``labels`` early-stopping variants read a
     python benchmarks/select_directions.py --dataset synthetic
     python benchmarks/select_directions.py --dataset yahoo [--modal-label-noise 0.3]
     python benchmarks/select_directions.py --dataset synthetic|yahoo --round 7   # pool pairs, gated list stage
+    python benchmarks/select_directions.py --dataset synthetic|yahoo --round 9   # round 7's choice, revisited
 """
 
 from __future__ import annotations
@@ -146,7 +147,25 @@ ROUND8: list[tuple[str, dict]] = [
     ("  ... no pair normalisation", _merge(POOL_ES, {"consistency": {"normalize_pairs": False}})),
     ("  ... 600 rounds", _merge(POOL_ES, {"reranker": {"n_estimators": 600}})),
 ]
-ROUNDS = {1: VARIANTS, 2: ROUND2, 3: ROUND3, 4: ROUND4, 5: ROUND5, 7: ROUND7, 8: ROUND8}
+CHOSEN = _merge(POOL_ES, stage("auto"))
+#: Round 9, after round 8: the choice of round 7 against the settings it did not revisit: which candidates the budget
+#: reveals (the pool now orders each list, so page labels may serve cross-modal placement better spread over the
+#: whole range), modal-wise isotonic targets, a decaying consistency weight, and the reranker's capacity now that it
+#: trains on the pool's rows as well.
+ROUND9: list[tuple[str, dict]] = [
+    ("default", {}),
+    ("chosen: 4 ES + pool pairs w=1 + list stage (auto)", CHOSEN),
+    ("  ... strategy random", _merge(CHOSEN, RANDOM)),
+    ("  ... strategy iso-anchor", _merge(CHOSEN, ANCHOR)),
+    ("  ... isotonic pseudo labels w=0.3", _merge(CHOSEN, iso(0.3))),
+    ("  ... lam linear -> 0", _merge(CHOSEN, decay(0.0))),
+    ("  ... reranker 15 leaves", _merge(CHOSEN, {"reranker": {"num_leaves": 15}})),
+    (
+        "  ... reranker 63 leaves, 50 rows per leaf",
+        _merge(CHOSEN, {"reranker": {"num_leaves": 63, "min_data_in_leaf": 50}}),
+    ),
+]
+ROUNDS = {1: VARIANTS, 2: ROUND2, 3: ROUND3, 4: ROUND4, 5: ROUND5, 7: ROUND7, 8: ROUND8, 9: ROUND9}
 
 
 def apply(base: RunConfig, changes: dict) -> RunConfig:
@@ -182,7 +201,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=["synthetic", "yahoo"], default="synthetic")
     parser.add_argument("--budget", type=float, default=0.1)
-    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default 100-102 (rounds 7-8: 100-109)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default 100-102 (rounds 7-9: 100-109)")
     parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=1, help="which variant list")
     parser.add_argument("--modal-label-noise", type=float, default=None, help="yahoo only; default: the dataset's")
     args = parser.parse_args()

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 
 from smar_ltr.artifacts import load_run, save_run
-from smar_ltr.config import RunConfig, from_dict, load_config, merge_settings
+from smar_ltr.config import RunConfig, from_dict, load_config
 from smar_ltr.errors import ConfigError
 from smar_ltr.pipeline import SmarModel
 from smar_ltr.pipeline import fit as fit_pipeline
 from smar_ltr.pipeline import rerank as rerank_pipeline
 from smar_ltr.progress import Progress
 from smar_ltr.schema import feature_columns
+from smar_ltr.settings_io import merge_settings
 from smar_ltr.splits import PageSplits
 
 #: ``dataset`` name recorded for runs fitted on in-memory page tables.

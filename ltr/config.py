@@ -7,9 +7,7 @@ written next to its outputs (``config.json``) and ``smar-ltr fit --config`` read
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import tomllib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 
 from smar_ltr.coercion import from_dict
 from smar_ltr.errors import ConfigError, SettingNote
+from smar_ltr.settings_io import merge_settings, parse_key_values, parse_overrides, read_config_file
 
 __all__ = [
     "DEFAULT_MARGIN",
@@ -369,81 +368,6 @@ class RunConfig:
         if not 0 < s.learning_rate <= 1:
             raise ConfigError(f"list_stage.learning_rate must be in (0, 1], got {s.learning_rate}")
         return self
-
-
-# -------------------------------------------------------------------------------------------------------------
-# building configs from dicts, files and --set overrides
-# -------------------------------------------------------------------------------------------------------------
-def merge_settings(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``override`` laid over it, nested tables merged key by key (a new dict; inputs untouched).
-
-    ``params`` and ``dataset_options`` are replaced whole, not merged: they are free-form tables of one library
-    or one dataset, and keys left over from ``base`` would silently change their meaning.
-    """
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("params", "dataset_options"):
-            out[key] = merge_settings(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def parse_key_values(
-    items: list[str], what: str = "override", example: str = "reranker.learning_rate=0.1", decode: bool = False
-) -> dict[str, Any]:
-    """``["key=value", ...]`` -> ``{key: value}``: the one KEY=VALUE parser (``--set``, ``--option``).
-
-    Parameters
-    ----------
-    items : list of str
-        ``key=value`` strings (the value may contain ``=``).
-    what, example : str
-        How the error names an item and an example of a good one.
-    decode : bool
-        Parse each value as JSON when it can be (numbers, true, null), else keep the string.
-    """
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"{what} {item!r} is not KEY=VALUE (e.g. {example})")
-        value = value.strip()
-        if decode:
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                pass
-        out[key.strip()] = value
-    return out
-
-
-def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """``["reranker.learning_rate=0.1", ...]`` -> nested dict (values still strings, coerced later)."""
-    out: dict[str, Any] = {}
-    for key, value in parse_key_values(items).items():
-        parts = key.split(".")
-        node = out
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
-    return out
-
-
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a JSON or TOML config file into a dict."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist")
-    text = path.read_text()
-    try:
-        if path.suffix.lower() == ".toml":
-            return tomllib.loads(text)
-        return json.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(
-            f"config file {str(path)!r} is not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}"
-        ) from None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None, **fields: Any) -> RunConfig:

@@ -11,8 +11,8 @@ from conftest import fast_config
 
 import smar_ltr
 from smar_ltr.artifacts import load_run, save_run
-from smar_ltr.config import parse_key_values, parse_overrides
 from smar_ltr.errors import ConfigError
+from smar_ltr.settings_io import parse_key_values, parse_overrides
 
 CORE = Path(smar_ltr.__file__).resolve().parent
 FLAG = re.compile(r"(^|[\s(])--[a-z]")
