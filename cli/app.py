@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 app = typer.Typer(
@@ -32,6 +34,10 @@ def main() -> None:
     """Console-script entry point."""
     from smar_ltr.cli.errors import interrupt_on_sigterm
 
+    # Idle OpenMP threads sleep instead of spinning: when the cores are busy elsewhere (another job, tune --n-jobs),
+    # spinning stalls every LightGBM / XGBoost boosting round on descheduled threads (benchmarks/README.md, "OpenMP
+    # wait policy"). libgomp reads it once, when it loads, which the commands do only after this; a user's value wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     interrupt_on_sigterm()
     _register()
     app()

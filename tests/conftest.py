@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 from pathlib import Path
+
+# Two xdist workers each train 2-thread LightGBM / XGBoost on a 2-core machine. Under libgomp's default wait policy
+# the idle OpenMP threads spin, so every boosting round stalls on teammates that are descheduled (a 20x slower fit,
+# benchmarks/results/wait_policy.md). Sleeping waits avoid it. libgomp reads the variable once, when it loads, so it
+# is set here, before any test imports an OpenMP library; the CLI subprocesses of the tests inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest
 from hypothesis import settings
