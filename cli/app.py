@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import typer
 
 app = typer.Typer(
@@ -33,11 +31,9 @@ def _register() -> None:
 def main() -> None:
     """Console-script entry point."""
     from smar_ltr.cli.errors import interrupt_on_sigterm
+    from smar_ltr.openmp_env import bound_openmp_spinning
 
-    # Idle OpenMP threads sleep instead of spinning: when the cores are busy elsewhere (another job, tune --n-jobs),
-    # spinning stalls every LightGBM / XGBoost boosting round on descheduled threads (benchmarks/README.md, "OpenMP
-    # wait policy"). libgomp reads it once, when it loads, which the commands do only after this; a user's value wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    bound_openmp_spinning()  # before any command loads LightGBM / XGBoost (libgomp reads it once, at load)
     interrupt_on_sigterm()
     _register()
     app()

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
-# Two xdist workers each train 2-thread LightGBM / XGBoost on a 2-core machine. Under libgomp's default wait policy
-# the idle OpenMP threads spin, so every boosting round stalls on teammates that are descheduled (a 20x slower fit,
-# benchmarks/results/wait_policy.md). Sleeping waits avoid it. libgomp reads the variable once, when it loads, so it
-# is set here, before any test imports an OpenMP library; the CLI subprocesses of the tests inherit it.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import pytest
 from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
+
+from smar_ltr.openmp_env import bound_openmp_spinning
+
+# Two xdist workers each train 2-thread LightGBM / XGBoost on a 2-core machine: with libgomp's long default spin,
+# boosting rounds stall on descheduled threads (smar_ltr.openmp_env). Set before any test imports an OpenMP library
+# (none of the imports above does); the tests' CLI subprocesses inherit it.
+bound_openmp_spinning()
 
 # Hypothesis writes caches (constants, unicode data) to ./.hypothesis even without an example database: tests
 # must write nothing into the repository, so its home is a temporary folder removed at exit.

@@ -1,4 +1,4 @@
-"""The CLI makes idle OpenMP threads sleep (``OMP_WAIT_POLICY=PASSIVE``) unless the user chose a policy."""
+"""The CLI bounds libgomp's spin waits (``GOMP_SPINCOUNT``) before any OpenMP library loads, unless told otherwise."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import sys
 
 import pytest
 
-#: Runs the console-script entry point on ``--help`` and prints the policy the process ends with, and whether an
-#: OpenMP library was loaded before the entry point set it (it must not be: libgomp reads the variable at load).
+from smar_ltr.openmp_env import SPINCOUNT, bound_openmp_spinning
+
+#: Runs the console-script entry point on ``--help`` and prints the wait settings the process ends with, and
+#: whether an OpenMP library had been imported before the entry point ran (it must not: libgomp reads them at load).
 PROBE = """
 import os, sys
 from smar_ltr.cli.app import main
@@ -19,15 +21,32 @@ try:
     main()
 except SystemExit:
     pass
-print(os.environ.get("OMP_WAIT_POLICY"), loaded_early)
+print(os.environ.get("GOMP_SPINCOUNT"), os.environ.get("OMP_WAIT_POLICY"), loaded_early)
 """
 
 
-@pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE"), ("passive", "passive")])
-def test_the_cli_sets_a_passive_wait_policy_unless_one_is_given(given, expected) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    if given is not None:
-        env["OMP_WAIT_POLICY"] = given
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({}, [SPINCOUNT, "None"]),
+        ({"OMP_WAIT_POLICY": "ACTIVE"}, ["None", "ACTIVE"]),
+        ({"OMP_WAIT_POLICY": "passive"}, ["None", "passive"]),
+        ({"GOMP_SPINCOUNT": "5"}, ["5", "None"]),
+    ],
+)
+def test_the_cli_bounds_spinning_unless_a_wait_setting_is_given(given, expected) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env.update(given)
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split()[-2:] == [expected, "False"]
+    assert out.stdout.split()[-3:] == [*expected, "False"]
+
+
+def test_bound_openmp_spinning_changes_only_an_environment_without_a_wait_setting() -> None:
+    env: dict[str, str] = {"PATH": "/bin"}
+    assert bound_openmp_spinning(env) is True
+    assert env == {"PATH": "/bin", "GOMP_SPINCOUNT": SPINCOUNT}
+    assert bound_openmp_spinning(env) is False  # already set: left alone
+    chosen = {"OMP_WAIT_POLICY": "ACTIVE"}
+    assert bound_openmp_spinning(chosen) is False
+    assert chosen == {"OMP_WAIT_POLICY": "ACTIVE"}
