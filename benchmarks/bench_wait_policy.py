@@ -12,7 +12,7 @@ preset at budget 0.1, default GBDT settings (2 threads), one backend for both th
 reranker; ``busy`` starts one spinning Python process per usable core first. One untimed warm-up fit per backend
 runs first; rounds interleave the conditions and the medians of ``--repeats`` rounds are reported. Usage::
 
-    python benchmarks/bench_wait_policy.py [--repeats 3] [--backends lightgbm xgboost]
+    python benchmarks/bench_wait_policy.py [--repeats 5] [--backends lightgbm xgboost]
 """
 
 from __future__ import annotations
@@ -67,17 +67,20 @@ def run_job(backend: str, policy: dict[str, str]) -> float:
     """Seconds of one ``fit`` in a fresh interpreter with the variables ``policy`` (and no other wait setting)."""
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     env.update(policy)
-    out = subprocess.run([sys.executable, "-c", JOB, backend], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", JOB, backend], env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"the timed fit failed ({backend}, {policy}):\n{out.stderr}")
     return float(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--backends", nargs="+", default=["lightgbm", "xgboost"])
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     seconds: dict[str, list[float]] = {}
+    loads: dict[str, list[float]] = {}  # 1-minute load average before each cell: was "idle" idle?
     for backend in args.backends:  # warm-up, not timed: compiles numba's cached kernels and warms the file cache
         run_job(backend, {})
     for _ in range(args.repeats):
@@ -86,8 +89,9 @@ def main() -> None:
                 for backend in args.backends:
                     for name, policy in POLICIES.items():
                         key = f"{backend} | {load} | {name}"
+                        loads.setdefault(key, []).append(round(os.getloadavg()[0], 2))
                         seconds.setdefault(key, []).append(run_job(backend, policy))
-                        print(key, round(seconds[key][-1], 2), flush=True)
+                        print(key, round(seconds[key][-1], 2), "load", loads[key][-1], flush=True)
     med = {k: statistics.median(v) for k, v in seconds.items()}
     rows = []
     for key, values in seconds.items():
@@ -106,7 +110,12 @@ def main() -> None:
             *rows,
         ]
     )
-    write_results("wait_policy", {"seconds": seconds, "medians": med, "cores": cores}, md)
+    idle = [v for k, values in loads.items() if " | idle | " in k for v in values]
+    md += (
+        f"\n\n1-minute load average before the idle cells: {min(idle):.2f}-{max(idle):.2f} (the cell before, and "
+        f"the spinners of the busy block, still weigh in it); before the busy cells it includes the {cores} spinners."
+    )
+    write_results("wait_policy", {"seconds": seconds, "medians": med, "load_before": loads, "cores": cores}, md)
     print(md)
 
 

@@ -41,6 +41,8 @@ def _reweighted(pairs: pd.DataFrame, labels: np.ndarray, mode: str) -> pd.DataFr
     total = pairs["weight"].sum()
     if mode == "gap>=2":
         kept = pairs[gap >= 2]
+        if kept.empty:
+            raise SystemExit("no pool pair is two or more grades apart")
         return kept.assign(weight=kept["weight"] * total / kept["weight"].sum())
     weight = pairs["weight"] * gap
     return pairs.assign(weight=weight * total / weight.sum())

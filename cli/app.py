@@ -33,7 +33,9 @@ def main() -> None:
     from smar_ltr.cli.errors import interrupt_on_sigterm
     from smar_ltr.openmp_env import bound_openmp_spinning
 
-    bound_openmp_spinning()  # before any command loads LightGBM / XGBoost (libgomp reads it once, at load)
+    # libgomp reads it once, when it loads: the command modules registered above import LightGBM, XGBoost,
+    # scikit-learn and the numba kernels only inside their commands (tests/test_openmp_wait_policy.py checks)
+    bound_openmp_spinning()
     interrupt_on_sigterm()
     _register()
     app()

@@ -31,7 +31,7 @@ def bound_openmp_spinning(environ: MutableMapping[str, str] | None = None) -> bo
 
     Parameters
     ----------
-    environ : mapping, optional
+    environ : MutableMapping of str to str, optional
         The environment to change (default ``os.environ``, which child processes inherit).
 
     Returns

@@ -11,11 +11,16 @@ import pytest
 from smar_ltr.openmp_env import SPINCOUNT, bound_openmp_spinning
 
 #: Runs the console-script entry point on ``--help`` and prints the wait settings the process ends with, and
-#: whether an OpenMP library had been imported before the entry point ran (it must not: libgomp reads them at load).
+#: whether an OpenMP runtime was loaded before the entry point ran (it must not be: libgomp reads them at load): a
+#: GBDT library or scikit-learn imported, or (on Linux) any libgomp / libomp mapped into the process, e.g. by a numba
+#: kernel compiled at import time.
 PROBE = """
 import os, sys
 from smar_ltr.cli.app import main
 loaded_early = any(m in sys.modules for m in ("lightgbm", "xgboost", "sklearn", "catboost"))
+if os.path.exists("/proc/self/maps"):
+    with open("/proc/self/maps") as maps:
+        loaded_early = loaded_early or any(lib in maps.read() for lib in ("libgomp", "libomp", "libiomp"))
 sys.argv = ["smar-ltr", "--help"]
 try:
     main()
