@@ -3,14 +3,14 @@
 Both boost on OpenMP, which on Linux wheels is GNU libgomp. Between parallel regions libgomp's idle threads spin up
 to 300,000 times before they sleep. On a machine whose cores are also taken by something else (a second job, a
 parallel test run, ``smar-ltr tune --n-jobs 2``), the spinning threads use the time slices the working thread
-needs, and a boosting round waits for teammates that are descheduled: ``fit`` then took 75-95 s instead of 3-6 s
-with XGBoost, and LightGBM stalled the same way on some runs (``benchmarks/bench_wait_policy.py``,
-``benchmarks/results/wait_policy.md``). ``GOMP_SPINCOUNT=1000`` bounds the spinning and removed the stall, at no
-measurable cost on an idle machine. ``OMP_WAIT_POLICY=PASSIVE`` (no spinning at all) removed it too, but made an
-idle LightGBM fit 2.9x slower.
+needs, and a boosting round waits for teammates that are descheduled: on a 2-core machine ``fit`` took 117 s
+instead of 3.5 s with LightGBM and 77 s instead of 5 s with XGBoost (``benchmarks/bench_wait_policy.py``,
+``benchmarks/results/wait_policy.md``). ``GOMP_SPINCOUNT=1000`` bounds the spinning and removed the stall; on an
+idle machine it cost LightGBM nothing measurable and made XGBoost 1.7x faster. ``OMP_WAIT_POLICY=PASSIVE`` (no
+spinning at all) removed the stall too, but made an idle LightGBM fit 2.6x slower.
 
 libgomp reads these variables once, when it is loaded, so :func:`bound_openmp_spinning` has to run before
-LightGBM, XGBoost or scikit-learn is imported. The ``smar-ltr`` command calls it first thing; a Python program can
+LightGBM, XGBoost or scikit-learn is imported and before smar_ltr's numba kernels first run. The ``smar-ltr`` command calls it first thing; a Python program can
 call it at its top, or set ``GOMP_SPINCOUNT=1000`` in its environment. Other OpenMP runtimes (LLVM's libomp on
 macOS) ignore ``GOMP_SPINCOUNT``.
 """
