@@ -10,9 +10,9 @@ idle machine it cost LightGBM nothing measurable and made XGBoost 1.7x faster. `
 spinning at all) removed the stall too, but made an idle LightGBM fit 2.6x slower.
 
 libgomp reads these variables once, when it is loaded, so :func:`bound_openmp_spinning` has to run before
-LightGBM, XGBoost or scikit-learn is imported and before smar_ltr's numba kernels first run. The ``smar-ltr`` command calls it first thing; a Python program can
-call it at its top, or set ``GOMP_SPINCOUNT=1000`` in its environment. Other OpenMP runtimes (LLVM's libomp on
-macOS) ignore ``GOMP_SPINCOUNT``.
+LightGBM, XGBoost or scikit-learn is imported and before smar_ltr's numba kernels first run. The ``smar-ltr``
+command calls it first thing; a Python program can call it at its top, or set ``GOMP_SPINCOUNT=1000`` in its
+environment. Other OpenMP runtimes (LLVM's libomp on macOS) ignore ``GOMP_SPINCOUNT``.
 """
 
 from __future__ import annotations
