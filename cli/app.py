@@ -33,8 +33,8 @@ def main() -> None:
     from smar_ltr.cli.errors import interrupt_on_sigterm
     from smar_ltr.openmp_env import bound_openmp_spinning
 
-    # libgomp reads it once, when it loads: the command modules registered above import LightGBM, XGBoost,
-    # scikit-learn and the numba kernels only inside their commands (tests/test_openmp_wait_policy.py checks)
+    # libgomp reads it once, when it loads: the command modules (registered when this module is imported) load
+    # LightGBM, XGBoost, scikit-learn and the numba kernels only inside their commands (test_openmp_wait_policy.py)
     bound_openmp_spinning()
     interrupt_on_sigterm()
     _register()
