@@ -30,6 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_results
 
+from smar_ltr.openmp_env import SPINCOUNT, WAIT_VARIABLES
+
 #: The timed job, run in a fresh interpreter per cell; prints its seconds as JSON.
 JOB = """
 import json, sys, time
@@ -46,7 +48,7 @@ print(json.dumps(time.perf_counter() - t0))
 POLICIES: dict[str, dict[str, str]] = {
     "unset (libgomp default)": {},
     "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
-    "GOMP_SPINCOUNT=1000": {"GOMP_SPINCOUNT": "1000"},
+    f"GOMP_SPINCOUNT={SPINCOUNT}": {"GOMP_SPINCOUNT": SPINCOUNT},  # what the smar-ltr command sets
     "GOMP_SPINCOUNT=10000": {"GOMP_SPINCOUNT": "10000"},
 }
 
@@ -65,7 +67,7 @@ def spinners(n: int) -> Iterator[None]:
 
 def run_job(backend: str, policy: dict[str, str]) -> float:
     """Seconds of one ``fit`` in a fresh interpreter with the variables ``policy`` (and no other wait setting)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env = {k: v for k, v in os.environ.items() if k not in WAIT_VARIABLES}
     env.update(policy)
     out = subprocess.run([sys.executable, "-c", JOB, backend], env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:

@@ -20,10 +20,12 @@ from __future__ import annotations
 import os
 from collections.abc import MutableMapping
 
-__all__ = ["SPINCOUNT", "bound_openmp_spinning"]
+__all__ = ["SPINCOUNT", "WAIT_VARIABLES", "bound_openmp_spinning"]
 
 #: Spins before an idle libgomp thread sleeps (libgomp's default: 300,000).
 SPINCOUNT = "1000"
+#: The environment variables that choose libgomp's wait behaviour; one already set is the user's choice.
+WAIT_VARIABLES: tuple[str, ...] = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
 def bound_openmp_spinning(environ: MutableMapping[str, str] | None = None) -> bool:
@@ -40,7 +42,7 @@ def bound_openmp_spinning(environ: MutableMapping[str, str] | None = None) -> bo
         Whether it was set: False when ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is present, which is left as is.
     """
     env = os.environ if environ is None else environ
-    if "OMP_WAIT_POLICY" in env or "GOMP_SPINCOUNT" in env:
+    if any(name in env for name in WAIT_VARIABLES):
         return False
     env["GOMP_SPINCOUNT"] = SPINCOUNT
     return True

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from smar_ltr.openmp_env import SPINCOUNT, bound_openmp_spinning
+from smar_ltr.openmp_env import SPINCOUNT, WAIT_VARIABLES, bound_openmp_spinning
 
 #: Runs the console-script entry point on ``--help`` and prints the wait settings the process ends with, and
 #: whether an OpenMP runtime was loaded before the entry point ran (it must not be: libgomp reads them at load): a
@@ -40,7 +40,7 @@ print(os.environ.get("GOMP_SPINCOUNT"), os.environ.get("OMP_WAIT_POLICY"), loade
     ],
 )
 def test_the_cli_bounds_spinning_unless_a_wait_setting_is_given(given, expected) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env = {k: v for k, v in os.environ.items() if k not in WAIT_VARIABLES}
     env.update(given)
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
