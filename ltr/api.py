@@ -211,7 +211,14 @@ def rerank(model: SmarModel | str | Path, pages: pd.DataFrame) -> pd.DataFrame:
     >>> bool(ranked.groupby("qid")["rank"].min().eq(1).all())
     True
     """
-    return rerank_pipeline(model if isinstance(model, SmarModel) else load(model), pages)
+    if isinstance(model, SmarModel):
+        return rerank_pipeline(model, pages)
+    if not isinstance(model, str | Path):
+        raise ConfigError(
+            f"rerank takes a run from smar_ltr.fit or its directory, got {type(model).__name__}; "
+            "score a SMARRanker with its own predict method"
+        )
+    return rerank_pipeline(load(model), pages)
 
 
 __all__ = ["IN_MEMORY", "fit", "load", "rerank"]

@@ -35,6 +35,7 @@ import pandas as pd
 
 from smar_ltr import __version__
 from smar_ltr.atomic import check_output_location, make_temporary_dir, replace_dir_atomically, write_atomic
+from smar_ltr.coercion import plain
 from smar_ltr.config import RunConfig, from_dict
 from smar_ltr.errors import ArtifactError
 from smar_ltr.features import FeatureSet
@@ -88,8 +89,9 @@ def check_output_dir(out: Path) -> Path:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as indented, key-sorted JSON (non-JSON values as ``str``)."""
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+    """Write ``data`` as indented, key-sorted JSON (NumPy values as numbers and lists, other non-JSON values as
+    ``str``)."""
+    path.write_text(json.dumps(plain(data), indent=2, sort_keys=True, default=str))
 
 
 @contextmanager
@@ -113,16 +115,18 @@ def staged_dir(out: str | Path) -> Iterator[Path]:
 def write_manifest(run_dir: Path, kind: str, seed: int, **fields: Any) -> None:
     """Write ``manifest.json``: package version, ``kind``, seed, ``fields``, sha256 of every file, own digest."""
     files = sorted(p for p in run_dir.rglob("*") if p.is_file())
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "package": "smar-ltr",
-        "kind": kind,
-        "version": __version__,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seed": seed,
-        **fields,
-        "files": {p.relative_to(run_dir).as_posix(): sha256_file(p) for p in files},
-    }
+    manifest = plain(
+        {
+            "format_version": FORMAT_VERSION,
+            "package": "smar-ltr",
+            "kind": kind,
+            "version": __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seed": seed,
+            **fields,
+            "files": {p.relative_to(run_dir).as_posix(): sha256_file(p) for p in files},
+        }
+    )
     manifest["digest"] = _digest(manifest)
     write_json(run_dir / MANIFEST, manifest)
 
@@ -198,16 +202,18 @@ def read_manifest(run_dir: str | Path, kind: str | None = None) -> dict[str, Any
     """The verified manifest of a run directory (checksums and digest checked; ``kind`` checked when given)."""
     run_dir = Path(run_dir)
     path = run_dir / MANIFEST
+    if run_dir.is_file():
+        raise ArtifactError(f"{str(run_dir)!r} is a file; pass the run directory that fit or save wrote")
     if not run_dir.is_dir():
         raise ArtifactError(f"run directory {str(run_dir)!r} does not exist; pass a directory written by fit")
     if not path.is_file():
         raise ArtifactError(f"{str(run_dir)!r} has no {MANIFEST}; it is not a smar-ltr run directory")
     try:
-        manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{path} is not valid JSON ({exc}); the run directory is corrupted") from None
-    if manifest.get("package") != "smar-ltr" or "files" not in manifest:
-        raise ArtifactError(f"{path} is not a smar-ltr manifest")
+    if not _is_manifest(manifest):
+        raise ArtifactError(f"{path} is not a smar-ltr manifest; the run directory is corrupted")
     if manifest.get("digest") != _digest(manifest):
         raise ArtifactError(f"{path} was edited after the run was written (digest mismatch); refit the run")
     if manifest.get("format_version", 0) > FORMAT_VERSION:
@@ -226,6 +232,25 @@ def read_manifest(run_dir: str | Path, kind: str | None = None) -> dict[str, Any
         if sha256_file(f) != expected:
             raise ArtifactError(f"run file {rel!r} does not match its sha256 in the manifest (modified or corrupted)")
     return manifest
+
+
+def _inside(rel: Any) -> bool:
+    """A relative path or file stem that stays inside the run directory (no ``..``, not absolute)."""
+    return isinstance(rel, str) and bool(rel) and not Path(rel).is_absolute() and ".." not in Path(rel).parts
+
+
+def _is_manifest(manifest: Any) -> bool:
+    """Has ``manifest`` the shape :func:`write_manifest` writes (files and model stems inside the directory)?"""
+    if not isinstance(manifest, dict) or manifest.get("package") != "smar-ltr":
+        return False
+    files, stems = manifest.get("files"), manifest.get("single_modal", {})
+    return (
+        isinstance(files, dict)
+        and all(_inside(rel) and isinstance(digest, str) for rel, digest in files.items())
+        and isinstance(stems, dict)
+        and all(_inside(stem) for stem in stems.values())
+        and type(manifest.get("format_version", 0)) is int
+    )
 
 
 def load_run(run_dir: str | Path) -> SmarModel:

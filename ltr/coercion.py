@@ -39,9 +39,11 @@ import types
 import typing
 from typing import Any
 
+import numpy as np
+
 from smar_ltr.errors import ConfigError
 
-__all__ = ["coerce_value", "from_dict", "replace_with_options"]
+__all__ = ["coerce_value", "from_dict", "plain", "replace_with_options"]
 
 _TRUE = ("true", "yes", "1")
 _FALSE = ("false", "no", "0")
@@ -78,6 +80,8 @@ def coerce_value(value: Any, tp: Any, key: str) -> Any:
     >>> coerce_value("null", int | None, "max_label") is None
     True
     """
+    if isinstance(value, np.generic):  # np.int64(3) from a grid search is 3; np.float32 is not a float subclass
+        value = value.item()
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         return _coerce_union(value, typing.get_args(tp), key)
@@ -112,7 +116,24 @@ def coerce_value(value: Any, tp: Any, key: str) -> Any:
             raise ConfigError(f"{key} must be a table, got {value!r}")
         args = typing.get_args(tp)
         inner = args[1] if len(args) == 2 else Any
-        return {str(k): (coerce_value(v, inner, key) if inner is not Any else v) for k, v in value.items()}
+        return {str(k): (coerce_value(v, inner, key) if inner is not Any else plain(v)) for k, v in value.items()}
+    return value
+
+
+def plain(value: Any) -> Any:
+    """``value`` with NumPy scalars and arrays, at any depth of dicts and lists, as plain Python values.
+
+    Settings typed ``Any`` (a GBDT's extra ``params``) keep what the user gave, and a ``np.int64`` from a grid
+    search would otherwise reach JSON files and native libraries as it is.
+    """
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(plain(v) for v in value)
     return value
 
 

@@ -10,6 +10,7 @@ from the arrays, and saves to a run directory of native model files plus JSON (:
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -20,6 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from smar_ltr.budget import resolve_strategy
+from smar_ltr.coercion import coerce_value
 from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig, RunConfig
 from smar_ltr.errors import ConfigError, PageTableError
 from smar_ltr.estimator_eval_set import early_stopping_set
@@ -35,7 +37,7 @@ from smar_ltr.estimator_inputs import (
 )
 from smar_ltr.label_cost import annotate_training, label_cost, strategy_choice
 from smar_ltr.metrics import evaluate
-from smar_ltr.rankers import GBDTRanker
+from smar_ltr.rankers import GBDTRanker, NotFittedError
 from smar_ltr.reranker import build_supervision, train_reranker
 
 #: Strategies that order each modality's list by its single-modal score.
@@ -178,14 +180,18 @@ class SMARRanker(BaseEstimator):
     def run_config(self) -> RunConfig:
         """The pipeline configuration these hyperparameters stand for (validated)."""
         values = self.get_params()
-        values["params"] = dict(values["params"] or {})
+        values["params"] = {} if values["params"] is None else values["params"]
 
         def pick(cls: type) -> dict[str, Any]:
-            return {f.name: values[f.name] for f in fields(cls) if f.name in values}
+            # the settings' own coercion: a numpy number from a grid search is a number, "0.5" for a float is
+            # refused by name, exactly as in smar_ltr.fit and the config files
+            hints = typing.get_type_hints(cls)
+            names = [f.name for f in fields(cls) if f.name in values]
+            return {name: coerce_value(values[name], hints[name], name) for name in names}
 
         config = RunConfig(
-            seed=self.seed,
-            upstream_as_feature=self.upstream_as_feature,
+            seed=coerce_value(self.seed, int, "seed"),
+            upstream_as_feature=coerce_value(self.upstream_as_feature, bool, "upstream_as_feature"),
             reranker=GBDTConfig(**pick(GBDTConfig)),
             budget=BudgetConfig(**pick(BudgetConfig)),
             consistency=ConsistencyConfig(**{"early_stopping": "labels", **pick(ConsistencyConfig)}),
@@ -218,7 +224,9 @@ class SMARRanker(BaseEstimator):
         modality : array-like of shape (n_rows,)
             Modality of each candidate.
         upstream_score : array-like of shape (n_rows,), optional
-            Single-modal score ``g^m`` of each row (NaN where none).
+            Single-modal score ``g^m`` of each row. NaN is allowed only where nothing orders by it: with
+            ``mode="none"`` and a strategy that does not rank by score (``given``, ``random``); as a reranker input
+            (``upstream_as_feature``) a NaN is a missing value.
         single_modal_rankers : dict of str to GBDTRanker, optional
             Fitted single-modal ranker per modality, used instead of ``upstream_score``; each reads its
             ``feature_names_in_`` columns from ``modal_X`` (default ``X``). They are saved with the model.
@@ -251,6 +259,14 @@ class SMARRanker(BaseEstimator):
                 "single-modal scores are needed (consistency loss, a score-ordered budget strategy or "
                 "upstream_as_feature): pass upstream_score or single_modal_rankers"
             )
+        pairs_or_order = strategy in _NEEDS_UPSTREAM or config.consistency.mode != "none"
+        if upstream is not None and pairs_or_order and np.isnan(upstream).any():
+            row = int(np.flatnonzero(np.isnan(upstream))[0])
+            raise PageTableError(
+                f"upstream_score is NaN at row {row} of X; the consistency pairs and score-ordered budget "
+                "strategies need a single-modal score for every candidate: fill it in, or use mode='none' with "
+                "strategy 'given' or 'random'"
+            )
         names = list(features.columns)
         design = (
             reranker_inputs(features, names, upstream if self.upstream_as_feature else None)
@@ -280,7 +296,14 @@ class SMARRanker(BaseEstimator):
     # scoring ------------------------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if not hasattr(self, "reranker_"):
-            raise ConfigError("this SMARRanker is not fitted yet; call fit first")
+            raise NotFittedError("this SMARRanker is not fitted yet; call fit first")
+
+    def _input_columns(self, modal_X: pd.DataFrame | None) -> set[str]:
+        """Columns of X the fitted model reads; others (ids, text) are dropped before the numeric checks."""
+        keep = set(self.feature_names_in_)
+        if self.upstream_as_feature and modal_X is None:
+            keep |= {c for r in self.single_modal_rankers_.values() for c in r.feature_names_in_}
+        return keep
 
     def predict(
         self,
@@ -297,7 +320,7 @@ class SMARRanker(BaseEstimator):
         ``modality`` / ``upstream_score`` / ``modal_X`` are needed only when ``upstream_as_feature`` is on.
         """
         self._check_fitted()
-        features, _ = feature_frame(X, qid)
+        features, _ = feature_frame(X, qid, self._input_columns(modal_X))
         if not isinstance(X, pd.DataFrame) and features.shape[1] != self.n_features_in_:
             raise PageTableError(f"X has {features.shape[1]} columns; the model was fitted on {self.n_features_in_}")
         upstream = None
@@ -317,8 +340,14 @@ class SMARRanker(BaseEstimator):
         upstream_score: Any = None,
         modal_X: pd.DataFrame | None = None,
     ) -> float:
-        """Mean NDCG@10 (``2^rel - 1`` gain) over queries, on the labelled rows of ``y`` (for ``GridSearchCV``)."""
-        features, qid = feature_frame(X, qid)
+        """Mean NDCG@10 (``2^rel - 1`` gain) over queries, on the labelled rows of ``y`` (for ``GridSearchCV``).
+
+        As in LightGBM's NDCG, equal scores keep the input order and a query whose labelled rows all have grade
+        0 counts as 1. Few, shallow trees tie many scores, so rows stored in relevance order then read
+        optimistic: shuffle the rows within queries before comparing such models.
+        """
+        self._check_fitted()
+        features, qid = feature_frame(X, qid, self._input_columns(modal_X))
         if qid is None:
             raise PageTableError("score needs query ids: pass qid or a 'qid' column in X")
         labels = graded_labels(y, len(features))

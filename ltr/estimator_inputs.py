@@ -6,7 +6,7 @@ arrays or a float DataFrame, raising one clear :class:`~smar_ltr.errors.SmarErro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,9 @@ from smar_ltr.single_modal import upstream_scores
 QID_COLUMN = QID
 
 
-def feature_frame(X: Any, qid: Any = None) -> tuple[pd.DataFrame, np.ndarray | None]:
+def feature_frame(
+    X: Any, qid: Any = None, keep: Collection[str] | None = None
+) -> tuple[pd.DataFrame, np.ndarray | None]:
     """Feature table with string column names, and the query ids (from ``qid`` or a ``qid`` column of ``X``).
 
     Parameters
@@ -31,6 +33,9 @@ def feature_frame(X: Any, qid: Any = None) -> tuple[pd.DataFrame, np.ndarray | N
         Numeric features; a DataFrame may hold a ``qid`` column, which is taken out of the features.
     qid : array-like of shape (n_rows,), optional
         Query id per row.
+    keep : collection of str, optional
+        The columns a fitted model reads: other columns of a DataFrame are dropped before they are checked, so
+        an id or text column beside the features does not stop ``predict``.
 
     Returns
     -------
@@ -45,6 +50,8 @@ def feature_frame(X: Any, qid: Any = None) -> tuple[pd.DataFrame, np.ndarray | N
                 raise PageTableError("X has a 'qid' column and qid was passed too; give the query ids once")
             qid = frame[QID_COLUMN].to_numpy()
             frame = frame.drop(columns=[QID_COLUMN])
+        if keep is not None:
+            frame = frame[[c for c in frame.columns if c in keep]]
     else:
         arr = np.asarray(X)
         if arr.ndim != 2:
@@ -149,7 +156,13 @@ def upstream_array(
     if upstream_score is not None:
         if rankers:
             raise ConfigError("pass either upstream_score or single_modal_rankers, not both")
-        values = pd.to_numeric(pd.Series(per_row(upstream_score, n, UPSTREAM_SCORE)), errors="coerce")
+        given = pd.Series(per_row(upstream_score, n, UPSTREAM_SCORE))
+        values = pd.to_numeric(given, errors="coerce")
+        bad = np.flatnonzero((values.isna() & given.notna()).to_numpy())
+        if len(bad):
+            raise PageTableError(
+                f"upstream_score must be numeric, found {given.iloc[bad[0]]!r} at row {int(bad[0])}; NaN marks none"
+            )
         arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
         if np.isinf(arr).any():
             raise PageTableError(f"upstream_score has an infinite value at row {int(np.flatnonzero(np.isinf(arr))[0])}")

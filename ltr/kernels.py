@@ -10,14 +10,31 @@ implementations in :mod:`smar_ltr.objectives` stay as the reference the tests co
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numba
 import numpy as np
 
 
 def set_threads(n: int) -> None:
-    """Use ``n`` threads in the kernels (capped at numba's maximum)."""
+    """Use ``n`` threads in the kernels from now on, in the calling thread (capped at numba's maximum)."""
     numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+
+
+@contextmanager
+def kernel_threads(n: int) -> Iterator[None]:
+    """Use ``n`` threads in the kernels (capped at numba's maximum) inside the block, then the caller's count again.
+
+    numba's count is per calling thread and outlives the call, so training restores it: a later ``rerank`` that
+    follows numba's count must not silently run on the reranker's ``n_threads``.
+    """
+    before = numba.get_num_threads()
+    set_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)

@@ -162,7 +162,14 @@ def fit_upstream_models(
     if source == "shipped" or (source == "auto" and splits.has_upstream_scores):
         return {}
     if splits.single_modal is None or len(splits.single_modal) == 0:
-        raise DatasetError(f"dataset '{splits.name}' has no single-modal pool to train the single-modal rankers on")
+        if UPSTREAM_SCORE in splits.train.columns:
+            missing = int(splits.train[UPSTREAM_SCORE].isna().sum())
+            why = f"{missing} training rows lack {UPSTREAM_SCORE} (NaN): give every page row its single-modal score"
+        else:
+            why = f"the pages have no {UPSTREAM_SCORE} column: add one, or a single-modal pool to train on"
+        raise DatasetError(
+            f"dataset '{splits.name}' has no single-modal pool to train the single-modal rankers on and {why}"
+        )
     say = progress or quiet
     say("stage 1/4: single-modal rankers")
     return fit_single_modal(splits.single_modal, splits.modal_features, config.single_modal, config.seed, progress=say)

@@ -18,7 +18,7 @@ from smar_ltr.budget import Annotation
 from smar_ltr.config import ConsistencyConfig, GBDTConfig
 from smar_ltr.errors import ConfigError
 from smar_ltr.groups import QueryGroups
-from smar_ltr.kernels import set_threads
+from smar_ltr.kernels import kernel_threads
 from smar_ltr.label_free import lam_multiplier, pseudo_targets, target_groups
 from smar_ltr.objectives import LambdaRankTerm, ListwiseTerm, PairTerm, SmarObjective
 from smar_ltr.pairs import concat_pairs, consistency_pairs, cross_modal_pairs, empty_pairs
@@ -81,6 +81,14 @@ def build_supervision(frame: pd.DataFrame, annotation: Annotation, cfg: Consiste
     groups = QueryGroups.from_qid(frame[QID].to_numpy()[rows]) if rows.size else None
     offsets = np.concatenate([[0], np.cumsum(groups.sizes)]) if groups is not None else np.array([0])
     labels = frame[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)[rows]
+    if isinstance(cfg.beta, dict):  # a misspelt modality would otherwise silently keep beta 1
+        present = sorted(frame[MODALITY].astype(str).unique())
+        unknown = sorted(set(map(str, cfg.beta)) - set(present))
+        if unknown:
+            raise ConfigError(
+                f"consistency.beta names modality {unknown[0]!r}, which the training pages do not have; "
+                f"their modalities: {', '.join(present)}"
+            )
     empty = empty_pairs()
     intra = empty
     if cfg.mode == "pairwise" and cfg.lam > 0:
@@ -275,6 +283,6 @@ def train_reranker(
     dummy = np.zeros(len(frame))
     if cfg.backend == "catboost":
         return model.fit(X, dummy, qid, eval_set=eval_set, pairs=catboost_pairs(sup, qid, consistency))
-    set_threads(cfg.n_threads)
     objective = build_objective(frame, sup, consistency, cfg.n_estimators)
-    return model.fit(X, dummy, qid, eval_set=eval_set, objective=objective, eval_metric=eval_metric)
+    with kernel_threads(cfg.n_threads):
+        return model.fit(X, dummy, qid, eval_set=eval_set, objective=objective, eval_metric=eval_metric)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from smar_ltr.errors import ConfigError
-from smar_ltr.rankers.base import GBDTRanker
+from smar_ltr.rankers.base import GBDTRanker, NotFittedError
 
 BACKENDS = ("lightgbm", "xgboost", "catboost")
 
@@ -32,4 +32,4 @@ def make_ranker(backend: str, **params: Any) -> GBDTRanker:
     return ranker_class(backend)(**params)
 
 
-__all__ = ["BACKENDS", "GBDTRanker", "make_ranker", "ranker_class"]
+__all__ = ["BACKENDS", "GBDTRanker", "NotFittedError", "make_ranker", "ranker_class"]

@@ -19,13 +19,22 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
+from smar_ltr.coercion import plain
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
 from smar_ltr.groups import QueryGroups
 
 #: Serialises predict calls of backends not known to be thread-safe (a lock object cannot live on an estimator:
 #: those are cloned and pickled).
 _PREDICT_LOCK = threading.Lock()
+
+
+class NotFittedError(ConfigError, SklearnNotFittedError):
+    """A model used before ``fit``: a :class:`~smar_ltr.errors.SmarError` that ``except NotFittedError`` of
+    scikit-learn also catches (it lives here, not in :mod:`smar_ltr.errors`, which must not import scikit-learn).
+    """
+
 
 GradHess = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 EvalSet = tuple[Any, Any, Any]
@@ -173,7 +182,7 @@ class GBDTRanker(BaseEstimator, ABC):
         the scores do not depend on it.
         """
         if not hasattr(self, "feature_names_in_"):
-            raise ConfigError(f"this {type(self).__name__} is not fitted yet; call fit first")
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
         arr, _ = as_matrix(X, self.feature_names_in_)
         if self.concurrent_predict:
             return np.asarray(self._predict(arr, n_threads), dtype=np.float64).reshape(-1)
@@ -186,7 +195,7 @@ class GBDTRanker(BaseEstimator, ABC):
         Backends that cannot list their splits return every input column.
         """
         if not hasattr(self, "feature_names_in_"):
-            raise ConfigError(f"this {type(self).__name__} is not fitted yet; call fit first")
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
         used = self._split_features()
         names = self.feature_names_in_
         return list(names) if used is None else [n for i, n in enumerate(names) if i in used]
@@ -209,7 +218,7 @@ class GBDTRanker(BaseEstimator, ABC):
             "model_file": model_file.name,
         }
         meta_file = path.with_name(path.name + ".meta.json")
-        meta_file.write_text(json.dumps(meta, indent=2))
+        meta_file.write_text(json.dumps(plain(meta), indent=2))
         return [model_file, meta_file]
 
     @classmethod
