@@ -21,6 +21,13 @@ the item-level baselines lack; the goal is judged against the strongest of all f
 Usage::
 
     python benchmarks/bench_goal.py [--tasks synthetic yahoo] [--seeds 0 1 2 3 4] [--budget 0.1]
+    python benchmarks/bench_goal.py --tasks letor --letor-dir ~/data/MSLR-WEB10K/Fold1 --n-threads 16
+
+The ``letor`` task is the ``yahoo`` task's construction on any LETOR fold directory (MSLR-WEB10K/30K, Yahoo
+Set 1, ...; :func:`smar_ltr.datasets.letor.load_letor_dir`): the Yahoo sample's 50 test queries cannot resolve
+the +-0.005 left on it, a full fold can. Run ``select_directions.py --letor-dir DIR --round 9`` first, so the
+choice is confirmed on that task's validation pages before this reads its test split. Results go to
+``results/goal_<parent>_<directory>.*`` (``--name`` overrides).
 """
 
 from __future__ import annotations
@@ -62,19 +69,21 @@ SMAR_ROWS = (CHOSEN, "smar", "smar + list stage", "smar (labels early stopping)"
 TOLERANCE = 0.005
 
 
-def task_config(task: str, seed: int, budget: float) -> RunConfig:
+def task_config(task: str, seed: int, budget: float, letor_dir: Path | None = None, n_threads: int = 1) -> RunConfig:
     fields: dict = {
         "seed": seed,
         "budget": {"budget": budget, "strategy": "top"},
-        "reranker": {"n_threads": 1},
-        "single_modal": {"n_threads": 1},
+        "reranker": {"n_threads": n_threads},
+        "single_modal": {"n_threads": n_threads},
     }
     if task == "synthetic":
         fields["dataset"] = "synthetic"
     elif task == "yahoo":
         fields.update(dataset="letor", data_dir=str(YAHOO))
+    elif task == "letor" and letor_dir is not None:
+        fields.update(dataset="letor", data_dir=str(letor_dir))
     else:
-        raise SystemExit(f"unknown task {task!r}; tasks: synthetic, yahoo")
+        raise SystemExit(f"unknown task {task!r}; tasks: synthetic, yahoo, letor (with --letor-dir DIR)")
     return load_config(None, None, **fields)
 
 
@@ -116,13 +125,13 @@ def aggregate_baselines(cfg: RunConfig, prepared: Prepared, model: SmarModel, sp
     return out
 
 
-def run_task(task: str, seeds: list[int], budget: float) -> dict:
+def run_task(task: str, seeds: list[int], budget: float, letor_dir: Path | None = None, n_threads: int = 1) -> dict:
     values: dict[str, list[float]] = {}
     fractions: dict[str, list[float]] = {}
     queries: dict[str, list[float]] = {}  # per (seed, query) values, seeds in order
     for seed in seeds:
         t0 = time.perf_counter()
-        cfg = task_config(task, seed, budget)
+        cfg = task_config(task, seed, budget, letor_dir, n_threads)
         splits = load_splits(cfg)
         prepared = prepare(cfg, splits)
         runs = [
@@ -201,16 +210,23 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=["synthetic", "yahoo"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--budget", type=float, default=0.1)
+    parser.add_argument("--letor-dir", type=Path, default=None, help="LETOR fold directory for the `letor` task")
+    parser.add_argument("--n-threads", type=int, default=1, help="GBDT threads (1 for the committed tables)")
+    parser.add_argument("--name", default=None, help="results file stem; default goal (goal_<dir> with --letor-dir)")
     args = parser.parse_args()
+    if ("letor" in args.tasks) != (args.letor_dir is not None):
+        parser.error("the letor task and --letor-dir go together")
+    letor = None if args.letor_dir is None else args.letor_dir.expanduser().resolve()
+    name = args.name or ("goal" if letor is None else "goal_" + "_".join(letor.parts[-2:]))
     results, md = {}, []
     for task in args.tasks:
         t0 = time.perf_counter()
-        results[task] = run_task(task, args.seeds, args.budget)
+        results[task] = run_task(task, args.seeds, args.budget, letor, args.n_threads)
         md += markdown(task, results[task])
         md.insert(len(md) - 1, f"Wall {time.perf_counter() - t0:.0f} s (load average in the header).")
     write_results(
-        "goal",
-        {"budget": args.budget, "tolerance": TOLERANCE, "results": results},
+        name,
+        {"budget": args.budget, "tolerance": TOLERANCE, "letor_dir": letor and str(letor), "results": results},
         "Paired tests: `smar_ltr.significance.paired_test` (two-sided paired t; `matches` = TOST within "
         f"+-{TOLERANCE}). Over test queries: every (seed, query) pair pooled.\n\n" + "\n".join(md),
     )

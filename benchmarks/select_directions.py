@@ -13,6 +13,9 @@ scored on (they are favoured), and the ``labels`` early-stopping variants read a
     python benchmarks/select_directions.py --dataset yahoo [--modal-label-noise 0.3]
     python benchmarks/select_directions.py --dataset synthetic|yahoo --round 7   # pool pairs, gated list stage
     python benchmarks/select_directions.py --dataset synthetic|yahoo --round 9   # round 7's choice, revisited
+    python benchmarks/select_directions.py --dataset letor --letor-dir ~/data/MSLR-WEB10K/Fold1 --round 9
+
+``letor`` is the ``yahoo`` construction on any LETOR fold directory (``bench_goal.py`` explains why).
 """
 
 from __future__ import annotations
@@ -178,12 +181,14 @@ def apply(base: RunConfig, changes: dict) -> RunConfig:
     return cfg.validate()
 
 
-def base_config(dataset: str, seed: int, budget: float, noise: float | None) -> RunConfig:
+def base_config(
+    dataset: str, seed: int, budget: float, noise: float | None, letor_dir: Path | None = None, n_threads: int = 1
+) -> RunConfig:
     fields: dict = {
         "seed": seed,
         "budget": {"budget": budget, "strategy": "top"},
-        "reranker": {"n_threads": 1},
-        "single_modal": {"n_threads": 1},
+        "reranker": {"n_threads": n_threads},
+        "single_modal": {"n_threads": n_threads},
         # the variants were written when SMAR stopped on budgeted validation labels: pin it so "default" (and
         # every variant without ES) still means that; ES variants switch to the consistency loss explicitly
         "consistency": {"early_stopping": "labels"},
@@ -191,7 +196,7 @@ def base_config(dataset: str, seed: int, budget: float, noise: float | None) -> 
     if dataset == "synthetic":
         fields["dataset"] = "synthetic"
     else:
-        fields.update(dataset="letor", data_dir=str(YAHOO))
+        fields.update(dataset="letor", data_dir=str(letor_dir if dataset == "letor" else YAHOO))
         if noise is not None:
             fields["dataset_options"] = {"modal_label_noise": noise}
     return load_config(None, None, **fields)
@@ -199,19 +204,24 @@ def base_config(dataset: str, seed: int, budget: float, noise: float | None) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=["synthetic", "yahoo"], default="synthetic")
+    parser.add_argument("--dataset", choices=["synthetic", "yahoo", "letor"], default="synthetic")
+    parser.add_argument("--letor-dir", type=Path, default=None, help="LETOR fold directory for --dataset letor")
+    parser.add_argument("--n-threads", type=int, default=1, help="GBDT threads (1 for the committed tables)")
     parser.add_argument("--budget", type=float, default=0.1)
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default 100-102 (rounds 7-9: 100-109)")
     parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=1, help="which variant list")
-    parser.add_argument("--modal-label-noise", type=float, default=None, help="yahoo only; default: the dataset's")
+    parser.add_argument("--modal-label-noise", type=float, default=None, help="yahoo/letor; default: the dataset's")
     args = parser.parse_args()
+    if (args.dataset == "letor") != (args.letor_dir is not None):
+        parser.error("--dataset letor and --letor-dir go together")
+    letor = None if args.letor_dir is None else args.letor_dir.expanduser().resolve()
     if args.seeds is None:
         args.seeds = list(range(100, 110)) if args.round >= 7 else [100, 101, 102]
     scores: dict[str, list[float]] = {}
     fractions: dict[str, list[float]] = {}
     for seed in args.seeds:
         t0 = time.perf_counter()
-        base = base_config(args.dataset, seed, args.budget, args.modal_label_noise)
+        base = base_config(args.dataset, seed, args.budget, args.modal_label_noise, letor, args.n_threads)
         splits = load_splits(base)
         prepared = {False: prepare(base, splits)}
         for k, (label, changes) in enumerate(ROUNDS[args.round]):
@@ -237,12 +247,13 @@ def main() -> None:
     strongest = max(statistics.mean(scores[b]) for b in ("full_supervision", "full_supervision_up"))
     rows = sorted(scores, key=lambda k: -statistics.mean(scores[k]))
     noise_value = "dataset default" if args.modal_label_noise is None else f"{args.modal_label_noise:g}"
-    noise = "" if args.dataset != "yahoo" else f", modal_label_noise {noise_value}"
+    noise = "" if args.dataset == "synthetic" else f", modal_label_noise {noise_value}"
+    threads = "Single-threaded" if args.n_threads == 1 else f"{args.n_threads} GBDT threads"
     md = [
-        f"Validation NDCG@10 on `{args.dataset}`{noise}, budget {args.budget} (top unless marked), seeds "
+        f"Validation NDCG@10 on `{args.dataset if letor is None else f'letor {letor}'}`{noise}, budget {args.budget} (top unless marked), seeds "
         f"{args.seeds}; test split unused. `label fraction` is the honest count (training + validation labels "
         "read). Baselines early-stop on every validation label of the pages they are scored on (favoured); "
-        "`labels` early stopping reads a budgeted share of them. Single-threaded; machine shared.",
+        f"`labels` early stopping reads a budgeted share of them. {threads}; machine shared.",
         "",
         "| variant | label fraction | mean | std | vs max(full, full_up) |",
         "|---|---|---|---|---|",
@@ -260,7 +271,8 @@ def main() -> None:
             "direction. `4 capacity chosen by the consistency loss` picks, per seed, the capacity row (or the "
             "default) with the lowest validation consistency loss, which reads no label.",
         ]
-    tag = args.dataset + ("" if args.modal_label_noise is None else f"_noise{args.modal_label_noise:g}")
+    tag = args.dataset if letor is None else "_".join(letor.parts[-2:])
+    tag += "" if args.modal_label_noise is None else f"_noise{args.modal_label_noise:g}"
     tag += "" if args.round == 1 else f"_round{args.round}"
     write_results(
         f"select_directions_{tag}_p{args.budget:g}",
