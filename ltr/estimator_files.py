@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 from smar_ltr.artifacts import load_rankers, read_manifest, save_rankers, staged_dir, write_json, write_manifest
 from smar_ltr.errors import ArtifactError
 from smar_ltr.rankers import GBDTRanker
+from smar_ltr.schema import UPSTREAM_SCORE
 
 if TYPE_CHECKING:
     from smar_ltr.estimator import SMARRanker
@@ -59,6 +60,11 @@ def load_estimator(cls: type[_Model], path: str | Path) -> _Model:
         raise ArtifactError(f"{root / 'estimator.json'} is not a SMARRanker description ({exc})") from None
     model.single_modal_rankers_ = load_rankers(root / "single_modal", manifest.get("single_modal", {}))
     model.reranker_ = GBDTRanker.load(root / "reranker")
+    expected = model.feature_names_in_ + ([UPSTREAM_SCORE] if model.upstream_as_feature else [])
+    if list(model.reranker_.feature_names_in_) != expected:
+        raise ArtifactError(
+            f"{root / 'estimator.json'} lists other inputs than the reranker reads; the saved model was altered"
+        )
     model.n_features_in_ = len(model.feature_names_in_)
     model.fit_summary_ = saved.get("fit_summary", {})
     return model

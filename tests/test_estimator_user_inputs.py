@@ -162,3 +162,21 @@ def test_loading_a_file_says_it_is_a_file(tmp_path) -> None:
     path.write_text(hashlib.sha256(b"").hexdigest())
     with pytest.raises(ArtifactError, match="is a file; pass the run directory"):
         SMARRanker.load(path)
+
+
+@pytest.mark.parametrize("upstream_as_feature", [False, True])
+def test_estimator_json_that_disagrees_with_the_reranker_is_refused(data, tmp_path, upstream_as_feature) -> None:
+    run = tmp_path / "m"
+    _fit(data, upstream_as_feature=upstream_as_feature).save(run)
+    assert SMARRanker.load(run).feature_names_in_ == ["a0", "a1", "a2"]  # the untouched model loads
+    description = json.loads((run / "estimator.json").read_text())
+    description["feature_names_in"] = ["a0", "a2", "a1"]
+    (run / "estimator.json").write_text(json.dumps(description))
+    _resign(
+        run,
+        lambda m: m["files"].update(
+            {"estimator.json": hashlib.sha256((run / "estimator.json").read_bytes()).hexdigest()}
+        ),
+    )
+    with pytest.raises(ArtifactError, match="other inputs than the reranker reads"):
+        SMARRanker.load(run)
