@@ -10,7 +10,7 @@ import typer
 
 from smar_ltr.cli.app import app
 from smar_ltr.cli.errors import one_line_errors
-from smar_ltr.cli.options import Backend, Budget, ConfigFile, DataDir, Overrides, Quiet, Seed, Strategy
+from smar_ltr.cli.options import Backend, Budget, ConfigFile, DataDir, Overrides, Quiet, Seed, Strategy, Validation
 from smar_ltr.errors import ConfigError
 
 annotate_app = typer.Typer(
@@ -79,6 +79,7 @@ def plan_command(
     ] = None,
     budget: Budget = None,
     strategy: Strategy = None,
+    validation: Validation = None,
     seed: Seed = None,
     label_scale: Annotated[
         str | None,
@@ -94,14 +95,24 @@ def plan_command(
     from smar_ltr.artifacts import load_run
     from smar_ltr.budget import AUTO_DEFAULT
     from smar_ltr.campaign import parse_label_scale, plan_campaign
+    from smar_ltr.campaign.campaign import CAMPAIGN_STRATEGIES
     from smar_ltr.cli.commands_run import build_config
     from smar_ltr.cli.progress import stage_progress
     from smar_ltr.cli.workflow import load_splits
     from smar_ltr.label_cost import label_scale as label_scale_of
+    from smar_ltr.label_cost import validation_read_mode
     from smar_ltr.pipeline import fit_upstream_models
 
     _check_format(fmt)
-    cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed)
+    if strategy is not None and strategy != "auto" and strategy not in CAMPAIGN_STRATEGIES:
+        raise ConfigError(f"campaign strategy must be one of {', '.join(CAMPAIGN_STRATEGIES)}, got {strategy!r}")
+    cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
+    reads = validation_read_mode(cfg)
+    if reads == "full":
+        raise ConfigError(
+            "a campaign labels validation pages under the budget (--validation budgeted) or not at all (none); "
+            "--validation full would need every validation label"
+        )
     splits = load_splits(cfg)
     declared = label_scale_of(cfg, splits.info)
     scale = parse_label_scale(label_scale if label_scale is not None else f"0..{declared or 4}")
@@ -130,6 +141,7 @@ def plan_command(
         models=models,
         modal_features=modal_features,
         source=source,
+        label_validation=reads == "budgeted",
     )
     _print_round(report, out, fmt)
 

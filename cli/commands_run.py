@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,7 +32,8 @@ from smar_ltr.cli.options import (
 from smar_ltr.cli.progress import stage_progress
 from smar_ltr.config import RunConfig, load_config
 from smar_ltr.datasets.io import read_frame
-from smar_ltr.errors import ConfigError, DatasetError
+from smar_ltr.errors import ConfigError, DatasetError, SettingNote
+from smar_ltr.label_cost import validation_read_mode
 
 
 def _check_engine(engine: str, scheduler: str | None, workers: int | None) -> bool:
@@ -62,8 +64,13 @@ def build_config(
     backend: str | None,
     seed: int | None,
     validation: str | None = None,
+    note_unread_validation: bool = True,
 ) -> RunConfig:
-    """Defaults < config file < --set < explicit flags."""
+    """Defaults < config file < --set < explicit flags.
+
+    An explicit ``--validation budgeted|full`` that the run's early stopping does not read gets a note (``tune``,
+    which stops on labels itself, passes ``note_unread_validation=False``).
+    """
     fields: dict[str, Any] = {
         "dataset": dataset,
         "data_dir": checked_data_dir(data_dir),
@@ -75,7 +82,15 @@ def build_config(
     if backend is not None:
         fields["reranker"] = {"backend": backend}
         fields["single_modal"] = {"backend": backend}
-    return load_config(config, overrides, **fields)
+    cfg = load_config(config, overrides, **fields)
+    if note_unread_validation and validation not in (None, "none") and validation_read_mode(cfg) == "none":
+        warnings.warn(
+            f"--validation {validation} is not read: early stopping runs on the consistency loss, which reads no "
+            "validation label; add --set consistency.early_stopping=labels to stop on the labels",
+            SettingNote,
+            stacklevel=2,
+        )
+    return cfg
 
 
 def checked_data_dir(data_dir: Path | None) -> str | None:
@@ -189,7 +204,9 @@ def eval_command(
                 "data_dir": checked_data_dir(data_dir) or cfg.data_dir,
             }
             from smar_ltr.config import from_dict
+            from smar_ltr.pipeline import check_compatible
 
+            check_compatible(loaded, fields["dataset"])  # before the run's data folder is read as another dataset's
             cfg = from_dict(RunConfig, fields)
         elif cfg.data_dir and not Path(cfg.data_dir).is_dir():
             where = "is relative to the folder the run was fitted in" if not Path(cfg.data_dir).is_absolute() else ""

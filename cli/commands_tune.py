@@ -58,7 +58,7 @@ def tune_command(
     parse_metric(metric)
     check_output_location(out, "folder", "--out")
     load_plugins(plugins, False)
-    cfg = build_config(dataset, data_dir, config, overrides, None, None, None, seed, validation)
+    cfg = build_config(dataset, data_dir, config, overrides, None, None, None, seed, validation, False)
     with stage_progress(quiet or fmt == "json") as say:
         result = tune_study(
             cfg,

@@ -22,7 +22,10 @@ Validation = Annotated[
     str | None,
     typer.Option(
         "--validation",
-        help="Validation labels read for early stopping (counted): budgeted (default) | full | none.",
+        help=(
+            "Validation labels that early stopping on labels reads (counted): budgeted (default) | full | none. "
+            "The default early stopping, on the consistency loss, reads none."
+        ),
     ),
 ]
 Backend = Annotated[str | None, typer.Option("--backend", "-b", help="lightgbm | xgboost | catboost.")]

@@ -17,6 +17,7 @@ from smar_ltr.errors import SmarError, SmarWarning
 from smar_ltr.evaluation import EvalReport, evaluate_run
 from smar_ltr.pipeline import FitState, SmarModel, fit
 from smar_ltr.progress import Progress, quiet
+from smar_ltr.schema import PAGE_LABEL
 from smar_ltr.splits import PageSplits
 
 
@@ -60,7 +61,8 @@ def fit_and_save(
     splits = load_splits(config)
     model, state = fit(config, splits, progress=say)
     valid_metrics = None
-    if state.valid is not None:
+    # pages exported by a campaign that did not annotate them (early stopping reads no label) have none to score
+    if state.valid is not None and splits.valid is not None and splits.valid[PAGE_LABEL].notna().any():
         say("scoring the validation split")
         report = evaluate_run(config, model, state, splits, split="valid", methods=("smar",))
         valid_metrics = report.result("smar").metrics

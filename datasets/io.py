@@ -26,6 +26,7 @@ from smar_ltr.atomic import (  # noqa: F401  (re-exported: the one atomic writer
     write_dir_atomic,
 )
 from smar_ltr.errors import DatasetError
+from smar_ltr.schema import PAGE_LABEL, UNLABELLED_HINT
 from smar_ltr.splits import split_queries  # noqa: F401  (re-exported: the one query split)
 
 #: Table file suffixes the readers understand.
@@ -55,6 +56,8 @@ def missing_column_error(file: str | Path, column: str, present: Sequence[str], 
     """The error for a column a file lacks: file, column, close match, columns present and an example row."""
     close = difflib.get_close_matches(column, [str(c) for c in present], n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
+    if column == PAGE_LABEL and not close:
+        hint = UNLABELLED_HINT
     shown = ", ".join(map(str, list(present)[:10])) + (", ..." if len(present) > 10 else "")
     where = f"; first {example}" if example else ""
     return DatasetError(f"{Path(file).name} is missing column {column!r}{hint}; columns present: {shown}{where}")

@@ -58,9 +58,15 @@ def _row(frame: pd.DataFrame, i: int) -> str:
     return " ".join(parts)
 
 
+#: Said when ``page_label`` is absent: pages before annotation keep the column, with every value missing.
+UNLABELLED_HINT = " (pages nobody has labelled yet need it too, with every value empty/null)"
+
+
 def _missing_column(name: str, present: Sequence[str], what: str) -> PageTableError:
     close = difflib.get_close_matches(name, [str(c) for c in present], n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}? rename it)" if close else ""
+    if name == PAGE_LABEL and not close:
+        hint = UNLABELLED_HINT
     shown = ", ".join(map(str, list(present)[:12])) + (", ..." if len(present) > 12 else "")
     return PageTableError(f"{what} is missing column {name!r}{hint}; columns present: {shown}")
 

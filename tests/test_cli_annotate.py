@@ -49,7 +49,7 @@ def test_plan_import_status_export_round_trip(tmp_path, page_dir):
     assert {"round", "batch_csv", "labelstudio_json", "tasks", "done"} <= set(report)
     assert report["round"] == 1 and not report["done"] and report["tasks"] > 0
     header = pd.read_csv(report["batch_csv"]).columns.tolist()
-    assert header[:6] == ["task_id", "round", "qid", "item_id", "modality", "modal_rank"]
+    assert header[:7] == ["task_id", "campaign", "round", "qid", "item_id", "modality", "modal_rank"]
     assert {"query", "title"} <= set(header) and header[-1] == "label" and "page_label" not in header
     key, rounds = key_of(page_dir), 0
     while not report["done"]:

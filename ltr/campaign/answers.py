@@ -17,7 +17,7 @@ import pandas as pd
 
 from smar_ltr.campaign.pool import TASK_ID
 from smar_ltr.campaign.store import CampaignState
-from smar_ltr.campaign.worklist import LABEL, LS_CONTROL, ROUND
+from smar_ltr.campaign.worklist import CAMPAIGN, LABEL, LS_CONTROL, ROUND
 from smar_ltr.errors import CampaignError
 from smar_ltr.schema import ITEM_ID, QID
 
@@ -30,6 +30,7 @@ class AnswerRow:
     task_id: str
     labels: list[str] = field(default_factory=list)
     round: str = ""
+    campaign: str = ""
     qid: str = ""
     item_id: str = ""
     #: False for Label Studio records, where one task may come back once per annotator.
@@ -52,10 +53,13 @@ def read_csv_answers(path: Path) -> list[AnswerRow]:
         ) from None
     for col in (TASK_ID, LABEL):
         if col not in frame.columns:
-            raise CampaignError(
-                f"{path.name} has no column {col!r}; import the worklist CSV a round wrote, with its label "
-                "column filled"
-            )
+            semicolons = len(frame.columns) == 1 and ";" in str(frame.columns[0])
+            how = "save it with commas as separators" if semicolons else "with its label column filled"
+            raise CampaignError(f"{path.name} has no column {col!r}; import the worklist CSV a round wrote, {how}")
+    if len(frame) and not frame[LABEL].map(_cell).any():
+        raise CampaignError(
+            f"{path.name} holds no answer: its {LABEL!r} column is empty; fill in the grades of the tasks answered"
+        )
     rows = []
     for i, rec in enumerate(frame.to_dict(orient="records")):
         label = _cell(rec[LABEL])
@@ -65,6 +69,7 @@ def read_csv_answers(path: Path) -> list[AnswerRow]:
                 task_id=_cell(rec[TASK_ID]),
                 labels=[label] if label else [],
                 round=_cell(rec.get(ROUND)),
+                campaign=_cell(rec.get(CAMPAIGN)),
                 qid=_cell(rec.get(QID)),
                 item_id=_cell(rec.get(ITEM_ID)),
             )
@@ -83,7 +88,7 @@ def _choices(value: Any) -> list[str]:
 def read_labelstudio_answers(path: Path) -> list[AnswerRow]:
     """Tasks of a Label Studio JSON export (``data`` + ``annotations``) or JSON-MIN export (flat records)."""
     try:
-        tasks = json.loads(path.read_text(encoding="utf-8"))
+        tasks = json.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is accepted, as in the CSV reader
     except (UnicodeError, json.JSONDecodeError) as exc:
         raise CampaignError(
             f"{path.name} is not valid JSON ({exc}); export the project from Label Studio as JSON"
@@ -91,6 +96,7 @@ def read_labelstudio_answers(path: Path) -> list[AnswerRow]:
     if not isinstance(tasks, list):
         raise CampaignError(f"{path.name} must hold a JSON list of tasks, as Label Studio's JSON export does")
     rows = []
+    controls: set[str] = set()  # from_name of every result, to name a renamed control when no label is found
     for i, task in enumerate(tasks):
         if not isinstance(task, dict):
             raise CampaignError(f"{path.name} task #{i + 1} is not a JSON object; export the project as JSON")
@@ -102,27 +108,46 @@ def read_labelstudio_answers(path: Path) -> list[AnswerRow]:
                 if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
                     continue
                 for result in annotation.get("result") or []:
+                    if isinstance(result, dict):
+                        controls.add(str(result.get("from_name")))
                     if isinstance(result, dict) and result.get("from_name") == LS_CONTROL:
                         labels.extend(_choices(result.get("value")))
         else:  # JSON-MIN: data fields and the control's value side by side
             data, labels = task, _choices(task.get(LS_CONTROL))
+            controls.add("JSON-MIN")
         rows.append(
             AnswerRow(
                 where=where,
                 task_id=_cell(data.get(TASK_ID)),
                 labels=labels,
                 round=_cell(data.get(ROUND)),
+                campaign=_cell(data.get(CAMPAIGN)),
                 qid=_cell(data.get(QID)),
                 item_id=_cell(data.get(ITEM_ID)),
                 once=False,
             )
         )
+    if rows and not any(row.labels for row in rows):
+        other = sorted(controls - {LS_CONTROL, "JSON-MIN"})
+        if other:
+            why = f"its results come from control(s) {', '.join(map(repr, other))}, not {LS_CONTROL!r}"
+        elif "JSON-MIN" in controls:
+            why = f"no record has a {LS_CONTROL!r} value"
+        else:
+            why = "no task has an annotation; export the project after annotating (not the tasks file imported)"
+        if other or "JSON-MIN" in controls:
+            why += f"; keep the labelling config the campaign wrote (its choice control is named {LS_CONTROL!r})"
+        raise CampaignError(f"{path.name} holds no answer: {why}")
     return rows
 
 
 def read_answers(path: Path) -> list[AnswerRow]:
     """Answers of a ``.csv`` worklist or a ``.json`` Label Studio export."""
     path = Path(path)
+    if path.is_dir():
+        raise CampaignError(
+            f"answers file {str(path)!r} is a directory; pass the filled worklist CSV or the Label Studio export"
+        )
     if not path.is_file():
         raise CampaignError(f"answers file {str(path)!r} does not exist")
     suffix = path.suffix.lower()
@@ -158,13 +183,18 @@ def parse_label(row: AnswerRow, label_scale: tuple[int, int]) -> int | None:
 
 
 def check_answers(
-    rows: list[AnswerRow], pool: pd.DataFrame, state: CampaignState, label_scale: tuple[int, int]
+    rows: list[AnswerRow],
+    pool: pd.DataFrame,
+    state: CampaignState,
+    label_scale: tuple[int, int],
+    campaign_id: str = "",
 ) -> dict[str, int]:
     """New answers of a file, or a :class:`CampaignError` for its first bad row.
 
-    Refused: a row without a task id, an unknown task id, a task not asked in any round yet, a row whose round,
-    qid or item_id disagree with the task, a task given twice in a CSV, conflicting labels for one task, a
-    non-numeric or out-of-scale label, and a label that differs from one already recorded.
+    Refused: a row of another campaign (its ``campaign`` column), a row without a task id, an unknown task id, a
+    task not asked in any round yet, a row whose round, qid or item_id disagree with the task, a task given twice
+    in a CSV, conflicting labels for one task, a non-numeric or out-of-scale label, and a label that differs from
+    one already recorded.
     """
     keys = pool.set_index(TASK_ID)[[QID, ITEM_ID]]
     issued = state.round_of()
@@ -175,6 +205,11 @@ def check_answers(
         if not tid:
             raise CampaignError(
                 f"{row.where} has no task_id; keep the task_id column of the worklist as it was written"
+            )
+        if campaign_id and row.campaign and row.campaign != campaign_id:
+            raise CampaignError(
+                f"{row.where} is a task of campaign {row.campaign}, not of this one ({campaign_id}); import it into "
+                "the campaign that wrote it"
             )
         if tid not in keys.index:
             raise CampaignError(
@@ -191,7 +226,8 @@ def check_answers(
                 "do not edit the round column, or remove the row"
             )
         qid, item = keys.loc[tid, QID], keys.loc[tid, ITEM_ID]
-        if (row.qid and row.qid != qid) or (row.item_id and row.item_id != item):
+        # the readers strip cells (a spreadsheet pads or trims them), so the pool's ids are compared stripped too
+        if (row.qid and row.qid != _cell(qid)) or (row.item_id and row.item_id != _cell(item)):
             raise CampaignError(
                 f"{row.where}: task {tid} is item {item!r} of query {qid!r}, but the row says item {row.item_id!r} of "
                 f"query {row.qid!r}; do not edit the qid and item_id columns"

@@ -6,6 +6,8 @@ named in the campaign's settings and formats what these return. Layout and durab
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -19,6 +21,7 @@ import pandas as pd
 from smar_ltr.budget import global_allowance
 from smar_ltr.campaign import store
 from smar_ltr.campaign.answers import check_answers, read_answers
+from smar_ltr.campaign.integrity import check_settings, check_state
 from smar_ltr.campaign.pool import annotated_roles, build_pool, split_part
 from smar_ltr.campaign.rounds import estimate_rounds_left, levels_of, next_batch, split_progress
 from smar_ltr.campaign.store import CampaignState, campaign_lock, check_campaign_dir, read_json
@@ -91,7 +94,7 @@ def parse_label_scale(text: str) -> tuple[int, int]:
 
 def load_settings(directory: str | Path) -> dict[str, Any]:
     """The settings a campaign was planned with (``campaign.json``)."""
-    return read_json(check_campaign_dir(Path(directory)) / store.SETTINGS)
+    return check_settings(read_json(check_campaign_dir(Path(directory)) / store.SETTINGS))
 
 
 def _check_new_dir(out: Path) -> None:
@@ -116,6 +119,7 @@ def plan_campaign(
     models: dict[str, GBDTRanker] | None = None,
     modal_features: dict[str, list[str]] | None = None,
     source: dict[str, Any] | None = None,
+    label_validation: bool = True,
 ) -> RoundReport:
     """Start a campaign: score the pool, fix the settings and write round 1.
 
@@ -133,12 +137,17 @@ def plan_campaign(
         Single-modal rankers scoring the pool (none: the pages ship ``upstream_score``).
     source : dict, optional
         How to load the pages again (dataset name, data_dir, options, seed), stored for import and export.
+    label_validation : bool
+        Also annotate the validation pages under the budget. Only early stopping on labels reads them
+        (:func:`smar_ltr.label_cost.validation_read_mode`); stopping on the consistency loss needs the pages
+        but no label, so a campaign for such a fit leaves them out and spends the whole budget on training pages.
     """
     if strategy not in CAMPAIGN_STRATEGIES:
         raise ConfigError(f"campaign strategy must be one of {', '.join(CAMPAIGN_STRATEGIES)}, got {strategy!r}")
+    label_scale = parse_label_scale(f"{label_scale[0]}..{label_scale[1]}")  # the CLI's check, for API callers
     out = Path(out)
     _check_new_dir(out)
-    roles = annotated_roles(splits)
+    roles = annotated_roles(splits) if label_validation else ("train",)
     pool = build_pool(splits, roles, models or {}, modal_features or {})
     settings: dict[str, Any] = {
         "format_version": store.FORMAT_VERSION,
@@ -154,8 +163,17 @@ def plan_campaign(
         "fingerprint": store.pages_fingerprint(splits, roles),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    # what the answers depend on, not when it was planned: the same plan gives the same worklists byte for byte
+    keys = ("strategy", "budget", "seed", "band", "label_scale", "splits", "fingerprint")
+    identity = json.dumps({k: settings[k] for k in keys}, sort_keys=True)
+    settings["campaign_id"] = hashlib.sha256(identity.encode()).hexdigest()[:12]
     state = CampaignState()
     _advance(state, pool, settings)  # validates strategy and budget through budget.annotate
+    if state.done:  # e.g. a band past the end of every list: a campaign that asks nothing is a mistake
+        raise ConfigError(
+            f"strategy {strategy} at budget {budget} (band {band}) asks for no label on these pages; "
+            "choose a smaller band or another strategy"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.plan-", dir=out.parent))
     try:
@@ -164,7 +182,7 @@ def plan_campaign(
         store.write_durably(tmp / store.POOL, lambda p: pool.to_parquet(p, index=False))
         store.write_durably(tmp / store.LS_CONFIG, lambda p: Path(p).write_text(labelstudio_config(label_scale)))
         store.save_state(tmp, state)
-        _ensure_round_files(tmp, pool, state)
+        _ensure_round_files(tmp, pool, state, settings)
         try:
             os.replace(tmp, out)  # atomic; fails if another plan filled ``out`` meanwhile
         except OSError:
@@ -187,9 +205,9 @@ def _advance(state: CampaignState, pool: pd.DataFrame, settings: dict[str, Any])
         state.done = True
 
 
-def _ensure_round_files(directory: Path, pool: pd.DataFrame, state: CampaignState) -> None:
+def _ensure_round_files(directory: Path, pool: pd.DataFrame, state: CampaignState, settings: dict[str, Any]) -> None:
     if state.rounds and not state.done:
-        write_round_files(directory, pool, state.rounds[-1], state.round)
+        write_round_files(directory, pool, state.rounds[-1], state.round, settings.get("campaign_id", ""))
 
 
 def _read_pool(directory: Path) -> pd.DataFrame:
@@ -224,7 +242,7 @@ def _report(
         new_answers=new,
         labels_used=len(state.answers),
         label_budget=int(sum(settings["allowance"].values())),
-        batch=worklist(pool, pending, state.round),
+        batch=worklist(pool, pending, state.round, settings.get("campaign_id", "")),
     )
 
 
@@ -232,7 +250,8 @@ def open_campaign(directory: Path, splits: PageSplits) -> tuple[dict[str, Any], 
     """Settings, pool and state of a campaign whose pages are ``splits`` (call under the lock)."""
     settings = load_settings(directory)
     check_pages(settings, splits)
-    return settings, _read_pool(directory), store.load_state(directory)
+    pool = _read_pool(directory)
+    return settings, pool, check_state(store.load_state(directory), pool, settings)
 
 
 def import_answers(directory: str | Path, splits: PageSplits, answers_file: str | Path) -> RoundReport:
@@ -246,7 +265,7 @@ def import_answers(directory: str | Path, splits: PageSplits, answers_file: str 
         settings, pool, state = open_campaign(directory, splits)
         rows = read_answers(Path(answers_file))
         scale = (int(settings["label_scale"][0]), int(settings["label_scale"][1]))
-        new = check_answers(rows, pool, state, scale)
+        new = check_answers(rows, pool, state, scale, settings.get("campaign_id", ""))
         before = (state.round, state.done)
         if new:
             state.answers.update(new)
@@ -255,7 +274,7 @@ def import_answers(directory: str | Path, splits: PageSplits, answers_file: str 
         _advance(state, pool, settings)
         if new or (state.round, state.done) != before:
             store.save_state(directory, state)
-        _ensure_round_files(directory, pool, state)
+        _ensure_round_files(directory, pool, state, settings)
         return _report(directory, pool, settings, state, len(new))
 
 
@@ -270,8 +289,8 @@ def campaign_status(directory: str | Path) -> dict[str, Any]:
     """
     directory = check_campaign_dir(Path(directory))
     settings = load_settings(directory)
-    state = store.load_state(directory)
     pool = _read_pool(directory)
+    state = check_state(store.load_state(directory), pool, settings)
     progress = [split_progress(split_part(pool, r), settings, state.answers) for r in settings["splits"]]
     pending = len(state.pending())
     return {

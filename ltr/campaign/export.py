@@ -1,21 +1,23 @@
 """Export a campaign as page tables that ``smar-ltr fit --dataset pages --data-dir DIR`` trains on directly.
 
 ``train`` (and ``valid``) are the campaign's pages with ``page_label`` set to the recorded answers and missing
-everywhere else (not annotated); iso-anchor adds its inferred labels in a column of their own,
-:data:`INFERRED_LABEL`, which no feature reads. ``test`` and ``single_modal`` are copied as they are, and
-``meta.json`` lists the feature columns and declares the label scale (``max_label``).
+everywhere else (not annotated; a campaign that did not annotate ``valid`` exports those pages with no label at
+all); iso-anchor adds its inferred labels in a column of their own, :data:`INFERRED_LABEL`, which no feature
+reads. ``test`` and ``single_modal`` are copied as they are, and ``meta.json`` lists the feature columns and
+declares the label scale (``max_label``).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from smar_ltr.atomic import write_dir_atomic
+from smar_ltr.atomic import make_temporary_dir, replace_dir_atomically, write_dir_atomic
 from smar_ltr.campaign.campaign import open_campaign
 from smar_ltr.campaign.pool import split_part
 from smar_ltr.campaign.rounds import ISO, answered_labels, split_progress
@@ -55,6 +57,10 @@ def campaign_tables(directory: str | Path, splits: PageSplits) -> tuple[dict[str
             inferred = split_progress(part, settings, state.answers).inferred_label
         tables[role] = _labelled(getattr(splits, role), labels, inferred)
         counts[role] = int((~np.isnan(labels)).sum())
+    if splits.valid is not None and "valid" not in tables:  # pages for early stopping, their labels never read
+        tables["valid"] = splits.valid.reset_index(drop=True).assign(
+            **{PAGE_LABEL: pd.array([pd.NA] * len(splits.valid), dtype="Int64")}
+        )
     tables["test"] = splits.test.reset_index(drop=True)
     if splits.single_modal is not None and len(splits.single_modal):
         tables["single_modal"] = splits.single_modal.reset_index(drop=True)
@@ -96,5 +102,23 @@ def export_campaign(directory: str | Path, splits: PageSplits, out: str | Path) 
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         (tmp / EXPORT_NOTE).write_text(json.dumps({"campaign": str(Path(directory).resolve()), **summary}, indent=1))
 
-    files = write_dir_atomic(out, write)
+    if (out / EXPORT_NOTE).is_file():  # an earlier export: replaced whole, by one rename at the end
+        ours = {f"{role}.parquet" for role in ("train", "valid", "test", "single_modal")} | {"meta.json", EXPORT_NOTE}
+        present = (p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+        foreign = sorted(rel for rel in present if rel not in ours)
+        if foreign:
+            raise CampaignError(
+                f"{str(out)!r} is an earlier export but also holds {foreign[0]!r}, which the export did not write; "
+                "move it out or export into a new directory"
+            )
+        tmp = make_temporary_dir(out)
+        try:
+            write(tmp)
+            replace_dir_atomically(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        files = sorted(p for p in out.rglob("*") if p.is_file())
+    else:
+        files = write_dir_atomic(out, write)
     return {"out": str(out), "files": [str(f) for f in files], **summary}

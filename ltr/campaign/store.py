@@ -164,15 +164,22 @@ class CampaignState:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CampaignState:
         """Inverse of :meth:`to_dict`."""
+        damaged = CampaignError(f"{STATE} is not a campaign state; the campaign directory is damaged")
         try:
-            return cls(
-                rounds=[[str(t) for t in r] for r in data["rounds"]],
-                answers={str(k): int(v) for k, v in data["answers"].items()},
-                imports=list(data["imports"]),
-                done=bool(data["done"]),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise CampaignError(f"{STATE} is not a campaign state; the campaign directory is damaged") from None
+            rounds, answers, imports, done = data["rounds"], data["answers"], data["imports"], data["done"]
+        except (KeyError, TypeError):
+            raise damaged from None
+        # exact types: int("2.7") or bool("false") would quietly turn a hand edit into other answers
+        if not (
+            isinstance(rounds, list)
+            and all(isinstance(r, list) and all(isinstance(t, str) for t in r) for r in rounds)
+            and isinstance(answers, dict)
+            and all(type(v) is int for v in answers.values())
+            and isinstance(imports, list)
+            and isinstance(done, bool)
+        ):
+            raise damaged
+        return cls(rounds=[list(r) for r in rounds], answers=dict(answers), imports=list(imports), done=done)
 
 
 def load_state(directory: Path) -> CampaignState:

@@ -21,7 +21,7 @@ from smar_ltr.campaign.pool import DISPLAY_FIELDS, MODAL_RANK, QUERY_FIELD, TASK
 from smar_ltr.campaign.store import ROUNDS_DIR, write_durably
 from smar_ltr.schema import ITEM_ID, MODALITY, QID
 
-ROUND, LABEL = "round", "label"
+ROUND, LABEL, CAMPAIGN = "round", "label", "campaign"
 #: Name of the Label Studio control that holds the grade (``from_name`` in its exports).
 LS_CONTROL = "label"
 
@@ -32,13 +32,17 @@ def round_paths(directory: Path, round_number: int) -> tuple[Path, Path]:
     return stem.with_suffix(".csv"), stem.with_suffix(".labelstudio.json")
 
 
-def worklist(pool: pd.DataFrame, task_ids: list[str], round_number: int) -> pd.DataFrame:
-    """One row per task: ``task_id, round, qid, item_id, modality, modal_rank``, the query and display fields
-    the pages have, and an empty ``label``; rows in pool order (query by query)."""
+def worklist(pool: pd.DataFrame, task_ids: list[str], round_number: int, campaign_id: str = "") -> pd.DataFrame:
+    """One row per task: ``task_id, campaign, round, qid, item_id, modality, modal_rank``, the query and display
+    fields the pages have, and an empty ``label``; rows in pool order (query by query). ``campaign`` (left out
+    when ``campaign_id`` is empty: campaigns planned before it existed) lets an import refuse another campaign's
+    answers, whose task ids look the same."""
     rows = pool[pool[TASK_ID].isin(set(task_ids))]
     text = [c for c in (QUERY_FIELD, *DISPLAY_FIELDS) if c in rows.columns]
     out = rows[[TASK_ID, QID, ITEM_ID, MODALITY, MODAL_RANK, *text]].copy()
     out.insert(1, ROUND, round_number)
+    if campaign_id:
+        out.insert(1, CAMPAIGN, campaign_id)
     out[LABEL] = ""
     return out.reset_index(drop=True)
 
@@ -78,10 +82,12 @@ def labelstudio_config(label_scale: tuple[int, int]) -> str:
     )
 
 
-def write_round_files(directory: Path, pool: pd.DataFrame, task_ids: list[str], round_number: int) -> tuple[Path, Path]:
+def write_round_files(
+    directory: Path, pool: pd.DataFrame, task_ids: list[str], round_number: int, campaign_id: str = ""
+) -> tuple[Path, Path]:
     """Write a round's CSV and Label Studio tasks unless they exist (an annotator may be filling them in place)."""
     csv_path, ls_path = round_paths(directory, round_number)
-    frame = worklist(pool, task_ids, round_number)
+    frame = worklist(pool, task_ids, round_number, campaign_id)
     if not csv_path.is_file():
         write_durably(csv_path, lambda tmp: frame.to_csv(tmp, index=False))
     if not ls_path.is_file():
