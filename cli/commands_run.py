@@ -148,7 +148,8 @@ def fit_command(
     )
     ndcg = (valid_metrics or {}).get("ndcg@10")
     if ndcg is not None:
-        line += f" valid ndcg@10={ndcg:.4f}"
+        # a report over every labelled validation row, read after training: outside the label count (say so)
+        line += f" valid ndcg@10={ndcg:.4f} (report on all labelled validation rows; not in the count)"
     typer.echo(line)
 
 
