@@ -11,6 +11,7 @@ the same trials, and a resumed study continues instead of replaying its first tr
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -19,11 +20,12 @@ from typing import Any
 
 import numpy as np
 import optuna
+import pandas as pd
 
 from smar_ltr.atomic import write_atomic
 from smar_ltr.budget import SIMULATED, annotated_rows
 from smar_ltr.config import RunConfig, from_dict
-from smar_ltr.errors import ConfigError
+from smar_ltr.errors import ConfigError, SmarError
 from smar_ltr.evaluation import metric_values, relevance_labels
 from smar_ltr.pipeline import FitState, SmarModel, fit_prepared, prepare
 from smar_ltr.progress import Progress, quiet
@@ -162,6 +164,37 @@ def open_study(storage: str, study_name: str, multi: bool) -> optuna.Study:
     return study
 
 
+def study_identity(splits: PageSplits, metric: str, fixed_budget: float | None) -> dict[str, Any]:
+    """What a study's trials must share to be compared: the pages tuned on (a digest of train and valid), the
+    metric and the mode (a fixed budget or the budget tuned)."""
+    digest = hashlib.sha256()
+    for frame in (splits.train, splits.valid):
+        if frame is not None:
+            try:
+                hashed = pd.util.hash_pandas_object(frame, index=False)
+            except TypeError:  # unhashable cells (lists): hash their text
+                hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
+            digest.update(hashed.to_numpy().tobytes())
+            digest.update(",".join(map(str, frame.columns)).encode())
+    return {"pages": digest.hexdigest()[:16], "metric": metric, "fixed_budget": fixed_budget}
+
+
+def check_study_identity(study: optuna.Study, identity: dict[str, Any], study_name: str) -> None:
+    """Record ``identity`` on a new study; refuse resuming one that tuned other pages, metric or mode."""
+    recorded = study.user_attrs.get("smar_identity")
+    if recorded is None:
+        if not study.trials:
+            study.set_user_attr("smar_identity", identity)
+        return
+    if recorded != identity:
+        what = [k for k in identity if recorded.get(k) != identity[k]]
+        before = ", ".join(f"{k}={recorded.get(k)!r}" for k in what)
+        raise ConfigError(
+            f"study {study_name!r} was run with other {' and '.join(what)} ({before}); its trials cannot be "
+            "compared with these: use another --study-name or --out"
+        )
+
+
 def recommend(pareto: list[dict[str, Any]], tolerance: float) -> dict[str, Any]:
     """The cheapest Pareto point whose metric is within ``tolerance`` (absolute) of the best metric.
 
@@ -216,6 +249,10 @@ def tune(
         raise ConfigError(f"tolerance must be a finite number >= 0, got {tolerance}")
     if n_trials < 1 or n_jobs < 1:
         raise ConfigError("n_trials and n_jobs must be >= 1")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise ConfigError(f"timeout must be a number of seconds > 0, got {timeout}")
+    if fixed_budget is not None and not (math.isfinite(fixed_budget) and 0 < fixed_budget <= 1):
+        raise ConfigError(f"the fixed budget must be in (0, 1] (a fraction of the candidates), got {fixed_budget}")
     if splits is None:
         raise ConfigError("tune needs the pages to tune on (splits)")
     if base.budget.validation == "none":
@@ -233,9 +270,10 @@ def tune(
     multi = fixed_budget is None
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own progress lines replace Optuna's log
     study = open_study(storage, study_name, multi)
+    check_study_identity(study, study_identity(splits, metric, fixed_budget), study_name)
     out.mkdir(parents=True, exist_ok=True)
     done_before = len(study.trials)
-    study.sampler = optuna.samplers.TPESampler(seed=base.seed + done_before)
+    study.sampler = optuna.samplers.TPESampler(seed=(base.seed + done_before) % 2**32)  # numpy's seed range
     say("fitting single-modal rankers and features once for all trials")
     prepared = prepare(base, splits)
     modalities = splits.modalities()
@@ -246,8 +284,9 @@ def tune(
         try:
             model, state = fit_prepared(cfg, prepared)
             value = validation_score(model, state, metric, splits.info.get("relevance_rule", "positive"))
-        except ConfigError as exc:  # e.g. a band past the end of every list at this budget
+        except SmarError as exc:  # e.g. a band past the end of every list, or leaves too large for the pages
             trial.set_user_attr("pruned_because", str(exc))
+            say(f"trial {trial.number} skipped: {exc}")
             raise optuna.TrialPruned(str(exc)) from None
         trial.set_user_attr("label_fraction", state.cost.label_fraction)
         trial.set_user_attr("labels_used", state.cost.labels_used)

@@ -98,3 +98,36 @@ def test_bad_tolerance_is_refused_before_any_trial(tmp_path, small_splits, toler
     with pytest.raises(ConfigError, match="tolerance"):
         tune(fast_config(), tmp_path, n_trials=1, tolerance=tolerance, space=SPACE, splits=small_splits)
     assert not (tmp_path / "tune.db").exists()
+
+
+def test_a_study_of_other_pages_or_another_metric_is_not_resumed(tmp_path, small_splits) -> None:
+    tune(fast_config(), tmp_path, n_trials=1, space=SPACE, splits=small_splits, study_name="m")
+    with pytest.raises(ConfigError, match="run with other metric"):
+        tune(fast_config(), tmp_path, n_trials=1, space=SPACE, splits=small_splits, study_name="m", metric="mrr@10")
+    from smar_ltr.datasets import load_dataset
+
+    other = load_dataset("synthetic", seed=1, size="small")
+    with pytest.raises(ConfigError, match="run with other pages"):
+        tune(fast_config(), tmp_path, n_trials=1, space=SPACE, splits=other, study_name="m")
+    assert len(optuna.load_study(study_name="m", storage=f"sqlite:///{tmp_path / 'tune.db'}").trials) == 1
+
+
+def test_resuming_at_the_largest_seed_wraps_the_sampler_seed(tmp_path, small_splits) -> None:
+    base = fast_config(seed=2**32 - 1)
+    tune(base, tmp_path, n_trials=1, space=SPACE, splits=small_splits, study_name="s")
+    assert tune(base, tmp_path, n_trials=1, space=SPACE, splits=small_splits, study_name="s").n_trials == 2
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"timeout": -5.0}, "timeout"), ({"fixed_budget": 2.0}, "budget")])
+def test_bad_timeout_or_budget_is_refused_before_any_file(tmp_path, small_splits, kwargs, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        tune(fast_config(), tmp_path / "out", n_trials=1, space=SPACE, splits=small_splits, **kwargs)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_trial_the_pages_cannot_train_is_skipped_with_its_reason(tmp_path, small_splits) -> None:
+    said: list[str] = []
+    huge = SearchSpace(n_estimators=(10, 12), num_leaves=(7, 8), min_data_in_leaf=(100_000, 100_001))
+    with pytest.raises(ConfigError, match="no completed trial"):
+        tune(fast_config(), tmp_path, n_trials=1, space=huge, splits=small_splits, progress=said.append)
+    assert any("skipped: LightGBM cannot train" in line and "min_data_in_leaf" in line for line in said)

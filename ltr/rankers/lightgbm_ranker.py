@@ -8,6 +8,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from smar_ltr.errors import ConfigError
 from smar_ltr.groups import QueryGroups
 from smar_ltr.rankers.base import GBDTRanker
 
@@ -53,15 +54,23 @@ class LightGBMRanker(GBDTRanker):
                 feval = lambda preds, _ds: ("eval_metric", metric(vg.unpermute(preds)), False)  # noqa: E731
             if self.early_stopping_rounds > 0:
                 callbacks.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
-        self.booster_ = lgb.train(
-            params,
-            train,
-            feval=feval,
-            num_boost_round=self.n_estimators,
-            valid_sets=valid_sets,
-            valid_names=["valid"] if valid_sets else None,
-            callbacks=callbacks,
-        )
+        try:
+            self.booster_ = lgb.train(
+                params,
+                train,
+                feval=feval,
+                num_boost_round=self.n_estimators,
+                valid_sets=valid_sets,
+                valid_names=["valid"] if valid_sets else None,
+                callbacks=callbacks,
+            )
+        except lgb.basic.LightGBMError as exc:  # e.g. "Check failed: num_features() > 0" on a tiny table
+            first = str(exc).splitlines()[0][:160]
+            raise ConfigError(
+                f"LightGBM cannot train on these {len(y)} rows ({first}); with min_data_in_leaf="
+                f"{self.min_data_in_leaf} no feature can split so few rows: lower reranker.min_data_in_leaf "
+                "(or single_modal.min_data_in_leaf), or give it more pages"
+            ) from None
         best = self.booster_.best_iteration
         self.best_iteration_ = int(best) if best and best > 0 else self.booster_.current_iteration()
 
