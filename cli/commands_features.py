@@ -139,7 +139,7 @@ def extract_command(
     strict_plugins: StrictPlugins = False,
 ) -> None:
     """Write features: a dataset split's features, or (with --model) the exact reranker inputs of some pages."""
-    from smar_ltr.atomic import write_table
+    from smar_ltr.atomic import check_output_location, write_atomic, write_table
 
     if model is not None:
         if any(v is not None for v in (dataset, data_dir, features, options, save_set)) or split != "test":
@@ -157,13 +157,18 @@ def extract_command(
         raise ConfigError("--input is for --model RUN; with --dataset the pages come from the dataset's --split")
     if out.suffix != ".parquet":
         raise ConfigError(f"--out must end in .parquet, got {str(out)!r}")
+    check_output_location(out, "file", "--out")
+    if save_set is not None:  # both outputs checked before any work: neither is written without the other
+        if save_set.suffix != ".json" or save_set.resolve() == out.resolve():
+            raise ConfigError(f"--save-set must be a .json file other than --out, got {str(save_set)!r}")
+        check_output_location(save_set, "file", "--save-set")
     _prepare(plugins, strict_plugins)
     splits = load_dataset(dataset, data_dir, seed=seed, **parse_options(options))
     frame, fs = extract_split(splits, split, features)
-    write_table(frame, out)
     if save_set is not None:
-        save_set.parent.mkdir(parents=True, exist_ok=True)
-        save_set.write_text(json.dumps(fs.to_dict()))
+        text = json.dumps(fs.to_dict())
+        write_atomic(save_set, lambda tmp: tmp.write_text(text))
+    write_table(frame, out)
     typer.echo(f"wrote {len(frame)} rows x {len(fs.output_columns)} feature columns ({len(fs)} features) to {out}")
 
 

@@ -254,6 +254,8 @@ def rerank_command(
 
     dask = _check_engine(engine, scheduler, workers)
     check_output_location(output, "folder" if dask else "file", "--output")  # before any work
+    if output.resolve() == input.resolve():
+        raise ConfigError("--output is the --input file; write the ranked pages to another file (the input is kept)")
     if not dask and output.suffix.lower() not in RERANK_SUFFIXES:
         raise ConfigError(f"--output {str(output)!r} must end in .parquet or .csv (the format is taken from it)")
     if not dask and input.suffix.lower() not in (*RERANK_SUFFIXES, ".feather"):

@@ -43,7 +43,11 @@ def one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise fail(os_error_line(exc)) from None
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see interrupt_on_sigterm)
             remove_own_temporaries()  # the writers remove theirs, unless the signal came before their ``try``
-            typer.echo("error: interrupted; nothing was written", err=True)
+            typer.echo(
+                "error: interrupted; nothing is left half-written (finished files are kept, and sweep and tune "
+                "continue where they stopped)",
+                err=True,
+            )
             raise typer.Exit(code=INTERRUPTED) from None
 
     return wrapper

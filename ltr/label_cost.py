@@ -28,7 +28,8 @@ import pandas as pd
 
 from smar_ltr.budget import Annotation, annotate, annotated_rows, resolve_strategy
 from smar_ltr.config import RunConfig
-from smar_ltr.errors import ConfigError, DatasetError
+from smar_ltr.errors import ConfigError, DatasetError, PageTableError
+from smar_ltr.schema import PAGE_LABEL
 
 VALIDATION_MODES: tuple[str, ...] = ("budgeted", "full", "none")
 
@@ -166,6 +167,14 @@ def annotate_training(config: RunConfig, train: pd.DataFrame, info: dict[str, An
     """
     b = config.budget
     strategy = resolve_strategy(b.strategy, train)
+    scale = label_scale(config, info)
+    top = train[PAGE_LABEL].max() if PAGE_LABEL in train.columns else None
+    if scale is not None and top is not None and not pd.isna(top) and top > scale:
+        # iso-anchor would search only the declared levels and never find the higher grades
+        raise PageTableError(
+            f"page labels reach grade {int(top)} but the declared label scale tops at max_label={scale}; declare "
+            "the scale the labels use (budget.max_label, or max_label in the dataset's meta.json)"
+        )
     annotation = annotate(
         train,
         strategy,
@@ -173,7 +182,7 @@ def annotate_training(config: RunConfig, train: pd.DataFrame, info: dict[str, An
         seed=config.seed,
         band=b.band,
         modality_shares=b.modality_shares,
-        max_label=label_scale(config, info),
+        max_label=scale,
     )
     if annotation.labels_used == 0 and strategy == "given":
         raise ConfigError(

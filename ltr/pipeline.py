@@ -271,6 +271,10 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         "modalities": sorted(set(train[MODALITY].astype(str)) | set(prepared.single_modal)),
         "n_train_candidates": len(train),
         "best_iteration": int(getattr(reranker, "best_iteration_", 0)),
+        # page columns the features read that training had: rerank refuses pages without them (NaN features)
+        "feature_inputs": sorted(
+            {c for f in prepared.features for c in f.inputs if c in train.columns and c != UPSTREAM_SCORE}
+        ),
     }
     if config.list_stage.mode != "none":
         fitted = (

@@ -83,6 +83,7 @@ class SmarModel:
         """
         frame = validate_page_table(frame, what="input pages")
         check_modalities_seen(frame, self.summary.get("modalities"))
+        self.check_feature_inputs(frame)
         if not upstream:
             return frame
         if self.single_modal:
@@ -93,6 +94,24 @@ class SmarModel:
                 "so inputs must carry them too"
             )
         return frame
+
+    def check_feature_inputs(self, frame: pd.DataFrame) -> None:
+        """Refuse pages that lack a column the training pages had and a feature the reranker splits on reads:
+        the feature would be NaN and the scores silently different (runs saved before this check list none)."""
+        seen = set(self.summary.get("feature_inputs", ()))
+        if not seen:
+            return
+        used = set(self.reranker.used_features())
+        if self.list_stage is not None:
+            used.update(self.list_stage.inputs.columns)
+        reading = [f for f in self.features if used.intersection(f.output_columns)]
+        missing = sorted({c for f in reading for c in f.inputs if c in seen and c not in frame.columns})
+        if missing:
+            names = sorted(f.name for f in reading if missing[0] in f.inputs)
+            raise DatasetError(
+                f"input pages lack column {missing[0]!r}, which the training pages had and feature {names[0]!r} "
+                "reads; without it that feature is NaN and the scores change: add the column"
+            )
 
     def featurize(self, frame: pd.DataFrame, used_only: bool = False) -> pd.DataFrame:
         """Reranker feature matrix of a prepared frame (training statistics reused).

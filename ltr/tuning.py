@@ -191,7 +191,7 @@ def check_study_identity(study: optuna.Study, identity: dict[str, Any], study_na
         before = ", ".join(f"{k}={recorded.get(k)!r}" for k in what)
         raise ConfigError(
             f"study {study_name!r} was run with other {' and '.join(what)} ({before}); its trials cannot be "
-            "compared with these: use another --study-name or --out"
+            "compared with these: use another study name or output folder"
         )
 
 

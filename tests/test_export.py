@@ -209,3 +209,24 @@ def test_cli_features_extract_model_mode_errors(saved_runs, tmp_path):
     assert result.exit_code == 1 and "--model brings its own features" in result.stderr
     result = runner.invoke(app, ["features", "extract", "--out", str(tmp_path / "x.parquet")])
     assert result.exit_code == 1 and "needs --dataset NAME, or --model RUN --input PAGES" in result.stderr
+
+
+def test_an_export_whose_second_file_cannot_be_written_writes_neither(runs, tmp_path):
+    (tmp_path / "smar.featureset.json").mkdir()  # a folder where the feature-set file goes
+    with pytest.raises(ExportError, match=r"smar\.featureset\.json' is a folder"):
+        export_model(runs["lightgbm"], "es-ltr", tmp_path / "smar.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["smar.featureset.json"]
+
+
+def test_features_extract_checks_both_outputs_first(tmp_path):
+    from typer.testing import CliRunner
+
+    from smar_ltr.cli.app import app
+
+    args = ["features", "extract", "--dataset", "synthetic", "-o", "size=small", "--out", str(tmp_path / "f.parquet")]
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    result = CliRunner().invoke(app, [*args, "--save-set", str(tmp_path / "blocked" / "set.json")])
+    assert result.exit_code == 1 and "is a file, not a folder" in result.output
+    result = CliRunner().invoke(app, [*args, "--save-set", str(tmp_path / "f.parquet")])
+    assert result.exit_code == 1 and "--save-set must be a .json file other than --out" in result.output
+    assert not (tmp_path / "f.parquet").exists()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from smar_ltr.atomic import write_atomic
+from smar_ltr.atomic import check_output_location, write_atomic
 from smar_ltr.errors import ExportError
 from smar_ltr.export import es_ltr, solr, vespa
 from smar_ltr.export.feature_matrix import reranker_input_matrix
@@ -119,7 +119,13 @@ def build_export(model: SmarModel, fmt: str, out: str | Path, name: str | None =
 
 
 def write_export(export: Export) -> list[Path]:
-    """Write every file of ``export`` atomically; returns their paths."""
+    """Write every file of ``export``, all or none; returns their paths.
+
+    Every location is checked before anything is written (a folder in the way, an unwritable directory), so one
+    bad path cannot leave the set half-written; each file is then replaced atomically.
+    """
+    for path in export.files:
+        check_output_location(path, "file", "export file", ExportError)
     for path, text in export.files.items():
         write_atomic(path, _text_writer(text))
     return list(export.files)
