@@ -20,6 +20,7 @@ label of both, so its fraction is 1.0.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ import pandas as pd
 
 from smar_ltr.budget import Annotation, annotate, annotated_rows, resolve_strategy
 from smar_ltr.config import RunConfig
-from smar_ltr.errors import ConfigError, DatasetError, PageTableError
+from smar_ltr.errors import ConfigError, DatasetError, SettingNote
 from smar_ltr.schema import PAGE_LABEL
 
 VALIDATION_MODES: tuple[str, ...] = ("budgeted", "full", "none")
@@ -169,11 +170,13 @@ def annotate_training(config: RunConfig, train: pd.DataFrame, info: dict[str, An
     strategy = resolve_strategy(b.strategy, train)
     scale = label_scale(config, info)
     top = train[PAGE_LABEL].max() if PAGE_LABEL in train.columns else None
-    if scale is not None and top is not None and not pd.isna(top) and top > scale:
-        # iso-anchor would search only the declared levels and never find the higher grades
-        raise PageTableError(
-            f"page labels reach grade {int(top)} but the declared label scale tops at max_label={scale}; declare "
-            "the scale the labels use (budget.max_label, or max_label in the dataset's meta.json)"
+    if scale is not None and top is not None and not pd.isna(top) and top > scale and strategy == "iso-anchor":
+        # allowed (a coarser search is a choice), but never silent: the higher grades are not searched for
+        warnings.warn(
+            f"page labels reach grade {int(top)} but the declared label scale tops at max_label={scale}: "
+            f"iso-anchor searches levels {scale}..1 only; declare the labels' scale to search them all",
+            SettingNote,
+            stacklevel=2,
         )
     annotation = annotate(
         train,

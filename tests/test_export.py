@@ -230,3 +230,16 @@ def test_features_extract_checks_both_outputs_first(tmp_path):
     result = CliRunner().invoke(app, [*args, "--save-set", str(tmp_path / "f.parquet")])
     assert result.exit_code == 1 and "--save-set must be a .json file other than --out" in result.output
     assert not (tmp_path / "f.parquet").exists()
+
+
+def test_fields_split_below_zero_are_noted_for_elasticsearch(runs, tmp_path):
+    from smar_ltr.export.es_ltr import negative_field_splits
+    from smar_ltr.export.trees import Ensemble, Leaf, Split
+
+    tree = Split(0, -1.5, True, Leaf(1.0), Split(1, 2.0, True, Leaf(0.0), Split(2, 0.0, True, Leaf(1), Leaf(2))))
+    ensemble = Ensemble("lightgbm", ["f_a", "f_b", "q_bm25"], [tree], 0.0)
+    assert negative_field_splits(ensemble, {"f_a", "f_b"}) == [("f_a", -1.5)]  # q_bm25 is no document field
+    export = build_export(runs["lightgbm"], "es-ltr", tmp_path / "m.json")
+    noted = [n for n in export.notes if "refuses negative values" in n]
+    assert len(noted) == 1 and "split below 0" in noted[0]  # the synthetic dataset's columns go below 0
+    assert not [n for n in build_export(runs["lightgbm"], "vespa", tmp_path / "v.json").notes if "negative" in n]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import fast_config
 
-from smar_ltr.errors import ConfigError, PageTableError
+from smar_ltr.errors import ConfigError, PageTableError, SettingNote
 from smar_ltr.evaluation import evaluate_run
 from smar_ltr.metrics import evaluate as compute_metrics
 from smar_ltr.pipeline import fit
@@ -101,7 +101,8 @@ def test_iso_anchor_levels_come_from_the_declared_scale(small_splits) -> None:
     with pytest.raises(ConfigError, match="label scale"):
         fit(cfg, undeclared)
     assert int(small_splits.train["page_label"].max()) == 4
-    _, state = fit(fast_config(budget={"strategy": "iso-anchor", "budget": 0.3, "max_label": 2}), undeclared)
+    with pytest.warns(SettingNote, match="labels reach grade 4 but the declared label scale tops at max_label=2"):
+        _, state = fit(fast_config(budget={"strategy": "iso-anchor", "budget": 0.3, "max_label": 2}), undeclared)
     assert set(state.annotation.anchors["label"]) <= {1, 2}  # levels 2..1 only, though labels reach 4
     _, declared = fit(cfg, small_splits)  # the synthetic dataset declares its 0..4 scale
     assert 4 in set(declared.annotation.anchors["label"])

@@ -99,6 +99,15 @@ def build_export(model: SmarModel, fmt: str, out: str | Path, name: str | None =
             out: _json(es_ltr.createmodel_body(ensemble, name)),
             Path(f"{stem}.featureset.json"): _json(es_ltr.featureset_body(ensemble, _fields(model))),
         }
+        negative = es_ltr.negative_field_splits(ensemble, _fields(model))
+        if negative:
+            feature, boundary = negative[0]
+            notes.append(
+                f"{len(negative)} document-field feature(s) split below 0 (e.g. {feature} at {boundary:.4g}), but "
+                "the engine's field_value_factor refuses negative values: a document whose field is negative fails "
+                "feature logging and rescoring; keep such fields non-negative (train on x - min) or replace their "
+                "templates"
+            )
     elif fmt == "vespa":
         body = vespa.xgboost_model(ensemble) if ensemble.backend == "xgboost" else vespa.lightgbm_model(ensemble)
         files = {out: _json(body), Path(f"{stem}.rank-profile.sd"): vespa.rank_profile(ensemble, out.name, name)}

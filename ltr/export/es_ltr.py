@@ -11,7 +11,9 @@ missing feature (NaN: a feature query that does not match the document) to the `
 Feature set: one stored feature per reranker input, in the reranker's order. Dataset columns get a working
 ``function_score`` / ``field_value_factor`` template over a document field of the same name (documents without
 the field do not match, so the feature is missing, as NaN is in smar-ltr); every other feature gets a mustache
-placeholder whose field name the user replaces with the query that reproduces it.
+placeholder whose field name the user replaces with the query that reproduces it. The engines refuse a negative
+``field_value_factor`` score, so the export notes fields whose splits test negative values
+(:func:`negative_field_splits`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smar_ltr.export.trees import Ensemble
+from smar_ltr.export.trees import Ensemble, Split
 from smar_ltr.export.xgboost_dump import dump_ensemble
 
 MODEL_TYPE = "model/xgboost+json"
@@ -64,3 +66,21 @@ def feature_template(feature: str, is_field: bool) -> dict[str, Any]:
 def featureset_body(ensemble: Ensemble, fields: set[str]) -> dict[str, Any]:
     """Body of ``POST _ltr/_featureset/<name>``: every reranker input, in order."""
     return {"featureset": {"features": [feature_template(f, f in fields) for f in ensemble.feature_names]}}
+
+
+def negative_field_splits(ensemble: Ensemble, fields: set[str]) -> list[tuple[str, float]]:
+    """``(feature, lowest boundary)`` of each document-field feature some split tests below 0, lowest first.
+
+    Elasticsearch's ``field_value_factor`` (and OpenSearch's) refuses to produce a negative score, so such a
+    feature's negative values cannot reach the engine's trees through the generated template.
+    """
+    lowest: dict[str, float] = {}
+    stack = list(ensemble.trees)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Split):
+            name = ensemble.feature_names[node.feature]
+            if name in fields and node.boundary <= 0:
+                lowest[name] = min(node.boundary, lowest.get(name, node.boundary))
+            stack += [node.left, node.right]
+    return sorted(lowest.items(), key=lambda item: item[1])
