@@ -158,9 +158,9 @@ def extract_command(
     if out.suffix != ".parquet":
         raise ConfigError(f"--out must end in .parquet, got {str(out)!r}")
     check_output_location(out, "file", "--out")
-    if save_set is not None:  # both outputs checked before any work: neither is written without the other
-        if save_set.suffix != ".json" or save_set.resolve() == out.resolve():
-            raise ConfigError(f"--save-set must be a .json file other than --out, got {str(save_set)!r}")
+    if save_set is not None:  # both locations checked before any work, so a bad one costs no output
+        if save_set.suffix != ".json":
+            raise ConfigError(f"--save-set must be a .json file, got {str(save_set)!r}")
         check_output_location(save_set, "file", "--save-set")
     _prepare(plugins, strict_plugins)
     splits = load_dataset(dataset, data_dir, seed=seed, **parse_options(options))

@@ -83,6 +83,14 @@ def build_config(
         fields["reranker"] = {"backend": backend}
         fields["single_modal"] = {"backend": backend}
     cfg = load_config(config, overrides, **fields)
+    if data_dir is not None:
+        from smar_ltr.datasets import get_dataset
+
+        if not get_dataset(cfg.dataset).needs_files:  # the folder would be ignored without a word
+            raise ConfigError(
+                f"--data-dir is given but dataset {cfg.dataset!r} is generated and reads no files; name the "
+                "dataset of those files, e.g. --dataset pages (smar-ltr datasets list)"
+            )
     if note_unread_validation and validation not in (None, "none") and validation_read_mode(cfg) == "none":
         warnings.warn(
             f"--validation {validation} is not read: early stopping runs on the consistency loss, which reads no "

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from smar_ltr.datasets.splits import PageSplits
-from smar_ltr.errors import DatasetError
 from smar_ltr.registry import Registry
 
 #: Environment variable holding the root directory of local dataset copies (``$SMAR_LTR_DATA/<name>``).
@@ -91,10 +90,5 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, *
         Adapter-specific options (see the spec's ``options``).
     """
     spec = get_dataset(name)
-    if data_dir is not None and not spec.needs_files:  # files given to a generator would be silently ignored
-        raise DatasetError(
-            f"dataset {name!r} is generated and reads no files, but a data directory was given ({data_dir}); "
-            "name the dataset of those files, e.g. --dataset pages (smar-ltr datasets list)"
-        )
     d = Path(data_dir) if data_dir is not None else (spec.default_dir() if spec.needs_files else None)
     return spec.loader(d, seed, **options)

@@ -7,6 +7,7 @@ DataFrame). Array-level users want :class:`smar_ltr.SMARRanker` instead.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -213,7 +214,7 @@ def rerank(model: SmarModel | str | Path, pages: pd.DataFrame) -> pd.DataFrame:
     """
     if isinstance(model, SmarModel):
         return rerank_pipeline(model, pages)
-    if not isinstance(model, str | Path):
+    if not isinstance(model, str | os.PathLike):
         raise ConfigError(
             f"rerank takes a run from smar_ltr.fit or its directory, got {type(model).__name__}; "
             "score a SMARRanker with its own predict method"

@@ -37,6 +37,7 @@ from smar_ltr.estimator_inputs import (
 )
 from smar_ltr.label_cost import annotate_training, label_cost, strategy_choice
 from smar_ltr.metrics import evaluate
+from smar_ltr.pairs import note_unknown_beta_modalities
 from smar_ltr.rankers import GBDTRanker, NotFittedError
 from smar_ltr.reranker import build_supervision, train_reranker
 
@@ -183,8 +184,8 @@ class SMARRanker(BaseEstimator):
         values["params"] = {} if values["params"] is None else values["params"]
 
         def pick(cls: type) -> dict[str, Any]:
-            # the settings' own coercion: a numpy number from a grid search is a number, "0.5" for a float is
-            # refused by name, exactly as in smar_ltr.fit and the config files
+            # the settings' own coercion, exactly as in smar_ltr.fit and the config files: a numpy number from a
+            # grid search is a number, "0.5" reads as 0.5, and "half" for a float is refused by name
             hints = typing.get_type_hints(cls)
             names = [f.name for f in fields(cls) if f.name in values]
             return {name: coerce_value(values[name], hints[name], name) for name in names}
@@ -253,7 +254,7 @@ class SMARRanker(BaseEstimator):
         config = self.run_config()
         frame, order = page_frame(qid, modalities, labels, upstream)
         strategy = resolve_strategy(config.budget.strategy, frame)
-        needs_upstream = strategy in _NEEDS_UPSTREAM or config.consistency.mode != "none" or self.upstream_as_feature
+        needs_upstream = strategy in _NEEDS_UPSTREAM or config.consistency.mode != "none" or config.upstream_as_feature
         if upstream is None and needs_upstream:
             raise ConfigError(
                 "single-modal scores are needed (consistency loss, a score-ordered budget strategy or "
@@ -269,15 +270,16 @@ class SMARRanker(BaseEstimator):
             )
         names = list(features.columns)
         design = (
-            reranker_inputs(features, names, upstream if self.upstream_as_feature else None)
+            reranker_inputs(features, names, upstream if config.upstream_as_feature else None)
             .iloc[order]
             .reset_index(drop=True)
         )
         c = config.consistency
         annotation = annotate_training(config, frame, {})
-        supervision = build_supervision(frame, annotation, c, self.seed)
+        note_unknown_beta_modalities(c.beta, modalities)
+        supervision = build_supervision(frame, annotation, c, config.seed)
         valid, valid_read, n_valid = early_stopping_set(eval_set, names, rankers, config, annotation)
-        reranker = train_reranker(design, frame, supervision, config.reranker, c, self.seed, valid)
+        reranker = train_reranker(design, frame, supervision, config.reranker, c, config.seed, valid)
         cost = label_cost(annotation.labels_used, len(frame), valid_read, n_valid, config.budget.validation)
         # fitted state is set only once training succeeded: a failed refit leaves the previous model whole
         self.reranker_ = reranker
@@ -294,6 +296,12 @@ class SMARRanker(BaseEstimator):
         return self
 
     # scoring ------------------------------------------------------------------------------------------------
+    @property
+    def reads_upstream_(self) -> bool:
+        """Whether the fitted reranker reads ``upstream_score`` (``upstream_as_feature``, read as a setting is:
+        the string ``"false"`` means False everywhere, not only in :meth:`run_config`)."""
+        return bool(coerce_value(self.upstream_as_feature, bool, "upstream_as_feature"))
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "reranker_"):
             raise NotFittedError("this SMARRanker is not fitted yet; call fit first")
@@ -301,7 +309,7 @@ class SMARRanker(BaseEstimator):
     def _input_columns(self, modal_X: pd.DataFrame | None) -> set[str]:
         """Columns of X the fitted model reads; others (ids, text) are dropped before the numeric checks."""
         keep = set(self.feature_names_in_)
-        if self.upstream_as_feature and modal_X is None:
+        if self.reads_upstream_ and modal_X is None:
             keep |= {c for r in self.single_modal_rankers_.values() for c in r.feature_names_in_}
         return keep
 
@@ -324,7 +332,7 @@ class SMARRanker(BaseEstimator):
         if not isinstance(X, pd.DataFrame) and features.shape[1] != self.n_features_in_:
             raise PageTableError(f"X has {features.shape[1]} columns; the model was fitted on {self.n_features_in_}")
         upstream = None
-        if self.upstream_as_feature:
+        if self.reads_upstream_:
             rankers = self.single_modal_rankers_
             source = features if modal_X is None else feature_frame(modal_X)[0]
             upstream = upstream_array(len(features), upstream_score, rankers, modality, source, required=True)

@@ -60,7 +60,7 @@ def load_estimator(cls: type[_Model], path: str | Path) -> _Model:
         raise ArtifactError(f"{root / 'estimator.json'} is not a SMARRanker description ({exc})") from None
     model.single_modal_rankers_ = load_rankers(root / "single_modal", manifest.get("single_modal", {}))
     model.reranker_ = GBDTRanker.load(root / "reranker")
-    expected = model.feature_names_in_ + ([UPSTREAM_SCORE] if model.upstream_as_feature else [])
+    expected = model.feature_names_in_ + ([UPSTREAM_SCORE] if model.reads_upstream_ else [])
     if list(model.reranker_.feature_names_in_) != expected:
         raise ArtifactError(
             f"{root / 'estimator.json'} lists other inputs than the reranker reads; the saved model was altered"

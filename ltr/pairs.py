@@ -24,14 +24,15 @@ queries, or on a Dask worker holding one partition of the table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from smar_ltr.budget import ModalLists
 from smar_ltr.config import ConsistencyConfig
-from smar_ltr.errors import ConfigError, PageTableError
+from smar_ltr.errors import ConfigError, PageTableError, SettingNote
 from smar_ltr.query_seeds import row_streams, stream_integers
 from smar_ltr.schema import QID, UPSTREAM_SCORE
 
@@ -160,6 +161,23 @@ def _pairs_frame(
             "kind": pd.Categorical.from_codes(np.full(winner.shape[0], PAIR_KINDS.index(kind)), pd.Index(PAIR_KINDS)),
         }
     )
+
+
+def note_unknown_beta_modalities(beta: float | Mapping[str, float], modalities: Iterable[str]) -> None:
+    """A :class:`~smar_ltr.errors.SettingNote` when a ``beta`` dict names a modality the training pages lack (a
+    misspelling would otherwise silently keep weight 1). Called once on the whole training set: a fold or
+    partition may lack a rare modality legitimately."""
+    if not isinstance(beta, Mapping):
+        return
+    present = sorted({str(m) for m in modalities})
+    unknown = sorted(set(map(str, beta)) - set(present))
+    if unknown:
+        warnings.warn(
+            f"consistency.beta names modality {unknown[0]!r}, which the training pages do not have, so it has no "
+            f"effect; their modalities: {', '.join(present)}",
+            SettingNote,
+            stacklevel=3,
+        )
 
 
 def _beta_vector(beta: float | Mapping[str, float], names: Sequence[str]) -> np.ndarray:

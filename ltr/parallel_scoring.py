@@ -12,9 +12,8 @@ with the training statistics, and a booster scores each row on its own. The test
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from itertools import pairwise
 
 import numba
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from smar_ltr.groups import block_starts
+from smar_ltr.kernels import kernel_threads
 
 #: Tables with fewer rows than twice this are scored in one pass (a chunk's fixed costs outweigh the overlap).
 MIN_CHUNK_ROWS = 20_000
@@ -57,17 +57,6 @@ def query_chunks(qid: pd.Series, n_chunks: int) -> list[tuple[int, int]]:
     cuts = np.unique(starts[np.minimum(np.searchsorted(starts, targets), len(starts) - 1)])
     edges = [0, *[int(c) for c in cuts if 0 < c < n], n]
     return list(pairwise(edges))
-
-
-@contextmanager
-def kernel_threads(n: int) -> Iterator[None]:
-    """Run this thread's compiled kernels on ``n`` threads (numba's setting is per calling thread)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
 
 
 def score_in_chunks(

@@ -8,6 +8,7 @@ of its own module; this module wires them and returns plain data. The CLI only f
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -16,7 +17,7 @@ import pandas as pd
 
 from smar_ltr.budget import Annotation
 from smar_ltr.config import RunConfig
-from smar_ltr.errors import ConfigError, DatasetError
+from smar_ltr.errors import ConfigError, DatasetError, SettingNote
 from smar_ltr.features import FeatureSet
 from smar_ltr.groups import block_starts
 from smar_ltr.kernels import ranks_in_blocks
@@ -30,6 +31,7 @@ from smar_ltr.label_cost import (
 )
 from smar_ltr.label_free import consistency_metric
 from smar_ltr.list_stage import fit_list_stage, has_list_evidence, out_of_fold_scores
+from smar_ltr.pairs import note_unknown_beta_modalities
 from smar_ltr.pool_pairs import PoolRows, pool_frame
 from smar_ltr.progress import Progress, quiet
 from smar_ltr.rankers import GBDTRanker
@@ -162,8 +164,10 @@ def fit_upstream_models(
     if source == "shipped" or (source == "auto" and splits.has_upstream_scores):
         return {}
     if splits.single_modal is None or len(splits.single_modal) == 0:
-        if UPSTREAM_SCORE in splits.train.columns:
-            missing = int(splits.train[UPSTREAM_SCORE].isna().sum())
+        missing = int(splits.train[UPSTREAM_SCORE].isna().sum()) if UPSTREAM_SCORE in splits.train.columns else -1
+        if missing == 0:  # complete shipped scores, but the config asks to train
+            why = f"single_modal_source is {source!r} though the pages ship {UPSTREAM_SCORE}: use 'auto' or 'shipped'"
+        elif missing > 0:
             why = f"{missing} training rows lack {UPSTREAM_SCORE} (NaN): give every page row its single-modal score"
         else:
             why = f"the pages have no {UPSTREAM_SCORE} column: add one, or a single-modal pool to train on"
@@ -203,17 +207,26 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
     b = config.budget
     annotation = annotate_training(config, train, splits.info)
     validation = annotate_validation(config, prepared.valid, annotation, splits.info)
+    reads = validation_read_mode(config)
+    if reads != "none" and prepared.valid is not None and prepared.valid[PAGE_LABEL].isna().all():
+        warnings.warn(  # e.g. a campaign that left validation pages out, fitted to stop on labels
+            f"early stopping reads validation labels ({reads}) but the validation pages carry none: the reranker "
+            "trains without early stopping; annotate them, or stop on the consistency loss",
+            SettingNote,
+            stacklevel=2,
+        )
     cost = label_cost(
         annotation.labels_used,
         len(train),
         0 if validation is None else validation.labels_used,
         0 if prepared.valid is None else len(prepared.valid),
-        validation_read_mode(config),
+        reads,
     )
     say(
         f"stage 3/4: annotation budget ({annotation.strategy}, p={b.budget}): {cost.labels_used} page labels read "
         f"({cost.train} training, {cost.validation} validation; {cost.label_fraction:.1%} of {cost.candidates})"
     )
+    note_unknown_beta_modalities(config.consistency.beta, train[MODALITY].astype(str).unique())
     supervision = build_supervision(train, annotation, config.consistency, config.seed)
     pool = prepared.pool_rows(config)
     say(

@@ -81,14 +81,6 @@ def build_supervision(frame: pd.DataFrame, annotation: Annotation, cfg: Consiste
     groups = QueryGroups.from_qid(frame[QID].to_numpy()[rows]) if rows.size else None
     offsets = np.concatenate([[0], np.cumsum(groups.sizes)]) if groups is not None else np.array([0])
     labels = frame[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)[rows]
-    if isinstance(cfg.beta, dict):  # a misspelt modality would otherwise silently keep beta 1
-        present = sorted(frame[MODALITY].astype(str).unique())
-        unknown = sorted(set(map(str, cfg.beta)) - set(present))
-        if unknown:
-            raise ConfigError(
-                f"consistency.beta names modality {unknown[0]!r}, which the training pages do not have; "
-                f"their modalities: {', '.join(present)}"
-            )
     empty = empty_pairs()
     intra = empty
     if cfg.mode == "pairwise" and cfg.lam > 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -95,16 +96,22 @@ class SmarModel:
             )
         return frame
 
+    @cached_property
+    def reading_features(self) -> list[Any]:
+        """The extracted features whose columns some tree splits on or the list stage reads (found once: listing
+        an XGBoost booster's splits costs milliseconds, and every rerank asks)."""
+        used = set(self.reranker.used_features())
+        if self.list_stage is not None:
+            used.update(self.list_stage.inputs.columns)
+        return [f for f in self.features if used.intersection(f.output_columns)]
+
     def check_feature_inputs(self, frame: pd.DataFrame) -> None:
         """Refuse pages that lack a column the training pages had and a feature the reranker splits on reads:
         the feature would be NaN and the scores silently different (runs saved before this check list none)."""
         seen = set(self.summary.get("feature_inputs", ()))
         if not seen:
             return
-        used = set(self.reranker.used_features())
-        if self.list_stage is not None:
-            used.update(self.list_stage.inputs.columns)
-        reading = [f for f in self.features if used.intersection(f.output_columns)]
+        reading = self.reading_features
         missing = sorted({c for f in reading for c in f.inputs if c in seen and c not in frame.columns})
         if missing:
             names = sorted(f.name for f in reading if missing[0] in f.inputs)
@@ -122,10 +129,7 @@ class SmarModel:
         """
         if not used_only:
             return design_matrix(frame, self.features, self.raw_features, self.config.upstream_as_feature)
-        used = set(self.reranker.used_features())
-        if self.list_stage is not None:
-            used.update(self.list_stage.inputs.columns)
-        needed = FeatureSet([f for f in self.features if used.intersection(f.output_columns)], self.features.selection)
+        needed = FeatureSet(self.reading_features, self.features.selection)
         extracted = needed.transform_columns(frame)
         return design_matrix(frame, self.features, self.raw_features, self.config.upstream_as_feature, extracted)
 

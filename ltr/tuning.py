@@ -180,13 +180,13 @@ def study_identity(splits: PageSplits, metric: str, fixed_budget: float | None) 
 
 
 def check_study_identity(study: optuna.Study, identity: dict[str, Any], study_name: str) -> None:
-    """Record ``identity`` on a new study; refuse resuming one that tuned other pages, metric or mode."""
+    """Record ``identity`` on a study without trials; refuse resuming one whose trials tuned other pages, metric
+    or mode (studies from before the record are resumed as they are)."""
     recorded = study.user_attrs.get("smar_identity")
-    if recorded is None:
-        if not study.trials:
-            study.set_user_attr("smar_identity", identity)
+    if not study.trials:  # nothing to compare yet (e.g. a first run stopped before its first trial)
+        study.set_user_attr("smar_identity", identity)
         return
-    if recorded != identity:
+    if recorded is not None and recorded != identity:
         what = [k for k in identity if recorded.get(k) != identity[k]]
         before = ", ".join(f"{k}={recorded.get(k)!r}" for k in what)
         raise ConfigError(
@@ -304,6 +304,10 @@ def tune(
         )
 
     study.optimize(objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs, callbacks=[report_progress])
+    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
+        reasons = [t.user_attrs["pruned_because"] for t in study.trials if "pruned_because" in t.user_attrs]
+        if reasons:  # the same problem in every trial: say it, not "run more trials"
+            raise ConfigError(f"every trial was skipped; the first because: {reasons[0]}")
     front = _front(study, multi)
     rec = dict(recommend(front, tolerance))
     config_path = out / "recommended.json"

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from smar_ltr.campaign import campaign_status, export_campaign, import_answers, plan_campaign
 from smar_ltr.cli.app import app
 from smar_ltr.datasets import load_dataset
-from smar_ltr.errors import CampaignError, ConfigError, DatasetError, PageTableError
+from smar_ltr.errors import CampaignError, ConfigError, PageTableError
 
 runner = CliRunner()
 
@@ -76,7 +76,7 @@ def test_answers_of_another_campaign_are_refused(tmp_path, pages) -> None:
     other = plan_campaign(tmp_path / "other", unlabelled, strategy="top", budget=0.3, seed=1, label_scale=(0, 1))
     key = {k: min(v, 1) for k, v in hidden_key(labelled).items()}
     answers = answer_worklist(other.batch_csv, key, tmp_path / "binary.csv")
-    with pytest.raises(CampaignError, match=r"is a task of campaign [0-9a-f]{12}, not of this one"):
+    with pytest.raises(CampaignError, match=r"is a task of campaign c[0-9a-f]{12}, not of this one"):
         import_answers(tmp_path / "ours", unlabelled, answers)
     assert pd.read_csv(ours.batch_csv)["campaign"].nunique() == 1
     again = _plan(tmp_path / "again", unlabelled)  # the same plan: the same worklist, byte for byte
@@ -123,8 +123,6 @@ def test_plans_that_cannot_work_are_refused(tmp_path, pages) -> None:
     with pytest.raises(ConfigError, match="LOW < HIGH"):
         plan_campaign(tmp_path / "s", unlabelled, strategy="top", budget=0.3, label_scale=(4, 0))
     assert not (tmp_path / "b").exists() and not (tmp_path / "s").exists()
-    with pytest.raises(DatasetError, match="generated and reads no files"):
-        load_dataset("synthetic", data_dir=tmp_path)
 
 
 def test_exporting_again_replaces_the_earlier_export_only(tmp_path, pages) -> None:
@@ -172,7 +170,7 @@ def test_validation_pages_are_labelled_only_when_the_fit_reads_them(tmp_path, pa
     bogus = _cli(*common[:-4], "--strategy", "bogus", "--out", tmp_path / "g")
     assert bogus.exit_code == 1 and "top, band, random, iso-anchor" in bogus.output
     no_dataset = _cli("annotate", "plan", "--data-dir", page_dir, "--out", tmp_path / "n")
-    assert no_dataset.exit_code == 1 and "--dataset pages" in no_dataset.output
+    assert no_dataset.exit_code == 1 and "is generated and reads no files" in no_dataset.output
 
 
 def test_an_unread_validation_flag_gets_a_note(tmp_path) -> None:
@@ -203,3 +201,22 @@ def test_pages_without_a_page_label_column_are_told_to_add_an_empty_one(tmp_path
     train.to_parquet(tmp_path / "p" / "train.parquet", index=False)
     with pytest.raises(PageTableError, match=r"missing column 'page_label'.*every value empty/null"):
         load_dataset("pages", tmp_path / "p")
+
+
+def test_stopping_on_labels_the_campaign_did_not_collect_is_said(tmp_path, pages) -> None:
+    from conftest import fast_config
+
+    from smar_ltr.errors import SettingNote
+    from smar_ltr.pipeline import fit
+
+    labelled, unlabelled = pages
+    report = _plan(tmp_path / "c", unlabelled, label_validation=False)
+    import_answers(
+        tmp_path / "c", unlabelled, answer_worklist(report.batch_csv, hidden_key(labelled), tmp_path / "a.csv")
+    )
+    export_campaign(tmp_path / "c", unlabelled, tmp_path / "x")
+    exported = load_dataset("pages", tmp_path / "x")
+    on_labels = fast_config(budget={"strategy": "given"}, consistency={"early_stopping": "labels"})
+    with pytest.warns(SettingNote, match="validation pages carry none: the reranker trains without early stopping"):
+        _, state = fit(on_labels, exported)
+    assert state.cost.validation == 0

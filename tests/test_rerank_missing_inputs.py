@@ -3,6 +3,8 @@ would change without a word, so it is refused, naming the column and a feature t
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from smar_ltr.errors import DatasetError
@@ -20,7 +22,16 @@ def test_a_column_the_features_read_is_required_at_rerank(fitted_small, small_sp
 
 def test_runs_saved_before_the_check_rerank_as_they_did(fitted_small, small_splits) -> None:
     model, _ = fitted_small
-    old = model.__class__(
-        **{**model.__dict__, "summary": {k: v for k, v in model.summary.items() if k != "feature_inputs"}}
-    )
+    old = dataclasses.replace(model, summary={k: v for k, v in model.summary.items() if k != "feature_inputs"})
     assert rerank(old, small_splits.test.drop(columns="query"))["score"].notna().all()
+
+
+def test_a_column_only_unused_features_read_may_be_missing(fitted_small, small_splits) -> None:
+    model, _ = fitted_small
+    pages = small_splits.test.drop(columns="query")
+    # the same run, as if no tree split on a feature reading `query`: its absence cannot change a score
+    blind = dataclasses.replace(model)
+    blind.reading_features = [f for f in model.reading_features if "query" not in f.inputs]
+    blind.check_feature_inputs(pages)  # no refusal
+    with pytest.raises(DatasetError, match="lack column 'query'"):
+        model.check_feature_inputs(pages)

@@ -128,6 +128,16 @@ def test_bad_timeout_or_budget_is_refused_before_any_file(tmp_path, small_splits
 def test_a_trial_the_pages_cannot_train_is_skipped_with_its_reason(tmp_path, small_splits) -> None:
     said: list[str] = []
     huge = SearchSpace(n_estimators=(10, 12), num_leaves=(7, 8), min_data_in_leaf=(100_000, 100_001))
-    with pytest.raises(ConfigError, match="no completed trial"):
+    with pytest.raises(ConfigError, match="every trial was skipped; the first because: LightGBM cannot train"):
         tune(fast_config(), tmp_path, n_trials=1, space=huge, splits=small_splits, progress=said.append)
     assert any("skipped: LightGBM cannot train" in line and "min_data_in_leaf" in line for line in said)
+
+
+def test_a_study_without_trials_takes_the_new_identity(tmp_path) -> None:
+    from smar_ltr.tuning import check_study_identity
+
+    study = open_study(f"sqlite:///{tmp_path / 'e.db'}", "e", multi=True)
+    check_study_identity(study, {"pages": "a", "metric": "ndcg@10", "fixed_budget": None}, "e")
+    # the first run stopped before any trial: the next, on fixed pages, is not refused
+    check_study_identity(study, {"pages": "b", "metric": "ndcg@10", "fixed_budget": None}, "e")
+    assert study.user_attrs["smar_identity"]["pages"] == "b"

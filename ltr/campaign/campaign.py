@@ -166,7 +166,8 @@ def plan_campaign(
     # what the answers depend on, not when it was planned: the same plan gives the same worklists byte for byte
     keys = ("strategy", "budget", "seed", "band", "label_scale", "splits", "fingerprint")
     identity = json.dumps({k: settings[k] for k in keys}, sort_keys=True)
-    settings["campaign_id"] = hashlib.sha256(identity.encode()).hexdigest()[:12]
+    # a leading letter: spreadsheets keep it text (an all-digit or "123e45..." id would be turned into a number)
+    settings["campaign_id"] = "c" + hashlib.sha256(identity.encode()).hexdigest()[:12]
     state = CampaignState()
     _advance(state, pool, settings)  # validates strategy and budget through budget.annotate
     if state.done:  # e.g. a band past the end of every list: a campaign that asks nothing is a mistake

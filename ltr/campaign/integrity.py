@@ -28,7 +28,7 @@ def _is_int(value: Any) -> bool:
 def _settings_problem(settings: Any) -> str | None:
     if not isinstance(settings, dict):
         return "is not a JSON object"
-    expected = {
+    expected: dict[str, type | tuple[type, ...]] = {
         "source": dict,
         "strategy": str,
         "budget": (int, float),

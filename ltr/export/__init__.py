@@ -128,10 +128,11 @@ def build_export(model: SmarModel, fmt: str, out: str | Path, name: str | None =
 
 
 def write_export(export: Export) -> list[Path]:
-    """Write every file of ``export``, all or none; returns their paths.
+    """Write every file of ``export``; returns their paths.
 
-    Every location is checked before anything is written (a folder in the way, an unwritable directory), so one
-    bad path cannot leave the set half-written; each file is then replaced atomically.
+    Every location is checked before anything is written (a folder in the way, an unwritable directory), so a
+    bad path costs no file; each file is then replaced atomically (an I/O failure on a later file, such as a
+    full disk, can still leave the earlier ones written).
     """
     for path in export.files:
         check_output_location(path, "file", "export file", ExportError)

@@ -64,13 +64,15 @@ class LightGBMRanker(GBDTRanker):
                 valid_names=["valid"] if valid_sets else None,
                 callbacks=callbacks,
             )
-        except lgb.basic.LightGBMError as exc:  # e.g. "Check failed: num_features() > 0" on a tiny table
+        except lgb.basic.LightGBMError as exc:
             first = str(exc).splitlines()[0][:160]
-            raise ConfigError(
-                f"LightGBM cannot train on these {len(y)} rows ({first}); with min_data_in_leaf="
-                f"{self.min_data_in_leaf} no feature can split so few rows: lower reranker.min_data_in_leaf "
-                "(or single_modal.min_data_in_leaf), or give it more pages"
-            ) from None
+            if "num_features" in first:  # every feature filtered out: too few rows for min_data_in_leaf
+                raise ConfigError(
+                    f"LightGBM cannot train on these {len(y)} rows ({first}); with min_data_in_leaf="
+                    f"{self.min_data_in_leaf} no feature can split so few rows: lower reranker.min_data_in_leaf "
+                    "(or single_modal.min_data_in_leaf), or give it more pages"
+                ) from None
+            raise ConfigError(f"LightGBM refused to train: {first}; check the GBDT settings (params)") from None
         best = self.booster_.best_iteration
         self.best_iteration_ = int(best) if best and best > 0 else self.booster_.current_iteration()
 
