@@ -250,7 +250,7 @@ def main() -> None:
     noise = "" if args.dataset == "synthetic" else f", modal_label_noise {noise_value}"
     threads = "Single-threaded" if args.n_threads == 1 else f"{args.n_threads} GBDT threads"
     md = [
-        f"Validation NDCG@10 on `{args.dataset if letor is None else f'letor {letor}'}`{noise}, budget {args.budget} (top unless marked), seeds "
+        f"Validation NDCG@10 on `{args.dataset if letor is None else 'letor ' + '/'.join(letor.parts[-2:])}`{noise}, budget {args.budget} (top unless marked), seeds "
         f"{args.seeds}; test split unused. `label fraction` is the honest count (training + validation labels "
         "read). Baselines early-stop on every validation label of the pages they are scored on (favoured); "
         f"`labels` early stopping reads a budgeted share of them. {threads}; machine shared.",
