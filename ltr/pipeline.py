@@ -208,7 +208,8 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
     annotation = annotate_training(config, train, splits.info)
     validation = annotate_validation(config, prepared.valid, annotation, splits.info)
     reads = validation_read_mode(config)
-    if reads != "none" and prepared.valid is not None and prepared.valid[PAGE_LABEL].isna().all():
+    valid = prepared.valid
+    if reads != "none" and valid is not None and (PAGE_LABEL not in valid or valid[PAGE_LABEL].isna().all()):
         warnings.warn(  # e.g. a campaign that left validation pages out, fitted to stop on labels
             f"early stopping reads validation labels ({reads}) but the validation pages carry none: the reranker "
             "trains without early stopping; annotate them, or stop on the consistency loss",
