@@ -77,6 +77,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
+    if path.suffix.lower() not in (".json", ".toml"):  # a YAML file would fail as "not valid JSON"
+        raise ConfigError(f"config file {str(path)!r} must be .json or .toml, got {path.suffix or 'no suffix'!r}")
     text = path.read_text()
     try:
         if path.suffix.lower() == ".toml":

@@ -174,6 +174,14 @@ def _write_json(path: Path, record: dict[str, Any]) -> None:
     write_atomic(path, write)
 
 
+def _check_sweep_folder(out: Path) -> None:
+    """Refuse a folder that holds files but no earlier sweep: the sweep's own files would land among the user's."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"sweep output {str(out)!r} is a file; pass a folder")
+    if out.is_dir() and any(out.iterdir()) and not ((out / "cells").is_dir() or (out / "results.json").is_file()):
+        raise ConfigError(f"{str(out)!r} holds files but no earlier sweep; write the sweep into a new or empty folder")
+
+
 def run_sweep(
     spec: SweepSpec, load: SplitsLoader, cache_dir: str | Path, on_cell: CellProgress | None = None
 ) -> list[dict[str, Any]]:
@@ -369,6 +377,7 @@ def sweep(
     from smar_ltr.sweep_plot import write_outputs
 
     out = Path(out_dir)
+    _check_sweep_folder(out)
     records = run_sweep(spec, load, out / "cells" if cache_dir is None else cache_dir, on_cell)
     rows = summarise(records, metric)
     cheapest = cheapest_within(rows, tolerance, reference)

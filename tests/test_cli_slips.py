@@ -25,3 +25,12 @@ def test_a_label_scale_below_the_labels_is_said(small_splits) -> None:
     top = int(small_splits.train["page_label"].max())
     with pytest.warns(SettingNote, match=f"labels reach grade {top} but the declared label scale tops at"):
         fit(fast_config(budget={"strategy": "iso-anchor", "max_label": top - 1}), small_splits)
+
+
+def test_a_config_file_of_another_format_is_named(tmp_path) -> None:
+    from smar_ltr.config import load_config
+    from smar_ltr.errors import ConfigError
+
+    (tmp_path / "run.yaml").write_text("seed: 3\n")
+    with pytest.raises(ConfigError, match=r"must be \.json or \.toml, got '\.yaml'"):
+        load_config(tmp_path / "run.yaml")

@@ -243,3 +243,11 @@ def test_fields_split_below_zero_are_noted_for_elasticsearch(runs, tmp_path):
     noted = [n for n in export.notes if "refuses negative values" in n]
     assert len(noted) == 1 and "split below 0" in noted[0]  # the synthetic dataset's columns go below 0
     assert not [n for n in build_export(runs["lightgbm"], "vespa", tmp_path / "v.json").notes if "negative" in n]
+
+
+def test_vespa_profile_names_are_identifiers(runs, tmp_path):
+    for bad in ("my model", "-bad", "2fast"):
+        with pytest.raises(ExportError, match="cannot name a Vespa rank profile"):
+            build_export(runs["lightgbm"], "vespa", tmp_path / "m.json", name=bad)
+    export = build_export(runs["lightgbm"], "vespa", tmp_path / "2-model.json")  # a default from the file name
+    assert "rank-profile f_2_model inherits default" in export.files[tmp_path / "2-model.rank-profile.sd"]

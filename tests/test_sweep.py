@@ -234,3 +234,15 @@ def test_sweep_command_writes_the_curve_and_reports_the_cheapest_budget(tmp_path
     assert {p.name for p in (tmp_path / "s").iterdir()} == {"cells", "curve.png", "results.json", "results.md"}
     bad = runner.invoke(app, ["sweep", "--budgets", "0.1,x", "--out", str(tmp_path / "t")])
     assert bad.exit_code == 1 and bad.stderr.strip() == "error: --budgets: 'x' is not a valid float"
+
+
+def test_a_folder_of_other_files_is_not_a_sweep_output(tmp_path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("not a sweep")
+
+    def never_load(_config):
+        raise AssertionError("nothing may be computed before the folder is checked")
+
+    with pytest.raises(ConfigError, match="holds files but no earlier sweep"):
+        sweep(_spec("synthetic", None, {"size": "small"}), never_load, tmp_path / "mine")
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]

@@ -87,7 +87,13 @@ def build_export(model: SmarModel, fmt: str, out: str | Path, name: str | None =
             f"this run has a list stage (per-list offsets over the whole result page), which {fmt} cannot compute "
             "one document at a time; refit with --set list_stage.mode=none to export"
         )
+    if fmt == "vespa" and name is not None and not vespa.IDENTIFIER.fullmatch(name):
+        raise ExportError(
+            f"--name {name!r} cannot name a Vespa rank profile; use letters, digits and _ (not first a digit)"
+        )
     name = name or model_name(out)
+    if fmt == "vespa" and not vespa.IDENTIFIER.fullmatch(name):  # a default from a file name like "2-model"
+        name = vespa.vespa_names([name])[0]
     ensemble: Ensemble = ensemble_of(model.reranker)
     stem = out.with_name(out.name[: -len(".json")])
     notes = [
