@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from smar_ltr import __version__
-from smar_ltr.atomic import check_output_location, make_temporary_dir, replace_dir_atomically, write_atomic
+from smar_ltr.atomic import check_output_location, make_temporary_dir, replacing_dir, write_atomic
 from smar_ltr.coercion import plain
 from smar_ltr.config import RunConfig, from_dict
 from smar_ltr.errors import ArtifactError
@@ -103,13 +103,8 @@ def staged_dir(out: str | Path) -> Iterator[Path]:
     """
     target = check_output_dir(Path(out))
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = make_temporary_dir(target)
-    try:
+    with replacing_dir(target) as tmp:
         yield tmp
-        replace_dir_atomically(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def write_manifest(run_dir: Path, kind: str, seed: int, **fields: Any) -> None:

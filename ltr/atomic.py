@@ -12,7 +12,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +234,19 @@ def write_dir_atomic(out_dir: str | Path, writer: Callable[[Path], Any], overwri
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return [out_dir / rel for rel in files]
+
+
+@contextmanager
+def replacing_dir(target: Path) -> Iterator[Path]:
+    """Yield a temporary sibling of ``target`` to fill; on success it replaces ``target`` (new or existing) in one
+    rename, on any error it is removed and ``target`` is left as it was."""
+    tmp = make_temporary_dir(target)
+    try:
+        yield tmp
+        replace_dir_atomically(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def replace_dir_atomically(tmp: Path, out: Path) -> None:

@@ -27,7 +27,7 @@ from smar_ltr.budget import SIMULATED, annotated_rows
 from smar_ltr.config import RunConfig, from_dict
 from smar_ltr.errors import ConfigError, SmarError
 from smar_ltr.evaluation import metric_values, relevance_labels
-from smar_ltr.pipeline import FitState, SmarModel, fit_prepared, prepare
+from smar_ltr.pipeline import FitState, SmarModel, data_fingerprint, fit_prepared, prepare
 from smar_ltr.progress import Progress, quiet
 from smar_ltr.schema import MODALITY, UPSTREAM_SCORE
 from smar_ltr.splits import PageSplits
@@ -165,17 +165,10 @@ def open_study(storage: str, study_name: str, multi: bool) -> optuna.Study:
 
 
 def study_identity(splits: PageSplits, metric: str, fixed_budget: float | None) -> dict[str, Any]:
-    """What a study's trials must share to be compared: the pages tuned on (a digest of train and valid), the
-    metric and the mode (a fixed budget or the budget tuned)."""
-    digest = hashlib.sha256()
-    for frame in (splits.train, splits.valid):
-        if frame is not None:
-            try:
-                hashed = pd.util.hash_pandas_object(frame, index=False)
-            except TypeError:  # unhashable cells (lists): hash their text
-                hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
-            digest.update(hashed.to_numpy().tobytes())
-            digest.update(",".join(map(str, frame.columns)).encode())
+    """What a study's trials must share to be compared: the pages tuned on (the runs' own data fingerprint, of
+    train and valid), the metric and the mode (a fixed budget or the budget tuned)."""
+    prints = "".join(data_fingerprint(f) for f in (splits.train, splits.valid) if f is not None)
+    digest = hashlib.sha256(prints.encode())
     return {"pages": digest.hexdigest()[:16], "metric": metric, "fixed_budget": fixed_budget}
 
 
@@ -347,7 +340,6 @@ def _front(study: optuna.Study, multi: bool) -> list[dict[str, Any]]:
 
 
 def _write_front(front: list[dict[str, Any]], path: Path) -> None:
-    import pandas as pd
 
     rows = [
         {

@@ -97,6 +97,7 @@ def read_labelstudio_answers(path: Path) -> list[AnswerRow]:
         raise CampaignError(f"{path.name} must hold a JSON list of tasks, as Label Studio's JSON export does")
     rows = []
     controls: set[str] = set()  # from_name of every result, to name a renamed control when no label is found
+    minimal = False  # a JSON-MIN export: no control names to report
     for i, task in enumerate(tasks):
         if not isinstance(task, dict):
             raise CampaignError(f"{path.name} task #{i + 1} is not a JSON object; export the project as JSON")
@@ -114,7 +115,7 @@ def read_labelstudio_answers(path: Path) -> list[AnswerRow]:
                         labels.extend(_choices(result.get("value")))
         else:  # JSON-MIN: data fields and the control's value side by side
             data, labels = task, _choices(task.get(LS_CONTROL))
-            controls.add("JSON-MIN")
+            minimal = True
         rows.append(
             AnswerRow(
                 where=where,
@@ -128,15 +129,14 @@ def read_labelstudio_answers(path: Path) -> list[AnswerRow]:
             )
         )
     if rows and not any(row.labels for row in rows):
-        other = sorted(controls - {LS_CONTROL, "JSON-MIN"})
+        other = sorted(controls - {LS_CONTROL})
+        keep = f"; keep the labelling config the campaign wrote (its choice control is named {LS_CONTROL!r})"
         if other:
-            why = f"its results come from control(s) {', '.join(map(repr, other))}, not {LS_CONTROL!r}"
-        elif "JSON-MIN" in controls:
-            why = f"no record has a {LS_CONTROL!r} value"
+            why = f"its results come from control(s) {', '.join(map(repr, other))}, not {LS_CONTROL!r}{keep}"
+        elif minimal:
+            why = f"no record has a {LS_CONTROL!r} value{keep}"
         else:
             why = "no task has an annotation; export the project after annotating (not the tasks file imported)"
-        if other or "JSON-MIN" in controls:
-            why += f"; keep the labelling config the campaign wrote (its choice control is named {LS_CONTROL!r})"
         raise CampaignError(f"{path.name} holds no answer: {why}")
     return rows
 

@@ -10,14 +10,13 @@ declares the label scale (``max_label``).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from smar_ltr.atomic import make_temporary_dir, replace_dir_atomically, write_dir_atomic
+from smar_ltr.atomic import replacing_dir, write_dir_atomic
 from smar_ltr.campaign.campaign import open_campaign
 from smar_ltr.campaign.pool import split_part
 from smar_ltr.campaign.rounds import ISO, answered_labels, split_progress
@@ -111,13 +110,8 @@ def export_campaign(directory: str | Path, splits: PageSplits, out: str | Path) 
                 f"{str(out)!r} is an earlier export but also holds {foreign[0]!r}, which the export did not write; "
                 "move it out or export into a new directory"
             )
-        tmp = make_temporary_dir(out)
-        try:
+        with replacing_dir(out) as tmp:
             write(tmp)
-            replace_dir_atomically(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         files = sorted(p for p in out.rglob("*") if p.is_file())
     else:
         files = write_dir_atomic(out, write)
