@@ -77,6 +77,10 @@ def tune_command(
         typer.echo(json.dumps(result.to_dict()))
         return
     typer.echo(f"study {result.study_name!r} in {result.storage}: {result.n_trials} completed trials")
+    typer.echo(
+        f"every trial scored on the same {result.study_labels} validation page labels "
+        f"({result.study_label_fraction:.1%} of the candidates), read once by the study on top of what each trial reads"
+    )
     typer.echo(f"Pareto front ({metric} against fraction of page labels):")
     for p in result.pareto:
         typer.echo(

@@ -280,7 +280,7 @@ class SMARRanker(BaseEstimator):
         supervision = build_supervision(frame, annotation, c, config.seed)
         valid, valid_read, n_valid = early_stopping_set(eval_set, names, rankers, config, annotation)
         reranker = train_reranker(design, frame, supervision, config.reranker, c, config.seed, valid)
-        cost = label_cost(annotation.labels_used, len(frame), valid_read, n_valid, config.budget.validation)
+        cost = label_cost(annotation.labels_used, len(frame), valid_read, n_valid)
         # fitted state is set only once training succeeded: a failed refit leaves the previous model whole
         self.reranker_ = reranker
         self.single_modal_rankers_ = rankers

@@ -27,7 +27,7 @@ from smar_ltr.baselines import (
 from smar_ltr.budget import Annotation, annotated_rows, annotation_from_rows
 from smar_ltr.config import RunConfig
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
-from smar_ltr.label_cost import label_cost, validation_read_mode
+from smar_ltr.label_cost import label_cost
 from smar_ltr.metrics import constant_label_queries, evaluate_per_query, parse_metric
 from smar_ltr.metrics import evaluate as compute_metrics
 from smar_ltr.pipeline import (
@@ -185,7 +185,6 @@ def _rebuild_state(model: SmarModel, splits: PageSplits) -> FitState:
         len(train),
         0 if validation is None else validation.labels_used,
         0 if valid is None else len(valid),
-        validation_read_mode(cfg),
     )
     X_valid = model.featurize(valid) if valid is not None else None
     return FitState(train, valid, model.featurize(train), X_valid, annotation, validation, None, cost)
@@ -333,10 +332,9 @@ def evaluate_run(
             X_test = model.featurize(frame)
         if method == "smar":
             assert X_test is not None  # featurized above
-            smar_mode = validation_read_mode(config)
             scores, cost = (
                 model.score_features(frame, X_test),
-                label_cost(smar_used, n_train, valid_used, n_valid, smar_mode),
+                label_cost(smar_used, n_train, valid_used, n_valid),
             )
         elif method in NATIVE_BASELINES:
             every_row, upstream = NATIVE_BASELINES[method]
@@ -346,15 +344,15 @@ def evaluate_run(
             assert X_test is not None  # featurized above
             X_in = with_upstream_column(X_test, frame) if upstream else X_test
             scores = _baseline(baselines, method, model, state, rows, eval_set, upstream).predict(X_in)
-            cost = label_cost(rows.size, n_train, 0 if eval_set is None else len(eval_set[1]), n_valid, mode)
+            cost = label_cost(rows.size, n_train, 0 if eval_set is None else len(eval_set[1]), n_valid)
         elif method == "single_modal":
             calibration = fit_modal_calibration(state.train, state.annotation.mask)
             scores = calibrated_scores(frame, calibration)
-            cost = label_cost(calibration.labels_used, n_train, 0, n_valid, mode)
+            cost = label_cost(calibration.labels_used, n_train, 0, n_valid)
         elif method in ("fusion_minmax", "fusion_zscore"):
-            scores, cost = fusion_scores(frame, method.split("_")[1]), label_cost(0, n_train, 0, n_valid, mode)
+            scores, cost = fusion_scores(frame, method.split("_")[1]), label_cost(0, n_train, 0, n_valid)
         else:
-            scores, cost = interleave_scores(frame), label_cost(0, n_train, 0, n_valid, mode)
+            scores, cost = interleave_scores(frame), label_cost(0, n_train, 0, n_valid)
         scores = np.nan_to_num(np.asarray(scores, dtype=float)[labelled], neginf=-1e30)
         values = metric_values(labels, binary, scores, qid, metrics, modality, reference)
         by_query = None

@@ -14,8 +14,8 @@ read:
     no validation labels, no early stopping.
 
 :class:`LabelCost` reports ``labels_used`` and ``label_fraction`` = labels read / candidates of the pages they
-were read from (training pages, plus validation pages unless ``none``). The fully supervised baseline reads every
-label of both, so its fraction is 1.0.
+could come from: training plus validation pages, for every method, whether or not it reads validation labels (one
+denominator). The fully supervised baseline reads every label of both, so its fraction is 1.0.
 """
 
 from __future__ import annotations
@@ -102,8 +102,7 @@ class LabelCost:
     validation : int
         Validation page labels read (early stopping, trial scoring).
     candidates : int
-        Candidates of the pages those labels could come from: training pages, plus validation pages unless the
-        run reads none of their labels.
+        Candidates of the pages any method may read labels from: training plus validation pages.
     """
 
     train: int
@@ -131,12 +130,15 @@ class LabelCost:
         }
 
 
-def label_cost(train_read: int, n_train: int, validation_read: int, n_valid: int, mode: str) -> LabelCost:
+def label_cost(train_read: int, n_train: int, validation_read: int, n_valid: int) -> LabelCost:
     """The cost of reading ``train_read`` of ``n_train`` training and ``validation_read`` of ``n_valid``
-    validation candidates; validation pages count as candidates unless ``mode`` is ``none`` or none of their
-    labels is read (a method that reads no validation label spends its fraction on the training pages alone)."""
-    pool = n_train + (n_valid if check_validation_mode(mode) != "none" and validation_read > 0 else 0)
-    return LabelCost(int(train_read), int(validation_read), int(pool))
+    validation candidates.
+
+    One denominator for every method, route and report: the candidates of the pages any method may read
+    (training + validation), whether or not this method reads validation labels. So ``full_supervision`` is 1.0
+    and a fraction means the same thing in every row, table and plot.
+    """
+    return LabelCost(int(train_read), int(validation_read), int(n_train) + int(n_valid))
 
 
 def rows_of(annotation: Annotation | None) -> np.ndarray:

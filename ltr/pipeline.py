@@ -221,7 +221,6 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         len(train),
         0 if validation is None else validation.labels_used,
         0 if prepared.valid is None else len(prepared.valid),
-        reads,
     )
     say(
         f"stage 3/4: annotation budget ({annotation.strategy}, p={b.budget}): {cost.labels_used} page labels read "

@@ -101,8 +101,9 @@ def test_single_modal_baseline_trains_no_ranker_and_costs_the_budget(recorded) -
     assert calls == []
     assert result.train_labels == state.annotation.labels_used
     assert result.validation_labels == 0  # no early stopping, no validation label
-    # no validation label read: its pool is the training pages alone
-    assert result.label_fraction == pytest.approx(state.annotation.labels_used / len(state.train), abs=1e-6)
+    # no validation label read: the validation pages still count (one denominator)
+    n_candidates = len(state.train) + len(state.valid)
+    assert result.label_fraction == pytest.approx(state.annotation.labels_used / n_candidates, abs=1e-6)
 
 
 def _pages(n_queries: int, seed: int) -> pd.DataFrame:

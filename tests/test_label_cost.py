@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import fast_config
 
@@ -69,8 +72,9 @@ def test_full_and_none_validation(prepared_small, small_splits) -> None:
     assert full.cost.label_fraction > 0.3  # the validation pages dominate a small training budget
     _, none = _fit(prepared_small, strategy="top", budget=0.1, validation="none")
     assert none.eval_set is None and none.cost.validation == 0
-    assert none.cost.candidates == len(small_splits.train)
-    assert none.cost.label_fraction == pytest.approx(0.1, abs=0.01)
+    n_train, n_valid = len(small_splits.train), len(small_splits.valid)
+    assert none.cost.candidates == n_train + n_valid  # one denominator, whatever the run reads
+    assert none.cost.label_fraction == pytest.approx(none.cost.train / (n_train + n_valid))
     with pytest.raises(ConfigError, match=r"budget.validation 'some' is unknown"):
         fast_config(budget={"validation": "some"})
 
@@ -91,14 +95,28 @@ def test_every_method_reports_what_it_read(prepared_small, small_splits, tmp_pat
 
 
 def test_label_cost_arithmetic() -> None:
-    cost = label_cost(10, 100, 5, 50, "budgeted")
+    cost = label_cost(10, 100, 5, 50)
     assert (cost.labels_used, cost.candidates, cost.label_fraction) == (15, 150, 0.1)
-    assert label_cost(100, 100, 50, 50, "full").label_fraction == 1.0
-    assert label_cost(10, 100, 0, 50, "none").candidates == 100
-    assert label_cost(10, 100, 0, 50, "budgeted").candidates == 100  # no validation label read: not in the pool
+    assert label_cost(100, 100, 50, 50).label_fraction == 1.0
+    # no validation label read: the validation pages still count (one denominator for every method)
+    assert label_cost(10, 100, 0, 50).candidates == 150
 
 
-def test_tuning_counts_validation_labels(tmp_path, small_splits) -> None:
+def test_every_fraction_of_the_eval_table_has_one_denominator(prepared_small, small_splits) -> None:
+    """SMAR stopping on its consistency loss reads no validation label; its fraction is still over training +
+    validation candidates, like full supervision's 1.0 (issue 25: 5361 / 22423 printed as 0.300)."""
+    model, state = fit_prepared(fast_config(budget={"strategy": "top", "budget": 0.3}), prepared_small)
+    report = evaluate_run(model.config, model, state, small_splits)
+    pool = len(small_splits.train) + len(small_splits.valid)
+    full = report.result("full_supervision")
+    assert full.labels_used == pool and full.label_fraction == 1.0
+    assert report.result("smar").validation_labels == 0
+    for r in report.results:
+        assert r.label_fraction == pytest.approx(r.labels_used / pool, abs=1e-6), r.method
+        assert r.label_fraction == pytest.approx(r.labels_used / full.labels_used, abs=1e-6), r.method
+
+
+def test_tuning_counts_what_trials_read_and_what_the_study_reads(tmp_path, small_splits) -> None:
     import optuna
 
     from smar_ltr.tuning import SearchSpace, tune
@@ -107,12 +125,16 @@ def test_tuning_counts_validation_labels(tmp_path, small_splits) -> None:
     result = tune(fast_config(), tmp_path, n_trials=2, space=space, splits=small_splits, study_name="cost")
     pool = len(small_splits.train) + len(small_splits.valid)
     study = optuna.load_study(study_name="cost", storage=result.storage)
-    for trial in study.trials:
+    for trial in study.trials:  # a trial stops on its consistency loss: it reads its training labels only
         used = trial.user_attrs["labels_used"]
         assert trial.user_attrs["label_fraction"] == pytest.approx(used / pool)
-        assert used > trial.params["budget"] * len(small_splits.train) * 0.9  # training labels alone are fewer
-    with pytest.raises(ConfigError, match="tuning scores every trial on validation"):
-        tune(fast_config(budget={"validation": "none"}), tmp_path / "x", n_trials=1, splits=small_splits)
+        assert abs(used - trial.params["budget"] * len(small_splits.train)) <= 0.1 * len(small_splits.train)
+    labelled = int(small_splits.valid["page_label"].notna().sum())
+    assert result.study_labels == labelled and result.study_label_fraction == pytest.approx(labelled / pool, abs=1e-6)
+    no_labels = pd.array([pd.NA] * len(small_splits.valid), dtype="Int64")
+    unlabelled = dataclasses.replace(small_splits, valid=small_splits.valid.assign(page_label=no_labels))
+    with pytest.raises(ConfigError, match="tuning scores every trial on the labelled validation pages"):
+        tune(fast_config(), tmp_path / "x", n_trials=1, splits=unlabelled)
 
 
 def test_fit_end_to_end_reports_the_cost(small_splits) -> None:

@@ -88,9 +88,43 @@ def test_recommended_config_reproduces_its_validation_metric(tmp_path, small_spl
     result = tune(fast_config(), tmp_path, n_trials=2, space=SPACE, splits=small_splits, study_name="r")
     cfg = from_dict(RunConfig, json.loads((tmp_path / "recommended.json").read_text()))
     model, state = fit(cfg, small_splits)
-    # trials are scored on the validation rows they read (budgeted), the same rows early stopping used
+    # refitted as a user would, scored on the study's evaluation labels (every labelled validation row)
     assert validation_score(model, state, "ndcg@10") == pytest.approx(result.recommended["metric"], abs=1e-9)
     assert result.recommended["label_fraction"] == pytest.approx(state.cost.label_fraction)
+
+
+#: Only the budget varies: every other tuned setting has one value.
+BUDGET_ONLY = SearchSpace(
+    strategies=("top",), modes=("pairwise",), modality_share=(1.0, 1.0), beta=(1.0, 1.0), gamma=(0.5, 0.5),
+    lam=(1.0, 1.0), mu=(1.0, 1.0), num_leaves=(7, 7), learning_rate=(0.1, 0.1), n_estimators=(40, 40),
+    min_data_in_leaf=(20, 20),
+)  # fmt: skip
+
+
+def test_every_trial_is_scored_on_the_same_rows_so_more_labels_can_win(tmp_path, small_splits) -> None:
+    """Issue 25: scored on its own budgeted rows, a 5% trial looked better than a 100% one (fewer, easier rows)
+    and the Pareto front was one point. On the same rows the full budget wins and the front keeps both."""
+    from smar_ltr.pipeline import fit, prepare
+    from smar_ltr.tuning import validation_score
+
+    storage = f"sqlite:///{tmp_path / 'tune.db'}"
+    study = open_study(storage, "b", multi=True)
+    for budget in (0.05, 1.0):
+        study.enqueue_trial({"budget": budget})
+    result = tune(fast_config(), tmp_path, n_trials=2, space=BUDGET_ONLY, splits=small_splits, study_name="b")
+    front = sorted(result.pareto, key=lambda p: p["label_fraction"])
+    assert len(front) == 2 and front[0]["metric"] < front[1]["metric"]
+    prepared = prepare(fast_config(), small_splits)
+    n_valid = int(prepared.valid["page_label"].notna().sum())
+    assert result.study_labels == n_valid  # the study reads every labelled validation row, once
+    for point in front:  # each point refitted scores what the study said, on the same rows
+        cfg = fast_config(budget={"strategy": "top", "budget": point["params"]["budget"]},
+                          reranker={**BUDGET_ONLY_RERANKER})  # fmt: skip
+        model, state = fit(cfg, small_splits)
+        assert validation_score(model, state, "ndcg@10") == pytest.approx(point["metric"], abs=1e-9)
+
+
+BUDGET_ONLY_RERANKER = {"num_leaves": 7, "learning_rate": 0.1, "n_estimators": 40, "min_data_in_leaf": 20}
 
 
 @pytest.mark.parametrize("tolerance", [-0.1, float("nan")])

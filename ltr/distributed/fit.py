@@ -246,7 +246,7 @@ def _fit_on(
     n_rows = int(sum(client.gather(c.map(len, train))))
     n_valid = int(sum(client.gather(c.map(len, valid)))) if valid else 0
     v_used = 0 if v_summary is None else v_summary["labels_used"]
-    cost = label_cost(annotation["labels_used"], n_rows, v_used, n_valid, v_mode)
+    cost = label_cost(annotation["labels_used"], n_rows, v_used, n_valid)
     choice: dict[str, Any] = {"requested": b.strategy, "used": strategy}
     if b.strategy == "auto":
         choice["reason"] = (
