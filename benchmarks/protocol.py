@@ -74,6 +74,7 @@ TOLERANCE = 0.005
 N_FOLDS = 5
 FOLD_SEED = [2026, 5]
 CACHE = RESULTS / "protocol_cache"
+CACHE_VERSION = 2  # 2: per-query values keyed by the source query
 BASELINES = (
     "full_supervision",
     "full_supervision_up",
@@ -196,7 +197,9 @@ def variant_config(base: RunConfig, variant: Variant) -> RunConfig:
 
 def _cell_key(task_digest: str, fold_qids: list[str], config: RunConfig, variant: Variant, phase: str) -> str:
     blob = json.dumps(
-        [task_digest, fold_qids, config.to_dict(), list(variant.methods), phase, METRIC], sort_keys=True, default=str
+        [CACHE_VERSION, task_digest, fold_qids, config.to_dict(), list(variant.methods), phase, METRIC],
+        sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -210,6 +213,10 @@ def run_cell(cfg: RunConfig, prepared, splits, variant: Variant, baselines: dict
         report = evaluate_run(
             cfg, model, state, splits, methods=variant.methods, per_query=(METRIC,), baselines=baselines
         )
+    # per-query values keyed by the source query (the page construction renumbers queries per fold and seed)
+    test = splits.test
+    source = dict(zip(test["qid"], test["source_qid"], strict=True)) if "source_qid" in test else {}
+    keys = [str(source.get(q, q)) for q in report.query_ids or []]
     rows = {}
     for r in report.results:
         name = variant.name if r.method == "smar" else r.method
@@ -218,7 +225,7 @@ def run_cell(cfg: RunConfig, prepared, splits, variant: Variant, baselines: dict
             "value": r.metrics[METRIC],
             "label_fraction": r.label_fraction,
             "labels_used": r.labels_used,
-            "per_query": dict(zip(report.query_ids or [], r.per_query[METRIC], strict=True)),
+            "per_query": dict(zip(keys, r.per_query[METRIC], strict=True)),
         }
     return {"rows": rows, "seconds": time.perf_counter() - t0}
 
