@@ -21,7 +21,6 @@ fitted with 100 trees per ranker, saved and loaded back. Usage::
 
     python benchmarks/bench_rerank.py                 # writes benchmarks/results/speed_rerank.{json,md}
     python benchmarks/bench_rerank.py --repeats 3 --no-write
-    python benchmarks/bench_rerank.py --list-stage    # a run with list_stage.mode=offsets: speed_rerank_list_stage.*
 """
 
 from __future__ import annotations
@@ -52,7 +51,7 @@ def _timed(fn, *args) -> tuple[float, float]:
     return time.perf_counter() - w, cpu_seconds() - c
 
 
-def fit_run(seed: int, n_candidates: int, workdir: Path, list_stage: bool = False):
+def fit_run(seed: int, n_candidates: int, workdir: Path):
     """Fit, save and load back a run on the synthetic preset; returns ``(run, test pages without labels)``."""
     from smar_ltr.artifacts import load_run, save_run
     from smar_ltr.config import load_config
@@ -61,8 +60,7 @@ def fit_run(seed: int, n_candidates: int, workdir: Path, list_stage: bool = Fals
 
     splits = make_synthetic(SyntheticConfig.large(n_candidates=n_candidates, seed=seed))
     fast = {"n_estimators": TREES, "learning_rate": 0.1, "early_stopping_rounds": 0, "n_threads": THREADS}
-    stage = {"mode": "offsets" if list_stage else "none"}
-    cfg = load_config(None, None, single_modal=fast, reranker=fast, seed=seed, list_stage=stage)
+    cfg = load_config(None, None, single_modal=fast, reranker=fast, seed=seed)
     model, _ = fit(cfg, splits)
     return load_run(save_run(model, workdir / "run")), splits.test.drop(columns=["page_label"])
 
@@ -86,12 +84,8 @@ def stage_seconds(run, pages) -> dict:
         valid = stage("single_modal_scores", with_upstream_scores, valid, run.single_modal, run.modal_features)
     X = stage("features", run.featurize, valid, True)  # only the features the reranker's trees split on
     scores = stage("reranker_predict", run.reranker.predict, X)
-    if run.list_stage is not None:
-        scores = scores + stage("list_stage", run.list_stage.shift, valid, X, scores)
     stage("rank", rank_within_query, valid["qid"], scores)
     used = set(run.reranker.used_features())
-    if run.list_stage is not None:  # what featurize(used_only=True) computes: the list stage's inputs too
-        used.update(run.list_stage.inputs.columns)
     skipped = [f.name for f in run.features if not used.intersection(f.output_columns)]
     return {
         "stages_wall_cpu_s": stages,
@@ -244,20 +238,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-candidates", type=int, default=1_000_000, help="simulator size (test split: ~15%%)")
     parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--list-stage", action="store_true", help="fit the run with list_stage.mode=offsets")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        run, pages = fit_run(args.seed, args.n_candidates, Path(tmp), args.list_stage)
+        run, pages = fit_run(args.seed, args.n_candidates, Path(tmp))
         fit_s = time.perf_counter() - t0
         results = bench_rerank(run, pages, args.repeats, args.pages)
     md = markdown(results, args.repeats)
-    md += f"\n\nFit, save and load of the run (single-modal rankers, features, reranker{', list stage' * args.list_stage}): {fit_s:.0f} s wall.\n"
+    md += f"\n\nFit, save and load of the run (single-modal rankers, features, reranker): {fit_s:.0f} s wall.\n"
     print(md)
     if not args.no_write:
-        name = "speed_rerank_list_stage" if args.list_stage else "speed_rerank"
-        payload = {"trees": TREES, "threads": THREADS, "list_stage": args.list_stage, "fit_seconds": fit_s}
-        js, mdp = write_results(name, {**payload, "rerank": results}, md)
+        payload = {"trees": TREES, "threads": THREADS, "fit_seconds": fit_s}
+        js, mdp = write_results("speed_rerank", {**payload, "rerank": results}, md)
         print(f"wrote {js} and {mdp}")
 
 

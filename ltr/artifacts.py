@@ -39,14 +39,11 @@ from smar_ltr.coercion import plain
 from smar_ltr.config import RunConfig, from_dict
 from smar_ltr.errors import ArtifactError
 from smar_ltr.features import FeatureSet
-from smar_ltr.list_stage import ListStage
 from smar_ltr.pipeline import SmarModel
 from smar_ltr.rankers import GBDTRanker
 
 MANIFEST = "manifest.json"
 VALID_REVEALED = "revealed_valid.parquet"
-#: The list stage's LightGBM text model and JSON state (runs fitted with ``list_stage.mode = "offsets"``).
-LIST_STAGE_MODEL, LIST_STAGE_STATE = "list_stage/model.txt", "list_stage/state.json"
 FORMAT_VERSION = 1
 #: ``kind`` of a pipeline run (:func:`save_run`); manifests written before ``kind`` existed are runs.
 RUN_KIND = "run"
@@ -175,10 +172,6 @@ def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None =
         model.revealed[["qid", "item_id"]].astype(str).to_parquet(tmp / "revealed.parquet", index=False)
         if model.revealed_valid is not None:
             model.revealed_valid[["qid", "item_id"]].astype(str).to_parquet(tmp / VALID_REVEALED, index=False)
-        if model.list_stage is not None:
-            (tmp / "list_stage").mkdir()
-            model.list_stage.booster.save_model(str(tmp / LIST_STAGE_MODEL))
-            write_json(tmp / LIST_STAGE_STATE, model.list_stage.to_dict())
         write_json(tmp / "summary.json", model.summary)
         if metrics is not None:
             write_json(tmp / "metrics.json", metrics)
@@ -270,20 +263,7 @@ def load_run(run_dir: str | Path) -> SmarModel:
         revealed=pd.read_parquet(run_dir / "revealed.parquet"),
         summary=json.loads((run_dir / "summary.json").read_text()),
         revealed_valid=pd.read_parquet(run_dir / VALID_REVEALED) if VALID_REVEALED in manifest["files"] else None,
-        list_stage=_load_list_stage(run_dir, manifest, config),
     )
-
-
-def _load_list_stage(run_dir: Path, manifest: dict[str, Any], config: RunConfig) -> ListStage | None:
-    """The run's list stage (its files are in the verified manifest), None for a run without one."""
-    present = [f in manifest["files"] for f in (LIST_STAGE_MODEL, LIST_STAGE_STATE)]
-    mode = config.list_stage.mode
-    expected = [[True, True], [False, False]] if mode == "auto" else [[mode != "none"] * 2]  # auto: fitted or not
-    if present not in expected:
-        raise ArtifactError("the run's list stage files do not match its config.json; the run directory was altered")
-    if not all(present):
-        return None
-    return ListStage.from_files((run_dir / LIST_STAGE_STATE).read_text(), (run_dir / LIST_STAGE_MODEL).read_text())
 
 
 BASELINES = "baselines"

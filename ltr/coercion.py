@@ -183,6 +183,24 @@ def _coerce_sequence(value: Any, tp: Any, key: str) -> list[Any] | tuple[Any, ..
     return tuple(items) if kind is tuple else items
 
 
+def without_retired(cls: type, data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``data`` without the retired settings ``cls`` declares in ``RETIRED_KEYS`` (``{key: (inert, advice)}``).
+
+    A retired key whose value does nothing (``inert(value)``, e.g. the old default a saved run recorded) is dropped;
+    one that would change the run is refused with one :class:`ConfigError` line carrying ``advice``.
+    """
+    retired = getattr(cls, "RETIRED_KEYS", {})
+    out = {}
+    for key, value in data.items():
+        if key in retired:
+            inert, advice = retired[key]
+            if not inert(value):
+                raise ConfigError(f"{prefix}{key}={value!r} names a retired setting: {advice}")
+            continue
+        out[key] = value
+    return out
+
+
 def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     """Build dataclass ``cls`` from ``data``, each value coerced to its field's type.
 
@@ -195,15 +213,19 @@ def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     prefix : str
         Dotted path of ``cls`` inside a larger config, for the error messages.
 
+    Retired settings are dropped or refused first (:func:`without_retired`), so configs and runs saved with a
+    retired key's old default still load.
+
     Raises
     ------
     ConfigError
-        An unknown key (with the closest valid one), or a value of the wrong type.
+        An unknown key (with the closest valid one), a retired setting that would change the run, or a value of
+        the wrong type.
     """
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
-    for key, value in data.items():
+    for key, value in without_retired(cls, data, prefix).items():
         if key not in names:
             close = difflib.get_close_matches(key, names, n=1)
             hint = f" (did you mean {prefix}{close[0]}?)" if close else f"; valid keys: {', '.join(names)}"

@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from smar_ltr.coercion import from_dict
 from smar_ltr.errors import ConfigError, SettingNote
@@ -23,7 +24,6 @@ __all__ = [
     "BudgetConfig",
     "ConsistencyConfig",
     "GBDTConfig",
-    "ListStageConfig",
     "RunConfig",
     "from_dict",
     "load_config",
@@ -98,6 +98,17 @@ MARGIN_DEFAULTS: dict[str, tuple[float, float]] = {
 }
 
 
+#: Why the settings the real-data protocol retired are gone (``benchmarks/README.md``, issue 25).
+_NO_GAIN = (
+    "it did not improve SMAR on the real-data selection protocol (benchmarks/protocol.py; the table is in "
+    "benchmarks/README.md), so it left the product; remove the key (a run fitted with it must be refitted)"
+)
+
+
+def _any(_value: Any) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class ConsistencyConfig:
     """The single-modal supervision terms of the reranker loss (method.md 2.4).
@@ -121,25 +132,11 @@ class ConsistencyConfig:
         How intra-modal pairs are drawn; ``max_pairs_per_item`` caps them (pair count linear in list length).
     normalize_pairs : bool
         Average pair weights per (query, modality) list so long lists do not dominate *[interpretation]*.
-    listwise_loss : {"listmle", "kl"}
-        Listwise variant; ``tau`` is the teacher temperature of ``kl``.
+    (``mode=listwise`` is ListMLE over each modality's list in single-modal order, as in the authors' code.)
     page_weight : float
         Weight of the LambdaMART page term (0 gives the "without page term" ablation).
     lambdarank_norm : bool
         LightGBM-style per-query lambda normalisation of the page term.
-    pseudo_labels : {"none", "isotonic", "anchor"}
-        Page-scale targets for the rows whose label is not revealed, learnt in a second LambdaMART term over every
-        row (revealed rows keep their real label) weighted ``pseudo_weight`` (:mod:`smar_ltr.label_free`):
-        ``isotonic`` maps each modality's single-modal score to the page scale by an isotonic fit on the revealed
-        rows (modal-wise alignment, soft targets); ``anchor`` takes iso-anchor's inferred labels (strategy
-        ``iso-anchor`` only). Default ``none`` (see ``benchmarks/results/select_directions_*.md``).
-    pseudo_weight : float
-        Weight of the pseudo-label term relative to the page term's 1.
-    lam_schedule : {"constant", "linear"}
-        ``linear`` moves the consistency weight from ``lam`` at the first boosting round to ``lam * lam_end`` at
-        the last (``reranker.n_estimators``): ``lam_end < 1`` decays it, ``> 1`` warms it up.
-    lam_end : float
-        The multiplier of ``lam`` reached at the last round under ``linear``.
     early_stopping : {"consistency", "labels"}
         ``consistency`` (default): early stopping on the intra-modal consistency loss of the validation pages
         (:func:`smar_ltr.label_free.consistency_metric`), which reads no page label, so ``budget.validation`` is
@@ -166,16 +163,24 @@ class ConsistencyConfig:
     pair_scheme: str = "neighbors"
     max_pairs_per_item: int = 4
     normalize_pairs: bool = True
-    listwise_loss: str = "listmle"
-    tau: float = 1.0
     page_weight: float = 1.0
     lambdarank_norm: bool = True
-    pseudo_labels: str = "none"
-    pseudo_weight: float = 0.5
-    lam_schedule: str = "constant"
-    lam_end: float = 0.0
     early_stopping: str = "consistency"
     pool_weight: float = 0.0
+
+    #: Retired settings (:func:`smar_ltr.coercion.from_dict`): accepted at the value that did nothing.
+    RETIRED_KEYS: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
+        "pseudo_labels": (lambda v: v == "none", "pseudo-label targets: " + _NO_GAIN),
+        "pseudo_weight": (_any, _NO_GAIN),
+        "lam_schedule": (lambda v: v == "constant", "the consistency-weight schedule: " + _NO_GAIN),
+        "lam_end": (_any, _NO_GAIN),
+        "listwise_loss": (
+            lambda v: v == "listmle",
+            "KL distillation scored below ListMLE on both real tasks (benchmarks/README.md, issue 25); "
+            "consistency.mode=listwise is ListMLE, remove the key",
+        ),
+        "tau": (_any, "the KL temperature left with KL distillation; remove the key"),
+    }
 
     def margin(self, backend: str) -> tuple[float, float]:
         """``(gamma, kappa)`` a ``backend`` reranker trains with: the values set, else :data:`MARGIN_DEFAULTS`."""
@@ -190,30 +195,6 @@ class ConsistencyConfig:
             return self
         gamma, kappa = self.margin(backend)
         return dataclasses.replace(self, gamma=gamma, kappa=kappa)
-
-
-LIST_STAGE_MODES: tuple[str, ...] = ("none", "offsets", "auto")
-
-
-@dataclass(frozen=True)
-class ListStageConfig:
-    """The list stage (:mod:`smar_ltr.list_stage`): per-(query, modality) list offsets learnt on out-of-fold scores.
-
-    ``mode`` ``offsets`` fits it after the reranker (``fit``/``eval``/``sweep``; not the Dask engine or
-    :class:`smar_ltr.SMARRanker`), ``none`` (default) does not: it makes reranker training about 2.3x slower, and
-    search-engine exports cannot run it (see ``benchmarks/README.md``, issue 15 rounds 6-7, for what it buys and why
-    it is off). ``auto`` fits it only when the training pages carry engagement that varies (the stage's list-level
-    evidence, :func:`smar_ltr.list_stage.has_list_evidence`) and otherwise runs as ``none``: without engagement its
-    inputs are the reranker's own list statistics, which lowered validation NDCG@10 on both tasks (round 7).
-    ``folds`` out-of-fold rerankers give the scores it learns from; the rest size its LightGBM booster.
-    """
-
-    mode: str = "none"
-    folds: int = 2
-    n_estimators: int = 100
-    num_leaves: int = 3
-    learning_rate: float = 0.05
-    min_data_in_leaf: int = 50
 
 
 @dataclass(frozen=True)
@@ -242,8 +223,6 @@ class RunConfig:
     single_modal, reranker : GBDTConfig
         The per-modality rankers and the whole-page reranker.
     budget : BudgetConfig
-    list_stage : ListStageConfig
-        Optional list offsets after the reranker.
     consistency : ConsistencyConfig
         An unset ``gamma`` / ``kappa`` is resolved here, once, for ``reranker.backend``
         (:meth:`ConsistencyConfig.for_backend`), so the saved ``config.json`` holds the values the run used. When
@@ -264,7 +243,15 @@ class RunConfig:
     reranker: GBDTConfig = field(default_factory=GBDTConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
-    list_stage: ListStageConfig = field(default_factory=ListStageConfig)
+    #: Retired settings (:func:`smar_ltr.coercion.from_dict`): accepted at the value that did nothing.
+    RETIRED_KEYS: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
+        "list_stage": (
+            lambda v: isinstance(v, dict) and v.get("mode", "none") == "none",
+            "the list stage lowered SMAR on MQ2008 and left Yahoo unchanged on the real-data protocol "
+            "(benchmarks/README.md, issue 25), and no search engine could run it; remove the section "
+            "(a run fitted with it must be refitted)",
+        ),
+    }
     metrics: list[str] = field(
         default_factory=lambda: [
             "ndcg@1",
@@ -334,39 +321,26 @@ class RunConfig:
         c = self.consistency
         if c.mode not in ("pairwise", "listwise", "none"):
             raise ConfigError(f"consistency.mode {c.mode!r} is unknown; choose pairwise, listwise or none")
-        if c.listwise_loss not in ("listmle", "kl"):
-            raise ConfigError(f"consistency.listwise_loss {c.listwise_loss!r} is unknown; choose listmle or kl")
-        for key, value, allowed in (
-            ("pseudo_labels", c.pseudo_labels, ("none", "isotonic", "anchor")),
-            ("lam_schedule", c.lam_schedule, ("constant", "linear")),
-            ("early_stopping", c.early_stopping, ("labels", "consistency")),
-        ):
-            if value not in allowed:
-                raise ConfigError(f"consistency.{key} {value!r} is unknown; choose one of {', '.join(allowed)}")
-        weights = (c.pseudo_weight, c.lam_end, c.pool_weight)
-        if min(weights) < 0 or not all(math.isfinite(w) for w in weights):
-            raise ConfigError("consistency.pseudo_weight, lam_end and pool_weight must be finite numbers >= 0")
+        if c.early_stopping not in ("labels", "consistency"):
+            raise ConfigError(
+                f"consistency.early_stopping {c.early_stopping!r} is unknown; choose labels or consistency"
+            )
+        if c.pool_weight < 0 or not math.isfinite(c.pool_weight):
+            raise ConfigError("consistency.pool_weight must be a finite number >= 0")
         if c.pool_weight > 0 and (c.mode != "pairwise" or c.lam <= 0):
             raise ConfigError(
                 "consistency.pool_weight adds pairs to the consistency term: it needs consistency.mode=pairwise and "
                 "lam > 0 (or set pool_weight to 0)"
             )
         gamma, kappa = c.margin(self.reranker.backend)
-        numbers = [gamma, kappa, c.tau, c.lam, c.mu, c.page_weight]
+        numbers = [gamma, kappa, c.lam, c.mu, c.page_weight]
         betas = list(c.beta.values()) if isinstance(c.beta, dict) else [c.beta]
         if not all(math.isfinite(v) for v in numbers + betas):
-            raise ConfigError("consistency: gamma, kappa, tau, lam, mu, page_weight and beta must be finite numbers")
-        if kappa <= 0 or c.tau <= 0 or c.lam < 0 or c.mu < 0 or c.page_weight < 0 or min(betas) < 0:
-            raise ConfigError("consistency: kappa and tau must be > 0; lam, mu, page_weight and beta must be >= 0")
+            raise ConfigError("consistency: gamma, kappa, lam, mu, page_weight and beta must be finite numbers")
+        if kappa <= 0 or c.lam < 0 or c.mu < 0 or c.page_weight < 0 or min(betas) < 0:
+            raise ConfigError("consistency: kappa must be > 0; lam, mu, page_weight and beta must be >= 0")
         if c.max_pairs_per_item < 1:
             raise ConfigError("consistency.max_pairs_per_item must be >= 1")
-        s = self.list_stage
-        if s.mode not in LIST_STAGE_MODES:
-            raise ConfigError(f"list_stage.mode {s.mode!r} is unknown; choose one of {', '.join(LIST_STAGE_MODES)}")
-        if s.folds < 2 or s.n_estimators < 1 or s.num_leaves < 2 or s.min_data_in_leaf < 1:
-            raise ConfigError("list_stage: need folds >= 2, n_estimators >= 1, num_leaves >= 2, min_data_in_leaf >= 1")
-        if not 0 < s.learning_rate <= 1:
-            raise ConfigError(f"list_stage.learning_rate must be in (0, 1], got {s.learning_rate}")
         return self
 
 

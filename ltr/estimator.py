@@ -60,8 +60,8 @@ class SMARRanker(BaseEstimator):
     validation : {"budgeted", "full", "none"}
         Which ``eval_set`` labels early stopping reads, all counted in ``fit_summary_["label_cost"]``
         (:mod:`smar_ltr.label_cost`): the training strategy repeated on it, every labelled row, or none.
-    mode, gamma, kappa, lam, beta, mu, pair_scheme, max_pairs_per_item, normalize_pairs, listwise_loss, tau,
-    page_weight, lambdarank_norm, pseudo_labels, pseudo_weight, lam_schedule, lam_end
+    mode, gamma, kappa, lam, beta, mu, pair_scheme, max_pairs_per_item, normalize_pairs, page_weight,
+    lambdarank_norm
         The consistency loss, as :class:`smar_ltr.config.ConsistencyConfig`. ``gamma`` / ``kappa`` left at None
         take the backend's values (0.5 / 1; CatBoost 0 / 1, recorded in ``fit_summary_["consistency"]``).
         Early stopping reads ``eval_set``'s labels here (``ConsistencyConfig.early_stopping`` is ``labels``).
@@ -122,14 +122,8 @@ class SMARRanker(BaseEstimator):
         pair_scheme: str = "neighbors",
         max_pairs_per_item: int = 4,
         normalize_pairs: bool = True,
-        listwise_loss: str = "listmle",
-        tau: float = 1.0,
         page_weight: float = 1.0,
         lambdarank_norm: bool = True,
-        pseudo_labels: str = "none",
-        pseudo_weight: float = 0.5,
-        lam_schedule: str = "constant",
-        lam_end: float = 0.0,
         upstream_as_feature: bool = False,
         backend: str = "lightgbm",
         n_estimators: int = 300,
@@ -157,14 +151,8 @@ class SMARRanker(BaseEstimator):
         self.pair_scheme = pair_scheme
         self.max_pairs_per_item = max_pairs_per_item
         self.normalize_pairs = normalize_pairs
-        self.listwise_loss = listwise_loss
-        self.tau = tau
         self.page_weight = page_weight
         self.lambdarank_norm = lambdarank_norm
-        self.pseudo_labels = pseudo_labels
-        self.pseudo_weight = pseudo_weight
-        self.lam_schedule = lam_schedule
-        self.lam_end = lam_end
         self.upstream_as_feature = upstream_as_feature
         self.backend = backend
         self.n_estimators = n_estimators

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from smar_ltr.artifacts import load_rankers, read_manifest, save_rankers, staged_dir, write_json, write_manifest
+from smar_ltr.coercion import without_retired
+from smar_ltr.config import ConsistencyConfig
 from smar_ltr.errors import ArtifactError
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.schema import UPSTREAM_SCORE
@@ -54,7 +56,8 @@ def load_estimator(cls: type[_Model], path: str | Path) -> _Model:
     root = Path(path)
     try:
         saved = json.loads((root / "estimator.json").read_text())
-        model = cls(**saved["params"])
+        # a model saved before a setting was retired: dropped at its inert default, refused otherwise
+        model = cls(**without_retired(ConsistencyConfig, saved["params"]))
         model.feature_names_in_ = list(saved["feature_names_in"])
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"{root / 'estimator.json'} is not a SMARRanker description ({exc})") from None

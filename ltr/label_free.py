@@ -1,17 +1,8 @@
-"""Supervision and model selection that read no further page label (issue 15's directions).
+"""Model selection that reads no page label: the intra-modal consistency loss of the validation pages.
 
-* :func:`pseudo_targets`: page-scale targets for the rows whose page label is not revealed, from what the run
-  already has: ``isotonic`` fits one monotone map per modality from the single-modal score to the page label on
-  the revealed rows (modal-wise alignment; :func:`smar_ltr.baselines.fit_modal_calibration`, the ``single_modal``
-  baseline's calibration) and predicts the others (soft targets: expected labels, not rounded); ``anchor`` takes
-  iso-anchor's inferred labels (the binary search settles each list's label boundaries, so the rows between two
-  boundaries of one level carry that level). Revealed rows keep their real label.
-* :func:`lam_multiplier`: the consistency weight's schedule over boosting rounds.
-* :func:`consistency_metric`: the intra-modal consistency loss of validation pages, an early-stopping criterion
-  that needs no page label.
-
-The reranker learns the pseudo targets in a second LambdaMART term over every row, weighted below the page term
-(``consistency.pseudo_weight``); see :func:`smar_ltr.reranker.build_objective`.
+:func:`consistency_metric` is SMAR's default early-stopping criterion (``consistency.early_stopping =
+"consistency"``): the reranker stops when its scores stop agreeing better with each modality's single-modal order
+on the validation pages, so no validation page label is read or counted.
 """
 
 from __future__ import annotations
@@ -21,78 +12,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from smar_ltr.baselines import fit_modal_calibration
-from smar_ltr.budget import Annotation
 from smar_ltr.config import ConsistencyConfig
-from smar_ltr.errors import ConfigError
 from smar_ltr.groups import QueryGroups
 from smar_ltr.objectives import PairTerm
 from smar_ltr.pairs import consistency_pairs
-from smar_ltr.schema import PAGE_LABEL, QID
-
-PSEUDO_SOURCES: tuple[str, ...] = ("none", "isotonic", "anchor")
-
-
-def pseudo_targets(frame: pd.DataFrame, annotation: Annotation, source: str) -> np.ndarray | None:
-    """Target of every training row: the revealed page label, else a pseudo label from ``source``.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Training pages with ``modality``, ``upstream_score`` and ``page_label`` (only revealed labels are read).
-    annotation : Annotation
-        Revealed rows (``mask``) and, for ``anchor``, iso-anchor's ``inferred_label``.
-    source : {"none", "isotonic", "anchor"}
-        Where the pseudo labels come from (module docstring).
-
-    Returns
-    -------
-    ndarray of shape (n_rows,) or None
-        Float targets, NaN where none is known (no score, or not inferred); None for ``none``.
-    """
-    if source not in PSEUDO_SOURCES:
-        raise ConfigError(f"consistency.pseudo_labels {source!r} is unknown; choose one of {', '.join(PSEUDO_SOURCES)}")
-    if source == "none":
-        return None
-    mask = np.asarray(annotation.mask, dtype=bool)
-    if source == "isotonic":
-        targets = fit_modal_calibration(frame, mask).transform(frame)
-    else:
-        if annotation.inferred_label is None:
-            raise ConfigError(
-                "consistency.pseudo_labels='anchor' takes iso-anchor's inferred labels: use budget.strategy=iso-anchor"
-            )
-        targets = np.asarray(annotation.inferred_label, dtype=float).copy()
-    revealed = frame[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)
-    targets[mask] = revealed[mask]
-    return targets
-
-
-def target_groups(qid: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(rows, offsets, labels)`` of the rows with a finite target, grouped by query (for a LambdaMART term).
-
-    ``qid`` must be contiguous per query (training order); queries with fewer than two targets are dropped.
-    """
-    rows = np.flatnonzero(np.isfinite(targets))
-    q = pd.Series(np.asarray(qid)[rows])
-    rows = rows[q.map(q.value_counts()).to_numpy() >= 2]
-    if rows.size == 0:
-        return rows, np.array([0]), np.zeros(0)
-    sizes = QueryGroups.from_qid(np.asarray(qid)[rows]).sizes
-    return rows, np.concatenate([[0], np.cumsum(sizes)]), targets[rows]
-
-
-def lam_multiplier(schedule: str, lam_end: float, iteration: int, n_rounds: int) -> float:
-    """Factor of ``lam`` at boosting round ``iteration`` (0-based) of ``n_rounds``.
-
-    ``constant``: 1. ``linear``: from 1 at round 0 to ``lam_end`` at round ``n_rounds - 1`` (held after it).
-    """
-    if schedule == "constant":
-        return 1.0
-    if schedule != "linear":
-        raise ConfigError(f"consistency.lam_schedule {schedule!r} is unknown; choose constant or linear")
-    t = min(1.0, iteration / max(1, n_rounds - 1))
-    return 1.0 + (lam_end - 1.0) * t
+from smar_ltr.schema import QID
 
 
 def consistency_metric(valid: pd.DataFrame, cfg: ConsistencyConfig, seed: int) -> Callable[[np.ndarray], float] | None:

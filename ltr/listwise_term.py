@@ -1,7 +1,8 @@
 """Listwise distillation term of the SMAR objective (split from :mod:`smar_ltr.objectives`, which re-exports it).
 
-ListMLE (Xia et al., ICML 2008) over each (query, modality) list in single-modal order, or
-KL(softmax(g / tau) || softmax(f)) within the list; exact derivatives, tested by finite differences.
+ListMLE (Xia et al., ICML 2008) over each (query, modality) list in single-modal order, as in the authors' code;
+exact derivatives, tested by finite differences. (A KL variant left the product: it scored below ListMLE on both
+real tasks of ``benchmarks/protocol.py``.)
 """
 
 from __future__ import annotations
@@ -30,24 +31,15 @@ class ListwiseTerm:
     reference : ndarray of shape (n_rows,)
         Single-modal scores ``g^m``.
     list_weight : ndarray of shape (n_lists,)
-        Weight of each list (``beta_m``).
-    method : {"listmle", "kl"}
-        ListMLE over the list in ``g`` order (divided by list length), or KL between
-        ``softmax(g / tau)`` and ``softmax(f)``.
-    tau : float
-        Temperature of the teacher distribution (KL).
+        Weight of each list (``beta_m``); each list's ListMLE is divided by its length.
     """
 
     list_codes: np.ndarray
     reference: np.ndarray
     list_weight: np.ndarray
-    method: str = "listmle"
-    tau: float = 1.0
     _blocks: SizeBlocks = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.method not in ("listmle", "kl"):
-            raise ValueError(f"listwise method must be 'listmle' or 'kl', got {self.method!r}")
         codes = np.asarray(self.list_codes, dtype=np.int64)
         keep = np.flatnonzero(codes >= 0)
         ref = np.asarray(self.reference, dtype=np.float64)
@@ -62,7 +54,7 @@ class ListwiseTerm:
         self._compute(scores, grad, hess, weight)
 
     def loss(self, scores: np.ndarray) -> float:
-        """The listwise loss (ListMLE per list divided by its length, or KL), weighted per list."""
+        """The ListMLE loss, each list divided by its length and weighted by its ``list_weight``."""
         n = scores.shape[0]
         return self._compute(scores, np.zeros(n), np.zeros(n), 1.0)
 
@@ -72,7 +64,7 @@ class ListwiseTerm:
             s = idx_all.shape[1]
             if s < 2:
                 continue
-            step = max(1, CHUNK_ELEMS // (s * s)) if self.method == "listmle" else idx_all.shape[0]
+            step = max(1, CHUNK_ELEMS // (s * s))
             for lo in range(0, idx_all.shape[0], step):
                 idx, gids = idx_all[lo : lo + step], gids_all[lo : lo + step]
                 total += self._lists(scores, idx, weight * self.list_weight[gids][:, None], grad, hess)
@@ -82,25 +74,15 @@ class ListwiseTerm:
         """Derivatives of a stack of equal-length lists ``idx`` (rows in reference order); returns the loss."""
         s = idx.shape[1]
         f = scores[idx]
-        if self.method == "listmle":
-            # L = (1/s) sum_i [log Z_i - f_i] with Z_i = sum_{j>=i} exp f_j (rows of idx in g order).
-            # dL/df_k = (1/s) (sum_{i<=k} P_ik - 1) with P_ik = exp(f_k - log Z_i) <= 1: computed in log space
-            # so no term overflows however far apart the scores are.
-            log_z = np.logaddexp.accumulate(f[:, ::-1], axis=1)[:, ::-1]
-            upper = np.triu(np.ones((s, s), dtype=bool))  # i <= k
-            p = np.where(upper, np.exp(np.minimum(f[:, None, :] - log_z[:, :, None], 0.0)), 0.0)
-            g = (p.sum(axis=1) - 1.0) / s
-            h = (p * (1.0 - p)).sum(axis=1) / s
-            loss = ((log_z - f).sum(axis=1, keepdims=True) / s * w).sum()
-        else:
-            r = self.reference[idx] / self.tau
-            p = np.exp(r - r.max(axis=1, keepdims=True))
-            p /= p.sum(axis=1, keepdims=True)
-            q = np.exp(f - f.max(axis=1, keepdims=True))
-            q /= q.sum(axis=1, keepdims=True)
-            g = q - p
-            h = q * (1.0 - q)
-            loss = (w * (p * (np.log(np.maximum(p, 1e-300)) - np.log(np.maximum(q, 1e-300))))).sum()
+        # L = (1/s) sum_i [log Z_i - f_i] with Z_i = sum_{j>=i} exp f_j (rows of idx in g order).
+        # dL/df_k = (1/s) (sum_{i<=k} P_ik - 1) with P_ik = exp(f_k - log Z_i) <= 1: computed in log space
+        # so no term overflows however far apart the scores are.
+        log_z = np.logaddexp.accumulate(f[:, ::-1], axis=1)[:, ::-1]
+        upper = np.triu(np.ones((s, s), dtype=bool))  # i <= k
+        p = np.where(upper, np.exp(np.minimum(f[:, None, :] - log_z[:, :, None], 0.0)), 0.0)
+        g = (p.sum(axis=1) - 1.0) / s
+        h = (p * (1.0 - p)).sum(axis=1) / s
+        loss = ((log_z - f).sum(axis=1, keepdims=True) / s * w).sum()
         rows = idx.ravel()
         grad[rows] += (w * g).ravel()
         hess[rows] += (w * h).ravel()

@@ -10,7 +10,7 @@
   with ``d = s_i - s_j``; ``kappa = 1`` is the logistic surrogate, ``kappa -> inf`` the hinge
   ``w max(0, gamma - d)`` of the paper.
 * listwise distillation (alternative to intra pairs): ListMLE (Xia et al., ICML 2008) over each
-  (query, modality) list in single-modal order, or KL(softmax(g / tau) || softmax(f)) within the list.
+  (query, modality) list in single-modal order.
 
 Every term returns exact derivatives of a stated loss (LambdaMART's with ``|Delta NDCG|`` held fixed) so each
 has a finite-difference test. :class:`SmarObjective` adds them and floors the Hessian at ``hess_floor`` because
@@ -247,7 +247,7 @@ class PairTerm:
 # ----------------------------------------------------------------------------------------------------------
 @dataclass
 class SmarObjective:
-    """``L = page_weight * L_page + pseudo_weight * L_pseudo + lam_t * L_consistency + L_cross`` as one callable.
+    """``L = page_weight * L_page + lam * L_consistency + L_cross`` as one callable (method.md 2.4).
 
     Parameters
     ----------
@@ -265,17 +265,6 @@ class SmarObjective:
         Weight of the page term (0 disables it: the "without page term" ablation).
     hess_floor : float
         Lower bound of every Hessian entry.
-    pseudo : LambdaRankTerm or None
-        LambdaMART over every row with a target: revealed labels plus pseudo labels (:mod:`smar_ltr.label_free`).
-    pseudo_weight : float
-        Weight of ``pseudo``.
-    lam_by_round : ndarray of shape (n_rounds,), optional
-        Multiplier of ``lam`` at each boosting round (the last one holds after it); None: constant.
-
-    Notes
-    -----
-    Called as a backend objective (``__call__``), the object counts its calls: call ``k`` (0-based) is boosting
-    round ``k`` and uses ``lam * lam_by_round[k]``. :meth:`gradients` and :meth:`loss` take the round explicitly.
     """
 
     n_rows: int
@@ -285,50 +274,34 @@ class SmarObjective:
     lam: float = 1.0
     page_weight: float = 1.0
     hess_floor: float = 1e-6
-    pseudo: LambdaRankTerm | None = None
-    pseudo_weight: float = 0.0
-    lam_by_round: np.ndarray | None = None
-    rounds_done: int = field(default=0, init=False)
 
-    def lam_at(self, iteration: int) -> float:
-        """The consistency weight at boosting round ``iteration`` (0-based)."""
-        if self.lam_by_round is None or len(self.lam_by_round) == 0:
-            return self.lam
-        return self.lam * float(self.lam_by_round[min(iteration, len(self.lam_by_round) - 1)])
-
-    def gradients(self, scores: np.ndarray, iteration: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """Per-row gradient and Hessian at ``scores`` (shape ``(n_rows,)``) in boosting round ``iteration``."""
+    def gradients(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row gradient and Hessian at ``scores`` (shape ``(n_rows,)``)."""
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         if scores.shape[0] != self.n_rows:
             raise ValueError(f"objective built for {self.n_rows} rows got {scores.shape[0]} scores")
         grad = np.zeros(self.n_rows)
         hess = np.zeros(self.n_rows)
-        for term, weight in self._terms(iteration):
+        for term, weight in self._terms():
             term.add_to(scores, grad, hess, weight)
         np.maximum(hess, self.hess_floor, out=hess)
         return grad, hess
 
-    def _terms(self, iteration: int = 0) -> list[tuple[LambdaRankTerm | PairTerm | ListwiseTerm, float]]:
+    def _terms(self) -> list[tuple[LambdaRankTerm | PairTerm | ListwiseTerm, float]]:
         terms: list[tuple[LambdaRankTerm | PairTerm | ListwiseTerm, float]] = []
         if self.page is not None and self.page_weight > 0:
             terms.append((self.page, self.page_weight))
-        if self.pseudo is not None and self.pseudo_weight > 0:
-            terms.append((self.pseudo, self.pseudo_weight))
-        lam = self.lam_at(iteration)
-        if self.consistency is not None and lam > 0:
-            terms.append((self.consistency, lam))
+        if self.consistency is not None and self.lam > 0:
+            terms.append((self.consistency, self.lam))
         if self.cross is not None:
             terms.append((self.cross, 1.0))
         return terms
 
-    def loss(self, scores: np.ndarray, iteration: int = 0) -> float:
-        """Total loss at ``scores`` in round ``iteration`` (the LambdaMART terms with ``|Delta NDCG|`` at the
-        current ranking)."""
+    def loss(self, scores: np.ndarray) -> float:
+        """Total loss at ``scores`` (the LambdaMART term with ``|Delta NDCG|`` at the current ranking)."""
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-        return float(sum(w * term.loss(scores) for term, w in self._terms(iteration)))
+        return float(sum(w * term.loss(scores) for term, w in self._terms()))
 
     def __call__(self, scores: np.ndarray, _data: object = None) -> tuple[np.ndarray, np.ndarray]:
-        """LightGBM / XGBoost callable-objective signature ``(preds, data) -> (grad, hess)``; one call per round."""
-        out = self.gradients(scores, self.rounds_done)
-        self.rounds_done += 1
-        return out
+        """LightGBM / XGBoost callable-objective signature ``(preds, data) -> (grad, hess)``."""
+        return self.gradients(scores)

@@ -30,7 +30,6 @@ from smar_ltr.label_cost import (
     validation_read_mode,
 )
 from smar_ltr.label_free import consistency_metric
-from smar_ltr.list_stage import fit_list_stage, has_list_evidence, out_of_fold_scores
 from smar_ltr.pairs import note_unknown_beta_modalities
 from smar_ltr.pool_pairs import PoolRows, pool_frame
 from smar_ltr.progress import Progress, quiet
@@ -257,18 +256,6 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         eval_metric,
         pool=pool,
     )
-    list_stage = None
-    stage_mode = config.list_stage.mode
-    if stage_mode == "auto":
-        stage_mode = "offsets" if has_list_evidence(prepared.X_train) else "none"
-        say(f"stage 4/4: list_stage.mode=auto -> {stage_mode} (engagement that varies: {stage_mode == 'offsets'})")
-    if stage_mode == "offsets":
-        say(f"stage 4/4: list stage ({config.list_stage.folds} out-of-fold rerankers, then per-list offsets)")
-        oof = out_of_fold_scores(config, train, prepared.X_train, annotation, eval_set, eval_metric, pool)
-        labels = train[PAGE_LABEL].to_numpy(dtype=float, na_value=np.nan)
-        list_stage = fit_list_stage(
-            train, prepared.X_train, oof, annotation.mask, labels, config.list_stage, config.seed
-        )
     summary = {
         "annotation": annotation.summary(),
         "labels": {**cost.to_dict(), "validation_mode": validation_read_mode(config)},
@@ -289,11 +276,6 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
             {c for f in prepared.features for c in f.inputs if c in train.columns and c != UPSTREAM_SCORE}
         ),
     }
-    if config.list_stage.mode != "none":
-        fitted = (
-            {} if list_stage is None else {"folds": config.list_stage.folds, "inputs": list_stage.booster.num_feature()}
-        )
-        summary["list_stage"] = {"mode": config.list_stage.mode, "fitted": list_stage is not None, **fitted}
     model = SmarModel(
         config=config,
         single_modal=prepared.single_modal,
@@ -304,7 +286,6 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         revealed=annotation.revealed.reset_index(drop=True),
         summary=summary,
         revealed_valid=None if validation is None else validation.revealed.reset_index(drop=True),
-        list_stage=list_stage,
     )
     return model, state
 

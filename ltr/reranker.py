@@ -19,7 +19,6 @@ from smar_ltr.config import ConsistencyConfig, GBDTConfig
 from smar_ltr.errors import ConfigError
 from smar_ltr.groups import QueryGroups
 from smar_ltr.kernels import kernel_threads
-from smar_ltr.label_free import lam_multiplier, pseudo_targets, target_groups
 from smar_ltr.objectives import LambdaRankTerm, ListwiseTerm, PairTerm, SmarObjective
 from smar_ltr.pairs import concat_pairs, consistency_pairs, cross_modal_pairs, empty_pairs
 from smar_ltr.pool_pairs import PoolRows
@@ -38,9 +37,6 @@ class Supervision:
         ``page_labels`` the labels.
     intra, cross : DataFrame
         Constraint pair tables (``qid, winner, loser, weight, kind``).
-    pseudo_rows, pseudo_offsets, pseudo_labels : ndarray or None
-        Rows with a target (revealed label or pseudo label, :func:`smar_ltr.label_free.pseudo_targets`) grouped
-        by query, their query boundaries and the targets; None without ``consistency.pseudo_labels``.
     """
 
     page_rows: np.ndarray
@@ -48,9 +44,6 @@ class Supervision:
     page_labels: np.ndarray
     intra: pd.DataFrame
     cross: pd.DataFrame
-    pseudo_rows: np.ndarray | None = None
-    pseudo_offsets: np.ndarray | None = None
-    pseudo_labels: np.ndarray | None = None
 
     def counts(self) -> dict[str, int]:
         """Sizes of each supervision signal, for reports."""
@@ -58,7 +51,6 @@ class Supervision:
             "page_rows": int(self.page_rows.size),
             "intra_pairs": len(self.intra),
             "cross_pairs": len(self.cross),
-            "pseudo_rows": 0 if self.pseudo_rows is None else int(self.pseudo_rows.size),
         }
 
 
@@ -90,20 +82,7 @@ def build_supervision(frame: pd.DataFrame, annotation: Annotation, cfg: Consiste
         cross = cross_modal_pairs(
             frame, annotation.inferred_label, mu=cfg.mu, max_pairs_per_item=cfg.max_pairs_per_item, seed=seed
         )
-    pseudo: tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None] = (None, None, None)
-    targets = pseudo_targets(frame, annotation, cfg.pseudo_labels)
-    if targets is not None and cfg.pseudo_weight > 0:
-        pseudo = target_groups(frame[QID].to_numpy(), targets)
-    return Supervision(
-        page_rows=rows,
-        page_offsets=offsets,
-        page_labels=labels,
-        intra=intra,
-        cross=cross,
-        pseudo_rows=pseudo[0],
-        pseudo_offsets=pseudo[1],
-        pseudo_labels=pseudo[2],
-    )
+    return Supervision(page_rows=rows, page_offsets=offsets, page_labels=labels, intra=intra, cross=cross)
 
 
 def _pair_term(pairs: pd.DataFrame, margin: tuple[float, float], row_query: np.ndarray) -> PairTerm | None:
@@ -120,7 +99,7 @@ def _pair_term(pairs: pd.DataFrame, margin: tuple[float, float], row_query: np.n
 
 
 def listwise_term(frame: pd.DataFrame, cfg: ConsistencyConfig) -> ListwiseTerm:
-    """ListMLE / KL distillation over each (query, modality) list of ``frame``."""
+    """ListMLE distillation over each (query, modality) list of ``frame`` in single-modal order."""
     keys = frame[QID].astype(str) + "\x1f" + frame[MODALITY].astype(str)
     codes, uniques = pd.factorize(keys, sort=False)
     modality = pd.Series(uniques).str.split("\x1f").str[1].to_numpy()
@@ -128,30 +107,14 @@ def listwise_term(frame: pd.DataFrame, cfg: ConsistencyConfig) -> ListwiseTerm:
     weights = np.array([beta.get(m, 1.0) if isinstance(beta, dict) else beta for m in modality], dtype=float)
     ref = frame[UPSTREAM_SCORE].to_numpy(dtype=float, na_value=np.nan)
     codes = np.where(np.isnan(ref), -1, codes)
-    return ListwiseTerm(
-        list_codes=codes,
-        reference=np.nan_to_num(ref),
-        list_weight=weights,
-        method=cfg.listwise_loss,
-        tau=cfg.tau,
-    )
+    return ListwiseTerm(list_codes=codes, reference=np.nan_to_num(ref), list_weight=weights)
 
 
-def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfig, n_rounds: int = 1) -> SmarObjective:
-    """The backend-neutral ``grad, hess`` objective of SMAR for ``frame``'s rows.
-
-    ``n_rounds`` (the reranker's ``n_estimators``) spans the consistency weight's schedule.
-    """
+def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfig) -> SmarObjective:
+    """The backend-neutral ``grad, hess`` objective of SMAR for ``frame``'s rows."""
     page = None
     if sup.page_rows.size and cfg.page_weight > 0:
         page = LambdaRankTerm(sup.page_offsets, sup.page_rows, sup.page_labels, normalize=cfg.lambdarank_norm)
-    pseudo = None
-    if sup.pseudo_rows is not None and sup.pseudo_rows.size and cfg.pseudo_weight > 0:
-        assert sup.pseudo_offsets is not None and sup.pseudo_labels is not None
-        pseudo = LambdaRankTerm(sup.pseudo_offsets, sup.pseudo_rows, sup.pseudo_labels, normalize=cfg.lambdarank_norm)
-    schedule = None
-    if cfg.lam_schedule != "constant":
-        schedule = np.array([lam_multiplier(cfg.lam_schedule, cfg.lam_end, k, n_rounds) for k in range(n_rounds)])
     row_query = QueryGroups.from_qid(frame[QID].to_numpy()).codes
     margin = cfg.margin("lightgbm")  # an unset gamma / kappa: the LightGBM and XGBoost default
     consistency: PairTerm | ListwiseTerm | None = None
@@ -160,7 +123,7 @@ def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfi
     elif cfg.mode == "listwise":
         consistency = listwise_term(frame, cfg)
     cross = _pair_term(sup.cross, margin, row_query)
-    if page is None and pseudo is None and consistency is None and cross is None:
+    if page is None and consistency is None and cross is None:
         raise ConfigError(
             "the reranker has nothing to learn from: no revealed label pairs (or page_weight=0) and no consistency "
             "or anchor pairs (mode=none or lam=0); enable at least one term"
@@ -172,9 +135,6 @@ def build_objective(frame: pd.DataFrame, sup: Supervision, cfg: ConsistencyConfi
         cross=cross,
         lam=cfg.lam,
         page_weight=cfg.page_weight,
-        pseudo=pseudo,
-        pseudo_weight=cfg.pseudo_weight,
-        lam_by_round=schedule,
     )
 
 
@@ -213,11 +173,6 @@ def catboost_pairs(sup: Supervision, qid: np.ndarray, cfg: ConsistencyConfig) ->
     gamma, kappa = cfg.margin("catboost")
     if cfg.mode == "listwise":
         raise ConfigError("the CatBoost backend supports pairwise consistency only; use lightgbm/xgboost for listwise")
-    if cfg.pseudo_labels != "none" or cfg.lam_schedule != "constant":
-        raise ConfigError(
-            "the CatBoost backend supports neither pseudo_labels nor lam_schedule; "
-            "use lightgbm/xgboost or leave them at their defaults"
-        )
     pair_terms = (len(sup.intra) and cfg.lam > 0) or len(sup.cross)
     if pair_terms and (gamma != 0 or kappa != 1):
         raise ConfigError(
@@ -275,6 +230,6 @@ def train_reranker(
     dummy = np.zeros(len(frame))
     if cfg.backend == "catboost":
         return model.fit(X, dummy, qid, eval_set=eval_set, pairs=catboost_pairs(sup, qid, consistency))
-    objective = build_objective(frame, sup, consistency, cfg.n_estimators)
+    objective = build_objective(frame, sup, consistency)
     with kernel_threads(cfg.n_threads):
         return model.fit(X, dummy, qid, eval_set=eval_set, objective=objective, eval_metric=eval_metric)

@@ -18,7 +18,6 @@ from smar_ltr.config import RunConfig
 from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.features import FeatureSet
 from smar_ltr.features.text_kernels import SERIAL_ROWS
-from smar_ltr.list_stage import ListStage
 from smar_ltr.parallel_scoring import score_in_chunks
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.schema import UPSTREAM_SCORE, validate_page_table
@@ -51,8 +50,6 @@ class SmarModel:
         Annotation summary, label cost, supervision counts, data fingerprint.
     revealed_valid : DataFrame or None
         ``qid, item_id`` of the validation candidates whose page label early stopping read (None: none read).
-    list_stage : ListStage or None
-        Per-list offsets added to the reranker's scores (``config.list_stage.mode = "offsets"``).
     """
 
     config: RunConfig
@@ -64,7 +61,6 @@ class SmarModel:
     revealed: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     revealed_valid: pd.DataFrame | None = None
-    list_stage: ListStage | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -98,11 +94,9 @@ class SmarModel:
 
     @cached_property
     def reading_features(self) -> list[Any]:
-        """The extracted features whose columns some tree splits on or the list stage reads (found once: listing
-        an XGBoost booster's splits costs milliseconds, and every rerank asks)."""
+        """The extracted features whose columns some tree splits on (found once: listing an XGBoost booster's
+        splits costs milliseconds, and every rerank asks)."""
         used = set(self.reranker.used_features())
-        if self.list_stage is not None:
-            used.update(self.list_stage.inputs.columns)
         return [f for f in self.features if used.intersection(f.output_columns)]
 
     def check_feature_inputs(self, frame: pd.DataFrame) -> None:
@@ -153,12 +147,8 @@ class SmarModel:
         return self.score_features(prepared, self.featurize(prepared, used_only=True), n_threads)
 
     def score_features(self, prepared: pd.DataFrame, X: pd.DataFrame, n_threads: int | None = None) -> np.ndarray:
-        """Scores of prepared pages from their feature matrix ``X`` (:meth:`featurize`): the reranker's, plus the
-        list stage's offsets when the run has one (it reads whole queries, so ``prepared`` holds whole queries)."""
-        scores = self.reranker.predict(X, n_threads=n_threads)
-        if self.list_stage is not None:
-            scores = scores + self.list_stage.shift(prepared, X, scores)
-        return scores
+        """The reranker's scores of prepared pages from their feature matrix ``X`` (:meth:`featurize`)."""
+        return self.reranker.predict(X, n_threads=n_threads)
 
 
 def design_matrix(

@@ -137,8 +137,7 @@ def test_pair_term_approaches_hinge_for_large_kappa() -> None:
         assert term.loss(np.array([delta, 0.0])) == pytest.approx(hinge, abs=0.01)
 
 
-@pytest.mark.parametrize("loss", ["listmle", "kl"])
-def test_listwise_gradient_matches_finite_differences(loss: str) -> None:
+def test_listwise_gradient_matches_finite_differences() -> None:
     rng = np.random.default_rng(5)
     n = 12
     codes = np.array([0, 0, 0, 1, 1, -1, 2, 2, 2, 2, 1, 0])
@@ -146,8 +145,6 @@ def test_listwise_gradient_matches_finite_differences(loss: str) -> None:
         list_codes=codes,
         reference=rng.normal(size=n),
         list_weight=np.array([1.0, 0.5, 2.0]),
-        method=loss,
-        tau=0.7,
     )
     _fd_check(term, rng.normal(size=n))
 

@@ -1,4 +1,4 @@
-"""Single-modal pool pairs (``consistency.pool_weight``) and the engagement-gated list stage (``mode=auto``)."""
+"""Single-modal pool pairs (``consistency.pool_weight``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from conftest import fast_config
 from smar_ltr.artifacts import load_run, save_run
 from smar_ltr.config import ConsistencyConfig
 from smar_ltr.errors import ConfigError
-from smar_ltr.list_stage import has_list_evidence
 from smar_ltr.pipeline import fit_prepared, prepare
 from smar_ltr.pool_pairs import POOL_QID_PREFIX, PoolRows, pool_frame
 from smar_ltr.schema import MODAL_LABEL, MODALITY, PAGE_LABEL, QID
@@ -106,14 +105,6 @@ def test_same_seed_same_model_and_the_setting_survives_save_and_load(pooled, pre
     np.testing.assert_array_equal(loaded.reranker.predict(prepared.X_valid), model.reranker.predict(prepared.X_valid))
 
 
-def test_pool_pairs_reach_the_list_stage_fold_rerankers(prepared):
-    stage = {"mode": "offsets", "min_data_in_leaf": 5, "n_estimators": 30}
-    with_pool, _ = fit_prepared(fast_config(consistency=POOL, list_stage=stage, budget={"budget": 0.2}), prepared)
-    without, _ = fit_prepared(fast_config(list_stage=stage, budget={"budget": 0.2}), prepared)
-    a, b = (m.list_stage.booster.model_to_string() for m in (with_pool, without))
-    assert a != b  # the stage learnt from different out-of-fold scores
-
-
 def test_bad_pool_settings_are_one_config_error(prepared):
     for bad in ({"pool_weight": -1.0}, {"pool_weight": float("nan")}):
         with pytest.raises(ConfigError, match="pool_weight"):
@@ -158,25 +149,6 @@ def test_the_dask_engine_refuses_pool_pairs():
         check_dask_config(fast_config(consistency=POOL))
 
 
-def test_auto_list_stage_follows_the_engagement_evidence(prepared, tmp_path):
-    assert has_list_evidence(prepared.X_train)  # the simulator's pages carry engagement
-    flat_X = prepared.X_train.assign(
-        **{c: 0.0 for c in prepared.X_train.columns if c.startswith(("log_", "ctr_", "like_"))}
-    )
-    assert not has_list_evidence(flat_X)
-    stage = {"mode": "auto", "min_data_in_leaf": 5, "n_estimators": 30}
-    config = fast_config(list_stage=stage, budget={"budget": 0.2})
-    model, _ = fit_prepared(config, prepared)
-    assert model.list_stage is not None and model.summary["list_stage"]["fitted"] is True
-    save_run(model, tmp_path / "with")
-    assert load_run(tmp_path / "with").list_stage is not None
-    flat = dataclasses.replace(prepared, X_train=flat_X)
-    model, _ = fit_prepared(config, flat)
-    assert model.list_stage is None and model.summary["list_stage"] == {"mode": "auto", "fitted": False}
-    save_run(model, tmp_path / "without")  # an auto run that stayed off saves and loads without stage files
-    assert load_run(tmp_path / "without").list_stage is None
-
-
 @pytest.mark.parametrize("backend", ["lightgbm", "xgboost", "catboost"])
 def test_every_backend_learns_the_pool_order(small_splits, backend):
     """LightGBM and XGBoost take the pairs through SMAR's objective, CatBoost as PairLogit pairs."""
@@ -203,8 +175,8 @@ def test_tuning_keeps_pool_pairs_pairwise():
         study.tell(trial, [0.5, 0.5])
 
 
-def test_cli_fits_saves_and_exports_a_pool_run_whose_auto_stage_stayed_off(tmp_path):
-    """The user's path on a page table without engagement: fit with both options, eval the saved run, export it."""
+def test_cli_fits_saves_and_exports_a_pool_run(tmp_path):
+    """The user's path: fit with pool pairs, eval the saved run, export it."""
     from census import assert_one_line_error, invoke
     from census import fast_config as config_file
 
@@ -213,12 +185,12 @@ def test_cli_fits_saves_and_exports_a_pool_run_whose_auto_stage_stayed_off(tmp_p
     make_fixture("baidu", tmp_path / "data")
     cfg = config_file(tmp_path / "fast.json")
     run = tmp_path / "run"
-    options = ["--set", "consistency.pool_weight=1", "--set", "list_stage.mode=auto"]
+    options = ["--set", "consistency.pool_weight=1"]
     fit = ["fit", "-d", "baidu", "--data-dir", str(tmp_path / "data"), "-c", str(cfg), "-q"]
     result = invoke([*fit, *options, "-o", str(run)])
     assert result.exit_code == 0, result.output
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["supervision"]["pool_pairs"] > 0 and summary["list_stage"] == {"mode": "auto", "fitted": False}
+    assert summary["supervision"]["pool_pairs"] > 0
     assert invoke(["eval", "-m", str(run), "-q"]).exit_code == 0
     exported = invoke(["export", "-m", str(run), "-f", "es-ltr", "--out", str(tmp_path / "m.json")])
     assert exported.exit_code == 0, exported.output

@@ -77,8 +77,8 @@ def pages_from_splits(
 
 
 def check_dask_config(config: RunConfig) -> None:
-    """Refuse what the Dask engine cannot run (before a cluster is started): CatBoost, pseudo-label targets, a
-    scheduled consistency weight, the list stage, single-modal pool pairs, missing extras."""
+    """Refuse what the Dask engine cannot run (before a cluster is started): CatBoost, single-modal pool pairs,
+    missing extras."""
     require_dask()
     config.validate()
     if config.reranker.backend not in ("xgboost", "lightgbm") or config.single_modal.backend not in (
@@ -89,15 +89,7 @@ def check_dask_config(config: RunConfig) -> None:
             "the Dask engine trains XGBoost or LightGBM only (CatBoost has no Dask ranker); use --backend xgboost "
             "or lightgbm, or the local engine"
         )
-    k = config.consistency
-    if k.pseudo_labels != "none" or k.lam_schedule != "constant":
-        raise ConfigError(
-            "the Dask engine runs the paper's objective only: set consistency.pseudo_labels=none and "
-            "consistency.lam_schedule=constant, or use the local engine"
-        )
-    if config.list_stage.mode != "none":
-        raise ConfigError("the Dask engine has no list stage: set list_stage.mode=none, or use the local engine")
-    if k.pool_weight > 0:
+    if config.consistency.pool_weight > 0:
         raise ConfigError(
             "the Dask engine does not train on the single-modal pool's lists: set consistency.pool_weight=0, or use "
             "the local engine"

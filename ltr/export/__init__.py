@@ -82,11 +82,6 @@ def build_export(model: SmarModel, fmt: str, out: str | Path, name: str | None =
     out = Path(out)
     if out.suffix != ".json":
         raise ExportError(f"--out must be a .json file (the model file), got {str(out)!r}")
-    if model.list_stage is not None:
-        raise ExportError(
-            f"this run has a list stage (per-list offsets over the whole result page), which {fmt} cannot compute "
-            "one document at a time; refit with --set list_stage.mode=none to export"
-        )
     if fmt == "vespa" and name is not None and not vespa.IDENTIFIER.fullmatch(name):
         raise ExportError(
             f"--name {name!r} cannot name a Vespa rank profile; use letters, digits and _ (not first a digit)"
