@@ -141,17 +141,20 @@ class ConsistencyConfig:
         ``consistency`` (default): early stopping on the intra-modal consistency loss of the validation pages
         (:func:`smar_ltr.label_free.consistency_metric`), which reads no page label, so ``budget.validation`` is
         not applied and no validation label is read or counted; ``labels``: on NDCG of the validation labels
-        ``budget.validation`` reads. Chosen on validation pages of seeds 100-102 (synthetic and yahoo,
-        ``benchmarks/results/select_directions_*.md``): it beat ``labels`` on both (+0.036 and +0.026 NDCG@10 at
-        budget 0.1), where 10% of the validation labels are too few to stop on. The ``smar-ltr fit``/``eval``
-        pipeline honours it with LightGBM and XGBoost; CatBoost, :class:`smar_ltr.SMARRanker` (which takes
-        ``eval_set`` with labels) and the Dask path stop on labels.
-    pool_weight : float
+        ``budget.validation`` reads. Chosen on the real-data protocol (``benchmarks/protocol.py``, validation
+        folds of MQ2008 and Yahoo): ``labels`` at a 10% budget scored 0.013 / 0.027 NDCG@10 lower (paired p <=
+        0.0004 over queries), as 10% of the validation labels are too few to stop on. The local pipeline,
+        :class:`smar_ltr.SMARRanker` (its ``eval_set`` lists) and the Dask engine (after training, round by round)
+        honour it; CatBoost stops on labels.
+    pool_weight : float or None
         Weight of the single-modal pool's own lists as extra intra-modal pairs of the reranker, ordered by their
-        single-modal labels (:mod:`smar_ltr.pool_pairs`), relative to a page list's consistency pairs; 0 (default)
-        leaves them out. Needs ``mode=pairwise`` and a dataset whose single-modal pool carries the reranker's
-        input columns; the local ``fit``/``eval``/``sweep`` pipeline only (not the Dask engine or
-        :class:`smar_ltr.SMARRanker`, which have no pool). No page label is read.
+        single-modal labels (:mod:`smar_ltr.pool_pairs`), relative to a page list's consistency pairs. None
+        (default): 1 where the run has a single-modal pool whose lists carry the reranker's inputs and differing
+        modal labels and the consistency term is pairwise, else 0 (the run summary's ``pool`` says which and
+        why); 0 leaves them out; a number > 0 requires the pool. Chosen on the real-data protocol: +0.016 NDCG@10
+        on Yahoo (paired p = 0.005 over queries), equal on MQ2008. The Dask engine and
+        :class:`smar_ltr.SMARRanker`, which receive no single-modal pool, resolve None to 0 and refuse a number.
+        No page label is read.
     """
 
     mode: str = "pairwise"
@@ -166,7 +169,7 @@ class ConsistencyConfig:
     page_weight: float = 1.0
     lambdarank_norm: bool = True
     early_stopping: str = "consistency"
-    pool_weight: float = 0.0
+    pool_weight: float | None = None
 
     #: Retired settings (:func:`smar_ltr.coercion.from_dict`): accepted at the value that did nothing.
     RETIRED_KEYS: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
@@ -325,9 +328,9 @@ class RunConfig:
             raise ConfigError(
                 f"consistency.early_stopping {c.early_stopping!r} is unknown; choose labels or consistency"
             )
-        if c.pool_weight < 0 or not math.isfinite(c.pool_weight):
-            raise ConfigError("consistency.pool_weight must be a finite number >= 0")
-        if c.pool_weight > 0 and (c.mode != "pairwise" or c.lam <= 0):
+        if c.pool_weight is not None and (c.pool_weight < 0 or not math.isfinite(c.pool_weight)):
+            raise ConfigError("consistency.pool_weight must be a finite number >= 0 (or unset: automatic)")
+        if c.pool_weight is not None and c.pool_weight > 0 and (c.mode != "pairwise" or c.lam <= 0):
             raise ConfigError(
                 "consistency.pool_weight adds pairs to the consistency term: it needs consistency.mode=pairwise and "
                 "lam > 0 (or set pool_weight to 0)"

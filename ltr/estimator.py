@@ -64,7 +64,15 @@ class SMARRanker(BaseEstimator):
     lambdarank_norm
         The consistency loss, as :class:`smar_ltr.config.ConsistencyConfig`. ``gamma`` / ``kappa`` left at None
         take the backend's values (0.5 / 1; CatBoost 0 / 1, recorded in ``fit_summary_["consistency"]``).
-        Early stopping reads ``eval_set``'s labels here (``ConsistencyConfig.early_stopping`` is ``labels``).
+    early_stopping : {"consistency", "labels"}
+        What early stopping on ``eval_set`` watches, as ``smar-ltr fit``: the consistency loss of its
+        single-modal lists (default; needs ``(X, y, qid, modality, upstream_score)``, ``y`` is not read and no
+        label is counted), or NDCG of the ``eval_set`` labels ``validation`` picks (CatBoost always stops on
+        labels).
+    pool_weight : float or None
+        Single-modal pool pairs (:mod:`smar_ltr.pool_pairs`) need the single-modal pool's lists, which an
+        estimator fitted on arrays is not given: None (automatic, as in ``smar-ltr fit``) resolves to 0 here and a
+        number > 0 is refused; ``smar_ltr.fit(..., single_modal_pool=...)`` and ``smar-ltr fit`` use the pool.
     upstream_as_feature : bool
         Append the single-modal score as a reranker input column ``upstream_score``.
     backend : {"lightgbm", "xgboost", "catboost"}
@@ -124,6 +132,8 @@ class SMARRanker(BaseEstimator):
         normalize_pairs: bool = True,
         page_weight: float = 1.0,
         lambdarank_norm: bool = True,
+        early_stopping: str = "consistency",
+        pool_weight: float | None = None,
         upstream_as_feature: bool = False,
         backend: str = "lightgbm",
         n_estimators: int = 300,
@@ -153,6 +163,8 @@ class SMARRanker(BaseEstimator):
         self.normalize_pairs = normalize_pairs
         self.page_weight = page_weight
         self.lambdarank_norm = lambdarank_norm
+        self.early_stopping = early_stopping
+        self.pool_weight = pool_weight
         self.upstream_as_feature = upstream_as_feature
         self.backend = backend
         self.n_estimators = n_estimators
@@ -183,7 +195,7 @@ class SMARRanker(BaseEstimator):
             upstream_as_feature=coerce_value(self.upstream_as_feature, bool, "upstream_as_feature"),
             reranker=GBDTConfig(**pick(GBDTConfig)),
             budget=BudgetConfig(**pick(BudgetConfig)),
-            consistency=ConsistencyConfig(**{"early_stopping": "labels", **pick(ConsistencyConfig)}),
+            consistency=ConsistencyConfig(**pick(ConsistencyConfig)),
         )
         return config.validate()
 
@@ -263,11 +275,16 @@ class SMARRanker(BaseEstimator):
             .reset_index(drop=True)
         )
         c = config.consistency
+        if (c.pool_weight or 0) > 0:
+            raise ConfigError(
+                "pool_weight > 0 trains on the single-modal pool's own lists, and SMARRanker is fitted on page arrays "
+                "only, with no pool: use smar_ltr.fit(..., single_modal_pool=...) or smar-ltr fit, or set pool_weight=0"
+            )
         annotation = annotate_training(config, frame, {})
         note_unknown_beta_modalities(c.beta, modalities)
         supervision = build_supervision(frame, annotation, c, config.seed)
-        valid, valid_read, n_valid = early_stopping_set(eval_set, names, rankers, config, annotation)
-        reranker = train_reranker(design, frame, supervision, config.reranker, c, config.seed, valid)
+        valid, valid_read, n_valid, metric = early_stopping_set(eval_set, names, rankers, config, annotation)
+        reranker = train_reranker(design, frame, supervision, config.reranker, c, config.seed, valid, metric)
         cost = label_cost(annotation.labels_used, len(frame), valid_read, n_valid)
         # fitted state is set only once training succeeded: a failed refit leaves the previous model whole
         self.reranker_ = reranker

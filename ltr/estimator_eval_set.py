@@ -1,11 +1,14 @@
 """The validation rows of :class:`smar_ltr.SMARRanker`'s early stopping, chosen from its ``eval_set``.
 
-Which ``eval_set`` labels early stopping reads follows ``validation`` (:mod:`smar_ltr.label_cost`): the training
-strategy repeated on it (``budgeted``), every labelled row (``full``), or none. Moved out of
-:mod:`smar_ltr.estimator` unchanged.
+With ``early_stopping="consistency"`` (the default, as for ``smar-ltr fit``) the reranker stops on the intra-modal
+consistency loss of the ``eval_set`` lists and reads none of its labels. With ``"labels"``, which ``eval_set``
+labels early stopping reads follows ``validation`` (:mod:`smar_ltr.label_cost`): the training strategy repeated on
+it (``budgeted``), every labelled row (``full``), or none.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,7 +24,8 @@ from smar_ltr.estimator_inputs import (
     reranker_inputs,
     upstream_array,
 )
-from smar_ltr.label_cost import validation_annotation
+from smar_ltr.label_cost import stops_on_consistency, validation_annotation
+from smar_ltr.label_free import consistency_metric
 from smar_ltr.schema import PAGE_LABEL, QID
 
 __all__ = ["early_stopping_set"]
@@ -29,8 +33,9 @@ __all__ = ["early_stopping_set"]
 
 def early_stopping_set(
     eval_set: tuple | None, names: list[str], rankers: dict, config: RunConfig, training: Annotation
-) -> tuple[tuple | None, int, int]:
-    """The validation rows early stopping reads, the labels that read, and the ``eval_set`` candidates.
+) -> tuple[tuple | None, int, int, Callable[[np.ndarray], float] | None]:
+    """The validation rows early stopping reads, the labels that read, the ``eval_set`` candidates, and the
+    label-free metric it stops on (None: it stops on NDCG of the labels read).
 
     Parameters
     ----------
@@ -47,11 +52,14 @@ def early_stopping_set(
 
     Returns
     -------
-    (tuple or None, int, int)
-        ``(X, y, qid)`` of the chosen rows (None when none), labels read, candidates in ``eval_set``.
+    (tuple or None, int, int, callable or None)
+        ``(X, y, qid)`` of the chosen rows (None when none), labels read, candidates in ``eval_set``, and the
+        consistency metric (:func:`smar_ltr.label_free.consistency_metric`) when it stops on that.
     """
     if eval_set is None:
-        return None, 0, 0
+        return None, 0, 0, None
+    if stops_on_consistency(config):
+        return consistency_set(eval_set, names, rankers, config)
     b = config.budget
     if b.validation == "none":
         raise ConfigError("validation='none' reads no validation labels: drop eval_set or use 'budgeted'/'full'")
@@ -78,7 +86,7 @@ def early_stopping_set(
         modality_shares=b.modality_shares, max_label=b.max_label,
     )  # fmt: skip
     if chosen is None:
-        return None, 0, n
+        return None, 0, n, None
     design = (
         reranker_inputs(features, names, upstream if config.upstream_as_feature else None)
         .iloc[order]
@@ -86,4 +94,39 @@ def early_stopping_set(
     )
     rows = chosen.mask
     valid = (design[rows].reset_index(drop=True), frame[PAGE_LABEL].to_numpy(float)[rows], frame[QID][rows])
-    return valid, int(rows.sum()), n
+    return valid, int(rows.sum()), n, None
+
+
+def consistency_set(
+    eval_set: tuple, names: list[str], rankers: dict, config: RunConfig
+) -> tuple[tuple | None, int, int, Callable[[np.ndarray], float] | None]:
+    """``eval_set`` for early stopping on its lists' consistency loss: every row, no label read (``y`` may be
+    None or NaN). The lists come from ``modality`` and ``upstream_score`` (or the single-modal rankers)."""
+    X, _y, qid, modality, upstream_score = eval_parts(eval_set)
+    features, qid = feature_frame(X, qid)
+    if qid is None:
+        raise PageTableError("eval_set needs query ids: (X, y, qid) or a 'qid' column in X")
+    if modality is None:
+        raise ConfigError(
+            "early_stopping='consistency' stops on the eval_set's single-modal lists, which needs "
+            "(X, y, qid, modality, upstream_score) (y is not read); or set early_stopping='labels'"
+        )
+    n = len(features)
+    modalities = modality_array(modality, n)
+    scorers = rankers if upstream_score is None else {}
+    upstream = upstream_array(n, upstream_score, scorers, modalities, features)
+    if upstream is None:
+        raise ConfigError(
+            "early_stopping='consistency' orders the eval_set's lists by their single-modal score: pass "
+            "(X, y, qid, modality, upstream_score), or fit with single_modal_rankers; or set early_stopping='labels'"
+        )
+    frame, order = page_frame(qid, modalities, np.full(n, np.nan), upstream)
+    metric = consistency_metric(frame, config.consistency, config.seed)
+    if metric is None:  # no list with two items: nothing to stop on, every round is trained
+        return None, 0, n, None
+    design = (
+        reranker_inputs(features, names, upstream if config.upstream_as_feature else None)
+        .iloc[order]
+        .reset_index(drop=True)
+    )
+    return (design, np.zeros(n), frame[QID].to_numpy()), 0, n, metric

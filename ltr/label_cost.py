@@ -202,12 +202,16 @@ def annotate_training(config: RunConfig, train: pd.DataFrame, info: dict[str, An
     return annotation
 
 
+def stops_on_consistency(config: RunConfig) -> bool:
+    """Whether SMAR's reranker early-stops on the validation pages' consistency loss (``consistency.early_stopping``;
+    LightGBM and XGBoost: CatBoost stops on labels)."""
+    return config.consistency.early_stopping == "consistency" and config.reranker.backend != "catboost"
+
+
 def validation_read_mode(config: RunConfig) -> str:
     """Which validation labels SMAR's early stopping reads: ``none`` when it stops on the consistency loss
-    (``consistency.early_stopping``; LightGBM and XGBoost), else ``budget.validation`` (CatBoost stops on labels)."""
-    if config.consistency.early_stopping == "consistency" and config.reranker.backend != "catboost":
-        return "none"
-    return config.budget.validation
+    (:func:`stops_on_consistency`), else ``budget.validation``."""
+    return "none" if stops_on_consistency(config) else config.budget.validation
 
 
 def annotate_validation(

@@ -11,6 +11,7 @@ import hashlib
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from smar_ltr.label_cost import (
     annotate_training,
     annotate_validation,
     label_cost,
+    stops_on_consistency,
     strategy_choice,
     validation_read_mode,
 )
@@ -122,11 +124,30 @@ class Prepared:
     X_valid: pd.DataFrame | None
 
     def pool_rows(self, config: RunConfig) -> PoolRows | None:
-        """The single-modal pool's rows and pairs under ``config.consistency.pool_weight`` (None when it is 0)."""
-        if config.consistency.pool_weight <= 0:
-            return None
-        frame, X = self._pool_inputs
-        return PoolRows.build(frame, X, config.consistency, config.seed)
+        """The single-modal pool's rows and pairs under ``config.consistency.pool_weight`` (None: none used)."""
+        return self.pool_decision(config)[0]
+
+    def pool_decision(self, config: RunConfig) -> tuple[PoolRows | None, dict[str, Any]]:
+        """The pool rows ``config.consistency.pool_weight`` asks for, and what the run summary records.
+
+        An explicit weight > 0 that the pool cannot serve is one :class:`ConfigError`; the automatic default
+        (None) uses weight 1 where it can and otherwise records why it did not.
+        """
+        c = config.consistency
+        if c.pool_weight is not None and c.pool_weight <= 0:
+            return None, {"weight": 0.0, "reason": "consistency.pool_weight=0"}
+        if c.pool_weight is None and (c.mode != "pairwise" or c.lam <= 0):
+            return None, {"weight": 0.0, "reason": "automatic: the consistency term is not pairwise"}
+        weight = 1.0 if c.pool_weight is None else c.pool_weight
+        try:
+            frame, X = self._pool_inputs
+            pool = PoolRows.build(frame, X, c, config.seed, weight)
+        except ConfigError as exc:
+            if c.pool_weight is not None:
+                raise
+            return None, {"weight": 0.0, "reason": f"automatic: {str(exc).split(';')[0]}"}
+        how = "automatic" if c.pool_weight is None else "consistency.pool_weight"
+        return pool, {"weight": weight, "reason": how, "rows": len(pool.frame), "pairs": len(pool.pairs)}
 
     @cached_property
     def _pool_inputs(self) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -227,7 +248,7 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
     )
     note_unknown_beta_modalities(config.consistency.beta, train[MODALITY].astype(str).unique())
     supervision = build_supervision(train, annotation, config.consistency, config.seed)
-    pool = prepared.pool_rows(config)
+    pool, pool_summary = prepared.pool_decision(config)
     say(
         f"stage 4/4: reranker ({config.reranker.backend}; {annotation.labels_used} page labels, "
         f"{len(supervision.intra)} intra pairs, {len(supervision.cross)} cross pairs"
@@ -238,8 +259,7 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         train, prepared.valid, prepared.X_train, prepared.X_valid, annotation, validation, supervision, cost
     )
     eval_set, eval_metric = state.eval_set, None
-    stop_on_consistency = config.consistency.early_stopping == "consistency" and validation_read_mode(config) == "none"
-    if stop_on_consistency and prepared.valid is not None:
+    if stops_on_consistency(config) and prepared.valid is not None:
         assert prepared.X_valid is not None  # built with valid by prepare()
         eval_metric = consistency_metric(prepared.valid, config.consistency, config.seed)
         if eval_metric is not None:  # None: no intra-modal pair on the validation pages, no early stopping
@@ -264,6 +284,7 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
             **supervision.counts(),
             **({} if pool is None else {"pool_rows": len(pool.frame), "pool_pairs": len(pool.pairs)}),
         },
+        "pool": pool_summary,
         "data_fingerprint": data_fingerprint(splits.train),
         "dataset": splits.name,
         "dataset_info": {k: v for k, v in splits.info.items() if isinstance(v, str | int | float | bool)},

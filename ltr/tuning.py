@@ -83,7 +83,7 @@ def suggest_config(
     shares = {m: trial.suggest_float(f"share_{m}", *space.modality_share) for m in modalities}
     total = sum(shares.values())
     # single-modal pool pairs (consistency.pool_weight) are pairs: a base config that trains on them stays pairwise
-    modes = ["pairwise"] if base.consistency.pool_weight > 0 else list(space.modes)
+    modes = ["pairwise"] if (base.consistency.pool_weight or 0) > 0 else list(space.modes)
     mode = trial.suggest_categorical("mode", modes)
     beta = {m: trial.suggest_float(f"beta_{m}", *space.beta) for m in modalities}
     tune_margin = mode == "pairwise" and base.reranker.backend != "catboost"  # PairLogit: gamma is 0

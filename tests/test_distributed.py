@@ -364,3 +364,30 @@ def test_the_python_api_fits_on_a_client(client: Client) -> None:
 
     with pytest.raises(ConfigError, match="pass client="):
         smar_ltr.fit(pages_from_splits(smar_ltr.api._splits(frame, None, None, None, FEATURES), client))
+
+
+@pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
+def test_dask_early_stops_on_the_consistency_loss_like_one_machine(client: Client, backend: str) -> None:
+    """The default early stopping reads no page label: the cluster trains every round, scores the validation
+    partitions' pairs round by round and keeps the round one machine keeps (XGBoost builds the same trees)."""
+    import smar_ltr
+    from smar_ltr.label_free import consistency_metric, first_best_round
+
+    frame, valid = _pages(50, seed=0), _pages(30, seed=1)
+    valid["qid"] = "v" + valid["qid"]
+    fast = {"backend": backend, "n_estimators": 60, "learning_rate": 0.5, "num_leaves": 15, "min_data_in_leaf": 2}
+    fast["early_stopping_rounds"] = 3
+    settings = {"reranker": fast, "seed": 3, "budget": {"strategy": "top", "budget": 0.3}}
+    remote = smar_ltr.fit(frame, valid=valid, client=client, page_features=FEATURES, **settings)
+    stopping = remote.summary["early_stopping"]
+    assert stopping["on"] == "consistency" and stopping["rounds_trained"] == 60
+    assert stopping["best_iteration"] == remote.reranker.best_iteration_ == remote.summary["best_iteration"] < 60
+    assert remote.summary["labels"]["validation_labels"] == 0  # no validation label read
+    # the distributed reduction is the single-machine metric on the whole validation table
+    prepared = remote.prepare(valid)
+    metric = consistency_metric(prepared, remote.config.consistency, remote.config.seed)
+    losses = [metric(s) for s in remote.reranker.round_scores(remote.featurize(prepared))]
+    assert first_best_round(np.array(losses), 3) == stopping["best_iteration"]
+    if backend == "xgboost":  # identical trees: one machine keeps the same round
+        local = smar_ltr.fit(frame, valid=valid, page_features=FEATURES, **settings)
+        assert local.reranker.best_iteration_ == stopping["best_iteration"]

@@ -56,7 +56,7 @@ def _fit(data: dict, **params) -> SMARRanker:
 def test_partial_labels_train_on_exactly_the_labelled_rows(data, monkeypatch) -> None:
     seen = {}
 
-    def fake_train(X, frame, sup, cfg, consistency, seed, eval_set=None):
+    def fake_train(X, frame, sup, cfg, consistency, seed, eval_set=None, eval_metric=None):
         seen["rows"] = set(frame["item_id"].to_numpy()[sup.page_rows].astype(int))
         seen["labels"] = sup.page_labels
         return make_ranker("lightgbm", **FAST).fit(X, np.nan_to_num(frame["page_label"].to_numpy(float)), frame["qid"])
@@ -113,12 +113,6 @@ def test_every_config_field_is_a_parameter_with_the_same_default() -> None:
     by_design = {"params": None}  # None: no extra backend parameters
     for cls in (BudgetConfig, ConsistencyConfig, GBDTConfig):
         for f in fields(cls):
-            if f.name == "early_stopping":  # the estimator stops on eval_set's labels, not a parameter
-                assert SMARRanker().run_config().consistency.early_stopping == "labels"
-                continue
-            if f.name == "pool_weight":  # the estimator is given no single-modal pool to train on
-                assert SMARRanker().run_config().consistency.pool_weight == 0.0
-                continue
             assert f.name in params, f"{cls.__name__}.{f.name} has no SMARRanker parameter"
             default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
             assert params[f.name] == by_design.get(f.name, default), f.name
@@ -220,7 +214,7 @@ def test_estimator_and_run_directories_are_not_confused(data, fitted_small, tmp_
 def test_eval_set_drives_early_stopping(data) -> None:
     rng = np.random.default_rng(5)
     noise = rng.integers(0, 4, len(data["y"])).astype(float)  # validation labels unrelated to the features
-    model = SMARRanker(**{**FAST, "n_estimators": 200, "early_stopping_rounds": 3}).fit(
+    model = SMARRanker(**{**FAST, "n_estimators": 200, "early_stopping_rounds": 3, "early_stopping": "labels"}).fit(
         data["X"],
         data["y"],
         qid=data["qid"],
@@ -229,6 +223,35 @@ def test_eval_set_drives_early_stopping(data) -> None:
         eval_set=(data["X"].assign(qid=data["qid"]), noise),
     )
     assert model.reranker_.best_iteration_ < 50
+
+
+def test_by_default_eval_set_stops_on_its_lists_consistency_and_reads_no_label(data) -> None:
+    """As ``smar-ltr fit``: the eval set's single-modal lists decide when to stop; its labels are not read."""
+    from smar_ltr.label_free import consistency_metric, first_best_round
+
+    fit_args = {"qid": data["qid"], "modality": data["modality"], "upstream_score": data["upstream"]}
+    rng = np.random.default_rng(7)
+    v_upstream = data["upstream"] + rng.normal(0, 1.0, len(data["upstream"]))  # other lists, other scores
+    unlabelled = (data["X"], None, data["qid"], data["modality"], v_upstream)
+    settings = {**FAST, "n_estimators": 120, "learning_rate": 0.3, "early_stopping_rounds": 3}
+    model = SMARRanker(**settings).fit(data["X"], data["y_full"], **fit_args, eval_set=unlabelled)
+    cost = model.fit_summary_["label_cost"]
+    assert cost["validation_labels"] == 0 and cost["labels_used"] == cost["train_labels"]
+    assert cost["candidates"] == 2 * len(data["X"])
+    kept = model.reranker_.best_iteration_
+    full = SMARRanker(**{**settings, "early_stopping_rounds": 0}).fit(data["X"], data["y_full"], **fit_args)
+    frame = pd.DataFrame(
+        {"qid": data["qid"], "modality": data["modality"], "upstream_score": v_upstream, "page_label": np.nan}
+    )
+    order = frame.sort_values("qid", kind="stable").index.to_numpy()  # the estimator's page order
+    metric = consistency_metric(frame.iloc[order].reset_index(drop=True), model.run_config().consistency, 0)
+    design = data["X"].iloc[order].reset_index(drop=True).astype("float32")
+    losses = [metric(s) for s in full.reranker_.round_scores(design)]
+    assert kept == first_best_round(np.array(losses), 3) < 120
+    with pytest.raises(ConfigError, match="early_stopping='consistency' stops on the eval_set's single-modal lists"):
+        SMARRanker(**FAST).fit(data["X"], data["y_full"], **fit_args, eval_set=(data["X"], data["y_full"], data["qid"]))
+    with pytest.raises(ConfigError, match="pool_weight > 0 trains on the single-modal pool's own lists"):
+        SMARRanker(**FAST, pool_weight=1.0).fit(data["X"], data["y_full"], **fit_args)
 
 
 def test_failed_refit_keeps_the_previous_model_and_tampering_is_refused(data, tmp_path) -> None:
@@ -247,6 +270,7 @@ def test_failed_refit_keeps_the_previous_model_and_tampering_is_refused(data, tm
 def test_validation_labels_are_budgeted_and_counted(data) -> None:
     fit_args = {"qid": data["qid"], "modality": data["modality"], "upstream_score": data["upstream"]}
     five = (data["X"], data["y_full"], data["qid"], data["modality"], data["upstream"])
+    FAST = {**globals()["FAST"], "early_stopping": "labels"}
     model = SMARRanker(**FAST, budget=0.2).fit(data["X"], data["y_full"], **fit_args, eval_set=five)
     cost, n = model.fit_summary_["label_cost"], len(data["X"])
     train_read = model.fit_summary_["annotation"]["labels_used"]

@@ -153,3 +153,41 @@ def test_a_run_saved_with_retired_keys_at_their_old_defaults_still_loads(small_s
     with pytest.raises(ConfigError, match="names a retired setting"):
         from_dict(RunConfig, config)
     assert load_run(run).config == model.config
+
+
+@pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
+def test_first_best_round_replays_online_early_stopping(pages, backend) -> None:
+    """Trained to the end and scored round by round, the consistency loss picks the round online early stopping
+    keeps (the Dask engine stops this way after training)."""
+    from smar_ltr.label_free import first_best_round
+
+    rng = np.random.default_rng(0)
+
+    def inputs(frame: pd.DataFrame) -> pd.DataFrame:  # a weak view of the single-modal order plus noise
+        noisy = frame["upstream_score"].to_numpy() + rng.normal(0, 3, len(frame))
+        return pd.DataFrame({"weak": noisy, **{f"noise{k}": rng.normal(size=len(frame)) for k in range(3)}})
+
+    valid = pages.assign(upstream_score=pages["upstream_score"] + rng.normal(0, 1, len(pages)), qid="v" + pages["qid"])
+    X, X_valid = inputs(pages), inputs(valid)
+    sup, _, cfg = _supervision(pages)
+    metric = consistency_metric(valid, cfg, seed=0)
+    kwargs = {"n_estimators": 60, "learning_rate": 0.3, "num_leaves": 8, "min_data_in_leaf": 2, "n_threads": 1}
+    qid = pages["qid"].to_numpy()
+    eval_set = (X_valid, np.zeros(len(valid)), valid["qid"].to_numpy())
+    objective = build_objective(pages, sup, cfg)
+    online = make_ranker(backend, early_stopping_rounds=4, seed=0, **kwargs)
+    online.fit(X, np.zeros(len(pages)), qid, eval_set=eval_set, objective=objective, eval_metric=metric)
+    full = make_ranker(backend, early_stopping_rounds=0, seed=0, **kwargs)
+    full.fit(X, np.zeros(len(pages)), qid, objective=build_objective(pages, sup, cfg))
+    losses = [metric(scores) for scores in full.round_scores(X_valid)]
+    assert len(losses) == 60
+    assert first_best_round(np.array(losses), 4) == online.best_iteration_ < 60
+    assert first_best_round(np.array(losses), 0) == 60  # patience 0: no early stopping
+
+
+def test_first_best_round_rule() -> None:
+    from smar_ltr.label_free import first_best_round
+
+    assert first_best_round(np.array([3.0, 2.0, 2.0, 2.5, 1.0]), 2) == 2  # stopped at round 4: 2 rounds without gain
+    assert first_best_round(np.array([3.0, 2.0, 2.0, 2.5, 1.0]), 3) == 5
+    assert first_best_round(np.array([1.0, 1.0, 1.0]), 5) == 1  # ties are not improvements

@@ -78,7 +78,7 @@ def test_appended_rows_and_pairs_keep_their_places(prepared, fitted_small):
 
 def test_pool_pairs_change_the_reranker_and_read_no_page_label(pooled, prepared, fitted_small):
     config, model, state = pooled
-    plain, plain_state = fit_prepared(fast_config(), prepared)
+    plain, plain_state = fit_prepared(fast_config(consistency={"pool_weight": 0.0}), prepared)
     X = prepared.X_valid
     pool = prepared.pool_rows(config)
     assert pool_order_accuracy(model, pool) > pool_order_accuracy(plain, pool) + 0.02  # it learnt the pool's order
@@ -114,7 +114,6 @@ def test_bad_pool_settings_are_one_config_error(prepared):
             ConfigError, match=r"pool_weight adds pairs .* needs consistency\.mode=pairwise and lam > 0"
         ):
             fast_config(consistency={**POOL, **bad})
-    assert ConsistencyConfig().pool_weight == 0.0  # off unless asked for
     with pytest.raises(ConfigError, match="needs a single-modal pool with modal_label rows; dataset 'x' has none"):
         pool_frame(None, "x")
     unlabelled = prepared.splits.single_modal.assign(
@@ -127,6 +126,32 @@ def test_bad_pool_settings_are_one_config_error(prepared):
     lacking = dataclasses.replace(prepared, splits=dataclasses.replace(prepared.splits, single_modal=missing))
     with pytest.raises(ConfigError, match="the single-modal pool lacks the reranker's inputs"):
         lacking.pool_rows(fast_config(consistency=POOL))
+
+
+def test_the_automatic_default_uses_the_pool_where_it_can_and_says_why_not(prepared):
+    """pool_weight unset (the default, chosen on the real-data protocol): weight 1 where the pool serves, else 0
+    with the reason in the summary; an explicit weight the pool cannot serve stays an error."""
+    assert ConsistencyConfig().pool_weight is None
+    auto, _ = fit_prepared(fast_config(), prepared)
+    explicit, _ = fit_prepared(fast_config(consistency=POOL), prepared)
+    assert auto.summary["pool"] == {
+        "weight": 1.0,
+        "reason": "automatic",
+        **{k: auto.summary["pool"][k] for k in ("rows", "pairs")},
+    }
+    assert auto.summary["pool"]["pairs"] == explicit.summary["supervision"]["pool_pairs"] > 0
+    np.testing.assert_array_equal(auto.reranker.predict(prepared.X_valid), explicit.reranker.predict(prepared.X_valid))
+    unlabelled = prepared.splits.single_modal.assign(
+        **{MODAL_LABEL: pd.array([pd.NA] * len(prepared.splits.single_modal), dtype="Int64")}
+    )
+    no_pool = dataclasses.replace(prepared, splits=dataclasses.replace(prepared.splits, single_modal=unlabelled))
+    off, _ = fit_prepared(fast_config(), no_pool)
+    plain, _ = fit_prepared(fast_config(consistency={"pool_weight": 0.0}), prepared)
+    assert off.summary["pool"]["weight"] == 0.0 and "needs a single-modal pool" in off.summary["pool"]["reason"]
+    assert "pool_pairs" not in off.summary["supervision"]
+    np.testing.assert_array_equal(off.reranker.predict(prepared.X_valid), plain.reranker.predict(prepared.X_valid))
+    listwise, _ = fit_prepared(fast_config(consistency={"mode": "listwise"}), prepared)
+    assert listwise.summary["pool"] == {"weight": 0.0, "reason": "automatic: the consistency term is not pairwise"}
 
 
 def test_a_pool_without_label_differences_gives_no_pairs_and_says_so(prepared):
@@ -153,7 +178,7 @@ def test_the_dask_engine_refuses_pool_pairs():
 def test_every_backend_learns_the_pool_order(small_splits, backend):
     """LightGBM and XGBoost take the pairs through SMAR's objective, CatBoost as PairLogit pairs."""
     accuracy = []
-    for consistency in ({}, POOL):
+    for consistency in ({"pool_weight": 0.0}, POOL):
         config = fast_config(consistency=consistency, reranker={"backend": backend, "n_estimators": 20})
         prepared = prepare(config, small_splits)
         model, _ = fit_prepared(config, prepared)

@@ -31,7 +31,8 @@ from smar_ltr.distributed.partition_ops import supervision_counts
 from smar_ltr.distributed.partitions import check_query_aligned, require_dask, scatter_pages
 from smar_ltr.distributed.training import DEFAULT_TIMEOUT, lightgbm_dask, xgboost_dask
 from smar_ltr.errors import ConfigError, DatasetError
-from smar_ltr.label_cost import label_cost, label_scale, validation_read_mode
+from smar_ltr.label_cost import label_cost, label_scale, stops_on_consistency, validation_read_mode
+from smar_ltr.label_free import first_best_round
 from smar_ltr.pipeline import SmarModel, data_fingerprint, design_matrix, select_features
 from smar_ltr.progress import Progress
 from smar_ltr.rankers import GBDTRanker
@@ -89,11 +90,44 @@ def check_dask_config(config: RunConfig) -> None:
             "the Dask engine trains XGBoost or LightGBM only (CatBoost has no Dask ranker); use --backend xgboost "
             "or lightgbm, or the local engine"
         )
-    if config.consistency.pool_weight > 0:
+    if (config.consistency.pool_weight or 0) > 0:
         raise ConfigError(
             "the Dask engine does not train on the single-modal pool's lists: set consistency.pool_weight=0, or use "
             "the local engine"
         )
+
+
+def stop_on_consistency(
+    c: ClusterFutures,
+    reranker: GBDTRanker,
+    valid: list[Future],
+    features: Any,
+    raw: list[str],
+    upstream: bool,
+    config: RunConfig,
+) -> dict[str, Any]:
+    """Keep the rounds of ``reranker`` that early stopping on the validation pages' consistency loss keeps.
+
+    Each validation partition sums its pairs' loss round by round on its worker
+    (:func:`~smar_ltr.distributed.partition_ops.consistency_losses`); the sums over partitions divided by the total
+    pair weight are the single-machine metric (:func:`smar_ltr.label_free.consistency_metric`) of every round, and
+    :func:`smar_ltr.label_free.first_best_round` picks the round its early stopping keeps. Sets
+    ``reranker.best_iteration_`` and returns what the run summary records.
+    """
+    shared = c.client.scatter(reranker, broadcast=True)
+    k = config.consistency
+    parts = [
+        p
+        for p in c.client.gather(c.map(ops.consistency_losses, valid, shared, features, raw, upstream, k, config.seed))
+        if p is not None
+    ]
+    rounds = int(getattr(reranker, "best_iteration_", 0))
+    if not parts:  # no intra-modal pair on the validation pages: nothing to stop on, every round stays
+        return {"on": "consistency", "best_iteration": rounds, "rounds_trained": rounds, "pairs": 0}
+    losses = sum(p[0] for p in parts) / sum(p[1] for p in parts)
+    best = first_best_round(losses, config.reranker.early_stopping_rounds)
+    reranker.best_iteration_ = best
+    return {"on": "consistency", "best_iteration": best, "rounds_trained": len(losses)}
 
 
 def fit_dask(
@@ -182,11 +216,11 @@ def _fit_on(
     v_annotated: list[Future] = []
     v_summary: dict[str, Any] | None = None
     v_revealed: pd.DataFrame | None = None
-    # The Dask trainers early-stop on validation labels only: with consistency.early_stopping = "consistency"
-    # (no label read) they train every round, so a cluster run never reads more labels than one machine would.
+    # Early stopping on the consistency loss (the default, no label read) runs after training: every round is
+    # trained, each validation partition scores its pairs round by round, and the rounds early stopping would
+    # have kept on one machine are kept (first_best_round). On labels it is XGBoost's own (LightGBM's Dask
+    # ranker cannot early-stop: every round is kept).
     v_mode = validation_read_mode(config)
-    if v_mode == "none" and b.validation != "none" and valid:
-        say("note: early stopping on the consistency loss is single-machine only; the Dask reranker trains every round")
     if v_mode != "none" and valid:
         v_full = all(client.gather(c.map(ops.fully_labelled, valid)))
         v_strategy = "given" if v_mode == "full" or not v_full else strategy
@@ -235,6 +269,13 @@ def _fit_on(
             )  # fmt: skip
     finally:
         client.unpublish_dataset(dataset)
+    stopping: dict[str, Any] = {"on": "labels" if v_mode != "none" else "none"}
+    if valid and stops_on_consistency(config):
+        stopping = stop_on_consistency(c, reranker, valid, shared_features, raw, upstream, config)
+        say(
+            f"stage 4/4: early stopping on the validation pages' consistency loss: {stopping['best_iteration']} of "
+            f"{stopping['rounds_trained']} rounds kept (no page label read)"
+        )
     n_rows = int(sum(client.gather(c.map(len, train))))
     n_valid = int(sum(client.gather(c.map(len, valid)))) if valid else 0
     v_used = 0 if v_summary is None else v_summary["labels_used"]
@@ -262,6 +303,12 @@ def _fit_on(
         "n_train_queries": int(sum(client.gather(c.map(ops.n_queries, train)))),
         "n_train_candidates": n_rows,
         "best_iteration": int(getattr(reranker, "best_iteration_", 0)),
+        "early_stopping": stopping,
+        "pool": (
+            {"weight": 0.0, "reason": "automatic: the Dask engine does not train on the single-modal pool's lists"}
+            if config.consistency.pool_weight is None
+            else {"weight": 0.0, "reason": "consistency.pool_weight=0"}
+        ),
         "engine": {
             "name": "dask",
             "workers": len(client.ncores()),

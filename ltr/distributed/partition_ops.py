@@ -17,6 +17,7 @@ from smar_ltr.config import ConsistencyConfig
 from smar_ltr.datasets.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
 from smar_ltr.distributed.annotation import REVEALED
 from smar_ltr.distributed.objective import local_supervision
+from smar_ltr.label_free import consistency_term
 from smar_ltr.pipeline import design_matrix
 from smar_ltr.splits import split_queries
 
@@ -40,6 +41,18 @@ def eval_rows(part: pd.DataFrame, features: Any, raw: list[str], upstream: bool)
     """Design matrix (computed on whole pages) of the validation rows whose label early stopping reads."""
     X = design_matrix(part, features, raw, upstream)
     return X[part[REVEALED].to_numpy(dtype=bool)]
+
+
+def consistency_losses(
+    part: pd.DataFrame, ranker: Any, features: Any, raw: list[str], upstream: bool, cfg: ConsistencyConfig, seed: int
+) -> tuple[np.ndarray, float] | None:
+    """The validation partition's consistency loss after each boosting round of ``ranker`` (a sum over its pairs)
+    and its total pair weight, or None when it has no intra-modal pair; reads no page label."""
+    term = consistency_term(part, cfg, seed)
+    if term is None:
+        return None
+    rounds = ranker.round_scores(design_matrix(part, features, raw, upstream))
+    return np.array([term.loss(scores) for scores in rounds]), float(term.weight.sum())
 
 
 def eval_labels(part: pd.DataFrame) -> pd.DataFrame:

@@ -189,6 +189,25 @@ class GBDTRanker(BaseEstimator, ABC):
         with _PREDICT_LOCK:  # calls from several threads take turns (see concurrent_predict)
             return np.asarray(self._predict(arr, n_threads), dtype=np.float64).reshape(-1)
 
+    def round_scores(self, X: Any) -> np.ndarray:
+        """Raw scores after each boosting round, shape ``(n_rounds, n_rows)`` (row ``k``: the first ``k + 1``
+        trees), for every round the booster holds; rows may differ from :meth:`predict` by a constant per round
+        (XGBoost's base score), so only differences within a round are meaningful.
+
+        Raises
+        ------
+        ConfigError
+            The backend cannot score rounds one by one (CatBoost).
+        """
+        if not hasattr(self, "feature_names_in_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        arr, _ = as_matrix(X, self.feature_names_in_)
+        return np.cumsum(self._tree_scores(arr), axis=0)
+
+    def _tree_scores(self, X: np.ndarray) -> np.ndarray:
+        """Each tree's contribution per row, shape ``(n_rounds, n_rows)``."""
+        raise ConfigError(f"the {self.backend} backend cannot score its boosting rounds one by one")
+
     def used_features(self) -> list[str]:
         """Input columns some tree of the model splits on (in input order); the others cannot change a score.
 

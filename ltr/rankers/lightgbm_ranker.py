@@ -80,6 +80,12 @@ class LightGBMRanker(GBDTRanker):
         threads: dict[str, Any] = {} if n_threads is None else {"num_threads": n_threads}
         return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_, raw_score=True, **threads))
 
+    def _tree_scores(self, X: np.ndarray) -> np.ndarray:
+        booster = self.booster_
+        return np.stack(
+            [booster.predict(X, start_iteration=k, num_iteration=1, raw_score=True) for k in range(booster.num_trees())]
+        )
+
     def _split_features(self) -> set[int]:
         counts = self.booster_.feature_importance("split", iteration=self.best_iteration_)
         return {int(i) for i in np.flatnonzero(counts > 0)}

@@ -79,6 +79,14 @@ class XGBoostRanker(GBDTRanker):
             xgb.DMatrix(X, missing=np.nan), output_margin=True, iteration_range=(0, self.best_iteration_)
         )
 
+    def _tree_scores(self, X: np.ndarray) -> np.ndarray:
+        data = xgb.DMatrix(X, missing=np.nan)
+        rounds = self.booster_.num_boosted_rounds()
+        # each one-tree margin includes the base score: a constant per row that differences cancel
+        return np.stack(
+            [self.booster_.predict(data, output_margin=True, iteration_range=(k, k + 1)) for k in range(rounds)]
+        )
+
     def _split_features(self) -> set[int]:
         booster = self.booster_
         if self.best_iteration_ < booster.num_boosted_rounds():
