@@ -20,6 +20,8 @@ from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
 from smar_ltr.rankers import make_ranker
 
 FAST = {"n_estimators": 15, "learning_rate": 0.2, "num_leaves": 7, "min_data_in_leaf": 5, "early_stopping_rounds": 0}
+#: Early stopping on the eval_set labels (the default stops on its lists' consistency loss and reads none).
+LABELS_STOP = {**FAST, "early_stopping": "labels"}
 
 
 def _pages(n_queries: int = 48, per_query: int = 12, seed: int = 0, unlabelled: float = 0.6) -> dict:
@@ -270,15 +272,16 @@ def test_failed_refit_keeps_the_previous_model_and_tampering_is_refused(data, tm
 def test_validation_labels_are_budgeted_and_counted(data) -> None:
     fit_args = {"qid": data["qid"], "modality": data["modality"], "upstream_score": data["upstream"]}
     five = (data["X"], data["y_full"], data["qid"], data["modality"], data["upstream"])
-    FAST = {**globals()["FAST"], "early_stopping": "labels"}
-    model = SMARRanker(**FAST, budget=0.2).fit(data["X"], data["y_full"], **fit_args, eval_set=five)
+    model = SMARRanker(**LABELS_STOP, budget=0.2).fit(data["X"], data["y_full"], **fit_args, eval_set=five)
     cost, n = model.fit_summary_["label_cost"], len(data["X"])
     train_read = model.fit_summary_["annotation"]["labels_used"]
     assert 0 < cost["validation_labels"] <= 0.2 * n and cost["train_labels"] == train_read
     assert cost["candidates"] == 2 * n and cost["labels_used"] == train_read + cost["validation_labels"]
-    full = SMARRanker(**FAST, budget=0.2, validation="full").fit(data["X"], data["y_full"], **fit_args, eval_set=five)
+    full = SMARRanker(**LABELS_STOP, budget=0.2, validation="full").fit(
+        data["X"], data["y_full"], **fit_args, eval_set=five
+    )
     assert full.fit_summary_["label_cost"]["validation_labels"] == n
     with pytest.raises(ConfigError, match="needs \\(X, y, qid, modality, upstream_score\\)"):
-        SMARRanker(**FAST).fit(data["X"], data["y_full"], **fit_args, eval_set=five[:3])
+        SMARRanker(**LABELS_STOP).fit(data["X"], data["y_full"], **fit_args, eval_set=five[:3])
     with pytest.raises(ConfigError, match="validation='none' reads no validation labels"):
-        SMARRanker(**FAST, validation="none").fit(data["X"], data["y"], **fit_args, eval_set=five)
+        SMARRanker(**LABELS_STOP, validation="none").fit(data["X"], data["y"], **fit_args, eval_set=five)
