@@ -25,7 +25,7 @@ from smar_ltr.errors import ConfigError
 from smar_ltr.pairs import concat_pairs, consistency_pairs
 from smar_ltr.schema import MODAL_LABEL, PAGE_LABEL, QID
 
-__all__ = ["POOL_QID_PREFIX", "PoolRows", "pool_frame"]
+__all__ = ["NO_PAIRS", "POOL_QID_PREFIX", "PoolRows", "pool_frame", "pool_list_pairs"]
 
 #: Prefix of the pool's query ids once appended to the training pages (no page table id can start with it).
 POOL_QID_PREFIX = "\x1fpool\x1f"
@@ -57,16 +57,9 @@ class PoolRows:
     ) -> PoolRows:
         """Pairs of ``frame``'s lists (ordered by ``modal_label``) for the pool rows ``frame`` with inputs ``X``,
         weighted ``weight`` (default ``cfg.pool_weight``, 1 when that is unset)."""
-        labels = frame.assign(**{MODAL_LABEL: frame[MODAL_LABEL].astype(float)})
-        pairs = consistency_pairs(labels, cfg, seed, score_col=MODAL_LABEL)
+        pairs = pool_list_pairs(frame, cfg, seed, weight)
         if len(pairs) == 0:
-            raise ConfigError(
-                "consistency.pool_weight: the single-modal pool has no list with two different modal labels, so it "
-                "gives no pair; set consistency.pool_weight=0"
-            )
-        if weight is None:
-            weight = 1.0 if cfg.pool_weight is None else cfg.pool_weight
-        pairs = pairs.assign(weight=pairs["weight"] * weight)
+            raise ConfigError(NO_PAIRS)
         return cls(frame, X, pairs)
 
     def appended_to(
@@ -80,6 +73,26 @@ class PoolRows:
             pd.concat([frame.reset_index(drop=True), self.frame], ignore_index=True),
             concat_pairs(intra, shifted),
         )
+
+
+#: Why a pool gives no pair.
+NO_PAIRS = (
+    "consistency.pool_weight: the single-modal pool has no list with two different modal labels, so it gives no "
+    "pair; set consistency.pool_weight=0"
+)
+
+
+def pool_list_pairs(
+    frame: pd.DataFrame, cfg: ConsistencyConfig, seed: int, weight: float | None = None
+) -> pd.DataFrame:
+    """Intra-modal pairs of the pool lists in ``frame`` ordered by ``modal_label`` (rows index ``frame``), weighted
+    ``weight`` (default ``cfg.pool_weight``, 1 when that is unset). Pairs are drawn per list, so a partition of
+    whole lists gets the pairs the whole pool would."""
+    labels = frame.assign(**{MODAL_LABEL: frame[MODAL_LABEL].astype(float)})
+    pairs = consistency_pairs(labels, cfg, seed, score_col=MODAL_LABEL)
+    if weight is None:
+        weight = 1.0 if cfg.pool_weight is None else cfg.pool_weight
+    return pairs.assign(weight=pairs["weight"] * weight)
 
 
 def pool_frame(single_modal: pd.DataFrame | None, dataset: str) -> pd.DataFrame:

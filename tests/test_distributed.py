@@ -268,8 +268,6 @@ def test_cli_refuses_cluster_flags_without_dask_and_catboost_on_dask() -> None:
     assert r.exit_code == 1 and "need --engine dask" in r.output
     r = runner.invoke(app, ["fit", "--engine", "dask", "--workers", "2", "--backend", "catboost"])
     assert r.exit_code == 1 and "CatBoost has no Dask ranker" in r.output
-    r = runner.invoke(app, ["fit", "--engine", "dask", "--workers", "2", "--set", "consistency.pool_weight=1"])
-    assert r.exit_code == 1 and "consistency.pool_weight=0" in r.output
     assert "Traceback" not in r.output
     assert json  # keeps the import used by the slow CLI test below
 
@@ -391,3 +389,37 @@ def test_dask_early_stops_on_the_consistency_loss_like_one_machine(client: Clien
     if backend == "xgboost":  # identical trees: one machine keeps the same round
         local = smar_ltr.fit(frame, valid=valid, page_features=FEATURES, **settings)
         assert local.reranker.best_iteration_ == stopping["best_iteration"]
+
+
+def _pool(n_lists: int = 30, seed: int = 2) -> pd.DataFrame:
+    """Single-modal lists (one modality each) with modal labels and the reranker's input columns."""
+    rng = np.random.default_rng(seed)
+    frame = _pages(n_lists, seed=seed).drop(columns=["page_label"])
+    modality = np.array(["web", "image", "video"])[np.arange(n_lists) % 3]
+    codes = pd.factorize(frame["qid"])[0]
+    frame["modality"] = modality[codes]
+    frame["qid"] = "sm-" + frame["qid"] + "-" + frame["modality"]
+    signal = frame["x0"] - 0.5 * frame["x1"] + rng.normal(scale=1.0, size=len(frame))
+    frame["modal_label"] = pd.array(np.clip(np.round(signal / 2 + 1), 0, 3).astype(int), dtype="Int64")
+    return frame
+
+
+def test_pool_pairs_train_on_the_cluster_like_one_machine(client: Client) -> None:
+    """The default (pool pairs where the run has a pool) on Dask: the pool's lists become training partitions
+    and XGBoost builds the single-machine trees from them."""
+    import smar_ltr
+
+    frame, pool = _pages(40), _pool()
+    fast = {"backend": "xgboost", "n_estimators": 10, "early_stopping_rounds": 0}
+    args = {"single_modal_pool": pool, "page_features": FEATURES, "reranker": fast, "seed": 3}
+    remote = smar_ltr.fit(frame, client=client, **args)
+    local = smar_ltr.fit(frame, **args)
+    assert remote.summary["pool"]["weight"] == local.summary["pool"]["weight"] == 1.0
+    assert remote.summary["pool"]["pairs"] == local.summary["pool"]["pairs"] > 0
+    assert remote.summary["supervision"]["pool_rows"] == local.summary["supervision"]["pool_rows"]
+    np.testing.assert_allclose(remote.score(frame), local.score(frame), atol=1e-5)
+    without = smar_ltr.fit(frame, client=client, **{**args, "consistency": {"pool_weight": 0.0}})
+    assert without.summary["pool"] == {"weight": 0.0, "reason": "consistency.pool_weight=0"}
+    assert not np.allclose(without.score(frame), remote.score(frame))
+    no_pool = smar_ltr.fit(frame, client=client, page_features=FEATURES, reranker=fast, seed=3)
+    assert no_pool.summary["pool"]["weight"] == 0.0 and "single-modal pool" in no_pool.summary["pool"]["reason"]

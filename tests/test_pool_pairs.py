@@ -166,14 +166,6 @@ def test_a_pool_without_label_differences_gives_no_pairs_and_says_so(prepared):
         PoolRows.build(flat, pool.X, fast_config(consistency=POOL).consistency, 0)
 
 
-def test_the_dask_engine_refuses_pool_pairs():
-    pytest.importorskip("dask.distributed")
-    from smar_ltr.distributed.fit import check_dask_config
-
-    with pytest.raises(ConfigError, match="pool_weight=0"):
-        check_dask_config(fast_config(consistency=POOL))
-
-
 @pytest.mark.parametrize("backend", ["lightgbm", "xgboost", "catboost"])
 def test_every_backend_learns_the_pool_order(small_splits, backend):
     """LightGBM and XGBoost take the pairs through SMAR's objective, CatBoost as PairLogit pairs."""

@@ -34,6 +34,7 @@ from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.label_cost import label_cost, label_scale, stops_on_consistency, validation_read_mode
 from smar_ltr.label_free import first_best_round
 from smar_ltr.pipeline import SmarModel, data_fingerprint, design_matrix, select_features
+from smar_ltr.pool_pairs import NO_PAIRS, pool_frame
 from smar_ltr.progress import Progress
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.single_modal import with_upstream_scores
@@ -78,8 +79,7 @@ def pages_from_splits(
 
 
 def check_dask_config(config: RunConfig) -> None:
-    """Refuse what the Dask engine cannot run (before a cluster is started): CatBoost, single-modal pool pairs,
-    missing extras."""
+    """Refuse what the Dask engine cannot run (before a cluster is started): CatBoost, missing extras."""
     require_dask()
     config.validate()
     if config.reranker.backend not in ("xgboost", "lightgbm") or config.single_modal.backend not in (
@@ -90,11 +90,56 @@ def check_dask_config(config: RunConfig) -> None:
             "the Dask engine trains XGBoost or LightGBM only (CatBoost has no Dask ranker); use --backend xgboost "
             "or lightgbm, or the local engine"
         )
-    if (config.consistency.pool_weight or 0) > 0:
+
+
+def pool_partitions(
+    c: ClusterFutures,
+    pages: DaskPages,
+    models: Any,
+    features: Any,
+    raw: list[str],
+    upstream: bool,
+    config: RunConfig,
+) -> tuple[list[Future], dict[str, Any]]:
+    """The single-modal pool's lists as extra training partitions (``consistency.pool_weight``), and what the run
+    summary records: the decision :meth:`smar_ltr.pipeline.Prepared.pool_decision` makes on one machine.
+
+    Each pool partition becomes training rows on its worker (:func:`~smar_ltr.distributed.partition_ops.pool_part`,
+    scored by the single-modal rankers ``models`` when they were trained); the worker objective draws their pairs
+    by ``modal_label`` (:func:`~smar_ltr.distributed.objective.local_supervision`).
+    """
+    k = config.consistency
+    if k.pool_weight is not None and k.pool_weight <= 0:
+        return [], {"weight": 0.0, "reason": "consistency.pool_weight=0"}
+    if k.pool_weight is None and (k.mode != "pairwise" or k.lam <= 0):
+        return [], {"weight": 0.0, "reason": "automatic: the consistency term is not pairwise"}
+    weight = 1.0 if k.pool_weight is None else k.pool_weight
+    client = c.client
+    try:
+        parts: list[Future] = []
+        if pages.single_modal is not None:
+            parts = c.map(ops.pool_part, c.parts(pages.single_modal), pages.name)
+            if models is not None:
+                parts = c.map(with_upstream_scores, parts, models, pages.modal_features)
+            parts = c.non_empty(parts)
+        if not parts:
+            pool_frame(None, pages.name)  # raises: no single-modal pool with modal labels
+        client.submit(design_matrix, parts[0], features, raw, upstream, pure=False).result()  # the inputs are there
+        n_pairs = int(sum(client.gather(c.map(ops.pool_pair_count, parts, k, config.seed))))
+        if n_pairs == 0:
+            raise ConfigError(NO_PAIRS)
+    except (ConfigError, DatasetError, KeyError) as exc:
+        if k.pool_weight is None:
+            return [], {"weight": 0.0, "reason": f"automatic: {str(exc).split(';')[0]}"}
+        if isinstance(exc, ConfigError):
+            raise
         raise ConfigError(
-            "the Dask engine does not train on the single-modal pool's lists: set consistency.pool_weight=0, or use "
-            "the local engine"
-        )
+            f"consistency.pool_weight: the single-modal pool lacks the reranker's inputs ({exc}); "
+            "set consistency.pool_weight=0"
+        ) from None
+    n_rows = int(sum(client.gather(c.map(len, parts))))
+    how = "automatic" if k.pool_weight is None else "consistency.pool_weight"
+    return parts, {"weight": weight, "reason": how, "rows": n_rows, "pairs": n_pairs}
 
 
 def stop_on_consistency(
@@ -190,15 +235,16 @@ def _fit_on(
             "use 'auto' or 'trained'"
         )
     models: dict[str, GBDTRanker] = {}
+    shared_models = None
     if source == "trained" or (source == "auto" and not shipped):
         if pages.single_modal is None:
             raise DatasetError(f"dataset '{pages.name}' has no single-modal pool to train the single-modal rankers on")
         say("stage 1/4: single-modal rankers (Dask)")
-        pool = c.parts(pages.single_modal)
-        models = fit_single_modal_dask(c, pool, pages.modal_features, config.single_modal, config.seed, timeout, say)
-        shared = client.scatter(models, broadcast=True)
-        train = c.map(with_upstream_scores, train, shared, pages.modal_features)
-        valid = c.map(with_upstream_scores, valid, shared, pages.modal_features)
+        lists = c.parts(pages.single_modal)
+        models = fit_single_modal_dask(c, lists, pages.modal_features, config.single_modal, config.seed, timeout, say)
+        shared_models = client.scatter(models, broadcast=True)
+        train = c.map(with_upstream_scores, train, shared_models, pages.modal_features)
+        valid = c.map(with_upstream_scores, valid, shared_models, pages.modal_features)
     say("stage 2/4: features (distributed reduce)")
     columns = list(client.submit(ops.empty, train[0], pure=False).result().columns)
     features = fit_features(select_features(config), train, columns, client)
@@ -241,14 +287,19 @@ def _fit_on(
         )
     counts_parts = client.gather(c.map(supervision_counts, annotated, config.consistency, config.seed))
     counts = {k: int(sum(p[k] for p in counts_parts)) for k in counts_parts[0]}
+    pool, pool_summary = pool_partitions(c, pages, shared_models, shared_features, raw, upstream, config)
+    consistency = replace(config.consistency, pool_weight=pool_summary["weight"])  # resolved for the workers
     say(
         f"stage 4/4: reranker ({backend} on Dask; {annotation['labels_used']} page labels, "
-        f"{counts['intra_pairs']} intra pairs, {counts['cross_pairs']} cross pairs)"
+        f"{counts['intra_pairs']} intra pairs, {counts['cross_pairs']} cross pairs"
+        + (f", {pool_summary['pairs']} single-modal pool pairs on {pool_summary['rows']} pool rows" if pool else "")
+        + ")"
     )
-    X = c.frame(c.map(design_matrix, annotated, shared_features, raw, upstream))
-    keys = c.frame([client.submit(row_keys, p, i, pure=False) for i, p in enumerate(annotated)])
+    rows = annotated + pool  # pool partitions after the pages, as one machine appends the pool's rows
+    X = c.frame(c.map(design_matrix, rows, shared_features, raw, upstream))
+    keys = c.frame([client.submit(row_keys, p, i, pure=False) for i, p in enumerate(rows)])
     dataset = f"smar-support-{uuid.uuid4().hex}"
-    client.publish_dataset(c.map(support_columns, annotated), name=dataset)
+    client.publish_dataset(c.map(support_columns, rows), name=dataset)
     try:
         if backend == "xgboost":
             vset = None
@@ -256,15 +307,15 @@ def _fit_on(
                 labelled = c.map(ops.eval_labels, v_annotated)
                 vx = c.frame(c.map(ops.eval_rows, v_annotated, shared_features, raw, upstream))
                 vset = (vx, c.frame(c.map(ops.column, labelled, PAGE_LABEL)), c.frame(c.query_codes(labelled)))
-            objective = PartitionObjective(dataset, config.consistency, config.seed)
+            objective = PartitionObjective(dataset, consistency, config.seed)
             reranker = xgboost_dask(
                 client, config.reranker, config.seed, X, keys=keys, valid=vset, objective=objective, timeout=timeout
             )
         else:
             reranker = lightgbm_dask(
-                client, config.reranker, config.seed, X, keys["part"], group_sizes(c, annotated),
+                client, config.reranker, config.seed, X, keys["part"], group_sizes(c, rows),
                 weight=keys["row"] + 1.0,
-                objective=LightGBMPartitionObjective(dataset, config.consistency, config.seed),
+                objective=LightGBMPartitionObjective(dataset, consistency, config.seed),
                 timeout=timeout,
             )  # fmt: skip
     finally:
@@ -294,6 +345,7 @@ def _fit_on(
         "supervision": {
             "page_rows": annotation["labels_used"],
             **{k: v for k, v in counts.items() if k != "page_rows"},
+            **({"pool_rows": pool_summary["rows"], "pool_pairs": pool_summary["pairs"]} if pool else {}),
         },
         "data_fingerprint": client.submit(
             ops.digest, *c.map(ops.row_hashes, c.parts(pages.train)), pure=False
@@ -304,11 +356,7 @@ def _fit_on(
         "n_train_candidates": n_rows,
         "best_iteration": int(getattr(reranker, "best_iteration_", 0)),
         "early_stopping": stopping,
-        "pool": (
-            {"weight": 0.0, "reason": "automatic: the Dask engine does not train on the single-modal pool's lists"}
-            if config.consistency.pool_weight is None
-            else {"weight": 0.0, "reason": "consistency.pool_weight=0"}
-        ),
+        "pool": pool_summary,
         "engine": {
             "name": "dask",
             "workers": len(client.ncores()),

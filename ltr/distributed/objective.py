@@ -14,6 +14,7 @@ single-machine gradients of those rows.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -22,16 +23,22 @@ import pandas as pd
 
 from smar_ltr.budget import Annotation
 from smar_ltr.config import ConsistencyConfig
-from smar_ltr.datasets.schema import ITEM_ID, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
+from smar_ltr.datasets.schema import ITEM_ID, MODAL_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.distributed.annotation import INFERRED, REVEALED
 from smar_ltr.errors import DatasetError
 from smar_ltr.objectives import SmarObjective
+from smar_ltr.pairs import concat_pairs, empty_pairs
+from smar_ltr.pool_pairs import pool_list_pairs
 from smar_ltr.reranker import Supervision, build_objective, build_supervision
 
 PART_FIELD = "label_lower_bound"
 ROW_FIELD = "label_upper_bound"
+#: Marks the single-modal pool's rows appended to the training partitions (``consistency.pool_weight``).
+POOL_ROW = "_smar_pool_row"
 #: Columns of an annotated partition the objective needs.
-SUPPORT_COLUMNS: tuple[str, ...] = (QID, ITEM_ID, MODALITY, UPSTREAM_SCORE, PAGE_LABEL, REVEALED, INFERRED)
+SUPPORT_COLUMNS: tuple[str, ...] = (
+    QID, ITEM_ID, MODALITY, UPSTREAM_SCORE, PAGE_LABEL, REVEALED, INFERRED, MODAL_LABEL, POOL_ROW,
+)  # fmt: skip
 
 
 def support_columns(part: pd.DataFrame) -> pd.DataFrame:
@@ -53,7 +60,26 @@ def row_keys(part: pd.DataFrame, number: int) -> pd.DataFrame:
 
 
 def local_supervision(frame: pd.DataFrame, cfg: ConsistencyConfig, seed: int) -> Supervision:
-    """Revealed-label groups and constraint pairs of an annotated page table holding whole queries."""
+    """Revealed-label groups and constraint pairs of an annotated page table holding whole queries.
+
+    Pool rows (:data:`POOL_ROW`, after every page row, as the training partitions are numbered) join with their
+    own lists' pairs ordered by ``modal_label`` (:func:`smar_ltr.pool_pairs.pool_list_pairs`), as
+    :meth:`smar_ltr.pool_pairs.PoolRows.appended_to` adds them on one machine.
+    """
+    pool = frame[POOL_ROW].fillna(False).to_numpy(dtype=bool) if POOL_ROW in frame.columns else None
+    if pool is not None and pool.any():
+        n_pages = int((~pool).sum())
+        if pool[:n_pages].any():
+            raise DatasetError("pool rows must follow every page row of the worker's partitions")
+        pages = frame.iloc[:n_pages].reset_index(drop=True)
+        if n_pages:
+            sup = local_supervision(pages.drop(columns=[POOL_ROW]), cfg, seed)
+        else:  # this worker holds pool partitions only
+            none = np.zeros(0, dtype=np.int64)
+            sup = Supervision(none, np.array([0]), np.zeros(0), empty_pairs(), empty_pairs())
+        pairs = pool_list_pairs(frame.iloc[n_pages:].reset_index(drop=True), cfg, seed)
+        shifted = pairs.assign(winner=pairs["winner"] + n_pages, loser=pairs["loser"] + n_pages)
+        return dataclasses.replace(sup, intra=concat_pairs(sup.intra, shifted))
     mask = frame[REVEALED].to_numpy(dtype=bool)
     inferred = frame[INFERRED].to_numpy(dtype=np.float64, na_value=np.nan) if INFERRED in frame.columns else None
     annotation = Annotation(

@@ -14,11 +14,12 @@ import pandas as pd
 
 from smar_ltr.budget import annotated_rows
 from smar_ltr.config import ConsistencyConfig
-from smar_ltr.datasets.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
-from smar_ltr.distributed.annotation import REVEALED
-from smar_ltr.distributed.objective import local_supervision
+from smar_ltr.datasets.schema import MODAL_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
+from smar_ltr.distributed.annotation import INFERRED, REVEALED
+from smar_ltr.distributed.objective import POOL_ROW, local_supervision
 from smar_ltr.label_free import consistency_term
 from smar_ltr.pipeline import design_matrix
+from smar_ltr.pool_pairs import pool_frame, pool_list_pairs
 from smar_ltr.splits import split_queries
 
 
@@ -117,6 +118,20 @@ def has_upstream(part: pd.DataFrame) -> bool:
 def supervision_counts(part: pd.DataFrame, cfg: ConsistencyConfig, seed: int) -> dict[str, int]:
     """Revealed rows and constraint pairs of one annotated partition (what the worker objective will use)."""
     return local_supervision(part, cfg, seed).counts()
+
+
+def pool_part(part: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """A single-modal pool partition's labelled lists as training rows: pool qids, no page label, never revealed,
+    marked :data:`~smar_ltr.distributed.objective.POOL_ROW` (empty when it has no modal label)."""
+    if MODAL_LABEL not in part.columns or part[MODAL_LABEL].notna().sum() == 0:
+        return part.iloc[:0].drop(columns=[PAGE_LABEL], errors="ignore")
+    rows = pool_frame(part, dataset)
+    return rows.assign(**{REVEALED: False, INFERRED: np.nan, POOL_ROW: True})
+
+
+def pool_pair_count(part: pd.DataFrame, cfg: ConsistencyConfig, seed: int) -> int:
+    """Pairs the pool partition's lists give (ordered by ``modal_label``)."""
+    return len(pool_list_pairs(part, cfg, seed))
 
 
 def modality_qids(part: pd.DataFrame, modality: str) -> np.ndarray:
