@@ -12,6 +12,9 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from discrete_pages import FEATURES
+from discrete_pages import pages as _pages
+from discrete_pages import pool as _pool
 from distributed import Client, LocalCluster, wait
 
 from smar_ltr.budget import annotate
@@ -31,29 +34,9 @@ from smar_ltr.reranker import build_objective, build_supervision, train_reranker
 
 pytestmark = pytest.mark.xdist_group("dask")
 
-FEATURES = [f"x{i}" for i in range(4)]
 CONSISTENCY = ConsistencyConfig(pair_scheme="sample", max_pairs_per_item=3)
 BUDGET = BudgetConfig(strategy="random", budget=0.3)
 GBDT = GBDTConfig(backend="xgboost", n_estimators=15, learning_rate=0.3, num_leaves=7, early_stopping_rounds=0)
-
-
-def _pages(n_queries: int = 60, seed: int = 0) -> pd.DataFrame:
-    """Whole-page table with discretised features (identical histogram bins on every worker)."""
-    rng = np.random.default_rng(seed)
-    sizes = rng.integers(8, 20, size=n_queries)
-    n = int(sizes.sum())
-    x = rng.integers(0, 8, size=(n, len(FEATURES))).astype(np.float64)
-    signal = x[:, 0] - 0.5 * x[:, 1] + rng.normal(scale=1.0, size=n)
-    return pd.DataFrame(
-        {
-            "qid": np.repeat([f"q{i:03d}" for i in range(n_queries)], sizes),
-            "item_id": [f"i{j}" for j in range(n)],
-            "modality": rng.choice(["web", "image", "video"], size=n),
-            "upstream_score": signal + rng.normal(scale=0.5, size=n),
-            "page_label": np.clip(np.round(signal / 2 + 1), 0, 3).astype(int),
-            **{c: x[:, i] for i, c in enumerate(FEATURES)},
-        }
-    )
 
 
 @pytest.fixture(scope="session")
@@ -389,19 +372,6 @@ def test_dask_early_stops_on_the_consistency_loss_like_one_machine(client: Clien
     if backend == "xgboost":  # identical trees: one machine keeps the same round
         local = smar_ltr.fit(frame, valid=valid, page_features=FEATURES, **settings)
         assert local.reranker.best_iteration_ == stopping["best_iteration"]
-
-
-def _pool(n_lists: int = 30, seed: int = 2) -> pd.DataFrame:
-    """Single-modal lists (one modality each) with modal labels and the reranker's input columns."""
-    rng = np.random.default_rng(seed)
-    frame = _pages(n_lists, seed=seed).drop(columns=["page_label"])
-    modality = np.array(["web", "image", "video"])[np.arange(n_lists) % 3]
-    codes = pd.factorize(frame["qid"])[0]
-    frame["modality"] = modality[codes]
-    frame["qid"] = "sm-" + frame["qid"] + "-" + frame["modality"]
-    signal = frame["x0"] - 0.5 * frame["x1"] + rng.normal(scale=1.0, size=len(frame))
-    frame["modal_label"] = pd.array(np.clip(np.round(signal / 2 + 1), 0, 3).astype(int), dtype="Int64")
-    return frame
 
 
 def test_pool_pairs_train_on_the_cluster_like_one_machine(client: Client) -> None:
