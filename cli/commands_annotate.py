@@ -63,9 +63,11 @@ def _print_round(report: Any, campaign: Path, fmt: str, source: Path | None = No
         typer.echo(f"recorded {', '.join(recorded)}")
     for tie in report.ties:
         typer.echo(f"  tie: task {tie['task_id']} answers {tie['grades']} -> grade {tie['grade']}")
-    if report.asked:
-        why = "the changed answers re-opened lists: " if report.reopened else ""
-        typer.echo(f"{why}{len(report.asked)} more tasks asked in round {report.round}")
+    if report.asked and report.reopened:
+        typer.echo(
+            f"{len(report.asked)} more tasks asked in round {report.round} (in place of skipped tasks, or what "
+            "corrected answers require)"
+        )
     if report.done:
         typer.echo(
             f"campaign done: {report.labels_used} labels (budget {report.label_budget}) in {report.round} rounds; "
