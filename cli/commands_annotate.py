@@ -1,4 +1,5 @@
-"""``smar-ltr annotate plan | import | status | export``: thin wrappers over :mod:`smar_ltr.campaign`."""
+"""``smar-ltr annotate plan | import | correct | skip | status | export``: thin wrappers over
+:mod:`smar_ltr.campaign`."""
 
 from __future__ import annotations
 
@@ -43,12 +44,30 @@ def _campaign_pages(campaign: Path, data_dir: Path | None) -> Any:
     return load_dataset(source["dataset"], where, seed=source.get("seed", 0), **source.get("options", {}))
 
 
-def _print_round(report: Any, campaign: Path, fmt: str) -> None:
+def _print_round(report: Any, campaign: Path, fmt: str, source: Path | None = None) -> None:
     if fmt == "json":
         typer.echo(json.dumps(report.to_dict()))
         return
-    if report.new_answers:
-        typer.echo(f"recorded {report.new_answers} new answers")
+    if report.all_skipped and source is not None:
+        typer.echo(f"every task answered in {source.name} was skipped: {report.new_skips} marked unjudgeable")
+    recorded = [
+        f"{n} {what}"
+        for n, what in (
+            (report.new_answers, "new answers"),
+            (report.new_skips, "skips (unjudgeable)"),
+            (report.corrections, "corrections"),
+        )
+        if n
+    ]
+    if recorded:
+        typer.echo(f"recorded {', '.join(recorded)}")
+    for tie in report.ties:
+        typer.echo(f"  tie: task {tie['task_id']} answers {tie['grades']} -> grade {tie['grade']}")
+    if report.asked and report.reopened:
+        typer.echo(
+            f"{len(report.asked)} more tasks asked in round {report.round} (in place of skipped tasks, or what "
+            "corrected answers require)"
+        )
     if report.done:
         typer.echo(
             f"campaign done: {report.labels_used} labels (budget {report.label_budget}) in {report.round} rounds; "
@@ -61,7 +80,7 @@ def _print_round(report: Any, campaign: Path, fmt: str) -> None:
     )
     typer.echo(f"  worklist:     {report.batch_csv}  (fill the label column)")
     typer.echo(f"  Label Studio: {report.labelstudio_json}  (config: {campaign / 'labelstudio-config.xml'})")
-    shown = report.batch.drop(columns=["label"]).head(10)
+    shown = report.batch.drop(columns=["label", "annotator", "page"]).head(10)
     typer.echo(shown.to_string(index=False, max_colwidth=40))
     if report.tasks > len(shown):
         typer.echo(f"... and {report.tasks - len(shown)} more")
@@ -85,6 +104,24 @@ def plan_command(
         str | None,
         typer.Option("--label-scale", help="Grades annotators give, LOW..HIGH (default 0..max_label, else 0..4)."),
     ] = None,
+    annotators: Annotated[
+        int, typer.Option("--annotators", help="Answers per item: K copies of every task, one per annotator.")
+    ] = 1,
+    aggregate: Annotated[
+        str,
+        typer.Option(
+            "--aggregate",
+            help="How an item's K answers become its grade: majority (a tie goes to the lower median), median "
+            "(lower median) or strict (answers must agree).",
+        ),
+    ] = "majority",
+    grade_notes: Annotated[
+        Path | None,
+        typer.Option("--grade-notes", help='JSON {"GRADE": "description"} shown next to each grade.'),
+    ] = None,
+    show_modal_rank: Annotated[
+        bool, typer.Option("--show-modal-rank", help="Show annotators each item's single-modal rank (hidden).")
+    ] = False,
     config: ConfigFile = None,
     overrides: Overrides = None,
     backend: Backend = None,
@@ -95,7 +132,9 @@ def plan_command(
     from smar_ltr.artifacts import load_run
     from smar_ltr.budget import AUTO_DEFAULT
     from smar_ltr.campaign import parse_label_scale, plan_campaign
-    from smar_ltr.campaign.campaign import CAMPAIGN_STRATEGIES
+    from smar_ltr.campaign.agreement import AGGREGATES
+    from smar_ltr.campaign.campaign import CAMPAIGN_STRATEGIES, MAX_ANNOTATORS
+    from smar_ltr.campaign.worklist import read_grade_notes
     from smar_ltr.cli.commands_run import build_config
     from smar_ltr.cli.progress import stage_progress
     from smar_ltr.cli.workflow import load_splits
@@ -106,6 +145,10 @@ def plan_command(
     _check_format(fmt)
     if strategy is not None and strategy != "auto" and strategy not in CAMPAIGN_STRATEGIES:
         raise ConfigError(f"campaign strategy must be one of {', '.join(CAMPAIGN_STRATEGIES)}, got {strategy!r}")
+    if not 1 <= annotators <= MAX_ANNOTATORS:
+        raise ConfigError(f"--annotators must be from 1 to {MAX_ANNOTATORS}, got {annotators}")
+    if aggregate not in AGGREGATES:
+        raise ConfigError(f"--aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
     cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
     reads = validation_read_mode(cfg)
     if reads == "full":
@@ -116,6 +159,7 @@ def plan_command(
     splits = load_splits(cfg)
     declared = label_scale_of(cfg, splits.info)
     scale = parse_label_scale(label_scale if label_scale is not None else f"0..{declared or 4}")
+    notes = read_grade_notes(grade_notes, scale) if grade_notes is not None else None
     if model is not None:
         run = load_run(model)
         models, modal_features = run.single_modal, run.modal_features
@@ -142,6 +186,10 @@ def plan_command(
         modal_features=modal_features,
         source=source,
         label_validation=reads == "budgeted",
+        annotators=annotators,
+        aggregate=aggregate,
+        grade_notes=notes,
+        show_modal_rank=show_modal_rank,
     )
     _print_round(report, out, fmt)
 
@@ -159,6 +207,52 @@ def import_command(
 
     _check_format(fmt)
     report = import_answers(campaign, _campaign_pages(campaign, data_dir), answers)
+    _print_round(report, campaign, fmt, answers)
+
+
+TaskId = Annotated[str, typer.Argument(help="Task id (the task_id column of a worklist).")]
+CopyOption = Annotated[
+    int | None, typer.Option("--copy", help="Which copy of the task (1..K) when several annotators answer it.")
+]
+ByOption = Annotated[str, typer.Option("--by", help="Who makes the change (kept in the campaign's log).")]
+
+
+@annotate_app.command("correct")
+@one_line_errors
+def correct_command(
+    campaign: Campaign,
+    task: TaskId,
+    label: Annotated[str, typer.Argument(help="The right grade.")],
+    copy: CopyOption = None,
+    by: ByOption = "",
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the log).")] = "",
+    fmt: OutputFormat = "table",
+) -> None:
+    """Change a recorded answer (logged with the old one); lists it changes are re-opened."""
+    from smar_ltr.campaign import correct_answer
+
+    _check_format(fmt)
+    report = correct_answer(campaign, task, label, copy=copy, who=by, reason=reason)
+    if fmt == "table" and not report.corrections:
+        typer.echo(f"task {task} already has that answer; nothing changed")
+    _print_round(report, campaign, fmt)
+
+
+@annotate_app.command("skip")
+@one_line_errors
+def skip_command(
+    campaign: Campaign,
+    task: TaskId,
+    reason: Annotated[str, typer.Option("--reason", help="Why it cannot be judged, e.g. 'broken link'.")],
+    copy: CopyOption = None,
+    by: ByOption = "",
+    fmt: OutputFormat = "table",
+) -> None:
+    """Mark a task unjudgeable: iso-anchor searches around it, top/band/random take the next candidate."""
+    from smar_ltr.campaign import skip_task
+
+    _check_format(fmt)
+    report = skip_task(campaign, task, reason, copy=copy, who=by)
     _print_round(report, campaign, fmt)
 
 
@@ -179,6 +273,27 @@ def status_command(campaign: Campaign, fmt: OutputFormat = "table") -> None:
         f"rounds: {status['rounds_done']} answered, {status['rounds']} issued ({status['pending']} tasks pending)"
     )
     typer.echo(f"lists settled: {status['lists_settled']} of {status['lists_total']}")
+    if status["annotators"] > 1 or len(status["annotator_counts"]) > 1:
+        alpha = status["agreement"]["alpha"]
+        shown = "n/a" if alpha is None else f"{alpha:.3f}"
+        typer.echo(
+            f"annotators per item: {status['annotators']} ({status['aggregate']}); agreement (Krippendorff's "
+            f"ordinal alpha): {shown} over {status['agreement']['items']} items"
+        )
+    for who, n in sorted(status["annotator_counts"].items()):
+        typer.echo(f"  {who}: {n['answers']} answers, {n['skips']} skips")
+    if status["ties"]:
+        ties = ", ".join(f"{t['task_id']} {t['grades']}->{t['grade']}" for t in status["ties"])
+        typer.echo(f"ties ({len(status['ties'])}, resolved by the {status['aggregate']} rule): {ties}")
+    for skip in status["skipped"]:
+        typer.echo(f"skipped: {skip['task_id']} by {skip['who']}: {skip['reason'] or 'no reason given'}")
+    for fix in status["corrections"]:
+        who = fix["who"] or "unnamed"
+        typer.echo(
+            f"corrected: {fix['task_id']} copy {fix['copy']} {fix['old']} -> {fix['new']} by {who} at {fix['when']}"
+        )
+    for again in status["reopened"]:
+        typer.echo(f"re-opened: round {again['round']} asks {again['tasks']} tasks in {again['lists']} lists")
     typer.echo("done" if status["done"] else f"rounds likely left: about {status['rounds_left']}")
 
 

@@ -21,6 +21,11 @@ above ``T`` is known false, otherwise NaN (undetermined). With every level settl
 then counts as settled at ``lo`` and the inferred labels are wrong somewhere: measure it with
 :func:`smar_ltr.budget.monotonicity_violation_rate`.
 
+Unjudgeable items (an annotation campaign's skipped tasks, ``unjudgeable=``): when the midpoint item cannot be
+judged, the search asks the nearest judgeable item strictly inside the same bracket instead (ties: the shallower
+rank), so it continues around the gap; a level whose bracket interior holds no judgeable item stays open and is
+searched no further. Without unjudgeable items the search is unchanged.
+
 Anchors: for every settled level with ``k(l) >= 0``, the item at rank ``k(l)`` (the last item of label
 ``>= l``); anchors of equal level in different modalities of a query mark where their score scales mean the
 same relevance.
@@ -145,6 +150,7 @@ def search_boundaries(
     levels: Sequence[int],
     oracle: Callable[[np.ndarray], np.ndarray],
     pool: bool = True,
+    unjudgeable: np.ndarray | None = None,
 ) -> IsoSearch:
     """Run the level-boundary binary search on every list at once (module docstring).
 
@@ -162,6 +168,8 @@ def search_boundaries(
     pool : bool
         When a list settles with judgements to spare, give them to the unsettled lists of the same query
         (the query's total never grows). Without it, small budgets leave most boundaries open.
+    unjudgeable : ndarray of bool, shape (n_rows,), optional
+        Rows the oracle cannot judge; never asked (module docstring). Default: every row can be judged.
 
     Returns
     -------
@@ -175,11 +183,15 @@ def search_boundaries(
     answer = np.full(n_rows, np.nan)
     spent = np.zeros(n_lists, dtype=np.int64)
     allowance = np.minimum(np.asarray(allowance, dtype=np.int64), lists.sizes)
+    skip = np.zeros(n_rows, dtype=bool) if unjudgeable is None else np.asarray(unjudgeable, dtype=bool)
+    if skip.shape != (n_rows,):
+        raise ConfigError(f"unjudgeable must be a bool mask of the {n_rows} rows, got shape {skip.shape}")
+    stuck = np.zeros((n_lists, lev.size), dtype=bool)  # levels whose bracket interior holds no judgeable item
     while True:
-        _search_rounds(lists, lev, allowance, oracle, lo, hi, judged, answer, spent)
+        _search_rounds(lists, lev, allowance, oracle, lo, hi, judged, answer, spent, skip, stuck)
         if not pool or not lev.size:
             break
-        open_any = np.asarray(((hi - lo) > 1).any(axis=1), dtype=bool)
+        open_any = np.asarray((((hi - lo) > 1) & ~stuck).any(axis=1), dtype=bool)
         new = _pool_leftover(lists, allowance, spent, open_any)
         if not (new > allowance).any():
             break
@@ -187,17 +199,37 @@ def search_boundaries(
     return IsoSearch(lists=lists, levels=lev, lo=lo, hi=hi, judged=judged, judged_label=answer, spent=spent)
 
 
-def _search_rounds(lists, lev, allowance, oracle, lo, hi, judged, answer, spent) -> None:
+def _around_unjudgeable(lists, active, j, mid, lo, hi, skip, stuck) -> np.ndarray:
+    """Move midpoints that fall on unjudgeable rows to the nearest judgeable rank inside their bracket (ties: the
+    shallower); a bracket without one marks its level stuck. Returns the mask of lists that ask this round."""
+    asks = np.ones(active.size, dtype=bool)
+    for b in np.flatnonzero(skip[lists.order[lists.starts[active] + mid]]):
+        c, level = active[b], j[b]
+        ranks = np.arange(lo[c, level] + 1, hi[c, level])
+        ranks = ranks[~skip[lists.order[lists.starts[c] + ranks]]]
+        if not ranks.size:
+            stuck[c, level], asks[b] = True, False
+            continue
+        mid[b] = ranks[np.lexsort((ranks, np.abs(ranks - mid[b])))[0]]
+    return asks
+
+
+def _search_rounds(lists, lev, allowance, oracle, lo, hi, judged, answer, spent, skip, stuck) -> None:
     """Binary-search rounds until every list is settled or out of allowance (updates the arrays in place)."""
     active = np.flatnonzero((allowance > 0) & (lists.sizes > 0))
     while active.size and lev.size:
-        open_ = (hi[active] - lo[active]) > 1
+        open_ = ((hi[active] - lo[active]) > 1) & ~stuck[active]
         keep = open_.any(axis=1) & (spent[active] < allowance[active])
         active, open_ = active[keep], open_[keep]
         if not active.size:
             break
         j = np.argmax(open_, axis=1)  # first unsettled level in search order
         mid = (lo[active, j] + hi[active, j]) // 2
+        if skip.any():
+            asks = _around_unjudgeable(lists, active, j, mid, lo, hi, skip, stuck)
+            active, j, mid = active[asks], j[asks], mid[asks]
+            if not active.size:
+                continue
         rows = lists.order[lists.starts[active] + mid]
         if judged[rows].any():  # cannot happen: a bracket interior holds no judged item
             raise RuntimeError("iso-anchor search asked for an item twice")

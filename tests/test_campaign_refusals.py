@@ -114,20 +114,32 @@ def test_labelstudio_conflicting_annotations_are_refused(tmp_path, campaign):
         import_answers(camp, unlabelled, tmp_path / "ls.json")
 
 
-def test_changing_a_recorded_answer_is_refused_and_reimport_is_idempotent(tmp_path, campaign):
+def test_reimport_is_idempotent_and_a_changed_answer_is_a_logged_correction(tmp_path, campaign):
     camp, unlabelled, key, csv = campaign
     answers = answer_worklist(csv, key, tmp_path / "answers.csv")
     first = import_answers(camp, unlabelled, answers)
     after_first = snapshot(camp)
     again = import_answers(camp, unlabelled, answers)
-    assert again.new_answers == 0 and again.round == first.round
+    assert again.new_answers == 0 and again.corrections == 0 and again.round == first.round
     assert snapshot(camp) == after_first
     frame = pd.read_csv(answers, dtype=str, keep_default_na=False)
-    frame.loc[0, "label"] = str((int(frame.loc[0, "label"]) + 1) % 5)
+    old = int(frame.loc[0, "label"])
+    frame.loc[0, "label"] = str((old + 1) % 5)
+    frame.loc[0, "annotator"] = "ana"
     frame.to_csv(tmp_path / "changed.csv", index=False)
-    with pytest.raises(CampaignError, match=r"line 2: task t\d+ already has label \d from an earlier import"):
-        import_answers(camp, unlabelled, tmp_path / "changed.csv")
-    assert snapshot(camp) == after_first
+    fixed = import_answers(camp, unlabelled, tmp_path / "changed.csv")
+    assert fixed.corrections == 1 and fixed.new_answers == 0
+    state = json.loads((camp / "state.json").read_text())
+    task = frame.loc[0, "task_id"]
+    history = [e for e in state["log"] if e.get("task") == task]
+    assert [(e["event"], e["old"], e["new"]) for e in history] == [
+        ("answer", None, old),
+        ("correction", old, (old + 1) % 5),
+    ]
+    assert history[1]["who"] == "ana" and history[1]["source"] == "import changed.csv" and history[1]["when"]
+    assert state["answers"][task] == (old + 1) % 5
+    [fix] = campaign_status(camp)["corrections"]
+    assert (fix["task_id"], fix["old"], fix["new"], fix["who"]) == (task, old, (old + 1) % 5, "ana")
 
 
 def test_second_plan_into_a_campaign_is_refused(campaign):

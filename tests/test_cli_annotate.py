@@ -49,8 +49,9 @@ def test_plan_import_status_export_round_trip(tmp_path, page_dir):
     assert {"round", "batch_csv", "labelstudio_json", "tasks", "done"} <= set(report)
     assert report["round"] == 1 and not report["done"] and report["tasks"] > 0
     header = pd.read_csv(report["batch_csv"]).columns.tolist()
-    assert header[:7] == ["task_id", "campaign", "round", "qid", "item_id", "modality", "modal_rank"]
-    assert {"query", "title"} <= set(header) and header[-1] == "label" and "page_label" not in header
+    assert header[:6] == ["task_id", "campaign", "round", "qid", "item_id", "modality"]
+    assert {"query", "title", "page_position", "page"} <= set(header) and header[-2:] == ["annotator", "label"]
+    assert "page_label" not in header and "modal_rank" not in header  # the single-modal rank is hidden
     key, rounds = key_of(page_dir), 0
     while not report["done"]:
         answers = answer_worklist(report["batch_csv"], key, tmp_path / f"a{rounds}.csv")
@@ -82,7 +83,8 @@ def test_table_output_prints_the_batch_and_the_next_command(tmp_path, page_dir):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "round 1:" in result.output and "round-001.csv" in result.output and "labelstudio.json" in result.output
-    assert "smar-ltr annotate import" in result.output and "modal_rank" in result.output
+    assert "smar-ltr annotate import" in result.output and "item_id" in result.output
+    assert "modal_rank" not in result.output
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,13 @@
 """Read annotators' answers (a filled worklist CSV or a Label Studio JSON / JSON-MIN export) and check them.
 
 An answers file is accepted whole or refused whole: the first problem is one :class:`CampaignError` line that
-names the row and the fix. Rows with an empty label are tasks not answered yet and are skipped; a row that repeats
-an answer already recorded is a no-op (importing a file twice changes nothing).
+names the row and the fix. Rows with an empty label are tasks not answered yet and are passed over; a row that
+repeats an answer already recorded is a no-op (importing a file twice changes nothing), and a row that gives a
+recorded copy another answer is a correction (the campaign logs the old and the new answer).
+
+Unjudgeable tasks: Label Studio's skip (an annotation with ``was_cancelled``, when the task has no graded
+annotation) and the label ``skip`` in a worklist CSV. Who answered: Label Studio's ``completed_by`` (JSON) or
+``annotator`` (JSON-MIN), the CSV's ``annotator`` column.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from typing import Any
 import pandas as pd
 
 from smar_ltr.campaign.pool import TASK_ID
-from smar_ltr.campaign.store import CampaignState
-from smar_ltr.campaign.worklist import CAMPAIGN, LABEL, LS_CONTROL, ROUND
+from smar_ltr.campaign.store import SKIP, CampaignState
+from smar_ltr.campaign.worklist import ANNOTATOR, CAMPAIGN, COPY, LABEL, LS_CONTROL, ROUND
 from smar_ltr.errors import CampaignError
 from smar_ltr.schema import ITEM_ID, QID
 
@@ -35,6 +40,22 @@ class AnswerRow:
     item_id: str = ""
     #: False for Label Studio records, where one task may come back once per annotator.
     once: bool = True
+    copy: str = ""
+    who: str = ""
+    skipped: bool = False
+    when: str = ""
+
+
+@dataclass(frozen=True)
+class Vote:
+    """An answer to record: copy ``copy`` of task ``task_id`` gets ``value`` (a grade or ``"skip"``)."""
+
+    task_id: str
+    copy: str
+    value: int | str
+    who: str
+    when: str
+    where: str
 
 
 def _cell(value: Any) -> str:
@@ -56,22 +77,28 @@ def read_csv_answers(path: Path) -> list[AnswerRow]:
             semicolons = len(frame.columns) == 1 and ";" in str(frame.columns[0])
             how = "save it with commas as separators" if semicolons else "with its label column filled"
             raise CampaignError(f"{path.name} has no column {col!r}; import the worklist CSV a round wrote, {how}")
-    if len(frame) and not frame[LABEL].map(_cell).any():
+    if not len(frame):
+        raise CampaignError(f"{path.name} holds no row; import the worklist CSV a round wrote, its labels filled in")
+    if not frame[LABEL].map(_cell).any():
         raise CampaignError(
             f"{path.name} holds no answer: its {LABEL!r} column is empty; fill in the grades of the tasks answered"
         )
     rows = []
     for i, rec in enumerate(frame.to_dict(orient="records")):
         label = _cell(rec[LABEL])
+        skipped = label.lower() == SKIP
         rows.append(
             AnswerRow(
                 where=f"{path.name} line {i + 2}",
                 task_id=_cell(rec[TASK_ID]),
-                labels=[label] if label else [],
+                labels=[label] if label and not skipped else [],
                 round=_cell(rec.get(ROUND)),
                 campaign=_cell(rec.get(CAMPAIGN)),
                 qid=_cell(rec.get(QID)),
                 item_id=_cell(rec.get(ITEM_ID)),
+                copy=_cell(rec.get(COPY)),
+                who=_cell(rec.get(ANNOTATOR)),
+                skipped=skipped,
             )
         )
     return rows
@@ -85,6 +112,13 @@ def _choices(value: Any) -> list[str]:
     return [_cell(value)] if _cell(value) else []
 
 
+def _who(value: Any) -> str:
+    """Label Studio's ``completed_by`` (a user id, or an object with an email) as text."""
+    if isinstance(value, dict):
+        value = value.get("email") or value.get("id")
+    return _cell(value)
+
+
 def read_labelstudio_answers(path: Path) -> list[AnswerRow]:
     """Tasks of a Label Studio JSON export (``data`` + ``annotations``) or JSON-MIN export (flat records)."""
     try:
@@ -95,6 +129,10 @@ def read_labelstudio_answers(path: Path) -> list[AnswerRow]:
         ) from None
     if not isinstance(tasks, list):
         raise CampaignError(f"{path.name} must hold a JSON list of tasks, as Label Studio's JSON export does")
+    if not tasks:
+        raise CampaignError(
+            f"{path.name} holds no task (an empty list); export the project from Label Studio after annotating"
+        )
     rows = []
     controls: set[str] = set()  # from_name of every result, to name a renamed control when no label is found
     minimal = False  # a JSON-MIN export: no control names to report
@@ -102,19 +140,34 @@ def read_labelstudio_answers(path: Path) -> list[AnswerRow]:
         if not isinstance(task, dict):
             raise CampaignError(f"{path.name} task #{i + 1} is not a JSON object; export the project as JSON")
         where = f"{path.name} task #{i + 1} (Label Studio id {task.get('id', '?')})"
+        cancelled, skipped_by = False, ""
+        who: list[str] = []
+        when: list[str] = []
         if "data" in task or "annotations" in task:
             data = task.get("data") or {}
             labels: list[str] = []
             for annotation in task.get("annotations") or []:
-                if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
+                if not isinstance(annotation, dict):
                     continue
+                if annotation.get("was_cancelled"):
+                    cancelled = True
+                    skipped_by = _who(annotation.get("completed_by"))
+                    continue
+                given = []
                 for result in annotation.get("result") or []:
                     if isinstance(result, dict):
                         controls.add(str(result.get("from_name")))
                     if isinstance(result, dict) and result.get("from_name") == LS_CONTROL:
-                        labels.extend(_choices(result.get("value")))
+                        given.extend(_choices(result.get("value")))
+                if given:
+                    labels.extend(given)
+                    who.append(_who(annotation.get("completed_by")))
+                    when.append(_cell(annotation.get("updated_at") or annotation.get("created_at")))
+            if cancelled and not labels:
+                who, when = [skipped_by], []
         else:  # JSON-MIN: data fields and the control's value side by side
             data, labels = task, _choices(task.get(LS_CONTROL))
+            who, when = [_who(task.get("annotator"))], [_cell(task.get("updated_at") or task.get("created_at"))]
             minimal = True
         rows.append(
             AnswerRow(
@@ -126,9 +179,13 @@ def read_labelstudio_answers(path: Path) -> list[AnswerRow]:
                 qid=_cell(data.get(QID)),
                 item_id=_cell(data.get(ITEM_ID)),
                 once=False,
+                copy=_cell(data.get(COPY)),
+                who=", ".join(sorted({w for w in who if w})),
+                skipped=cancelled and not labels,
+                when=max(when, default=""),
             )
         )
-    if rows and not any(row.labels for row in rows):
+    if not any(row.labels or row.skipped for row in rows):
         other = sorted(controls - {LS_CONTROL})
         keep = f"; keep the labelling config the campaign wrote (its choice control is named {LS_CONTROL!r})"
         if other:
@@ -176,8 +233,9 @@ def parse_label(row: AnswerRow, label_scale: tuple[int, int]) -> int | None:
     if len(grades) > 1:
         shown = ", ".join(map(str, sorted(grades)))
         raise CampaignError(
-            f"{row.where}: task {row.task_id} has different labels ({shown}) from its annotators; resolve them to one "
-            "grade (e.g. in Label Studio's review) and export again"
+            f"{row.where}: task {row.task_id} has different labels ({shown}) from its annotators; keep one annotation "
+            "per task (delete the others in Label Studio), or plan the campaign with several annotators per item "
+            "(one copy of each task per annotator)"
         )
     return grades.pop() if grades else None
 
@@ -188,18 +246,20 @@ def check_answers(
     state: CampaignState,
     label_scale: tuple[int, int],
     campaign_id: str = "",
-) -> dict[str, int]:
-    """New answers of a file, or a :class:`CampaignError` for its first bad row.
+    copies: int = 1,
+) -> list[Vote]:
+    """The answers of a file that change something (new ones and corrections), or a :class:`CampaignError` for its
+    first bad row.
 
     Refused: a row of another campaign (its ``campaign`` column), a row without a task id, an unknown task id, a
-    task not asked in any round yet, a row whose round, qid or item_id disagree with the task, a task given twice
-    in a CSV, conflicting labels for one task, a non-numeric or out-of-scale label, and a label that differs from
-    one already recorded.
+    task not asked in any round yet, a row whose round, qid or item_id disagree with the task, a copy outside
+    ``1..copies``, a task copy given twice in a CSV, conflicting labels for one task copy, a non-numeric or
+    out-of-scale label.
     """
     keys = pool.set_index(TASK_ID)[[QID, ITEM_ID]]
     issued = state.round_of()
-    seen: dict[str, tuple[AnswerRow, int | None]] = {}
-    new: dict[str, int] = {}
+    seen: dict[tuple[str, str], tuple[AnswerRow, int | str | None]] = {}
+    votes: dict[tuple[str, str], Vote] = {}
     for row in rows:
         tid = row.task_id
         if not tid:
@@ -232,26 +292,32 @@ def check_answers(
                 f"{row.where}: task {tid} is item {item!r} of query {qid!r}, but the row says item {row.item_id!r} of "
                 f"query {row.qid!r}; do not edit the qid and item_id columns"
             )
-        label = parse_label(row, label_scale)
-        if tid in seen:
-            first, earlier = seen[tid]
-            if earlier is not None and label is not None and earlier != label:
+        copy = row.copy or "1"
+        if copy not in {str(c) for c in range(1, copies + 1)}:
+            raise CampaignError(
+                f"{row.where}: copy {copy!r} of task {tid} is not one of 1..{copies} (the answers this campaign "
+                "collects per item); do not edit the copy column"
+            )
+        grade = parse_label(row, label_scale)
+        value: int | str | None = SKIP if grade is None and row.skipped else grade
+        slot = (tid, copy)
+        if slot in seen:
+            first, earlier = seen[slot]
+            if earlier is not None and value is not None and earlier != value:
+                what = f"copy {copy} of task {tid}" if copies > 1 else f"task {tid}"
                 raise CampaignError(
-                    f"{row.where} gives task {tid} label {label} but {first.where} gave {earlier}; "
+                    f"{row.where} gives {what} label {value} but {first.where} gave {earlier}; "
                     "keep one answer per task, with the right grade"
                 )
             if row.once:
                 raise CampaignError(f"{row.where} repeats task {tid} of {first.where}; keep one row per task")
-            label = label if label is not None else earlier
-        seen[tid] = (row, label)
-        if label is None:
+            value = value if value is not None else earlier
+        seen[slot] = (row, value)
+        if value is None:
             continue
-        recorded = state.answers.get(tid)
-        if recorded is not None and recorded != label:
-            raise CampaignError(
-                f"{row.where}: task {tid} already has label {recorded} from an earlier import; recorded answers are "
-                f"final, so fix the row to {recorded} or remove it"
-            )
-        if recorded is None:
-            new[tid] = label
-    return new
+        recorded = state.votes.get(tid, {}).get(copy)
+        if recorded is not None and recorded["value"] == value:
+            votes.pop(slot, None)
+            continue
+        votes[slot] = Vote(tid, copy, value, row.who, row.when, row.where)
+    return list(votes.values())

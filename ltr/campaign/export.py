@@ -53,7 +53,8 @@ def campaign_tables(directory: str | Path, splits: PageSplits) -> tuple[dict[str
         labels = answered_labels(part, state.answers)
         inferred = None
         if settings["strategy"] == ISO:
-            inferred = split_progress(part, settings, state.answers).inferred_label
+            skipped = frozenset(state.unjudgeable())
+            inferred = split_progress(part, settings, state.answers, skipped).inferred_label
         tables[role] = _labelled(getattr(splits, role), labels, inferred)
         counts[role] = int((~np.isnan(labels)).sum())
     if splits.valid is not None and "valid" not in tables:  # pages for early stopping, their labels never read

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from smar_ltr.campaign.pool import TASK_ID
-from smar_ltr.campaign.store import SETTINGS, STATE, CampaignState
+from smar_ltr.campaign.store import SETTINGS, SKIP, STATE, CampaignState
 from smar_ltr.errors import CampaignError
 
 __all__ = ["check_settings", "check_state"]
@@ -57,6 +57,15 @@ def _settings_problem(settings: Any) -> str | None:
         return f"has allowance {allowance!r}; it must give a label count >= 0 per split"
     if not 0.0 < float(settings["budget"]) <= 1.0:
         return f"has budget {settings['budget']!r}; it must be in (0, 1]"
+    # written since campaigns have teams; an older campaign.json lacks them (one annotator, ranks hidden)
+    optional: dict[str, type] = {"annotators": int, "aggregate": str, "show_modal_rank": bool, "grade_notes": dict}
+    for key, kind in optional.items():
+        if key in settings and (type(settings[key]) is not kind):
+            return f"has {key!r} = {settings[key]!r} of the wrong type"
+    if not 1 <= settings.get("annotators", 1) <= 20:
+        return f"has annotators {settings['annotators']!r}; it must be 1 to 20"
+    if settings.get("aggregate", "majority") not in ("majority", "median", "strict"):
+        return f"has aggregate {settings['aggregate']!r}; it must be majority, median or strict"
     return None
 
 
@@ -83,4 +92,17 @@ def check_state(state: CampaignState, pool: pd.DataFrame, settings: dict[str, An
             raise CampaignError(
                 f"{STATE} gives task {task!r} grade {grade}, outside the label scale {lo}..{hi}; {_RESTORE}"
             )
+    copies = {str(c) for c in range(1, int(settings.get("annotators", 1)) + 1)}
+    for task, votes in state.votes.items():
+        if task not in issued:
+            raise CampaignError(f"{STATE} records an answer to task {task!r}, which no round asked; {_RESTORE}")
+        for copy, vote in votes.items():
+            value = vote["value"]
+            if copy not in copies or (value != SKIP and not lo <= value <= hi):
+                raise CampaignError(
+                    f"{STATE} records {value!r} for copy {copy!r} of task {task!r}, not a grade of {lo}..{hi} for a "
+                    f"copy of 1..{len(copies)}; {_RESTORE}"
+                )
+    if state.open is not None and not set(state.open) <= issued:
+        raise CampaignError(f"{STATE} has open tasks that no round asked; {_RESTORE}")
     return state

@@ -6,10 +6,12 @@ Layout::
                                fingerprint of the pages)
     pool.parquet               every candidate of the annotated splits: task id, keys, single-modal score and rank,
                                display fields (never the page label)
-    state.json                 the commit point: rounds issued, answers recorded, imports seen, done
+    state.json                 the commit point: rounds issued, answers (per copy and aggregated), the log of
+                               every answer, skip and correction, imports seen, done
     labelstudio-config.xml     labelling configuration for Label Studio
     rounds/round-NNN.csv       worklist of round NNN (fill the ``label`` column)
     rounds/round-NNN.labelstudio.json   the same tasks as a Label Studio import file
+    rounds/round-NNN.pending.*  after a partial import: the tasks of the round still open (CSV and Label Studio)
 
 Every write goes to a temporary file that is flushed to disk and renamed into place, so a crash (even ``kill -9``)
 leaves each file either old or new. ``state.json`` is written last by an import: until it is replaced, the
@@ -123,6 +125,10 @@ def campaign_lock(directory: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the flock
 
 
+#: The value a vote records for a task an annotator could not judge (a skip).
+SKIP = "skip"
+
+
 @dataclass
 class CampaignState:
     """What imports advance; saved as ``state.json``.
@@ -130,19 +136,32 @@ class CampaignState:
     Attributes
     ----------
     rounds : list of list of str
-        Task ids issued in each round (round ``r`` is ``rounds[r - 1]``).
+        Task ids issued in each round (round ``r`` is ``rounds[r - 1]``); a skip can add the item that replaces it
+        to the current round.
     answers : dict of str to int
-        Recorded label per task id; never changed once recorded.
+        The grade of every item whose answers are all in (aggregated over its copies); what the rounds replay.
     imports : list of dict
-        One entry per import that recorded something: file name, sha256, answers added.
+        One entry per import that recorded something: file name, sha256, answers, skips and corrections added.
     done : bool
         No further round will be issued.
+    votes : dict of str to dict of str to dict
+        The current answer of each copy of each task: ``votes[task][copy] = {"value": grade or "skip", "who",
+        "when"}`` (``copy`` is ``"1"`` .. ``"K"``).
+    log : list of dict
+        Every change ever recorded, oldest first: ``{"event": "answer" | "correction" | "skip" | "round", "when",
+        "source", "task", "copy", "who", "old", "new", "reason"}``; nothing in it is ever removed.
+    open : list of str or None
+        Task ids the campaign needs answered now (None: a state written before it was kept; then the current
+        round's unanswered tasks).
     """
 
     rounds: list[list[str]] = field(default_factory=list)
     answers: dict[str, int] = field(default_factory=dict)
     imports: list[dict[str, Any]] = field(default_factory=list)
     done: bool = False
+    votes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    log: list[dict[str, Any]] = field(default_factory=list)
+    open: list[str] | None = None
 
     @property
     def round(self) -> int:
@@ -150,25 +169,47 @@ class CampaignState:
         return len(self.rounds)
 
     def round_of(self) -> dict[str, int]:
-        """Round number of every issued task id."""
-        return {t: r for r, tasks in enumerate(self.rounds, start=1) for t in tasks}
+        """Round number of every issued task id (the first round that asked it)."""
+        out: dict[str, int] = {}
+        for r, tasks in enumerate(self.rounds, start=1):
+            for t in tasks:
+                out.setdefault(t, r)
+        return out
+
+    def unjudgeable(self) -> set[str]:
+        """Task ids of which a copy was skipped (marked unjudgeable)."""
+        return {t for t, copies in self.votes.items() if any(v["value"] == SKIP for v in copies.values())}
 
     def pending(self) -> list[str]:
-        """Task ids of the current round without an answer."""
-        return [t for t in (self.rounds[-1] if self.rounds else []) if t not in self.answers]
+        """Task ids the campaign needs answered now and that are still without a grade or a skip."""
+        skipped = self.unjudgeable()
+        wanted = self.open if self.open is not None else (self.rounds[-1] if self.rounds else [])
+        return [t for t in wanted if t not in self.answers and t not in skipped]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"rounds": self.rounds, "answers": self.answers, "imports": self.imports, "done": self.done}
+        return {
+            "rounds": self.rounds,
+            "answers": self.answers,
+            "imports": self.imports,
+            "done": self.done,
+            "votes": self.votes,
+            "log": self.log,
+            "open": self.open,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CampaignState:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (a state written before votes and the log were kept reads as one copy)."""
         damaged = CampaignError(f"{STATE} is not a campaign state; the campaign directory is damaged")
         try:
             rounds, answers, imports, done = data["rounds"], data["answers"], data["imports"], data["done"]
         except (KeyError, TypeError):
             raise damaged from None
+        votes = data.get("votes")
+        if votes is None and isinstance(answers, dict):
+            votes = {t: {"1": {"value": g, "who": "", "when": ""}} for t, g in answers.items()}
+        log, open_ = data.get("log", []), data.get("open")
         # exact types: int("2.7") or bool("false") would quietly turn a hand edit into other answers
         if not (
             isinstance(rounds, list)
@@ -177,9 +218,29 @@ class CampaignState:
             and all(type(v) is int for v in answers.values())
             and isinstance(imports, list)
             and isinstance(done, bool)
+            and isinstance(votes, dict)
+            and all(
+                isinstance(copies, dict)
+                and all(
+                    isinstance(v, dict) and (type(v.get("value")) is int or v.get("value") == SKIP)
+                    for v in copies.values()
+                )
+                for copies in votes.values()
+            )
+            and isinstance(log, list)
+            and all(isinstance(e, dict) for e in log)
+            and (open_ is None or (isinstance(open_, list) and all(isinstance(t, str) for t in open_)))
         ):
             raise damaged
-        return cls(rounds=[list(r) for r in rounds], answers=dict(answers), imports=list(imports), done=done)
+        return cls(
+            rounds=[list(r) for r in rounds],
+            answers=dict(answers),
+            imports=list(imports),
+            done=done,
+            votes={t: {c: dict(v) for c, v in copies.items()} for t, copies in votes.items()},
+            log=list(log),
+            open=None if open_ is None else list(open_),
+        )
 
 
 def load_state(directory: Path) -> CampaignState:
