@@ -17,6 +17,9 @@ install: $(STAMP)  ## create .venv and install smar-ltr (editable) with test and
 
 run: $(STAMP)  ## fit SMAR on the built-in synthetic default and report it next to every baseline
 	$(VENV)/bin/smar-ltr eval --dataset synthetic
+	@echo ""
+	@echo "The table above is the built-in simulator (datasets/synthetic.py): a demo and a sanity check, not evidence."
+	@cat benchmarks/results/protocol_headline.txt
 
 test: $(STAMP)  ## the default test run (slow end-to-end tests excluded)
 	$(PY) -m pytest -q -m "not slow" -n $(JOBS) --dist loadgroup -p no:cacheprovider

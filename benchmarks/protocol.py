@@ -29,9 +29,13 @@ value averaged over the seeds; per task and pooled over both real tasks) and ove
 
 Usage::
 
-    python benchmarks/protocol.py --phase select            # choices (inner validation folds only)
-    python benchmarks/protocol.py --phase test --write       # the final table, written to results/
+    python benchmarks/protocol.py --write                    # end to end: select, then test, written to results/
+    python benchmarks/protocol.py --phase select            # choices only (inner validation folds)
     python benchmarks/protocol.py --phase test --tasks mq2008 --folds 0 --seeds 0   # a quick look
+
+On the project's 2-core machine a fresh run takes about 16 minutes for ``select`` and 13 for ``test`` (each cell
+prints one ``[protocol]`` progress line with its seconds and the elapsed time); a rerun reads the cache in
+seconds.
 
 Every (task, fold, seed, variant) is cached under ``benchmarks/results/protocol_cache/`` keyed by the input
 files' sha256, the fold's query list and the variant's full configuration, so an interrupted run resumes and a
@@ -373,6 +377,29 @@ def summarise(phase: str, results: dict) -> tuple[dict, str]:
     return summary, "\n".join(md)
 
 
+def headline(summary: dict) -> str:
+    """The lines ``make run`` closes with: what holds on the real tasks' test folds, and how to reproduce it."""
+    lines = ["What holds on real data (benchmarks/protocol.py: 5 folds over queries x 3 seeds, test folds read once):"]
+    for task in REAL_TASKS:
+        if task not in summary:
+            continue
+        rows = summary[task]["rows"]
+        tests = {(t["a"], t["b"]): t for t in summary[task]["tests"]}
+        n = tests[("smar@0.1", "full_supervision")]["queries"]["n"]
+        parts = []
+        for ref in ("full_supervision", "full_supervision_up"):
+            q = tests[("smar@0.1", ref)]["queries"]
+            parts.append(
+                f"{ref} {rows[ref]['query_mean']:.4f} ({q['mean_diff']:+.4f}, p={_p(q['t_p'])}, {q['verdict']})"
+            )
+        lines.append(
+            f"  {task} ({n} test queries): SMAR at {rows['smar@0.1']['label_fraction']:.0%} of the page labels "
+            f"{rows['smar@0.1']['query_mean']:.4f} NDCG@10 vs " + "; ".join(parts)
+        )
+    lines.append("  reproduce: python benchmarks/protocol.py --write  (tables: benchmarks/results/protocol_test.md)")
+    return "\n".join(lines)
+
+
 def _p(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3g}"
 
@@ -430,55 +457,60 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def run_and_report(
+    phase: str, tasks: list[str] | None, folds: list[int], seeds: list[int], n_threads: int, write: bool
+) -> None:
+    """One phase end to end: the cells (cached), the tables, and with ``write`` the result files."""
+    tasks = tasks or (["mq2008", "yahoo"] + (["synthetic"] if phase == "test" else []))
+    started = machine()  # the code that runs is the code at the start (the tree may change during a long run)
+    t0 = time.perf_counter()
+    try:
+        results, cell_seconds = run_phase(phase, tasks, folds, seeds, n_threads)
+    except KeyboardInterrupt:
+        raise SystemExit("interrupted: the finished cells are cached; run the same command again to resume") from None
+    wall = time.perf_counter() - t0
+    summary, md = summarise(phase, results)
+    print(md)
+    print(f"wall {wall:.0f} s; the cells' own fitting and scoring took {cell_seconds:.0f} s")
+    if not write:
+        return
+    name = f"protocol_{phase}"
+    plot(results, RESULTS / f"{name}.png")
+    header = (
+        f"Phase `{phase}`; tasks {tasks}; folds {folds}; seeds {seeds}; this run's wall {wall:.0f} s; fitting and "
+        f"scoring every cell took {cell_seconds:.0f} s on {n_threads} GBDT threads (what a fresh run costs, without "
+        "the page construction and single-modal rankers). Honest label fraction: (training + validation labels "
+        "read) / (training + validation candidates). Tests over queries: each test query's "
+        f"{METRIC} averaged over seeds, paired t (two-sided) and TOST within +-{TOLERANCE}.\n\n"
+    )
+    started["load_avg"] = machine()["load_avg"]
+    payload = {"machine": started, "phase": phase, "tolerance": TOLERANCE, "summary": summary, "wall_s": wall}
+    write_results(name, {**payload, "cell_s": cell_seconds}, header + md)
+    print(f"wrote {RESULTS / name}.md, .json, .png")
+    if phase == "test":
+        (RESULTS / "protocol_headline.txt").write_text(headline(summary) + "\n")
+        print(f"wrote {RESULTS / 'protocol_headline.txt'} (make run prints it)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--phase", choices=tuple(PHASES), required=True)
+    parser.add_argument("--phase", choices=(*PHASES, "all"), default="all", help="all: select, then test")
     parser.add_argument("--tasks", nargs="+", default=None, help="default: mq2008 yahoo (+ synthetic in test)")
     parser.add_argument("--folds", type=int, nargs="+", default=list(range(N_FOLDS)))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--n-threads", type=int, default=2, help="GBDT threads (2 for the committed tables)")
     parser.add_argument("--write", action="store_true", help="write results/protocol_<phase>.{md,json,png}")
     args = parser.parse_args()
-    tasks = args.tasks or (["mq2008", "yahoo"] + (["synthetic"] if args.phase == "test" else []))
-    for task in tasks:
+    for task in args.tasks or REAL_TASKS:
         if task not in (*REAL_TASKS, "synthetic"):
             parser.error(f"unknown task {task!r}; choose from {', '.join((*REAL_TASKS, 'synthetic'))}")
         if task in TASK_DIRS and not TASK_DIRS[task].is_dir():
-            parser.error(f"task {task!r} needs {TASK_DIRS[task]}: the shared data folder beside the repository")
-    started = machine()  # the code that runs is the code at the start (the tree may change during a long run)
-    t0 = time.perf_counter()
-    try:
-        results, cell_seconds = run_phase(args.phase, tasks, args.folds, args.seeds, args.n_threads)
-    except KeyboardInterrupt:
-        raise SystemExit("interrupted: the finished cells are cached; run the same command again to resume") from None
-    wall = time.perf_counter() - t0
-    summary, md = summarise(args.phase, results)
-    print(md)
-    print(f"wall {wall:.0f} s; the cells' own fitting and scoring took {cell_seconds:.0f} s")
-    if args.write:
-        name = f"protocol_{args.phase}"
-        plot(results, RESULTS / f"{name}.png")
-        header = (
-            f"Phase `{args.phase}`; tasks {tasks}; folds {args.folds}; seeds {args.seeds}; this run's wall {wall:.0f} s; "
-            f"fitting and scoring every cell took {cell_seconds:.0f} s on {args.n_threads} GBDT threads (what a fresh "
-            "run costs, without the page construction and single-modal rankers). Honest label fraction: (training + validation labels read) / "
-            "(training + validation candidates). Tests over queries: each test query's "
-            f"{METRIC} averaged over seeds, paired t (two-sided) and TOST within +-{TOLERANCE}.\n\n"
-        )
-        started["load_avg"] = machine()["load_avg"]
-        write_results(
-            name,
-            {
-                "machine": started,
-                "phase": args.phase,
-                "tolerance": TOLERANCE,
-                "summary": summary,
-                "wall_s": wall,
-                "cell_s": cell_seconds,
-            },
-            header + md,
-        )
-        print(f"wrote {RESULTS / name}.md, .json, .png")
+            parser.error(
+                f"task {task!r} needs {TASK_DIRS[task]}: the project's shared data folder beside the repository "
+                "(LETOR 4.0 MQ2008 and the Yahoo LTR sample, research licences; see benchmarks/README.md)"
+            )
+    for phase in ("select", "test") if args.phase == "all" else (args.phase,):
+        run_and_report(phase, args.tasks, args.folds, args.seeds, args.n_threads, args.write)
 
 
 if __name__ == "__main__":
