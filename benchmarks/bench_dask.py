@@ -34,7 +34,7 @@ from smar_ltr.config import load_config
 from smar_ltr.datasets.pages import load_pages
 from smar_ltr.distributed import dask_client, fit_dask
 from smar_ltr.distributed.folders import pages_from_folders, partition_pages_folder
-from smar_ltr.metrics import evaluate
+from smar_ltr.metrics.ranking import evaluate
 from smar_ltr.pipeline import fit
 
 

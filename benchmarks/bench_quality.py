@@ -25,7 +25,7 @@ validation candidates (full supervision = 1.0). Usage::
 Baselines: ``full_supervision`` and ``full_supervision_up`` (every page label; the latter also reads the
 single-modal score), ``budget_only`` / ``budget_only_up`` and the calibrated ``single_modal`` merge on SMAR's
 revealed labels, and the label-free fusions. Every SMAR budget is compared with both fully supervised baselines by
-paired tests over seeds and over test queries (:func:`smar_ltr.significance.paired_test`).
+paired tests over seeds and over test queries (:func:`smar_ltr.experiments.significance.paired_test`).
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ from _common import RESULTS, write_results
 
 from smar_ltr.cli.workflow import load_splits
 from smar_ltr.config import RunConfig, load_config
-from smar_ltr.evaluation import evaluate_run
+from smar_ltr.evaluation.paper_protocol import evaluate_run
+from smar_ltr.experiments.significance import paired_test
 from smar_ltr.pipeline import fit_prepared, prepare
-from smar_ltr.significance import paired_test
 
 METRICS = ["ndcg@10", "mrr@1", "mrr@1(rel=3)", "ndcg@5", "map@10", "modal_agreement"]
 YAHOO = Path(__file__).resolve().parents[2] / "shared" / "data" / "lightgbm_yahoo_sample"
@@ -379,7 +379,7 @@ def main() -> None:
         "",
         "## Paired tests against full supervision",
         "",
-        "`smar_ltr.significance.paired_test`: two-sided paired t; `matches` = equivalence (TOST) within "
+        "`smar_ltr.experiments.significance.paired_test`: two-sided paired t; `matches` = equivalence (TOST) within "
         f"±{TOLERANCE} NDCG@10; over queries, every (seed, test query) pair is pooled. Label fraction is the honest "
         "count (training labels plus every validation label that early stopping reads).",
         "",

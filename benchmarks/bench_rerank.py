@@ -6,7 +6,7 @@ What is measured (issue 13 item 1), default feature set, 2 threads (LightGBM and
    when the reranker reads them, feature extraction, reranker, ranks) against ``booster.predict(X)`` of the same
    reranker on the same rows' already-built float32 matrix. ``rerank`` scores a table this large in
    query-aligned chunks, one per thread, each with one kernel thread and one booster thread
-   (``smar_ltr.parallel_scoring``); the same ``rerank`` in one pass (two threads per stage, what it did before)
+   (``smar_ltr.serving.chunked_scoring``); the same ``rerank`` in one pass (two threads per stage, what it did before)
    is timed beside it. The three alternate within one run, ``--repeats`` times each; medians and the ratios
    (target: >= 0.5). Wall and CPU (user + system) seconds are both kept: on a shared machine CPU time is the
    steadier of the two.
@@ -53,10 +53,10 @@ def _timed(fn, *args) -> tuple[float, float]:
 
 def fit_run(seed: int, n_candidates: int, workdir: Path):
     """Fit, save and load back a run on the synthetic preset; returns ``(run, test pages without labels)``."""
-    from smar_ltr.artifacts import load_run, save_run
     from smar_ltr.config import load_config
     from smar_ltr.datasets.synthetic import SyntheticConfig, make_synthetic
     from smar_ltr.pipeline import fit
+    from smar_ltr.serving.run_dir import load_run, save_run
 
     splits = make_synthetic(SyntheticConfig.large(n_candidates=n_candidates, seed=seed))
     fast = {"n_estimators": TREES, "learning_rate": 0.1, "early_stopping_rounds": 0, "n_threads": THREADS}
@@ -68,7 +68,7 @@ def fit_run(seed: int, n_candidates: int, workdir: Path):
 def stage_seconds(run, pages) -> dict:
     """(wall, CPU) seconds per stage of one pass, as ``rerank`` runs them."""
     from smar_ltr.pipeline import rank_within_query
-    from smar_ltr.single_modal import with_upstream_scores
+    from smar_ltr.rankers.single_modal import with_upstream_scores
 
     stages: dict[str, tuple[float, float]] = {}
     out: dict = {}
@@ -122,7 +122,7 @@ def page_latency(run, pages, n_pages: int) -> dict:
 
 def rerank_one_pass(run, pages):
     """``rerank`` with chunked scoring switched off (every stage on all rows, two threads per stage)."""
-    import smar_ltr.parallel_scoring as ps
+    import smar_ltr.serving.chunked_scoring as ps
     from smar_ltr.pipeline import rerank
 
     before = ps.MIN_CHUNK_ROWS
@@ -135,9 +135,9 @@ def rerank_one_pass(run, pages):
 
 def bench_rerank(run, pages, repeats: int, n_pages: int = 200) -> dict:
     """Throughput ratio (alternating, one run), latency, stage seconds and profile of a loaded run."""
-    from smar_ltr.kernels import set_threads
-    from smar_ltr.parallel_scoring import concurrent_kernels_safe
+    from smar_ltr.core.numba_kernels import set_threads
     from smar_ltr.pipeline import rerank
+    from smar_ltr.serving.chunked_scoring import concurrent_kernels_safe
 
     set_threads(THREADS)
     load_start = [round(x, 2) for x in os.getloadavg()]

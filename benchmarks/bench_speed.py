@@ -51,11 +51,11 @@ TRAIN_SHARE = 0.45
 
 def prepare(n_train: int, seed: int, workdir: Path) -> dict:
     """Build >= ``n_train`` training rows once: features, labels, budget mask and constraint pairs, as .npz."""
-    from smar_ltr.budget import annotate
+    from smar_ltr.annotation.budget import annotate
     from smar_ltr.config import ConsistencyConfig, GBDTConfig
     from smar_ltr.datasets.synthetic import SyntheticConfig, make_synthetic
-    from smar_ltr.reranker import build_supervision
-    from smar_ltr.single_modal import fit_single_modal, with_upstream_scores
+    from smar_ltr.rankers.single_modal import fit_single_modal, with_upstream_scores
+    from smar_ltr.training.reranker import build_supervision
 
     t0 = time.perf_counter()
     splits = make_synthetic(SyntheticConfig.large(n_candidates=int(n_train / TRAIN_SHARE * 1.02), seed=seed))
@@ -93,8 +93,8 @@ def prepare(n_train: int, seed: int, workdir: Path) -> dict:
 
 
 def _train_worker(kind: str, path: str, backend: str, out: mp.Queue) -> None:
-    from smar_ltr.objectives import LambdaRankTerm, PairTerm, SmarObjective
     from smar_ltr.rankers import make_ranker
+    from smar_ltr.training.objectives import LambdaRankTerm, PairTerm, SmarObjective
 
     d = np.load(path)
     X, y, qid = d["X"], d["y"], d["qid"]
@@ -131,7 +131,7 @@ def _train_worker(kind: str, path: str, backend: str, out: mp.Queue) -> None:
         )
         ranker.fit(X, np.zeros(len(y)), qid, pairs=pairs)
     else:
-        from smar_ltr.kernels import set_threads
+        from smar_ltr.core.numba_kernels import set_threads
 
         set_threads(THREADS)
         obj = SmarObjective(
@@ -176,8 +176,8 @@ def bench_training(prep: dict, repeats: int) -> dict:
 
 
 def bench_metrics(repeats: int) -> dict:
-    """smar_ltr.metrics.evaluate on 1M rows / 20k queries (six metrics, and the modal agreement pair)."""
-    from smar_ltr.metrics import evaluate
+    """smar_ltr.metrics.ranking.evaluate on 1M rows / 20k queries (six metrics, and the modal agreement pair)."""
+    from smar_ltr.metrics.ranking import evaluate
 
     rng = np.random.default_rng(0)
     n = 1_000_000
@@ -261,7 +261,7 @@ def main() -> None:
         "",
         "## Metrics (target: 1M rows in well under a second)",
         "",
-        f"`smar_ltr.metrics.evaluate` on {mt['rows']:,} rows, {mt['queries']:,} queries (qids not contiguous), median of "
+        f"`smar_ltr.metrics.ranking.evaluate` on {mt['rows']:,} rows, {mt['queries']:,} queries (qids not contiguous), median of "
         f"{repeats}: six metrics (ndcg@10, mrr@10, map@10, precision@10, recall@10, bndcg) "
         f"{mt['median_s']['six_metrics']:.3f} s; modal_agreement + modal_tau (3 modalities) "
         f"{mt['median_s']['modal_agreement_and_tau']:.3f} s.",

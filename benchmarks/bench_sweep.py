@@ -1,4 +1,4 @@
-"""The annotation-cost curve with every baseline and paired tests over seeds (``smar_ltr.sweep``), small settings.
+"""The annotation-cost curve with every baseline and paired tests over seeds (``smar_ltr.experiments.sweep``), small settings.
 
 Tasks (settings fixed before running, the library's defaults; nothing tuned on a seed or on the test split):
 
@@ -25,7 +25,7 @@ from _common import RESULTS, write_results
 
 from smar_ltr.cli.workflow import load_splits
 from smar_ltr.config import load_config
-from smar_ltr.sweep import SweepSpec, sweep
+from smar_ltr.experiments.sweep import SweepSpec, sweep
 
 YAHOO = Path(__file__).resolve().parents[2] / "shared" / "data" / "lightgbm_yahoo_sample"
 CACHE = Path(__file__).resolve().parents[1] / "build" / "sweep_cache"

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_results
 
-from smar_ltr.openmp_env import SPINCOUNT, WAIT_VARIABLES
+from smar_ltr.core.openmp_env import SPINCOUNT, WAIT_VARIABLES
 
 #: ``smar-ltr`` without ``main()``: the Typer app alone never touches the wait variables.
 APP = "import sys; from smar_ltr.cli.app import app; sys.argv[0] = 'smar-ltr'; app()"

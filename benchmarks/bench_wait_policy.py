@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_results
 
-from smar_ltr.openmp_env import SPINCOUNT, WAIT_VARIABLES
+from smar_ltr.core.openmp_env import SPINCOUNT, WAIT_VARIABLES
 
 #: The timed job, run in a fresh interpreter per cell; prints its seconds as JSON.
 JOB = """

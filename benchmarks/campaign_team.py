@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.budget import annotate
+from smar_ltr.annotation.budget import annotate
 from smar_ltr.campaign import campaign_status, export_campaign, import_answers, plan_campaign
 from smar_ltr.campaign.rounds import levels_of
 from smar_ltr.datasets import load_dataset
 from smar_ltr.datasets.fixtures import make_fixture
-from smar_ltr.splits import PageSplits
+from smar_ltr.page_table.splits import PageSplits
 
 LABEL_SCALE = (0, 4)
 PLAN_SEED = 7

@@ -25,7 +25,7 @@ Phases
 Label fractions are honest and use one denominator: page labels read (training + validation) over the
 candidates of the training and validation pages. Paired tests: two-sided paired t over queries (each query's
 value averaged over the seeds; per task and pooled over both real tasks) and over the 15 (fold, seed) cells,
-``matches`` = TOST within +-0.005 (:func:`smar_ltr.significance.paired_test`).
+``matches`` = TOST within +-0.005 (:func:`smar_ltr.experiments.significance.paired_test`).
 
 Usage::
 
@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from smar_ltr.openmp_env import bound_openmp_spinning
+from smar_ltr.core.openmp_env import bound_openmp_spinning
 
 bound_openmp_spinning()  # as the CLI does, before any OpenMP runtime loads (a busy 2-core machine stalls otherwise)
 
@@ -71,9 +71,9 @@ from smar_ltr.datasets import load_dataset
 from smar_ltr.datasets.letor import load_letor_dir
 from smar_ltr.datasets.semisynthetic import SemiSyntheticConfig, build_semisynthetic
 from smar_ltr.errors import SettingNote
-from smar_ltr.evaluation import evaluate_run
+from smar_ltr.evaluation.paper_protocol import evaluate_run
+from smar_ltr.experiments.significance import paired_test
 from smar_ltr.pipeline import fit_prepared, prepare
-from smar_ltr.significance import paired_test
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TASK_DIRS = {"mq2008": DATA / "mq2008", "yahoo": DATA / "lightgbm_yahoo_sample"}

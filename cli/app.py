@@ -31,7 +31,7 @@ def _register() -> None:
 def main() -> None:
     """Console-script entry point."""
     from smar_ltr.cli.errors import interrupt_on_sigterm
-    from smar_ltr.openmp_env import bound_openmp_spinning
+    from smar_ltr.core.openmp_env import bound_openmp_spinning
 
     # libgomp reads it once, when it loads: the command modules (registered when this module is imported) load
     # LightGBM, XGBoost, scikit-learn and the numba kernels only inside their commands (test_openmp_wait_policy.py)

@@ -129,8 +129,9 @@ def plan_command(
     quiet: Quiet = False,
 ) -> None:
     """Score the unlabelled training and validation pages and write round 1 of a campaign."""
-    from smar_ltr.artifacts import load_run
-    from smar_ltr.budget import AUTO_DEFAULT
+    from smar_ltr.annotation.budget import AUTO_DEFAULT
+    from smar_ltr.annotation.label_cost import label_scale as label_scale_of
+    from smar_ltr.annotation.label_cost import validation_read_mode
     from smar_ltr.campaign import parse_label_scale, plan_campaign
     from smar_ltr.campaign.agreement import AGGREGATES
     from smar_ltr.campaign.campaign import CAMPAIGN_STRATEGIES, MAX_ANNOTATORS
@@ -138,9 +139,8 @@ def plan_command(
     from smar_ltr.cli.commands_run import build_config
     from smar_ltr.cli.progress import stage_progress
     from smar_ltr.cli.workflow import load_splits
-    from smar_ltr.label_cost import label_scale as label_scale_of
-    from smar_ltr.label_cost import validation_read_mode
     from smar_ltr.pipeline import fit_upstream_models
+    from smar_ltr.serving.run_dir import load_run
 
     _check_format(fmt)
     if strategy is not None and strategy != "auto" and strategy not in CAMPAIGN_STRATEGIES:

@@ -12,8 +12,8 @@ from smar_ltr.cli.app import app
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.formatting import table
 from smar_ltr.cli.options import DataDir
+from smar_ltr.core.settings_io import parse_key_values
 from smar_ltr.errors import ConfigError
-from smar_ltr.settings_io import parse_key_values
 
 datasets_app = typer.Typer(
     name="datasets",

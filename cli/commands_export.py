@@ -22,9 +22,9 @@ def export_command(
     ] = None,
 ) -> None:
     """Write the run's reranker for a search engine: model file plus feature-set template / rank profile."""
-    from smar_ltr.artifacts import load_run
     from smar_ltr.errors import ExportError
     from smar_ltr.export import FORMATS, export_model
+    from smar_ltr.serving.run_dir import load_run
 
     if fmt not in FORMATS:  # checked before loading the run, so a typo costs nothing
         raise ExportError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")

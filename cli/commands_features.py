@@ -139,7 +139,7 @@ def extract_command(
     strict_plugins: StrictPlugins = False,
 ) -> None:
     """Write features: a dataset split's features, or (with --model) the exact reranker inputs of some pages."""
-    from smar_ltr.atomic import check_output_location, write_atomic, write_table
+    from smar_ltr.core.atomic import check_output_location, write_atomic, write_table
 
     if model is not None:
         if any(v is not None for v in (dataset, data_dir, features, options, save_set)) or split != "test":
@@ -176,10 +176,10 @@ def _extract_for_model(
     model: Path, pages: Path | None, out: Path, plugins: list[Path] | None, strict_plugins: bool
 ) -> None:
     """``features extract --model``: the run's reranker inputs for ``pages``, named as in `smar-ltr export`."""
-    from smar_ltr.artifacts import load_run
-    from smar_ltr.atomic import write_table
+    from smar_ltr.core.atomic import write_table
     from smar_ltr.datasets.io import read_frame
     from smar_ltr.export import reranker_input_matrix
+    from smar_ltr.serving.run_dir import load_run
 
     if pages is None:
         raise ConfigError("--model needs --input PAGES (the page table to featurize)")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from smar_ltr.atomic import check_output_location, write_table
+from smar_ltr.annotation.label_cost import validation_read_mode
 from smar_ltr.cli.app import app
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.formatting import render_report
@@ -31,9 +31,9 @@ from smar_ltr.cli.options import (
 )
 from smar_ltr.cli.progress import stage_progress
 from smar_ltr.config import RunConfig, load_config
+from smar_ltr.core.atomic import check_output_location, write_table
 from smar_ltr.datasets.io import read_frame
 from smar_ltr.errors import ConfigError, DatasetError, SettingNote
-from smar_ltr.label_cost import validation_read_mode
 
 
 def _check_engine(engine: str, scheduler: str | None, workers: int | None) -> bool:
@@ -131,16 +131,16 @@ def fit_command(
     workers: Workers = None,
 ) -> None:
     """Fit single-modal rankers, pick the annotation budget and train the SMAR whole-page reranker."""
-    from smar_ltr.artifacts import check_output_dir
     from smar_ltr.cli.workflow import default_out, fit_and_save
+    from smar_ltr.serving.run_dir import check_output_dir
 
     load_plugins(plugins, strict_plugins)
     cfg = build_config(dataset, data_dir, config, overrides, budget, strategy, backend, seed, validation)
     run_dir = check_output_dir(out or default_out(cfg))  # before any work: a bad --out costs nothing
     with stage_progress(quiet) as say:
         if _check_engine(engine, scheduler, workers):
-            from smar_ltr.artifacts import save_run
             from smar_ltr.cli.workflow_dask import fit_run_dask
+            from smar_ltr.serving.run_dir import save_run
 
             model = fit_run_dask(cfg, scheduler, workers, say)
             run_dir, valid_metrics = save_run(model, run_dir), None
@@ -190,8 +190,8 @@ def eval_command(
     workers: Workers = None,
 ) -> None:
     """Report SMAR and every baseline on the test split (fits first when --model is not given)."""
-    from smar_ltr.artifacts import load_run
     from smar_ltr.cli.workflow import evaluate
+    from smar_ltr.serving.run_dir import load_run
 
     if fmt not in ("table", "json", "markdown"):
         raise ConfigError(f"--format must be table, json or markdown, got {fmt!r}")
@@ -257,8 +257,8 @@ def rerank_command(
     With ``--engine dask``, ``--input`` is a folder of query-aligned parquet partitions
     (``smar-ltr datasets partition``) and ``--output`` a new folder of scored partitions.
     """
-    from smar_ltr.artifacts import load_run
     from smar_ltr.pipeline import rerank
+    from smar_ltr.serving.run_dir import load_run
 
     dask = _check_engine(engine, scheduler, workers)
     check_output_location(output, "folder" if dask else "file", "--output")  # before any work

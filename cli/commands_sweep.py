@@ -1,4 +1,4 @@
-"""``smar-ltr sweep``: the annotation-cost curve, a thin wrapper over :func:`smar_ltr.sweep.sweep`."""
+"""``smar-ltr sweep``: the annotation-cost curve, a thin wrapper over :func:`smar_ltr.experiments.sweep.sweep`."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def sweep_command(
 ) -> None:
     """Annotation-cost curve: SMAR and the baselines over budgets, strategies and seeds (resumable)."""
     from smar_ltr.cli.workflow import load_splits
-    from smar_ltr.sweep import SweepSpec, sweep
+    from smar_ltr.experiments.sweep import SweepSpec, sweep
 
     load_plugins(plugins, strict_plugins)
     base = build_config(dataset, data_dir, config, overrides, None, None, backend, None, validation)

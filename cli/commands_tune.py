@@ -1,4 +1,4 @@
-"""``smar-ltr tune``: a thin wrapper over :func:`smar_ltr.tuning.tune`."""
+"""``smar-ltr tune``: a thin wrapper over :func:`smar_ltr.experiments.tuning.tune`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 
-from smar_ltr.atomic import check_output_location
 from smar_ltr.cli.app import app
 from smar_ltr.cli.commands_run import build_config, load_plugins
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.options import ConfigFile, DataDir, Overrides, Plugins, Quiet, Seed, Validation
 from smar_ltr.cli.progress import stage_progress
+from smar_ltr.core.atomic import check_output_location
 from smar_ltr.errors import ConfigError
 
 
@@ -47,7 +47,7 @@ def tune_command(
 ) -> None:
     """Tune budget, strategy, consistency weights and GBDT parameters: metric against labels spent."""
     from smar_ltr.cli.workflow import tune_study
-    from smar_ltr.metrics import parse_metric
+    from smar_ltr.metrics.ranking import parse_metric
 
     if fmt not in ("table", "json"):
         raise ConfigError(f"--format must be table or json, got {fmt!r}")

@@ -11,7 +11,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 
-from smar_ltr.atomic import remove_own_temporaries
+from smar_ltr.core.atomic import remove_own_temporaries
 from smar_ltr.errors import SettingNote, SmarError, SmarWarning
 
 #: Exit status of a command stopped by Ctrl-C or SIGTERM (the shell convention 128 + SIGINT).

@@ -34,7 +34,7 @@ def _finite(value: Any) -> Any:
 
 
 def render_report(report: Any, fmt: str) -> str:
-    """An :class:`~smar_ltr.evaluation.EvalReport` as ``table``, ``markdown`` or ``json`` text."""
+    """An :class:`~smar_ltr.evaluation.paper_protocol.EvalReport` as ``table``, ``markdown`` or ``json`` text."""
     data = report.to_dict()
     if fmt == "json":
         return json.dumps(_finite(data), allow_nan=False)

@@ -1,6 +1,7 @@
 """The load -> fit -> save flow behind ``smar-ltr fit``, ``eval`` and ``tune`` (no Typer here).
 
-The library (:mod:`smar_ltr.pipeline`, :mod:`smar_ltr.evaluation`, :mod:`smar_ltr.tuning`) takes data and
+The library (:mod:`smar_ltr.pipeline`, :mod:`smar_ltr.evaluation.paper_protocol`, :mod:`smar_ltr.experiments.tuning`)
+takes data and
 returns data; this module is the one place that resolves a run configuration's dataset name into pages, calls
 the library and writes the run. The commands only parse options and format what these functions return.
 """
@@ -13,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from smar_ltr.config import RunConfig
+from smar_ltr.core.progress import Progress, quiet
 from smar_ltr.errors import SmarError, SmarWarning
-from smar_ltr.evaluation import EvalReport, evaluate_run
+from smar_ltr.evaluation.paper_protocol import EvalReport, evaluate_run
+from smar_ltr.page_table.schema import PAGE_LABEL
+from smar_ltr.page_table.splits import PageSplits
 from smar_ltr.pipeline import FitState, SmarModel, fit
-from smar_ltr.progress import Progress, quiet
-from smar_ltr.schema import PAGE_LABEL
-from smar_ltr.splits import PageSplits
 
 
 def load_splits(config: RunConfig) -> PageSplits:
@@ -52,7 +53,7 @@ def fit_and_save(
     The run directory is checked before any work (a bad location costs nothing). ``announce_loading`` reports
     the dataset load as a stage of its own (a sign of life on a terminal; plain logs start with the first stage).
     """
-    from smar_ltr.artifacts import check_output_dir, save_run
+    from smar_ltr.serving.run_dir import check_output_dir, save_run
 
     say = progress or quiet
     run_dir = check_output_dir(out or default_out(config))
@@ -80,13 +81,13 @@ def evaluate(
     exclude_constant_queries: bool = False,
     run_dir: Path | None = None,
 ) -> EvalReport:
-    """Evaluate a run (``model``, e.g. :func:`smar_ltr.artifacts.load_run`) or a fresh fit of ``config`` and every
+    """Evaluate a run (``model``, e.g. :func:`smar_ltr.serving.run_dir.load_run`) or a fresh fit of ``config`` and every
     baseline on one split of the pages ``config`` names.
 
     With ``run_dir`` (the folder ``model`` was loaded from) the native baselines stored there are reused, and
     the ones fitted here are stored with the run for the next evaluation (see :func:`store_baselines`).
     """
-    from smar_ltr.artifacts import load_baselines
+    from smar_ltr.serving.run_dir import load_baselines
 
     stored = load_baselines(run_dir) if run_dir is not None else None
     report = evaluate_run(
@@ -106,7 +107,7 @@ def evaluate(
 def store_baselines(run_dir: Path, models: dict[str, Any]) -> None:
     """Keep the baselines an evaluation fitted with the run; a run folder that cannot be written only warns
     (:class:`~smar_ltr.errors.SmarWarning`)."""
-    from smar_ltr.artifacts import save_baselines
+    from smar_ltr.serving.run_dir import save_baselines
 
     try:
         save_baselines(run_dir, models)
@@ -120,7 +121,8 @@ def store_baselines(run_dir: Path, models: dict[str, Any]) -> None:
 
 
 def tune_study(config: RunConfig, out: Path, progress: Progress | None = None, **options: Any) -> Any:
-    """Load the pages and run :func:`smar_ltr.tuning.tune` on them (``options`` are its keyword arguments)."""
-    from smar_ltr.tuning import tune
+    """Load the pages and run :func:`smar_ltr.experiments.tuning.tune` on them (``options`` are its keyword
+    arguments)."""
+    from smar_ltr.experiments.tuning import tune
 
     return tune(config, out, splits=load_splits(config), progress=progress, **options)

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING
 
 from smar_ltr.cli.workflow import load_splits
 from smar_ltr.config import RunConfig
+from smar_ltr.core.progress import Progress
 from smar_ltr.distributed.cluster import dask_client
 from smar_ltr.distributed.fit import DaskPages, check_dask_config, fit_dask, pages_from_splits
 from smar_ltr.distributed.folders import is_partitioned_pages, pages_from_folders, read_role
 from smar_ltr.distributed.partitions import read_pages, scatter_pages
 from smar_ltr.distributed.scoring import evaluate_dask, rerank_dask
 from smar_ltr.errors import ConfigError, DatasetError
-from smar_ltr.evaluation import EvalReport, MethodResult
+from smar_ltr.evaluation.paper_protocol import EvalReport, MethodResult
 from smar_ltr.pipeline import SmarModel, check_compatible
-from smar_ltr.progress import Progress
 
 if TYPE_CHECKING:
     from distributed import Client

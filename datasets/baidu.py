@@ -49,9 +49,9 @@ from smar_ltr.datasets.io import (
     split_queries,
 )
 from smar_ltr.datasets.registry import DatasetSpec, register_dataset
-from smar_ltr.datasets.schema import MAX_LABEL, validate_page_table
-from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import DatasetError
+from smar_ltr.page_table.schema import MAX_LABEL, validate_page_table
+from smar_ltr.page_table.splits import PageSplits
 
 NAME = "baidu"
 SOURCE = "GitHub zzs97str/SMAR, folder CrossRank/ (Baidu)"

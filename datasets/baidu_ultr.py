@@ -65,9 +65,9 @@ from smar_ltr.datasets.io import (
 )
 from smar_ltr.datasets.qilin import click_dwell_tiers
 from smar_ltr.datasets.registry import DatasetSpec, register_dataset
-from smar_ltr.datasets.schema import validate_page_table
-from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import DatasetError
+from smar_ltr.page_table.schema import validate_page_table
+from smar_ltr.page_table.splits import PageSplits
 
 __all__ = [
     "ANNOTATED_PATTERNS",

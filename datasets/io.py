@@ -19,15 +19,15 @@ import pyarrow.compute as pc
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-from smar_ltr.atomic import (  # noqa: F401  (re-exported: the one atomic writer)
+from smar_ltr.core.atomic import (  # noqa: F401  (re-exported: the one atomic writer)
     check_output_location,
     remove_stale_temporaries,
     write_atomic,
     write_dir_atomic,
 )
 from smar_ltr.errors import DatasetError
-from smar_ltr.schema import PAGE_LABEL, UNLABELLED_HINT
-from smar_ltr.splits import split_queries  # noqa: F401  (re-exported: the one query split)
+from smar_ltr.page_table.schema import PAGE_LABEL, UNLABELLED_HINT
+from smar_ltr.page_table.splits import split_queries  # noqa: F401  (re-exported: the one query split)
 
 #: Table file suffixes the readers understand.
 TABLE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".feather")

@@ -33,11 +33,11 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.datasets import load_svmlight_file
 
-from smar_ltr.coercion import replace_with_options
+from smar_ltr.core.coercion import replace_with_options
 from smar_ltr.datasets.registry import DATA_ENV, DatasetSpec, register_dataset
 from smar_ltr.datasets.semisynthetic import SemiSyntheticConfig, build_semisynthetic
-from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import DatasetError
+from smar_ltr.page_table.splits import PageSplits
 
 #: Bytes per call of scikit-learn's reader (see :func:`_load_chunked`).
 CHUNK_BYTES = 1 << 20

@@ -39,15 +39,15 @@ import pandas as pd
 
 from smar_ltr.datasets.io import check_options, read_frame
 from smar_ltr.datasets.registry import DatasetSpec, register_dataset
-from smar_ltr.datasets.schema import (
+from smar_ltr.errors import DatasetError, SmarWarning
+from smar_ltr.page_table.schema import (
     RESERVED_COLUMNS,
     TEXT_COLUMNS,
     feature_columns,
     sort_pages,
     validate_page_table,
 )
-from smar_ltr.datasets.splits import PageSplits
-from smar_ltr.errors import DatasetError, SmarWarning
+from smar_ltr.page_table.splits import PageSplits
 
 NAME = "pages"
 ROLES = ("single_modal", "train", "valid", "test")

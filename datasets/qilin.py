@@ -75,9 +75,9 @@ from smar_ltr.datasets.qilin_rows import (
     single_modal_lists,
 )
 from smar_ltr.datasets.registry import DatasetSpec, register_dataset
-from smar_ltr.datasets.schema import validate_page_table
-from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.errors import DatasetError
+from smar_ltr.page_table.schema import validate_page_table
+from smar_ltr.page_table.splits import PageSplits
 
 __all__ = [
     "CARD_CLICKS",

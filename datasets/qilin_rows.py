@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 
 from smar_ltr.datasets.io import canonical_order
 from smar_ltr.datasets.qilin_parsing import Requests, parse_int_list
-from smar_ltr.datasets.schema import validate_page_table
+from smar_ltr.page_table.schema import validate_page_table
 
 __all__ = [
     "CARD_CLICKS",

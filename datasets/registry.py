@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smar_ltr.datasets.splits import PageSplits
-from smar_ltr.registry import Registry
+from smar_ltr.core.plugin_registry import Registry
+from smar_ltr.page_table.splits import PageSplits
 
 #: Environment variable holding the root directory of local dataset copies (``$SMAR_LTR_DATA/<name>``).
 DATA_ENV = "SMAR_LTR_DATA"

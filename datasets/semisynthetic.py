@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from smar_ltr.errors import ConfigError, DatasetError
-from smar_ltr.splits import PageSplits, split_queries
+from smar_ltr.page_table.splits import PageSplits, split_queries
 
 ASSIGNMENTS = ("hash", "quantile", "column")
 DISTORTIONS = {

@@ -48,13 +48,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.coercion import coerce_value, replace_with_options
+from smar_ltr.core.coercion import coerce_value, replace_with_options
 from smar_ltr.datasets.registry import DatasetSpec, register_dataset
-from smar_ltr.datasets.schema import validate_page_table
-from smar_ltr.datasets.splits import PageSplits
 from smar_ltr.datasets.synthetic_config import TABLE_SHARES, SyntheticConfig
 from smar_ltr.datasets.text_corpus import Vocabulary, compact_tokens, join_tokens
 from smar_ltr.errors import ConfigError
+from smar_ltr.page_table.schema import validate_page_table
+from smar_ltr.page_table.splits import PageSplits
 
 __all__ = [
     "DEFAULT_FEATURE_COUNT",

@@ -9,7 +9,8 @@ Built-ins and third-party features take the same path: a package declares
 
 and ``mypkg.features`` registers its classes with :func:`register_feature` when imported. smar-ltr's own
 built-ins are the entry point ``builtin = "smar_ltr.features.builtin"``. Entry points are imported lazily on
-the first lookup; one that fails to import is reported as a :class:`~smar_ltr.registry.PluginWarning` and kept
+the first lookup; one that fails to import is reported as a :class:`~smar_ltr.core.plugin_registry.PluginWarning` and
+kept
 in ``FEATURES.failures`` (or raises :class:`~smar_ltr.errors.RegistryError` in strict mode).
 """
 
@@ -20,9 +21,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
+from smar_ltr.core.plugin_registry import PluginWarning, Registry
 from smar_ltr.errors import RegistryError
 from smar_ltr.features.base import DTYPES, SCOPES, Feature
-from smar_ltr.registry import PluginWarning, Registry
 
 #: Feature names: lower-case dotted words ending in a version, e.g. ``smar.text.query_title_bm25.v1``.
 NAME_PATTERN = r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+\.v[0-9]+"

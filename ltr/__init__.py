@@ -17,10 +17,15 @@ except PackageNotFoundError:  # running from a source tree without installed met
 
 if TYPE_CHECKING:
     from smar_ltr.api import fit, load, rerank
-    from smar_ltr.estimator import SMARRanker
+    from smar_ltr.estimator.ranker import SMARRanker
 
 #: Public name -> module that defines it (imported lazily, PEP 562).
-_LAZY = {"SMARRanker": "smar_ltr.estimator", "fit": "smar_ltr.api", "load": "smar_ltr.api", "rerank": "smar_ltr.api"}
+_LAZY = {
+    "SMARRanker": "smar_ltr.estimator.ranker",
+    "fit": "smar_ltr.api",
+    "load": "smar_ltr.api",
+    "rerank": "smar_ltr.api",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,6 @@
 """Page-table functions for Python users: ``smar_ltr.fit``, ``smar_ltr.load`` and ``smar_ltr.rerank``.
 
-Thin wrappers over :mod:`smar_ltr.pipeline` and :mod:`smar_ltr.artifacts` that take data (a page table or a
+Thin wrappers over :mod:`smar_ltr.pipeline` and :mod:`smar_ltr.serving.run_dir` that take data (a page table or a
 :class:`~smar_ltr.datasets.PageSplits`) and return data (a :class:`~smar_ltr.pipeline.SmarModel`, a scored
 DataFrame). Array-level users want :class:`smar_ltr.SMARRanker` instead.
 """
@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
-from smar_ltr.artifacts import load_run, save_run
 from smar_ltr.config import RunConfig, from_dict, load_config
+from smar_ltr.core.progress import Progress
+from smar_ltr.core.settings_io import merge_settings
 from smar_ltr.errors import ConfigError
+from smar_ltr.page_table.schema import feature_columns
+from smar_ltr.page_table.splits import PageSplits
 from smar_ltr.pipeline import SmarModel
 from smar_ltr.pipeline import fit as fit_pipeline
 from smar_ltr.pipeline import rerank as rerank_pipeline
-from smar_ltr.progress import Progress
-from smar_ltr.schema import feature_columns
-from smar_ltr.settings_io import merge_settings
-from smar_ltr.splits import PageSplits
+from smar_ltr.serving.run_dir import load_run, save_run
 
 #: ``dataset`` name recorded for runs fitted on in-memory page tables.
 IN_MEMORY = "in-memory"
@@ -114,7 +114,7 @@ def fit(
     page_features : list of str, optional
         Numeric columns the reranker reads; default every numeric non-schema column of ``pages``.
     out : path, optional
-        Also save the run there (see :func:`smar_ltr.artifacts.save_run`).
+        Also save the run there (see :func:`smar_ltr.serving.run_dir.save_run`).
     progress : callable, optional
         Receives one line per stage.
     client : distributed.Client, optional

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from smar_ltr.coercion import from_dict
+from smar_ltr.core.coercion import from_dict
+from smar_ltr.core.settings_io import merge_settings, parse_key_values, parse_overrides, read_config_file
 from smar_ltr.errors import ConfigError, SettingNote
-from smar_ltr.settings_io import merge_settings, parse_key_values, parse_overrides, read_config_file
 
 __all__ = [
     "DEFAULT_MARGIN",
@@ -68,14 +68,15 @@ class BudgetConfig:
     """Which page candidates get page labels (method.md 2.2).
 
     ``budget`` is the fraction p of page candidates whose label is revealed; ``strategy`` one of ``auto``,
-    ``given``, ``all``, ``top``, ``band``, ``random``, ``iso-anchor`` (:mod:`smar_ltr.budget`): ``auto`` (default)
+    ``given``, ``all``, ``top``, ``band``, ``random``, ``iso-anchor`` (:mod:`smar_ltr.annotation.budget`): ``auto``
+    (default)
     trains on the annotated rows (``given``) when some training page labels are missing and simulates ``top``
     when every row is labelled; the choice made is recorded in the run summary. ``band`` is the slice index for
     ``band`` (-1 = bottom); ``modality_shares`` an optional per-modality split of each query's allowance
     (default: proportional to the modality's count). ``max_label`` declares the label scale's highest grade
     (iso-anchor searches levels ``max_label .. 1``); None takes the dataset's declared ``max_label``.
     ``validation`` says which validation page labels early stopping reads, all of them counted in the label
-    cost (:mod:`smar_ltr.label_cost`): ``budgeted`` (default: the same strategy and budget choose them on the
+    cost (:mod:`smar_ltr.annotation.label_cost`): ``budgeted`` (default: the same strategy and budget choose them on the
     validation pages), ``full`` (every annotated validation row) or ``none`` (no early stopping).
     """
 
@@ -139,7 +140,8 @@ class ConsistencyConfig:
         LightGBM-style per-query lambda normalisation of the page term.
     early_stopping : {"consistency", "labels"}
         ``consistency`` (default): early stopping on the intra-modal consistency loss of the validation pages
-        (:func:`smar_ltr.label_free.consistency_metric`), which reads no page label, so ``budget.validation`` is
+        (:func:`smar_ltr.training.early_stopping.consistency_metric`), which reads no page label, so
+        ``budget.validation`` is
         not applied and no validation label is read or counted; ``labels``: on NDCG of the validation labels
         ``budget.validation`` reads. Chosen on the real-data protocol (``benchmarks/protocol.py``, validation
         folds of MQ2008 and Yahoo): ``labels`` at a 10% budget scored 0.013 / 0.027 NDCG@10 lower (paired p <=
@@ -148,7 +150,7 @@ class ConsistencyConfig:
         honour it; CatBoost stops on labels.
     pool_weight : float or None
         Weight of the single-modal pool's own lists as extra intra-modal pairs of the reranker, ordered by their
-        single-modal labels (:mod:`smar_ltr.pool_pairs`), relative to a page list's consistency pairs. None
+        single-modal labels (:mod:`smar_ltr.supervision.pool_pairs`), relative to a page list's consistency pairs. None
         (default): 1 where the run has a single-modal pool whose lists carry the reranker's inputs and differing
         modal labels and the consistency term is pairwise, else 0 (the run summary's ``pool`` says which and
         why); 0 leaves them out; a number > 0 requires the pool. Chosen on the real-data protocol: +0.016 NDCG@10
@@ -171,7 +173,7 @@ class ConsistencyConfig:
     early_stopping: str = "consistency"
     pool_weight: float | None = None
 
-    #: Retired settings (:func:`smar_ltr.coercion.from_dict`): accepted at the value that did nothing.
+    #: Retired settings (:func:`smar_ltr.core.coercion.from_dict`): accepted at the value that did nothing.
     RETIRED_KEYS: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
         "pseudo_labels": (lambda v: v == "none", "pseudo-label targets: " + _NO_GAIN),
         "pseudo_weight": (_any, _NO_GAIN),
@@ -246,7 +248,7 @@ class RunConfig:
     reranker: GBDTConfig = field(default_factory=GBDTConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
-    #: Retired settings (:func:`smar_ltr.coercion.from_dict`): accepted at the value that did nothing.
+    #: Retired settings (:func:`smar_ltr.core.coercion.from_dict`): accepted at the value that did nothing.
     RETIRED_KEYS: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
         "list_stage": (
             lambda v: isinstance(v, dict) and v.get("mode", "none") == "none",
@@ -290,8 +292,8 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """Range checks that a type alone does not express; returns self."""
-        from smar_ltr.budget import STRATEGY_CHOICES
-        from smar_ltr.label_cost import VALIDATION_MODES
+        from smar_ltr.annotation.budget import STRATEGY_CHOICES
+        from smar_ltr.annotation.label_cost import VALIDATION_MODES
         from smar_ltr.rankers import BACKENDS
 
         if not 0 <= self.seed < 2**32:

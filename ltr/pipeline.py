@@ -16,13 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.budget import Annotation
-from smar_ltr.config import RunConfig
-from smar_ltr.errors import ConfigError, DatasetError, SettingNote
-from smar_ltr.features import FeatureSet
-from smar_ltr.groups import block_starts
-from smar_ltr.kernels import ranks_in_blocks
-from smar_ltr.label_cost import (
+from smar_ltr.annotation.budget import Annotation
+from smar_ltr.annotation.label_cost import (
     LabelCost,
     annotate_training,
     annotate_validation,
@@ -31,13 +26,13 @@ from smar_ltr.label_cost import (
     strategy_choice,
     validation_read_mode,
 )
-from smar_ltr.label_free import consistency_metric
-from smar_ltr.pairs import note_unknown_beta_modalities
-from smar_ltr.pool_pairs import PoolRows, pool_frame
-from smar_ltr.progress import Progress, quiet
-from smar_ltr.rankers import GBDTRanker
-from smar_ltr.reranker import Supervision, build_supervision, train_reranker
-from smar_ltr.schema import (
+from smar_ltr.config import RunConfig
+from smar_ltr.core.numba_kernels import ranks_in_blocks
+from smar_ltr.core.progress import Progress, quiet
+from smar_ltr.errors import ConfigError, DatasetError, SettingNote
+from smar_ltr.features import FeatureSet
+from smar_ltr.page_table.query_groups import block_starts
+from smar_ltr.page_table.schema import (
     ITEM_ID,
     MODALITY,
     PAGE_LABEL,
@@ -45,9 +40,14 @@ from smar_ltr.schema import (
     UPSTREAM_SCORE,
     validate_page_table,
 )
-from smar_ltr.single_modal import fit_single_modal, with_upstream_scores
-from smar_ltr.smar_model import SmarModel, design_matrix, select_features
-from smar_ltr.splits import PageSplits
+from smar_ltr.page_table.splits import PageSplits
+from smar_ltr.rankers import GBDTRanker
+from smar_ltr.rankers.single_modal import fit_single_modal, with_upstream_scores
+from smar_ltr.serving.model import SmarModel, design_matrix, select_features
+from smar_ltr.supervision.pairs import note_unknown_beta_modalities
+from smar_ltr.supervision.pool_pairs import PoolRows, pool_frame
+from smar_ltr.training.early_stopping import consistency_metric
+from smar_ltr.training.reranker import Supervision, build_supervision, train_reranker
 
 
 def data_fingerprint(frame: pd.DataFrame) -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from smar_ltr.datasets import load_dataset
 from smar_ltr.datasets.fixtures import make_fixture
-from smar_ltr.datasets.splits import PageSplits
+from smar_ltr.page_table.splits import PageSplits
 
 LABEL_SCALE = (0, 4)
 

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from smar_ltr.openmp_env import bound_openmp_spinning
+from smar_ltr.core.openmp_env import bound_openmp_spinning
 
 # Two xdist workers each train 2-thread LightGBM / XGBoost on a 2-core machine: with libgomp's long default spin,
-# boosting rounds stall on descheduled threads (smar_ltr.openmp_env). Set before any test imports an OpenMP library
+# boosting rounds stall on descheduled threads (smar_ltr.core.openmp_env). Set before any test imports an OpenMP library
 # (none of the imports above does); the tests' CLI subprocesses inherit it.
 bound_openmp_spinning()
 

@@ -9,7 +9,7 @@ from conftest import FAST_GBDT, fast_config
 
 import smar_ltr
 from smar_ltr.errors import ConfigError
-from smar_ltr.single_modal import with_upstream_scores
+from smar_ltr.rankers.single_modal import with_upstream_scores
 
 
 @pytest.fixture(scope="module")

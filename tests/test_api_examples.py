@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 import smar_ltr
-from smar_ltr import api, coercion, estimator
+from smar_ltr import api
+from smar_ltr.core import coercion
+from smar_ltr.estimator import ranker as estimator
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import smar_ltr.evaluation as evaluation
-from smar_ltr.baselines import calibrated_scores, fit_modal_calibration, with_upstream_column
-from smar_ltr.evaluation import evaluate_run
+import smar_ltr.evaluation.paper_protocol as evaluation
+from smar_ltr.evaluation.baselines import calibrated_scores, fit_modal_calibration, with_upstream_column
+from smar_ltr.evaluation.paper_protocol import evaluate_run
 
 
 class RecordingRanker:

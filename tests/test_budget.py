@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smar_ltr.budget import (
+from smar_ltr.annotation.budget import (
     SIMULATED,
     STRATEGIES,
     ModalLists,
@@ -463,7 +463,7 @@ def _monotone_pages(n_q: int = 30, seed: int = 0) -> pd.DataFrame:
 
 
 def test_iso_anchor_pools_leftover_within_a_query() -> None:
-    from smar_ltr.iso_anchor import search_boundaries
+    from smar_ltr.annotation.iso_anchor import search_boundaries
 
     frame = _monotone_pages()
     lists = ModalLists.from_frame(frame)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from campaign_helpers import LABEL_SCALE, answer_worklist, hidden_key, labelled_pages, strip_labels
 
-from smar_ltr.budget import annotate
+from smar_ltr.annotation.budget import annotate
 from smar_ltr.campaign import INFERRED_LABEL, campaign_status, export_campaign, import_answers, plan_campaign
 from smar_ltr.campaign.rounds import levels_of
 

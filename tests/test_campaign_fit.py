@@ -17,7 +17,7 @@ from conftest import fast_config
 
 from smar_ltr.campaign import export_campaign, import_answers, plan_campaign
 from smar_ltr.datasets import load_dataset
-from smar_ltr.evaluation import evaluate_run
+from smar_ltr.evaluation.paper_protocol import evaluate_run
 from smar_ltr.pipeline import fit
 
 BUDGET, SEED = 0.3, 5

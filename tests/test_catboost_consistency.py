@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from smar_ltr import SMARRanker
-from smar_ltr.budget import annotate
+from smar_ltr.annotation.budget import annotate
 from smar_ltr.config import ConsistencyConfig, GBDTConfig, RunConfig
 from smar_ltr.errors import ConfigError, SettingNote
-from smar_ltr.reranker import build_supervision, catboost_pairs
+from smar_ltr.training.reranker import build_supervision, catboost_pairs
 
 PAIRLOGIT = {"gamma": 0.0, "kappa": 1.0}
 

@@ -105,7 +105,7 @@ def _relative_data_dir_run(tmp: Path) -> list[str]:
     from a folder where that relative path does not exist."""
     import dataclasses
 
-    from smar_ltr.artifacts import load_run, save_run
+    from smar_ltr.serving.run_dir import load_run, save_run
 
     model = load_run(SHARED["run"])
     model.config = dataclasses.replace(model.config, data_dir="pages")

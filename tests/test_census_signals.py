@@ -20,14 +20,14 @@ from pathlib import Path
 import pytest
 from census import invoke
 
-from smar_ltr.artifacts import load_run, save_run
-from smar_ltr.atomic import (
+from smar_ltr.core.atomic import (
     make_temporary_dir,
     remove_own_temporaries,
     remove_stale_temporaries,
     write_atomic,
     write_dir_atomic,
 )
+from smar_ltr.serving.run_dir import load_run, save_run
 
 
 def dead_pid() -> int:

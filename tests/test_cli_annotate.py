@@ -118,8 +118,8 @@ def test_second_plan_and_bad_import_fail_with_one_line(tmp_path, page_dir):
 
 
 def test_plan_with_model_reuses_the_runs_single_modal_rankers(tmp_path, fitted_small, small_splits):
-    from smar_ltr.artifacts import save_run
-    from smar_ltr.single_modal import upstream_scores
+    from smar_ltr.rankers.single_modal import upstream_scores
+    from smar_ltr.serving.run_dir import save_run
 
     model, _ = fitted_small
     assert model.single_modal, "the small synthetic run trains single-modal rankers"

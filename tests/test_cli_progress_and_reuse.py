@@ -9,9 +9,9 @@ from pathlib import Path
 
 from census import invoke
 
-from smar_ltr.artifacts import load_baselines, load_run, read_manifest
 from smar_ltr.cli.progress import StageProgress, stage_progress
-from smar_ltr.evaluation import NATIVE_BASELINES
+from smar_ltr.evaluation.paper_protocol import NATIVE_BASELINES
+from smar_ltr.serving.run_dir import load_baselines, load_run, read_manifest
 
 
 def test_live_progress_shows_every_stage_with_its_time(capsys) -> None:
@@ -53,7 +53,7 @@ def test_eval_model_stores_baselines_once_and_reuses_them(tmp_path: Path, census
 
 
 def test_a_read_only_run_is_evaluated_with_a_warning(tmp_path: Path, census_run, monkeypatch) -> None:
-    import smar_ltr.artifacts as artifacts
+    import smar_ltr.serving.run_dir as artifacts
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")

@@ -1,4 +1,4 @@
-"""smar_ltr.coercion: one coercer behind ``--set`` (run config) and ``--option`` (dataset simulators).
+"""smar_ltr.core.coercion: one coercer behind ``--set`` (run config) and ``--option`` (dataset simulators).
 
 The two call sites are driven through their real entry points: :func:`smar_ltr.config.load_config` with ``--set``
 overrides, and the ``synthetic`` dataset loader with its options (its data generator is replaced by a stand-in
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import smar_ltr.datasets.synthetic as synthetic
-from smar_ltr.coercion import coerce_value, replace_with_options
 from smar_ltr.config import load_config
+from smar_ltr.core.coercion import coerce_value, replace_with_options
 from smar_ltr.datasets.registry import load_dataset
 from smar_ltr.datasets.semisynthetic import SemiSyntheticConfig
 from smar_ltr.errors import ConfigError

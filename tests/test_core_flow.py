@@ -10,9 +10,9 @@ import pytest
 from conftest import fast_config
 
 import smar_ltr
-from smar_ltr.artifacts import load_run, save_run
+from smar_ltr.core.settings_io import parse_key_values, parse_overrides
 from smar_ltr.errors import ConfigError
-from smar_ltr.settings_io import parse_key_values, parse_overrides
+from smar_ltr.serving.run_dir import load_run, save_run
 
 CORE = Path(smar_ltr.__file__).resolve().parent
 FLAG = re.compile(r"(^|[\s(])--[a-z]")
@@ -46,8 +46,8 @@ def test_core_loads_no_dataset_by_name() -> None:
 
 
 def test_library_functions_need_the_data(tmp_path) -> None:
-    from smar_ltr.evaluation import evaluate_run
-    from smar_ltr.tuning import tune
+    from smar_ltr.evaluation.paper_protocol import evaluate_run
+    from smar_ltr.experiments.tuning import tune
 
     with pytest.raises(ConfigError, match="needs the pages"):
         evaluate_run(fast_config())
@@ -57,9 +57,9 @@ def test_library_functions_need_the_data(tmp_path) -> None:
 
 
 def test_a_loaded_run_is_not_re_annotated(monkeypatch, tmp_path, fitted_small, small_splits) -> None:
-    import smar_ltr.budget
-    import smar_ltr.label_cost
-    from smar_ltr.evaluation import evaluate_run
+    import smar_ltr.annotation.budget
+    import smar_ltr.annotation.label_cost
+    from smar_ltr.evaluation.paper_protocol import evaluate_run
 
     model, state = fitted_small
     direct = evaluate_run(model.config, model, state, small_splits, methods=("budget_only",))
@@ -68,8 +68,8 @@ def test_a_loaded_run_is_not_re_annotated(monkeypatch, tmp_path, fitted_small, s
     def refuse(*args, **kwargs):
         raise AssertionError("annotate was called for a loaded run")
 
-    monkeypatch.setattr(smar_ltr.budget, "annotate", refuse)
-    monkeypatch.setattr(smar_ltr.label_cost, "annotate", refuse)
+    monkeypatch.setattr(smar_ltr.annotation.budget, "annotate", refuse)
+    monkeypatch.setattr(smar_ltr.annotation.label_cost, "annotate", refuse)
     again = evaluate_run(model.config, loaded, None, small_splits, methods=("budget_only",))
     assert again.result("budget_only").metrics == pytest.approx(direct.result("budget_only").metrics)
     assert again.result("budget_only").labels_used == direct.result("budget_only").labels_used
@@ -77,7 +77,7 @@ def test_a_loaded_run_is_not_re_annotated(monkeypatch, tmp_path, fitted_small, s
 
 def test_tuning_prepares_features_once_per_study(monkeypatch, tmp_path, small_splits) -> None:
     import smar_ltr.pipeline as pipeline
-    from smar_ltr.tuning import SearchSpace, tune
+    from smar_ltr.experiments.tuning import SearchSpace, tune
 
     calls = {"design": 0, "prepare": 0}
     real_design, real_prepare = pipeline.design_matrix, pipeline.SmarModel.prepare

@@ -17,7 +17,7 @@ from discrete_pages import pages as _pages
 from discrete_pages import pool as _pool
 from distributed import Client, LocalCluster, wait
 
-from smar_ltr.budget import annotate
+from smar_ltr.annotation.budget import annotate
 from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig
 from smar_ltr.distributed.annotation import REVEALED, annotate_parts
 from smar_ltr.distributed.objective import (
@@ -29,8 +29,8 @@ from smar_ltr.distributed.objective import (
 from smar_ltr.distributed.partitions import query_chunks, read_pages, write_partitioned
 from smar_ltr.distributed.training import lightgbm_dask, xgboost_dask
 from smar_ltr.errors import ClusterError, DatasetError
-from smar_ltr.metrics import evaluate
-from smar_ltr.reranker import build_objective, build_supervision, train_reranker
+from smar_ltr.metrics.ranking import evaluate
+from smar_ltr.training.reranker import build_objective, build_supervision, train_reranker
 
 pytestmark = pytest.mark.xdist_group("dask")
 
@@ -352,7 +352,7 @@ def test_dask_early_stops_on_the_consistency_loss_like_one_machine(client: Clien
     """The default early stopping reads no page label: the cluster trains every round, scores the validation
     partitions' pairs round by round and keeps the round one machine keeps (XGBoost builds the same trees)."""
     import smar_ltr
-    from smar_ltr.label_free import consistency_metric, first_best_round
+    from smar_ltr.training.early_stopping import consistency_metric, first_best_round
 
     frame, valid = _pages(50, seed=0), _pages(30, seed=1)
     valid["qid"] = "v" + valid["qid"]

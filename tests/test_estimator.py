@@ -13,11 +13,11 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 
 import smar_ltr
 from smar_ltr import SMARRanker
-from smar_ltr import estimator as estimator_module
-from smar_ltr.artifacts import load_run, save_run
 from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
+from smar_ltr.estimator import ranker as estimator_module
 from smar_ltr.rankers import make_ranker
+from smar_ltr.serving.run_dir import load_run, save_run
 
 FAST = {"n_estimators": 15, "learning_rate": 0.2, "num_leaves": 7, "min_data_in_leaf": 5, "early_stopping_rounds": 0}
 #: Early stopping on the eval_set labels (the default stops on its lists' consistency loss and reads none).
@@ -229,7 +229,7 @@ def test_eval_set_drives_early_stopping(data) -> None:
 
 def test_by_default_eval_set_stops_on_its_lists_consistency_and_reads_no_label(data) -> None:
     """As ``smar-ltr fit``: the eval set's single-modal lists decide when to stop; its labels are not read."""
-    from smar_ltr.label_free import consistency_metric, first_best_round
+    from smar_ltr.training.early_stopping import consistency_metric, first_best_round
 
     fit_args = {"qid": data["qid"], "modality": data["modality"], "upstream_score": data["upstream"]}
     rng = np.random.default_rng(7)

@@ -16,8 +16,8 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 
 import smar_ltr
 from smar_ltr import SMARRanker
-from smar_ltr.artifacts import _digest
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError, SettingNote
+from smar_ltr.serving.run_dir import _digest
 
 FAST = {"n_estimators": 8, "learning_rate": 0.3, "num_leaves": 4, "min_data_in_leaf": 2, "n_threads": 1}
 

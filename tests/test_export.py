@@ -125,7 +125,7 @@ def test_solr_export_scores_like_the_reranker(runs, small_splits, tmp_path, back
 # ------------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def saved_runs(runs, tmp_path_factory):
-    from smar_ltr.artifacts import save_run
+    from smar_ltr.serving.run_dir import save_run
 
     root = tmp_path_factory.mktemp("runs")
     return {backend: save_run(model, root / backend) for backend, model in runs.items()}
@@ -183,9 +183,9 @@ def test_cli_export_errors_are_one_line(saved_runs, tmp_path, args, message):
 def test_cli_export_refuses_a_catboost_run(prepared, tmp_path):
     from typer.testing import CliRunner
 
-    from smar_ltr.artifacts import save_run
     from smar_ltr.cli.app import app
     from smar_ltr.pipeline import fit_prepared
+    from smar_ltr.serving.run_dir import save_run
 
     catboost = {"backend": "catboost", "n_estimators": 3, "early_stopping_rounds": 0}
     cfg = fast_config(reranker=catboost, consistency={"gamma": 0.0, "kappa": 1.0})  # PairLogit has no margin

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smar_ltr.errors import PageTableError
-from smar_ltr.groups import QueryGroups, block_starts
+from smar_ltr.page_table.query_groups import QueryGroups, block_starts
 
 
 def test_conversions_on_interleaved_qids() -> None:

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from conftest import fast_config
 
-from smar_ltr.artifacts import load_run, save_run
+from smar_ltr.annotation.label_cost import label_cost
 from smar_ltr.errors import ConfigError
-from smar_ltr.evaluation import evaluate_run
-from smar_ltr.label_cost import label_cost
+from smar_ltr.evaluation.paper_protocol import evaluate_run
 from smar_ltr.pipeline import fit, fit_prepared, prepare
+from smar_ltr.serving.run_dir import load_run, save_run
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_every_fraction_of_the_eval_table_has_one_denominator(prepared_small, sm
 def test_tuning_counts_what_trials_read_and_what_the_study_reads(tmp_path, small_splits) -> None:
     import optuna
 
-    from smar_ltr.tuning import SearchSpace, tune
+    from smar_ltr.experiments.tuning import SearchSpace, tune
 
     space = SearchSpace(n_estimators=(10, 15), num_leaves=(7, 9), strategies=("top",), budget=(0.1, 0.2))
     result = tune(fast_config(), tmp_path, n_trials=2, space=space, splits=small_splits, study_name="cost")

@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from conftest import fast_config
 
-from smar_ltr.budget import annotate
+from smar_ltr.annotation.budget import annotate
 from smar_ltr.config import ConsistencyConfig
 from smar_ltr.errors import ConfigError
-from smar_ltr.evaluation import evaluate_run
-from smar_ltr.label_free import consistency_metric
+from smar_ltr.evaluation.paper_protocol import evaluate_run
 from smar_ltr.pipeline import fit_prepared, prepare
 from smar_ltr.rankers import make_ranker
-from smar_ltr.reranker import build_objective, build_supervision
+from smar_ltr.training.early_stopping import consistency_metric
+from smar_ltr.training.reranker import build_objective, build_supervision
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def test_a_run_saved_with_retired_keys_at_their_old_defaults_still_loads(small_s
     """Runs saved before the retirement record every key; at the values that did nothing they load unchanged."""
     import json
 
-    from smar_ltr.artifacts import load_run, save_run
+    from smar_ltr.serving.run_dir import load_run, save_run
 
     model, _ = fit_prepared(fast_config(), prepare(fast_config(), small_splits))
     run = save_run(model, tmp_path / "run")
@@ -145,8 +145,8 @@ def test_a_run_saved_with_retired_keys_at_their_old_defaults_still_loads(small_s
     config["consistency"].update(pseudo_labels="none", pseudo_weight=0.5, lam_schedule="constant", lam_end=0.0)
     config["consistency"].update(listwise_loss="listmle", tau=1.0)
     config["list_stage"] = {"mode": "none", "folds": 2, "n_estimators": 100}
-    from smar_ltr.coercion import from_dict
     from smar_ltr.config import RunConfig
+    from smar_ltr.core.coercion import from_dict
 
     assert from_dict(RunConfig, config) == model.config
     config["consistency"]["pseudo_labels"] = "anchor"
@@ -159,7 +159,7 @@ def test_a_run_saved_with_retired_keys_at_their_old_defaults_still_loads(small_s
 def test_first_best_round_replays_online_early_stopping(pages, backend) -> None:
     """Trained to the end and scored round by round, the consistency loss picks the round online early stopping
     keeps (the Dask engine stops this way after training)."""
-    from smar_ltr.label_free import first_best_round
+    from smar_ltr.training.early_stopping import first_best_round
 
     rng = np.random.default_rng(0)
 
@@ -186,7 +186,7 @@ def test_first_best_round_replays_online_early_stopping(pages, backend) -> None:
 
 
 def test_first_best_round_rule() -> None:
-    from smar_ltr.label_free import first_best_round
+    from smar_ltr.training.early_stopping import first_best_round
 
     assert first_best_round(np.array([3.0, 2.0, 2.0, 2.5, 1.0]), 2) == 2  # stopped at round 4: 2 rounds without gain
     assert first_best_round(np.array([3.0, 2.0, 2.0, 2.5, 1.0]), 3) == 5

@@ -47,7 +47,7 @@ def test_yahoo_sample_loads_with_the_readme_counts(yahoo):
 
 
 def test_lightgbm_lambdarank_reproduces_the_reference_ndcg(yahoo):
-    from smar_ltr.metrics import evaluate
+    from smar_ltr.metrics.ranking import evaluate
 
     train, test = yahoo["train"], yahoo["test"]
     features = [c for c in train.columns if c.startswith("f")]

@@ -1,4 +1,4 @@
-"""smar_ltr.metrics: hand-computed cases, the tie rule, parsing, validation and hypothesis properties.
+"""smar_ltr.metrics.ranking: hand-computed cases, the tie rule, parsing, validation and hypothesis properties.
 
 A slow, obviously-correct per-query implementation (``naive``) is the oracle for the property tests.
 """
@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import smar_ltr.modal_agreement as modal_agreement_module
+import smar_ltr.metrics.modal_agreement as modal_agreement_module
 from smar_ltr.errors import ConfigError, PageTableError
-from smar_ltr.metrics import MetricSpec, evaluate, evaluate_per_query, parse_metric
-from smar_ltr.per_query_metrics import descending_within
+from smar_ltr.metrics.per_query import descending_within
+from smar_ltr.metrics.ranking import MetricSpec, evaluate, evaluate_per_query, parse_metric
 
 LOG3 = math.log2(3)
 LOG5 = math.log2(5)

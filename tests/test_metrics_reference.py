@@ -1,4 +1,4 @@
-"""smar_ltr.metrics against other implementations: sklearn's ``ndcg_score`` and LightGBM's own eval log."""
+"""smar_ltr.metrics.ranking against other implementations: sklearn's ``ndcg_score`` and LightGBM's own eval log."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import ndcg_score
 
-from smar_ltr.metrics import evaluate, evaluate_per_query
+from smar_ltr.metrics.ranking import evaluate, evaluate_per_query
 
 
 def _random_queries(seed: int, n_queries: int, max_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

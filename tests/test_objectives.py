@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from smar_ltr.objectives import LambdaRankTerm, ListwiseTerm, PairTerm, SmarObjective
+from smar_ltr.training.objectives import LambdaRankTerm, ListwiseTerm, PairTerm, SmarObjective
 
 
 def _fd_check(term, scores: np.ndarray, eps: float = 1e-6, rtol: float = 1e-4) -> None:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from smar_ltr.openmp_env import SPINCOUNT, WAIT_VARIABLES, bound_openmp_spinning
+from smar_ltr.core.openmp_env import SPINCOUNT, WAIT_VARIABLES, bound_openmp_spinning
 
 #: Runs the console-script entry point on ``--help`` and prints the wait settings the process ends with, and
 #: whether an OpenMP runtime was loaded before the entry point ran (it must not be: libgomp reads them at load): a

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smar_ltr.errors import ConfigError, PageTableError
-from smar_ltr.pairs import (
+from smar_ltr.page_table.query_seeds import row_streams
+from smar_ltr.supervision.pairs import (
     PAIR_COLUMNS,
     PAIR_KINDS,
     _choose,
@@ -18,7 +19,6 @@ from smar_ltr.pairs import (
     empty_pairs,
     intra_modal_pairs,
 )
-from smar_ltr.query_seeds import row_streams
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -1,4 +1,4 @@
-"""Chunked parallel scoring (``smar_ltr.parallel_scoring``) gives the one-pass scores bit for bit."""
+"""Chunked parallel scoring (``smar_ltr.serving.chunked_scoring``) gives the one-pass scores bit for bit."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import fast_config
 
-import smar_ltr.parallel_scoring as ps
+import smar_ltr.serving.chunked_scoring as ps
 from smar_ltr.pipeline import fit, rerank
 
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import fast_config
 
 from smar_ltr.errors import ConfigError, PageTableError, SettingNote
-from smar_ltr.evaluation import evaluate_run
-from smar_ltr.metrics import evaluate as compute_metrics
+from smar_ltr.evaluation.paper_protocol import evaluate_run
+from smar_ltr.metrics.ranking import evaluate as compute_metrics
 from smar_ltr.pipeline import fit
 
 

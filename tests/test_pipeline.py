@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from conftest import fast_config
 
-from smar_ltr.artifacts import load_run, read_manifest, save_run
 from smar_ltr.errors import ArtifactError, ConfigError, DatasetError
-from smar_ltr.evaluation import METHODS, evaluate_run
+from smar_ltr.evaluation.paper_protocol import METHODS, evaluate_run
 from smar_ltr.pipeline import fit, rank_within_query, rerank
+from smar_ltr.serving.run_dir import load_run, read_manifest, save_run
 
 
 def test_fit_respects_budget_and_builds_supervision(fitted_small, small_splits) -> None:
@@ -187,7 +187,7 @@ def test_revealed_table_is_what_was_labelled(fitted_small) -> None:
 
 
 def test_top_label_relevance_rule() -> None:
-    from smar_ltr.evaluation import relevance_labels
+    from smar_ltr.evaluation.paper_protocol import relevance_labels
 
     labels = np.array([3.0, 1.0, 3.0, 0.0, 0.0, 2.0])
     qid = np.array(["a", "a", "a", "b", "b", "c"])
@@ -232,7 +232,7 @@ def test_save_run_refuses_to_replace_a_folder_that_is_not_a_run(tmp_path, fitted
 
 
 def test_modalities_with_clashing_safe_names_get_separate_model_files() -> None:
-    from smar_ltr.artifacts import _model_stems
+    from smar_ltr.serving.run_dir import _model_stems
 
     stems = _model_stems(["a b", "a_b", "web"])
     assert len(set(stems.values())) == 3

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from conftest import fast_config
 
-from smar_ltr.artifacts import load_run, save_run
 from smar_ltr.config import ConsistencyConfig
 from smar_ltr.errors import ConfigError
+from smar_ltr.page_table.schema import MODAL_LABEL, MODALITY, PAGE_LABEL, QID
 from smar_ltr.pipeline import fit_prepared, prepare
-from smar_ltr.pool_pairs import POOL_QID_PREFIX, PoolRows, pool_frame
-from smar_ltr.schema import MODAL_LABEL, MODALITY, PAGE_LABEL, QID
+from smar_ltr.serving.run_dir import load_run, save_run
+from smar_ltr.supervision.pool_pairs import POOL_QID_PREFIX, PoolRows, pool_frame
 
 POOL = {"pool_weight": 1.0}
 
@@ -181,7 +181,7 @@ def test_every_backend_learns_the_pool_order(small_splits, backend):
 def test_tuning_keeps_pool_pairs_pairwise():
     import optuna
 
-    from smar_ltr.tuning import SearchSpace, suggest_config
+    from smar_ltr.experiments.tuning import SearchSpace, suggest_config
 
     base = fast_config(consistency=POOL)
     study = optuna.create_study(directions=["maximize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=0))

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from smar_ltr.errors import ArtifactError, ConfigError
-from smar_ltr.metrics import evaluate
-from smar_ltr.objectives import LambdaRankTerm, SmarObjective
+from smar_ltr.metrics.ranking import evaluate
 from smar_ltr.rankers import BACKENDS, GBDTRanker, make_ranker
+from smar_ltr.training.objectives import LambdaRankTerm, SmarObjective
 
 FAST = {"n_estimators": 40, "learning_rate": 0.2, "num_leaves": 7, "min_data_in_leaf": 5, "n_threads": 1}
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from smar_ltr.errors import PageTableError
-from smar_ltr.schema import feature_columns, sort_pages, validate_page_table
+from smar_ltr.page_table.schema import feature_columns, sort_pages, validate_page_table
 
 
 def _table(n_q: int = 3, size: int = 4) -> pd.DataFrame:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from smar_ltr.significance import compare_rows, paired_test
+from smar_ltr.experiments.significance import compare_rows, paired_test
 
 
 def test_a_clear_gain_beats_and_a_clear_loss_is_worse() -> None:

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import smar_ltr.sweep as sweep_module
+import smar_ltr.experiments.sweep as sweep_module
 from smar_ltr.cli.app import app
 from smar_ltr.cli.workflow import load_splits
 from smar_ltr.config import load_config
 from smar_ltr.datasets.fixtures import make_fixture
 from smar_ltr.errors import ConfigError
-from smar_ltr.sweep import SweepSpec, cheapest_within, summarise, sweep
+from smar_ltr.experiments.sweep import SweepSpec, cheapest_within, summarise, sweep
 
 #: Tiny GBDTs: the sweep's wiring is under test, not the models.
 TINY = {

@@ -10,7 +10,7 @@ from conftest import fast_config
 
 from smar_ltr.config import RunConfig, from_dict
 from smar_ltr.errors import ConfigError
-from smar_ltr.tuning import SearchSpace, open_study, recommend, suggest_config, tune
+from smar_ltr.experiments.tuning import SearchSpace, open_study, recommend, suggest_config, tune
 
 SPACE = SearchSpace(n_estimators=(10, 25), num_leaves=(7, 15))
 
@@ -84,8 +84,8 @@ def test_tune_writes_outputs_and_resumes(tmp_path, small_splits) -> None:
 
 
 def test_recommended_config_reproduces_its_validation_metric(tmp_path, small_splits) -> None:
+    from smar_ltr.experiments.tuning import validation_score
     from smar_ltr.pipeline import fit
-    from smar_ltr.tuning import validation_score
 
     result = tune(fast_config(), tmp_path, n_trials=2, space=SPACE, splits=small_splits, study_name="r")
     cfg = from_dict(RunConfig, json.loads((tmp_path / "recommended.json").read_text()))
@@ -106,8 +106,8 @@ BUDGET_ONLY = SearchSpace(
 def test_every_trial_is_scored_on_the_same_rows_so_more_labels_can_win(tmp_path, small_splits) -> None:
     """Issue 25: scored on its own budgeted rows, a 5% trial looked better than a 100% one (fewer, easier rows)
     and the Pareto front was one point. On the same rows the full budget wins and the front keeps both."""
+    from smar_ltr.experiments.tuning import validation_score
     from smar_ltr.pipeline import fit, prepare
-    from smar_ltr.tuning import validation_score
 
     storage = f"sqlite:///{tmp_path / 'tune.db'}"
     study = open_study(storage, "b", multi=True)
@@ -171,7 +171,7 @@ def test_a_trial_the_pages_cannot_train_is_skipped_with_its_reason(tmp_path, sma
 
 
 def test_a_study_without_trials_takes_the_new_identity(tmp_path) -> None:
-    from smar_ltr.tuning import check_study_identity
+    from smar_ltr.experiments.tuning import check_study_identity
 
     study = open_study(f"sqlite:///{tmp_path / 'e.db'}", "e", multi=True)
     check_study_identity(study, {"pages": "a", "metric": "ndcg@10", "fixed_budget": None}, "e")

@@ -5,7 +5,7 @@ or a Label Studio export and writes the next round (iso-anchor: one binary-searc
 per round); ``correct_answer`` and ``skip_task`` change a recorded answer or mark a task unjudgeable;
 ``campaign_status`` reports progress and the annotators' agreement; ``export_campaign`` writes page tables that
 ``fit`` trains on.
-A campaign answered from the true labels reveals exactly what :func:`smar_ltr.budget.annotate` simulates.
+A campaign answered from the true labels reveals exactly what :func:`smar_ltr.annotation.budget.annotate` simulates.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from smar_ltr.campaign.campaign import (
     skip_task,
 )
 from smar_ltr.campaign.export import export_campaign
-from smar_ltr.schema import INFERRED_LABEL
+from smar_ltr.page_table.schema import INFERRED_LABEL
 
 __all__ = [
     "INFERRED_LABEL",

@@ -24,7 +24,7 @@ from smar_ltr.campaign.pool import TASK_ID
 from smar_ltr.campaign.store import SKIP, CampaignState
 from smar_ltr.campaign.worklist import ANNOTATOR, CAMPAIGN, COPY, LABEL, LS_CONTROL, ROUND
 from smar_ltr.errors import CampaignError
-from smar_ltr.schema import ITEM_ID, QID
+from smar_ltr.page_table.schema import ITEM_ID, QID
 
 
 @dataclass

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from smar_ltr.budget import global_allowance
+from smar_ltr.annotation.budget import global_allowance
 from smar_ltr.campaign import store
 from smar_ltr.campaign.agreement import AGGREGATES, aggregate_grades, ordinal_alpha
 from smar_ltr.campaign.answers import Vote, check_answers, read_answers
@@ -43,9 +43,9 @@ from smar_ltr.campaign.worklist import (
     write_round_files,
 )
 from smar_ltr.errors import CampaignError, ConfigError
+from smar_ltr.page_table.schema import MODALITY, QID
+from smar_ltr.page_table.splits import PageSplits
 from smar_ltr.rankers import GBDTRanker
-from smar_ltr.schema import MODALITY, QID
-from smar_ltr.splits import PageSplits
 
 #: Strategies a campaign runs (``all`` labels everything; ``given``/``auto`` choose nothing to ask).
 CAMPAIGN_STRATEGIES: tuple[str, ...] = ("top", "band", "random", "iso-anchor")
@@ -176,7 +176,7 @@ def plan_campaign(
     splits : PageSplits
         The pages; ``train`` and ``valid`` (when present) are annotated, their page labels are never read.
     strategy, budget, seed, band :
-        As for :func:`smar_ltr.budget.annotate` (``all`` is not a campaign strategy).
+        As for :func:`smar_ltr.annotation.budget.annotate` (``all`` is not a campaign strategy).
     label_scale : (int, int)
         Lowest and highest grade; iso-anchor searches the levels ``high .. low + 1``.
     models, modal_features : dict, optional
@@ -185,7 +185,7 @@ def plan_campaign(
         How to load the pages again (dataset name, data_dir, options, seed), stored for import and export.
     label_validation : bool
         Also annotate the validation pages under the budget. Only early stopping on labels reads them
-        (:func:`smar_ltr.label_cost.validation_read_mode`); stopping on the consistency loss needs the pages
+        (:func:`smar_ltr.annotation.label_cost.validation_read_mode`); stopping on the consistency loss needs the pages
         but no label, so a campaign for such a fit leaves them out and spends the whole budget on training pages.
     annotators : int
         Answers collected per item (K copies of each task, one per annotator), 1 to :data:`MAX_ANNOTATORS`.

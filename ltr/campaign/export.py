@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.atomic import replacing_dir, write_dir_atomic
 from smar_ltr.campaign.campaign import open_campaign
 from smar_ltr.campaign.pool import split_part
 from smar_ltr.campaign.rounds import ISO, answered_labels, split_progress
 from smar_ltr.campaign.store import campaign_lock, check_campaign_dir
+from smar_ltr.core.atomic import replacing_dir, write_dir_atomic
 from smar_ltr.errors import CampaignError
-from smar_ltr.schema import INFERRED_LABEL, PAGE_LABEL
-from smar_ltr.splits import PageSplits
+from smar_ltr.page_table.schema import INFERRED_LABEL, PAGE_LABEL
+from smar_ltr.page_table.splits import PageSplits
 
 EXPORT_NOTE = "campaign.json"
 

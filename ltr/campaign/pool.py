@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smar_ltr.budget import ModalLists
+from smar_ltr.annotation.budget import ModalLists
 from smar_ltr.errors import CampaignError
+from smar_ltr.page_table.schema import ITEM_ID, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
+from smar_ltr.page_table.splits import PageSplits
 from smar_ltr.rankers import GBDTRanker
-from smar_ltr.schema import ITEM_ID, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
-from smar_ltr.single_modal import with_upstream_scores
-from smar_ltr.splits import PageSplits
+from smar_ltr.rankers.single_modal import with_upstream_scores
 
 TASK_ID, SPLIT, ROW, MODAL_RANK = "task_id", "split", "row", "modal_rank"
 QUERY_FIELD = "query"

@@ -1,14 +1,16 @@
 """Which items a campaign asks next, decided by the very code the simulation runs.
 
-:func:`next_batch` replays :func:`smar_ltr.budget.annotate` on each annotated split with an oracle that answers
+:func:`next_batch` replays :func:`smar_ltr.annotation.budget.annotate` on each annotated split with an oracle that
+answers
 from the recorded answers. ``top``, ``band`` and ``random`` never ask the oracle: their one round is the rows
 ``annotate`` reveals. ``iso-anchor`` asks one batch per binary-search step (one item of every unsettled list, all
 queries at once); the first batch that holds an unanswered item is the next round, and when the search finishes
 without one the campaign is done. Because the replay is the simulation, a campaign answered from the true labels
-reveals exactly the rows :func:`~smar_ltr.budget.annotate` reveals on the labelled pages.
+reveals exactly the rows :func:`~smar_ltr.annotation.budget.annotate` reveals on the labelled pages.
 
 Unjudgeable (skipped) items: iso-anchor asks the nearest judgeable item inside the same bracket instead
-(:func:`smar_ltr.iso_anchor.search_boundaries`, ``unjudgeable=``); ``top``, ``band`` and ``random`` replace each
+(:func:`smar_ltr.annotation.iso_anchor.search_boundaries`, ``unjudgeable=``); ``top``, ``band`` and ``random`` replace
+each
 skipped item of a list by the list's next candidate in the strategy's own order (``top``: the next rank; ``band``:
 the ranks after the band, then those just above it; ``random``: the next in the seeded shuffle), so every list keeps
 its allowance and no label is added to it.
@@ -26,11 +28,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.budget import ModalLists, allocate, annotate, global_allowance
+from smar_ltr.annotation.budget import ModalLists, allocate, annotate, global_allowance
+from smar_ltr.annotation.iso_anchor import IsoSearch, search_boundaries
 from smar_ltr.campaign.pool import TASK_ID, split_part
-from smar_ltr.iso_anchor import IsoSearch, search_boundaries
-from smar_ltr.query_seeds import row_streams, stream_uniform
-from smar_ltr.schema import ITEM_ID, MODALITY, QID, UPSTREAM_SCORE
+from smar_ltr.page_table.query_seeds import row_streams, stream_uniform
+from smar_ltr.page_table.schema import ITEM_ID, MODALITY, QID, UPSTREAM_SCORE
 
 ISO = "iso-anchor"
 

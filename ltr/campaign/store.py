@@ -32,10 +32,10 @@ from typing import Any
 
 import pandas as pd
 
-from smar_ltr.atomic import write_atomic
+from smar_ltr.core.atomic import write_atomic
 from smar_ltr.errors import CampaignError
-from smar_ltr.schema import PAGE_LABEL
-from smar_ltr.splits import PageSplits
+from smar_ltr.page_table.schema import PAGE_LABEL
+from smar_ltr.page_table.splits import PageSplits
 
 SETTINGS, POOL, STATE, LOCK = "campaign.json", "pool.parquet", "state.json", ".lock"
 ROUNDS_DIR, LS_CONFIG = "rounds", "labelstudio-config.xml"
@@ -51,7 +51,7 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def write_durably(path: Path, writer: Any) -> Path:
-    """:func:`~smar_ltr.atomic.write_atomic`, with the file and its directory flushed to disk."""
+    """:func:`~smar_ltr.core.atomic.write_atomic`, with the file and its directory flushed to disk."""
 
     def write_and_sync(tmp: Path) -> None:
         writer(tmp)

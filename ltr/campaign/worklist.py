@@ -26,7 +26,7 @@ import pandas as pd
 from smar_ltr.campaign.pool import DISPLAY_FIELDS, MODAL_RANK, QUERY_FIELD, ROW, SPLIT, TASK_ID
 from smar_ltr.campaign.store import ROUNDS_DIR, write_durably
 from smar_ltr.errors import ConfigError
-from smar_ltr.schema import ITEM_ID, MODALITY, QID
+from smar_ltr.page_table.schema import ITEM_ID, MODALITY, QID
 
 ROUND, LABEL, CAMPAIGN, COPY, ANNOTATOR = "round", "label", "campaign", "copy", "annotator"
 PAGE_POSITION, PAGE = "page_position", "page"

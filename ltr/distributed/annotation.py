@@ -1,9 +1,10 @@
-"""The annotation budget on query-aligned partitions, with the same result as :func:`smar_ltr.budget.annotate`.
+"""The annotation budget on query-aligned partitions, with the same result as
+:func:`smar_ltr.annotation.budget.annotate`.
 
 The global cap ``B = max(1, floor(p * N))`` needs ``N`` and its largest-remainder split over queries needs every
 query's size in table order, so each partition reports its query sizes, one task on a worker splits ``B``
 (:func:`split_allowance`) and hands each partition its queries' allowances; each partition then runs
-:func:`~smar_ltr.budget.annotate` on its own rows with those allowances (the split over modalities, the
+:func:`~smar_ltr.annotation.budget.annotate` on its own rows with those allowances (the split over modalities, the
 selection and the iso-anchor search are per query). ``random`` draws per-query streams, so every strategy
 reveals exactly the rows it reveals on one machine.
 
@@ -19,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.budget import annotate, check_strategy, global_allowance, largest_remainder
+from smar_ltr.annotation.budget import annotate, check_strategy, global_allowance, largest_remainder
 from smar_ltr.config import BudgetConfig
-from smar_ltr.datasets.schema import ITEM_ID, QID
 from smar_ltr.errors import ConfigError
+from smar_ltr.page_table.schema import ITEM_ID, QID
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -89,7 +90,8 @@ def annotate_parts(
     -------
     (list of Future, dict, DataFrame)
         The annotated partitions (:data:`REVEALED`, :data:`INFERRED` added; masks stay on the workers), the
-        summary of :meth:`smar_ltr.budget.Annotation.summary`, and ``qid, item_id`` of the revealed rows (what a
+        summary of :meth:`smar_ltr.annotation.budget.Annotation.summary`, and ``qid, item_id`` of the revealed rows
+        (what a
         team sends to annotators; saved with the run).
     """
     check_strategy(cfg.strategy)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from smar_ltr.config import GBDTConfig
-from smar_ltr.datasets.schema import MODAL_LABEL, QID
+from smar_ltr.core.progress import Progress
 from smar_ltr.distributed.partition_ops import (
     column,
     columns,
@@ -28,7 +28,7 @@ from smar_ltr.distributed.partition_ops import (
 )
 from smar_ltr.distributed.training import lightgbm_dask, query_code_series, xgboost_dask
 from smar_ltr.errors import DatasetError
-from smar_ltr.progress import Progress
+from smar_ltr.page_table.schema import MODAL_LABEL, QID
 from smar_ltr.rankers import GBDTRanker
 
 if TYPE_CHECKING:
@@ -128,7 +128,8 @@ def fit_single_modal_dask(
     c: ClusterFutures, pool: list[Future], modal_features: dict[str, list[str]], cfg: GBDTConfig, seed: int,
     timeout: float, say: Progress, valid_fraction: float = 0.2,
 ) -> dict[str, GBDTRanker]:  # fmt: skip
-    """One ranker per modality on the single-modal pool, split as :func:`smar_ltr.single_modal.fit_single_modal`."""
+    """One ranker per modality on the single-modal pool, split as
+    :func:`smar_ltr.rankers.single_modal.fit_single_modal`."""
     pool = c.map(validated, pool, MODAL_LABEL, "single-modal pool")
     names = sorted(set().union(*c.client.gather(c.map(modalities, pool))))
     models: dict[str, GBDTRanker] = {}

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.datasets.schema import MODALITY
 from smar_ltr.errors import ConfigError
 from smar_ltr.features import FeatureSet
 from smar_ltr.features.base import Feature
@@ -29,6 +28,7 @@ from smar_ltr.features.engagement_features import SmoothedRate, beta_prior_from_
 from smar_ltr.features.modality_features import ModalityColumns
 from smar_ltr.features.text_features import CorpusStatsMatch
 from smar_ltr.features.text_match import CorpusStats, hashed_column
+from smar_ltr.page_table.schema import MODALITY
 
 if TYPE_CHECKING:
     from distributed import Client, Future

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from smar_ltr.budget import AUTO_DEFAULT
+from smar_ltr.annotation.budget import AUTO_DEFAULT
+from smar_ltr.annotation.label_cost import label_cost, label_scale, stops_on_consistency, validation_read_mode
 from smar_ltr.config import RunConfig
-from smar_ltr.datasets.schema import PAGE_LABEL
-from smar_ltr.datasets.splits import PageSplits
+from smar_ltr.core.progress import Progress
 from smar_ltr.distributed import partition_ops as ops
 from smar_ltr.distributed.annotation import annotate_parts
 from smar_ltr.distributed.cluster_futures import ClusterFutures, fit_single_modal_dask, group_sizes
@@ -31,13 +31,13 @@ from smar_ltr.distributed.partition_ops import supervision_counts
 from smar_ltr.distributed.partitions import check_query_aligned, require_dask, scatter_pages
 from smar_ltr.distributed.training import DEFAULT_TIMEOUT, lightgbm_dask, xgboost_dask
 from smar_ltr.errors import ConfigError, DatasetError
-from smar_ltr.label_cost import label_cost, label_scale, stops_on_consistency, validation_read_mode
-from smar_ltr.label_free import first_best_round
+from smar_ltr.page_table.schema import PAGE_LABEL
+from smar_ltr.page_table.splits import PageSplits
 from smar_ltr.pipeline import SmarModel, data_fingerprint, design_matrix, select_features
-from smar_ltr.pool_pairs import NO_PAIRS, pool_frame
-from smar_ltr.progress import Progress
 from smar_ltr.rankers import GBDTRanker
-from smar_ltr.single_modal import with_upstream_scores
+from smar_ltr.rankers.single_modal import with_upstream_scores
+from smar_ltr.supervision.pool_pairs import NO_PAIRS, pool_frame
+from smar_ltr.training.early_stopping import first_best_round
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -49,7 +49,7 @@ DEFAULT_ROWS_PER_PARTITION = 50_000
 
 @dataclass
 class DaskPages:
-    """A dataset as query-aligned Dask DataFrames (the roles of :class:`~smar_ltr.datasets.splits.PageSplits`)."""
+    """A dataset as query-aligned Dask DataFrames (the roles of :class:`~smar_ltr.page_table.splits.PageSplits`)."""
 
     name: str
     train: dd.DataFrame
@@ -155,8 +155,9 @@ def stop_on_consistency(
 
     Each validation partition sums its pairs' loss round by round on its worker
     (:func:`~smar_ltr.distributed.partition_ops.consistency_losses`); the sums over partitions divided by the total
-    pair weight are the single-machine metric (:func:`smar_ltr.label_free.consistency_metric`) of every round, and
-    :func:`smar_ltr.label_free.first_best_round` picks the round its early stopping keeps. Sets
+    pair weight are the single-machine metric (:func:`smar_ltr.training.early_stopping.consistency_metric`) of every
+    round, and
+    :func:`smar_ltr.training.early_stopping.first_best_round` picks the round its early stopping keeps. Sets
     ``reranker.best_iteration_`` and returns what the run summary records.
     """
     shared = c.client.scatter(reranker, broadcast=True)
@@ -200,7 +201,7 @@ def fit_dask(
     Returns
     -------
     SmarModel
-        Saved with :func:`smar_ltr.artifacts.save_run` like a single-machine run; ``summary["engine"]`` records
+        Saved with :func:`smar_ltr.serving.run_dir.save_run` like a single-machine run; ``summary["engine"]`` records
         the cluster.
     """
     check_dask_config(config)

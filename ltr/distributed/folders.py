@@ -23,7 +23,7 @@ import pandas as pd
 from smar_ltr.distributed.fit import DaskPages
 from smar_ltr.distributed.partitions import read_pages
 from smar_ltr.errors import DatasetError
-from smar_ltr.schema import feature_columns
+from smar_ltr.page_table.schema import feature_columns
 
 if TYPE_CHECKING:
     import dask.dataframe as dd

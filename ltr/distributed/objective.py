@@ -6,8 +6,8 @@ custom objective does not use: ``label_lower_bound`` = partition number, ``label
 partition (both exact in float32 below 2**24). On its first call :class:`PartitionObjective` reads the keys,
 fetches the annotated rows of those partitions (page labels revealed by the budget, single-modal scores,
 modalities, inferred labels) from the cluster, sorts its rows into table order, builds the revealed-label
-groups and the constraint pairs of those queries (:func:`smar_ltr.reranker.build_supervision`; pair sampling is
-per query, so these are the single-machine pairs) and the :class:`~smar_ltr.objectives.SmarObjective` over
+groups and the constraint pairs of those queries (:func:`smar_ltr.training.reranker.build_supervision`; pair sampling is
+per query, so these are the single-machine pairs) and the :class:`~smar_ltr.training.objectives.SmarObjective` over
 them. Each query lies in one partition, hence on one worker, so the local gradients are exactly the
 single-machine gradients of those rows.
 """
@@ -21,15 +21,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.budget import Annotation
+from smar_ltr.annotation.budget import Annotation
 from smar_ltr.config import ConsistencyConfig
-from smar_ltr.datasets.schema import ITEM_ID, MODAL_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.distributed.annotation import INFERRED, REVEALED
 from smar_ltr.errors import DatasetError
-from smar_ltr.objectives import SmarObjective
-from smar_ltr.pairs import concat_pairs, empty_pairs
-from smar_ltr.pool_pairs import pool_list_pairs
-from smar_ltr.reranker import Supervision, build_objective, build_supervision
+from smar_ltr.page_table.schema import ITEM_ID, MODAL_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
+from smar_ltr.supervision.pairs import concat_pairs, empty_pairs
+from smar_ltr.supervision.pool_pairs import pool_list_pairs
+from smar_ltr.training.objectives import SmarObjective
+from smar_ltr.training.reranker import Supervision, build_objective, build_supervision
 
 PART_FIELD = "label_lower_bound"
 ROW_FIELD = "label_upper_bound"
@@ -63,8 +63,8 @@ def local_supervision(frame: pd.DataFrame, cfg: ConsistencyConfig, seed: int) ->
     """Revealed-label groups and constraint pairs of an annotated page table holding whole queries.
 
     Pool rows (:data:`POOL_ROW`, after every page row, as the training partitions are numbered) join with their
-    own lists' pairs ordered by ``modal_label`` (:func:`smar_ltr.pool_pairs.pool_list_pairs`), as
-    :meth:`smar_ltr.pool_pairs.PoolRows.appended_to` adds them on one machine.
+    own lists' pairs ordered by ``modal_label`` (:func:`smar_ltr.supervision.pool_pairs.pool_list_pairs`), as
+    :meth:`smar_ltr.supervision.pool_pairs.PoolRows.appended_to` adds them on one machine.
     """
     pool = frame[POOL_ROW].fillna(False).to_numpy(dtype=bool) if POOL_ROW in frame.columns else None
     if pool is not None and pool.any():

@@ -12,15 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smar_ltr.budget import annotated_rows
+from smar_ltr.annotation.budget import annotated_rows
 from smar_ltr.config import ConsistencyConfig
-from smar_ltr.datasets.schema import MODAL_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
 from smar_ltr.distributed.annotation import INFERRED, REVEALED
 from smar_ltr.distributed.objective import POOL_ROW, local_supervision
-from smar_ltr.label_free import consistency_term
+from smar_ltr.page_table.schema import MODAL_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
+from smar_ltr.page_table.splits import split_queries
 from smar_ltr.pipeline import design_matrix
-from smar_ltr.pool_pairs import pool_frame, pool_list_pairs
-from smar_ltr.splits import split_queries
+from smar_ltr.supervision.pool_pairs import pool_frame, pool_list_pairs
+from smar_ltr.training.early_stopping import consistency_term
 
 
 def empty(part: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:

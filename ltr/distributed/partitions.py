@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from smar_ltr.datasets.io import write_dir_atomic
-from smar_ltr.datasets.schema import QID
 from smar_ltr.errors import ConfigError, DatasetError
+from smar_ltr.page_table.schema import QID
 
 if TYPE_CHECKING:
     import dask.dataframe as dd

@@ -1,8 +1,8 @@
 """Score, rank and evaluate a fitted run on query-aligned Dask partitions (``eval`` / ``rerank --engine dask``).
 
 Each partition is scored by the run's own :meth:`~smar_ltr.pipeline.SmarModel.score` on the worker; metrics
-are computed per query there (:func:`smar_ltr.metrics.evaluate_per_query`) and reduced as sums and counts, so
-the mean over queries equals :func:`smar_ltr.metrics.evaluate` on the whole table.
+are computed per query there (:func:`smar_ltr.metrics.ranking.evaluate_per_query`) and reduced as sums and counts, so
+the mean over queries equals :func:`smar_ltr.metrics.ranking.evaluate` on the whole table.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from smar_ltr.datasets.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.distributed.partitions import check_query_aligned
-from smar_ltr.metrics import evaluate_per_query
+from smar_ltr.metrics.ranking import evaluate_per_query
+from smar_ltr.page_table.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.pipeline import SmarModel, rerank
 
 if TYPE_CHECKING:

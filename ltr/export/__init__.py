@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from smar_ltr.atomic import check_output_location, write_atomic
+from smar_ltr.core.atomic import check_output_location, write_atomic
 from smar_ltr.errors import ExportError
 from smar_ltr.export import es_ltr, solr, vespa
 from smar_ltr.export.feature_matrix import reranker_input_matrix
 from smar_ltr.export.trees import Ensemble, count_nodes, ensemble_of
+from smar_ltr.page_table.schema import UPSTREAM_SCORE
 from smar_ltr.pipeline import SmarModel
-from smar_ltr.schema import UPSTREAM_SCORE
 
 FORMATS = ("es-ltr", "opensearch-ltr", "vespa", "solr")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from smar_ltr.errors import DatasetError
+from smar_ltr.page_table.schema import ITEM_ID, QID
 from smar_ltr.pipeline import SmarModel
-from smar_ltr.schema import ITEM_ID, QID
 
 KEYS = (QID, ITEM_ID)
 

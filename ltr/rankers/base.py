@@ -2,9 +2,10 @@
 
 ``__init__`` only stores keyword arguments; ``fit(X, y, qid=...)`` validates and trains; fitted attributes end in
 ``_``; ``predict`` returns scores in input order. ``qid`` is per row (XGBoost's convention) and converted to each
-library's grouping by :class:`smar_ltr.groups.QueryGroups`. A ranker trains either on its native ranking
+library's grouping by :class:`smar_ltr.page_table.query_groups.QueryGroups`. A ranker trains either on its native
+ranking
 objective (LightGBM lambdarank, XGBoost rank:ndcg, CatBoost YetiRank) or on a custom SMAR objective
-(:class:`smar_ltr.objectives.SmarObjective` for LightGBM/XGBoost; explicit weighted pairs for CatBoost).
+(:class:`smar_ltr.training.objectives.SmarObjective` for LightGBM/XGBoost; explicit weighted pairs for CatBoost).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
-from smar_ltr.coercion import plain
+from smar_ltr.core.coercion import plain
 from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
-from smar_ltr.groups import QueryGroups
+from smar_ltr.page_table.query_groups import QueryGroups
 
 #: Serialises predict calls of backends not known to be thread-safe (a lock object cannot live on an estimator:
 #: those are cloned and pickled).

@@ -2,7 +2,7 @@
 
 CatBoost has no callable-objective hook fast enough for LambdaMART; its SMAR path turns every supervision
 signal into explicit pairs (``Pool(pairs=..., pairs_weight=...)``): page-label pairs on the revealed subset,
-intra-modal consistency pairs and cross-modal anchor pairs (built by :func:`smar_ltr.reranker.catboost_pairs`).
+intra-modal consistency pairs and cross-modal anchor pairs (built by :func:`smar_ltr.training.reranker.catboost_pairs`).
 PairLogit is the smooth hinge with ``gamma=0, kappa=1``, which an unset margin becomes on CatBoost
 (:data:`smar_ltr.config.MARGIN_DEFAULTS`); other values set explicitly, and listwise consistency, are refused
 there with one clear error. Models are saved in CatBoost's ``cbm`` format.
@@ -18,7 +18,7 @@ import numpy as np
 from catboost import CatBoost, Pool
 
 from smar_ltr.errors import ConfigError
-from smar_ltr.groups import QueryGroups
+from smar_ltr.page_table.query_groups import QueryGroups
 from smar_ltr.rankers.base import GBDTRanker
 
 #: Metadata CatBoost changes on every fit whatever the seed (measured on CatBoost 1.2.10); dropped before saving.

@@ -9,7 +9,7 @@ import lightgbm as lgb
 import numpy as np
 
 from smar_ltr.errors import ConfigError
-from smar_ltr.groups import QueryGroups
+from smar_ltr.page_table.query_groups import QueryGroups
 from smar_ltr.rankers.base import GBDTRanker
 
 

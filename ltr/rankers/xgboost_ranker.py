@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from smar_ltr.groups import QueryGroups
+from smar_ltr.page_table.query_groups import QueryGroups
 from smar_ltr.rankers.base import GBDTRanker
 
 

@@ -1,0 +1,310 @@
+"""Run directories: models in their libraries' own formats plus JSON, written atomically, checked on load.
+
+Layout of a run directory::
+
+    config.json          the exact RunConfig used
+    features.json        fitted feature set (names, versions, training statistics), raw feature columns
+    single_modal/<m>.*   one model + .meta.json per modality (absent when the dataset ships upstream scores)
+    reranker.*           whole-page reranker + reranker.meta.json
+    revealed.parquet     qid, item_id of the training candidates whose page label was used
+    revealed_valid.parquet  qid, item_id of the validation candidates read for early stopping (if any)
+    summary.json         annotation and supervision counts, dataset, data fingerprint
+    metrics.json         evaluation results, when the run was evaluated
+    baselines/<method>.* native baselines fitted by ``smar-ltr eval --model`` (full supervision, budget only),
+                         added to the manifest so the next evaluation reuses them instead of refitting
+    manifest.json        package version, seed, data fingerprint, sha256 of every file, and its own digest
+
+Loading verifies every checksum and the manifest digest and refuses a tampered, incomplete or foreign
+directory with one clear :class:`~smar_ltr.errors.ArtifactError`. Nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from smar_ltr import __version__
+from smar_ltr.config import RunConfig, from_dict
+from smar_ltr.core.atomic import check_output_location, make_temporary_dir, replacing_dir, write_atomic
+from smar_ltr.core.coercion import plain
+from smar_ltr.errors import ArtifactError
+from smar_ltr.features import FeatureSet
+from smar_ltr.pipeline import SmarModel
+from smar_ltr.rankers import GBDTRanker
+
+MANIFEST = "manifest.json"
+VALID_REVEALED = "revealed_valid.parquet"
+FORMAT_VERSION = 1
+#: ``kind`` of a pipeline run (:func:`save_run`); manifests written before ``kind`` existed are runs.
+RUN_KIND = "run"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _digest(manifest: dict[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _model_stems(modalities: list[str]) -> dict[str, str]:
+    """File stem per modality: a safe name, numbered so two modalities never share a file."""
+    return {m: f"m{i}_{re.sub(r'[^0-9A-Za-z_.-]', '_', m)}" for i, m in enumerate(modalities)}
+
+
+def check_output_dir(out: Path) -> Path:
+    """Resolve the run directory and refuse, before any work starts, a location that cannot be written or that
+    holds anything other than an empty folder or an earlier run (see :func:`check_output_location`)."""
+    out = check_output_location(out, "folder", "run folder", ArtifactError).resolve()
+    if out.exists():
+        if not out.is_dir():
+            raise ArtifactError(f"run directory {str(out)!r} is a file; choose a directory for the run")
+        if any(out.iterdir()) and not (out / MANIFEST).is_file():
+            raise ArtifactError(
+                f"run directory {str(out)!r} is a non-empty folder that is not a smar-ltr run; refusing to replace it, "
+                "choose a new or empty directory"
+            )
+    if out.parent == out:
+        raise ArtifactError(f"run directory {str(out)!r} is a filesystem root; choose a directory for the run")
+    return out
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented, key-sorted JSON (NumPy values as numbers and lists, other non-JSON values as
+    ``str``)."""
+    path.write_text(json.dumps(plain(data), indent=2, sort_keys=True, default=str))
+
+
+@contextmanager
+def staged_dir(out: str | Path) -> Iterator[Path]:
+    """Write a run directory atomically: yield a temporary sibling to fill, rename it to ``out`` on success.
+
+    ``out`` must be new, empty, or an earlier run (replaced only once the new one is complete); on any error the
+    temporary directory is removed and ``out`` is left as it was.
+    """
+    target = check_output_dir(Path(out))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with replacing_dir(target) as tmp:
+        yield tmp
+
+
+def write_manifest(run_dir: Path, kind: str, seed: int, **fields: Any) -> None:
+    """Write ``manifest.json``: package version, ``kind``, seed, ``fields``, sha256 of every file, own digest."""
+    files = sorted(p for p in run_dir.rglob("*") if p.is_file())
+    manifest = plain(
+        {
+            "format_version": FORMAT_VERSION,
+            "package": "smar-ltr",
+            "kind": kind,
+            "version": __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seed": seed,
+            **fields,
+            "files": {p.relative_to(run_dir).as_posix(): sha256_file(p) for p in files},
+        }
+    )
+    manifest["digest"] = _digest(manifest)
+    write_json(run_dir / MANIFEST, manifest)
+
+
+def save_rankers(folder: Path, rankers: dict[str, GBDTRanker]) -> dict[str, str]:
+    """Save one model per modality under ``folder`` (native format + meta JSON); returns modality -> file stem."""
+    stems = _model_stems(list(rankers))
+    if rankers:
+        folder.mkdir()
+        for m, stem in stems.items():
+            rankers[m].save(folder / stem)
+    return stems
+
+
+def load_rankers(folder: Path, stems: dict[str, str]) -> dict[str, GBDTRanker]:
+    """Load the models written by :func:`save_rankers`."""
+    return {m: GBDTRanker.load(folder / stem) for m, stem in stems.items()}
+
+
+def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+    """Write a run directory atomically (a temporary sibling directory renamed into place).
+
+    Parameters
+    ----------
+    model : SmarModel
+        The fitted run.
+    out : path
+        Target directory: new, empty, or an earlier run (replaced only once the new one is complete). Any other
+        existing folder or file is refused with :class:`ArtifactError`.
+    metrics : dict, optional
+        Evaluation results stored as ``metrics.json``.
+
+    Returns
+    -------
+    Path
+        The run directory.
+    """
+    with staged_dir(out) as tmp:
+        write_json(tmp / "config.json", model.config.to_dict())
+        write_json(
+            tmp / "features.json",
+            {
+                "feature_set": model.features.to_dict(),
+                "raw_features": model.raw_features,
+                "modal_features": model.modal_features,
+                "reranker_inputs": model.feature_names,
+            },
+        )
+        stems = save_rankers(tmp / "single_modal", model.single_modal)
+        model.reranker.save(tmp / "reranker")
+        model.revealed[["qid", "item_id"]].astype(str).to_parquet(tmp / "revealed.parquet", index=False)
+        if model.revealed_valid is not None:
+            model.revealed_valid[["qid", "item_id"]].astype(str).to_parquet(tmp / VALID_REVEALED, index=False)
+        write_json(tmp / "summary.json", model.summary)
+        if metrics is not None:
+            write_json(tmp / "metrics.json", metrics)
+        write_manifest(
+            tmp,
+            RUN_KIND,
+            model.config.seed,
+            dataset=model.summary.get("dataset"),
+            data_fingerprint=model.summary.get("data_fingerprint"),
+            single_modal=stems,
+        )
+    return Path(out).resolve()
+
+
+def read_manifest(run_dir: str | Path, kind: str | None = None) -> dict[str, Any]:
+    """The verified manifest of a run directory (checksums and digest checked; ``kind`` checked when given)."""
+    run_dir = Path(run_dir)
+    path = run_dir / MANIFEST
+    if run_dir.is_file():
+        raise ArtifactError(f"{str(run_dir)!r} is a file; pass the run directory that fit or save wrote")
+    if not run_dir.is_dir():
+        raise ArtifactError(f"run directory {str(run_dir)!r} does not exist; pass a directory written by fit")
+    if not path.is_file():
+        raise ArtifactError(f"{str(run_dir)!r} has no {MANIFEST}; it is not a smar-ltr run directory")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path} is not valid JSON ({exc}); the run directory is corrupted") from None
+    if not _is_manifest(manifest):
+        raise ArtifactError(f"{path} is not a smar-ltr manifest; the run directory is corrupted")
+    if manifest.get("digest") != _digest(manifest):
+        raise ArtifactError(f"{path} was edited after the run was written (digest mismatch); refit the run")
+    if manifest.get("format_version", 0) > FORMAT_VERSION:
+        raise ArtifactError(
+            f"run format {manifest['format_version']} is newer than this smar-ltr supports ({FORMAT_VERSION}); "
+            "upgrade smar-ltr"
+        )
+    found = manifest.get("kind", RUN_KIND)
+    if kind is not None and found != kind:
+        loader = "smar_ltr.SMARRanker.load" if found == "estimator" else "smar_ltr.load"
+        raise ArtifactError(f"{str(run_dir)!r} holds a smar-ltr {found!r}, not a {kind!r}; load it with {loader}")
+    for rel, expected in manifest["files"].items():
+        f = run_dir / rel
+        if not f.is_file():
+            raise ArtifactError(f"run file {rel!r} is missing from {str(run_dir)!r}; the run directory is incomplete")
+        if sha256_file(f) != expected:
+            raise ArtifactError(f"run file {rel!r} does not match its sha256 in the manifest (modified or corrupted)")
+    return manifest
+
+
+def _inside(rel: Any) -> bool:
+    """A relative path or file stem that stays inside the run directory (no ``..``, not absolute)."""
+    return isinstance(rel, str) and bool(rel) and not Path(rel).is_absolute() and ".." not in Path(rel).parts
+
+
+def _is_manifest(manifest: Any) -> bool:
+    """Has ``manifest`` the shape :func:`write_manifest` writes (files and model stems inside the directory)?"""
+    if not isinstance(manifest, dict) or manifest.get("package") != "smar-ltr":
+        return False
+    files, stems = manifest.get("files"), manifest.get("single_modal", {})
+    return (
+        isinstance(files, dict)
+        and all(_inside(rel) and isinstance(digest, str) for rel, digest in files.items())
+        and isinstance(stems, dict)
+        and all(_inside(stem) for stem in stems.values())
+        and type(manifest.get("format_version", 0)) is int
+    )
+
+
+def load_run(run_dir: str | Path) -> SmarModel:
+    """Load a run written by :func:`save_run`, refusing tampered or incomplete directories."""
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir, RUN_KIND)
+    config = from_dict(RunConfig, json.loads((run_dir / "config.json").read_text()))
+    if config.seed != manifest.get("seed"):
+        raise ArtifactError("config.json and manifest.json disagree on the seed; the run directory was altered")
+    feats = json.loads((run_dir / "features.json").read_text())
+    single = load_rankers(run_dir / "single_modal", manifest["single_modal"])
+    reranker = GBDTRanker.load(run_dir / "reranker")
+    if list(reranker.feature_names_in_) != list(feats["reranker_inputs"]):
+        raise ArtifactError("reranker inputs differ from features.json; the run directory is inconsistent")
+    return SmarModel(
+        config=config,
+        single_modal=single,
+        modal_features={m: list(v) for m, v in feats["modal_features"].items()},
+        features=FeatureSet.from_dict(feats["feature_set"]),
+        raw_features=list(feats["raw_features"]),
+        reranker=reranker,
+        revealed=pd.read_parquet(run_dir / "revealed.parquet"),
+        summary=json.loads((run_dir / "summary.json").read_text()),
+        revealed_valid=pd.read_parquet(run_dir / VALID_REVEALED) if VALID_REVEALED in manifest["files"] else None,
+    )
+
+
+BASELINES = "baselines"
+
+
+def load_baselines(run_dir: str | Path) -> dict[str, GBDTRanker]:
+    """The native baselines stored with a run (verified through its manifest), by method."""
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    return {m: GBDTRanker.load(run_dir / BASELINES / m) for m in manifest.get("baselines", [])}
+
+
+def save_baselines(run_dir: str | Path, models: dict[str, GBDTRanker]) -> list[str]:
+    """Store fitted native baselines in a run folder and list them in its manifest (digest renewed).
+
+    The model files are written to a temporary folder and moved into ``baselines/`` first, then the manifest is
+    replaced atomically: a kill in between leaves unlisted files that the next call overwrites, never a run
+    that fails to load.
+
+    Returns
+    -------
+    list of str
+        The methods newly stored.
+    """
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    new = {m: r for m, r in models.items() if m not in manifest.get("baselines", [])}
+    if not new:
+        return []
+    target = run_dir / BASELINES
+    tmp = make_temporary_dir(target)
+    try:
+        written = [p for m, r in new.items() for p in r.save(tmp / m)]
+        target.mkdir(exist_ok=True)
+        for p in written:
+            os.replace(p, target / p.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for p in written:
+        manifest["files"][f"{BASELINES}/{p.name}"] = sha256_file(target / p.name)
+    manifest["baselines"] = sorted({*manifest.get("baselines", []), *new})
+    manifest["digest"] = _digest(manifest)
+    write_atomic(run_dir / MANIFEST, lambda tmp_file: write_json(tmp_file, manifest))
+    return sorted(new)

@@ -1,0 +1,1 @@
+"""Stage 2.4's inputs: the constructed pairwise constraints (intra-modal, cross-modal anchors, single-modal pool)."""

@@ -1,0 +1,1 @@
+"""Stage 2.4: the whole-page reranker's objectives, their training and early stopping."""
