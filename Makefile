@@ -38,7 +38,7 @@ format: $(STAMP)
 # mypy cannot follow setuptools' editable finder (the package-dir mapping), so type-check a normal,
 # non-editable install of the package into a scratch target directory.
 typecheck: $(STAMP)  ## mypy on a normal (non-editable) install
-	rm -rf build/typecheck
+	rm -rf build/typecheck build/lib  # setuptools stages the package in build/lib: a moved module would linger there
 	$(PY) -m pip install --quiet --no-deps --target build/typecheck .
 	cd build/typecheck && $(CURDIR)/$(VENV)/bin/mypy -p smar_ltr
 
