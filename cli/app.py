@@ -1,18 +1,12 @@
-"""The ``smar-ltr`` Typer application: each command a thin wrapper over one library function."""
+"""The ``smar-ltr`` command line: registers every command on the app (:mod:`smar_ltr.cli.root`) and runs it.
+
+Each command is a thin wrapper over one library function. The command modules import the app from
+:mod:`smar_ltr.cli.root`, never this module or each other, so the import graph has no circle.
+"""
 
 from __future__ import annotations
 
-import typer
-
-app = typer.Typer(
-    name="smar-ltr",
-    help="Whole-page reranking with single-modal supervision (SMAR) on gradient-boosted trees.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    # click's plain help: Typer's rich panels print a "<bool>" placeholder after flags that take no value
-    rich_markup_mode=None,
-)
+from smar_ltr.cli.root import app
 
 
 def _register() -> None:

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from smar_ltr.cli.app import app
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.options import Backend, Budget, ConfigFile, DataDir, Overrides, Quiet, Seed, Strategy, Validation
+from smar_ltr.cli.root import app
 from smar_ltr.errors import ConfigError
 
 annotate_app = typer.Typer(

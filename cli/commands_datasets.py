@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from smar_ltr.cli.app import app
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.formatting import table
 from smar_ltr.cli.options import DataDir
+from smar_ltr.cli.root import app
 from smar_ltr.core.settings_io import parse_key_values
 from smar_ltr.errors import ConfigError
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from smar_ltr.cli.app import app
 from smar_ltr.cli.errors import one_line_errors
+from smar_ltr.cli.root import app
 
 
 @app.command("export")

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from smar_ltr.annotation.label_cost import validation_read_mode
-from smar_ltr.cli.app import app
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.formatting import render_report
 from smar_ltr.cli.options import (
@@ -30,6 +29,7 @@ from smar_ltr.cli.options import (
     Workers,
 )
 from smar_ltr.cli.progress import stage_progress
+from smar_ltr.cli.root import app
 from smar_ltr.config import RunConfig, load_config
 from smar_ltr.core.atomic import check_output_location, write_table
 from smar_ltr.datasets.io import read_frame
@@ -257,7 +257,7 @@ def rerank_command(
     With ``--engine dask``, ``--input`` is a folder of query-aligned parquet partitions
     (``smar-ltr datasets partition``) and ``--output`` a new folder of scored partitions.
     """
-    from smar_ltr.pipeline import rerank
+    from smar_ltr.serving.ranking import rerank
     from smar_ltr.serving.run_dir import load_run
 
     dask = _check_engine(engine, scheduler, workers)

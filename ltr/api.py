@@ -19,9 +19,8 @@ from smar_ltr.core.settings_io import merge_settings
 from smar_ltr.errors import ConfigError
 from smar_ltr.page_table.schema import feature_columns
 from smar_ltr.page_table.splits import PageSplits
-from smar_ltr.pipeline import SmarModel
-from smar_ltr.pipeline import fit as fit_pipeline
-from smar_ltr.pipeline import rerank as rerank_pipeline
+from smar_ltr.serving.model import SmarModel
+from smar_ltr.serving.ranking import rerank as rerank_pipeline
 from smar_ltr.serving.run_dir import load_run, save_run
 
 #: ``dataset`` name recorded for runs fitted on in-memory page tables.
@@ -152,6 +151,8 @@ def fit(
         if client is not None:
             model = _fit_dask(cfg, data, data.name, client, progress)
         else:
+            from smar_ltr.pipeline import fit as fit_pipeline  # training is imported when fitting, not to load
+
             model, _ = fit_pipeline(_named(cfg, data.name), data, progress)
     if out is not None:
         save_run(model, out)

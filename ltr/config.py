@@ -19,8 +19,13 @@ from smar_ltr.core.settings_io import merge_settings, parse_key_values, parse_ov
 from smar_ltr.errors import ConfigError, SettingNote
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_MARGIN",
     "MARGIN_DEFAULTS",
+    "SIMULATED",
+    "STRATEGIES",
+    "STRATEGY_CHOICES",
+    "VALIDATION_MODES",
     "BudgetConfig",
     "ConsistencyConfig",
     "GBDTConfig",
@@ -32,6 +37,19 @@ __all__ = [
     "parse_overrides",
     "read_config_file",
 ]
+
+
+#: GBDT libraries a ranker may use (:mod:`smar_ltr.rankers`).
+BACKENDS: tuple[str, ...] = ("lightgbm", "xgboost", "catboost")
+#: Annotation strategies (:mod:`smar_ltr.annotation.budget`): ``given`` trains on the annotated rows, the others
+#: simulate a budget on fully labelled pages.
+STRATEGIES: tuple[str, ...] = ("given", "all", "top", "band", "random", "iso-anchor")
+#: Strategies that simulate annotation by reading labels that are all known.
+SIMULATED: tuple[str, ...] = ("all", "top", "band", "random", "iso-anchor")
+#: What a configuration may name: ``auto`` plus every strategy.
+STRATEGY_CHOICES: tuple[str, ...] = ("auto", *STRATEGIES)
+#: Which validation labels early stopping on labels reads (:mod:`smar_ltr.annotation.label_cost`).
+VALIDATION_MODES: tuple[str, ...] = ("budgeted", "full", "none")
 
 
 @dataclass(frozen=True)
@@ -292,10 +310,6 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """Range checks that a type alone does not express; returns self."""
-        from smar_ltr.annotation.budget import STRATEGY_CHOICES
-        from smar_ltr.annotation.label_cost import VALIDATION_MODES
-        from smar_ltr.rankers import BACKENDS
-
         if not 0 <= self.seed < 2**32:
             raise ConfigError(f"seed must be an integer in [0, 2**32 - 1] (numpy's range), got {self.seed}")
         b = self.budget

@@ -27,11 +27,9 @@ from smar_ltr.annotation.label_cost import (
     validation_read_mode,
 )
 from smar_ltr.config import RunConfig
-from smar_ltr.core.numba_kernels import ranks_in_blocks
 from smar_ltr.core.progress import Progress, quiet
 from smar_ltr.errors import ConfigError, DatasetError, SettingNote
 from smar_ltr.features import FeatureSet
-from smar_ltr.page_table.query_groups import block_starts
 from smar_ltr.page_table.schema import (
     ITEM_ID,
     MODALITY,
@@ -44,6 +42,7 @@ from smar_ltr.page_table.splits import PageSplits
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.rankers.single_modal import fit_single_modal, with_upstream_scores
 from smar_ltr.serving.model import SmarModel, design_matrix, select_features
+from smar_ltr.serving.ranking import rank_within_query, rerank  # noqa: F401  (smar_ltr.pipeline.rerank, as before)
 from smar_ltr.supervision.pairs import note_unknown_beta_modalities
 from smar_ltr.supervision.pool_pairs import PoolRows, pool_frame
 from smar_ltr.training.early_stopping import consistency_metric
@@ -331,40 +330,6 @@ def fit(config: RunConfig, splits: PageSplits, progress: Progress | None = None)
     config.validate()
     say = progress or quiet
     return fit_prepared(config, prepare(config, splits, say), say)
-
-
-def rerank(model: SmarModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """Score and rank a page table with a fitted model.
-
-    Returns
-    -------
-    DataFrame
-        A copy of ``frame`` with ``score`` (float) and ``rank`` (1 = top within its query; ties keep input order).
-    """
-    prepared, scores = model.prepare_and_score(frame)
-    out = frame.reset_index(drop=True)  # a new frame: adding columns below leaves the caller's untouched
-    out["score"] = scores
-    out["rank"] = rank_within_query(prepared[QID], scores)
-    return out
-
-
-def rank_within_query(qid: np.ndarray | pd.Series, scores: np.ndarray) -> np.ndarray:
-    """1-based rank of each row within its query by score descending, ties in input order.
-
-    ``qid`` may be a Series (a validated frame's string column factorises without conversion to Python objects).
-    """
-    codes = pd.factorize(pd.Series(qid))[0]
-    scores = np.asarray(scores, dtype=np.float64)
-    starts = block_starts(codes)
-    if len(starts) == codes.max(initial=-1) + 1:  # rows of a query contiguous (a validated table): sort each block
-        return ranks_in_blocks(scores, np.append(starts, len(codes)))
-    order = np.lexsort((-scores, codes))  # lexsort is stable: tied scores keep input order
-    ranks = np.empty(len(scores), dtype=np.int64)
-    sorted_codes = codes[order]
-    starts = block_starts(sorted_codes)
-    pos = np.arange(len(order)) - np.repeat(starts, np.diff(np.concatenate([starts, [len(order)]])))
-    ranks[order] = pos + 1
-    return ranks
 
 
 def check_compatible(model: SmarModel, splits: PageSplits | str) -> None:

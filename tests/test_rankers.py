@@ -8,7 +8,7 @@ import pytest
 
 from smar_ltr.errors import ArtifactError, ConfigError
 from smar_ltr.metrics.ranking import evaluate
-from smar_ltr.rankers import BACKENDS, GBDTRanker, make_ranker
+from smar_ltr.rankers import BACKENDS, load_ranker, make_ranker
 from smar_ltr.training.objectives import LambdaRankTerm, SmarObjective
 
 FAST = {"n_estimators": 40, "learning_rate": 0.2, "num_leaves": 7, "min_data_in_leaf": 5, "n_threads": 1}
@@ -87,7 +87,7 @@ def test_save_load_round_trip(tmp_path, backend: str) -> None:
     model = make_ranker(backend, **FAST).fit(X, y, qid, eval_set=(X, y, qid))
     files = model.save(tmp_path / "model")
     assert all(f.exists() for f in files)
-    loaded = GBDTRanker.load(tmp_path / "model")
+    loaded = load_ranker(tmp_path / "model")
     np.testing.assert_allclose(loaded.predict(X), model.predict(X), rtol=1e-5, atol=1e-6)
     assert loaded.feature_names_in_ == list(X.columns)
 
@@ -98,7 +98,7 @@ def test_corrupted_model_file_is_refused(tmp_path) -> None:
     model_file, _ = model.save(tmp_path / "m")
     model_file.write_text("{not a model")
     with pytest.raises(ArtifactError, match="cannot load model"):
-        GBDTRanker.load(tmp_path / "m")
+        load_ranker(tmp_path / "m")
 
 
 def test_unknown_backend_and_unfitted_predict() -> None:

@@ -86,7 +86,7 @@ def test_encoded_texts_hash_like_the_texts() -> None:
 
 @pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
 def test_used_features_are_the_split_columns_and_the_others_cannot_change_a_score(backend, tmp_path) -> None:
-    from smar_ltr.rankers import GBDTRanker, make_ranker
+    from smar_ltr.rankers import load_ranker, make_ranker
 
     rng = np.random.default_rng(0)
     n = 600
@@ -105,7 +105,7 @@ def test_used_features_are_the_split_columns_and_the_others_cannot_change_a_scor
     scrambled.loc[::7, [c for c in frame.columns if c not in used]] = np.nan
     np.testing.assert_array_equal(ranker.predict(scrambled), ranker.predict(frame))
     ranker.save(tmp_path / "m")
-    assert GBDTRanker.load(tmp_path / "m").used_features() == used  # also from the saved model file
+    assert load_ranker(tmp_path / "m").used_features() == used  # also from the saved model file
 
 
 @pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])

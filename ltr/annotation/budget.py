@@ -56,6 +56,7 @@ import pandas as pd
 from smar_ltr.annotation.allocation import ModalLists, allocate, global_allowance, largest_remainder
 from smar_ltr.annotation.iso_anchor import search_boundaries
 from smar_ltr.annotation.result import Annotation, annotation_from_rows, build_annotation, monotonicity_violation_rate
+from smar_ltr.config import SIMULATED, STRATEGIES, STRATEGY_CHOICES
 from smar_ltr.errors import ConfigError, PageTableError
 from smar_ltr.page_table.query_seeds import row_streams, stream_uniform
 from smar_ltr.page_table.schema import (
@@ -86,13 +87,8 @@ __all__ = [
     "resolve_strategy",
 ]
 
-STRATEGIES: tuple[str, ...] = ("given", "all", "top", "band", "random", "iso-anchor")
-#: Strategies that simulate annotation by reading labels that are all known.
-SIMULATED: tuple[str, ...] = ("all", "top", "band", "random", "iso-anchor")
 #: The strategy ``auto`` becomes for a fully labelled table (``given`` for a partially labelled one).
 AUTO_DEFAULT = "top"
-#: What a configuration may name: ``auto`` plus every strategy.
-STRATEGY_CHOICES: tuple[str, ...] = ("auto", *STRATEGIES)
 _SCORED = frozenset({"top", "band", "iso-anchor"})
 
 #: ``oracle(rows) -> labels``: page labels (float, shape ``(len(rows),)``) of the given row positions.

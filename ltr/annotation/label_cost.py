@@ -28,11 +28,9 @@ import numpy as np
 import pandas as pd
 
 from smar_ltr.annotation.budget import Annotation, annotate, annotated_rows, resolve_strategy
-from smar_ltr.config import RunConfig
+from smar_ltr.config import VALIDATION_MODES, RunConfig
 from smar_ltr.errors import ConfigError, DatasetError, SettingNote
 from smar_ltr.page_table.schema import PAGE_LABEL
-
-VALIDATION_MODES: tuple[str, ...] = ("budgeted", "full", "none")
 
 
 def check_validation_mode(mode: str) -> str:

@@ -16,7 +16,8 @@ import pandas as pd
 from smar_ltr.distributed.partitions import check_query_aligned
 from smar_ltr.metrics.ranking import evaluate_per_query
 from smar_ltr.page_table.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
-from smar_ltr.pipeline import SmarModel, rerank
+from smar_ltr.serving.model import SmarModel
+from smar_ltr.serving.ranking import rerank
 
 if TYPE_CHECKING:
     import dask.dataframe as dd

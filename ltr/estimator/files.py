@@ -9,27 +9,41 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from smar_ltr.config import ConsistencyConfig
 from smar_ltr.core.coercion import without_retired
 from smar_ltr.errors import ArtifactError
 from smar_ltr.page_table.schema import UPSTREAM_SCORE
-from smar_ltr.rankers import GBDTRanker
+from smar_ltr.rankers import GBDTRanker, load_ranker
 from smar_ltr.serving.run_dir import load_rankers, read_manifest, save_rankers, staged_dir, write_json, write_manifest
-
-if TYPE_CHECKING:
-    from smar_ltr.estimator.ranker import SMARRanker
 
 __all__ = ["ESTIMATOR_KIND", "load_estimator", "save_estimator"]
 
 #: ``kind`` written in the manifest of a saved :class:`SMARRanker`.
 ESTIMATOR_KIND = "estimator"
 
-_Model = TypeVar("_Model", bound="SMARRanker")
+class SavedRanker(Protocol):
+    """What saving and loading read and set on a :class:`~smar_ltr.estimator.ranker.SMARRanker` (named by its
+    attributes: the estimator imports this module)."""
+
+    feature_names_in_: list[str]
+    n_features_in_: int
+    single_modal_rankers_: dict[str, GBDTRanker]
+    reranker_: GBDTRanker
+    fit_summary_: dict[str, Any]
+    seed: int
+
+    @property
+    def reads_upstream_(self) -> bool: ...
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
 
 
-def save_estimator(model: SMARRanker, path: str | Path) -> Path:
+_Model = TypeVar("_Model", bound=SavedRanker)
+
+
+def save_estimator(model: SavedRanker, path: str | Path) -> Path:
     """Write the fitted ``model`` as a run directory: native model files, ``estimator.json``, ``manifest.json``.
 
     ``path`` must be new, empty, or an earlier saved model (replaced only once the new one is complete).
@@ -62,7 +76,7 @@ def load_estimator(cls: type[_Model], path: str | Path) -> _Model:
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"{root / 'estimator.json'} is not a SMARRanker description ({exc})") from None
     model.single_modal_rankers_ = load_rankers(root / "single_modal", manifest.get("single_modal", {}))
-    model.reranker_ = GBDTRanker.load(root / "reranker")
+    model.reranker_ = load_ranker(root / "reranker")
     expected = model.feature_names_in_ + ([UPSTREAM_SCORE] if model.reads_upstream_ else [])
     if list(model.reranker_.feature_names_in_) != expected:
         raise ArtifactError(

@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
 from smar_ltr.core.coercion import plain
-from smar_ltr.errors import ArtifactError, ConfigError, PageTableError
+from smar_ltr.errors import ConfigError, PageTableError
 from smar_ltr.page_table.query_groups import QueryGroups
 
 #: Serialises predict calls of backends not known to be thread-safe (a lock object cannot live on an estimator:
@@ -240,31 +240,6 @@ class GBDTRanker(BaseEstimator, ABC):
         meta_file = path.with_name(path.name + ".meta.json")
         meta_file.write_text(json.dumps(plain(meta), indent=2))
         return [model_file, meta_file]
-
-    @classmethod
-    def load(cls, path: str | Path) -> GBDTRanker:
-        """Load a ranker written by :meth:`save` (``path`` is the stem given to ``save``)."""
-        from smar_ltr.rankers import ranker_class
-
-        path = Path(path)
-        meta_file = path.with_name(path.name + ".meta.json")
-        try:
-            meta = json.loads(meta_file.read_text())
-            klass = ranker_class(meta["backend"])
-            obj = klass(**meta["params"])
-            obj.feature_names_in_ = list(meta["feature_names"])
-            obj.n_features_in_ = len(obj.feature_names_in_)
-            obj.best_iteration_ = int(meta["best_iteration"])
-            obj._load_model(meta_file.parent / meta["model_file"])
-        except ArtifactError:
-            raise
-        except FileNotFoundError as exc:
-            raise ArtifactError(f"model file {exc.filename} is missing; the run directory is incomplete") from None
-        except Exception as exc:
-            raise ArtifactError(
-                f"cannot load model {path}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-            ) from None
-        return obj
 
     # backend hooks -----------------------------------------------------------------------------------------
     @abstractmethod

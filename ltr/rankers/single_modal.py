@@ -11,7 +11,8 @@ from smar_ltr.errors import DatasetError
 from smar_ltr.features.context import positions_in
 from smar_ltr.page_table.schema import MODAL_LABEL, MODALITY, QID, UPSTREAM_SCORE, validate_page_table
 from smar_ltr.page_table.splits import split_queries
-from smar_ltr.rankers import GBDTRanker, make_ranker
+from smar_ltr.rankers.base import GBDTRanker
+from smar_ltr.rankers.factory import make_ranker
 
 
 def fit_single_modal(

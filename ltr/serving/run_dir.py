@@ -28,19 +28,19 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from smar_ltr import __version__
 from smar_ltr.config import RunConfig, from_dict
 from smar_ltr.core.atomic import check_output_location, make_temporary_dir, replacing_dir, write_atomic
 from smar_ltr.core.coercion import plain
 from smar_ltr.errors import ArtifactError
 from smar_ltr.features import FeatureSet
-from smar_ltr.pipeline import SmarModel
-from smar_ltr.rankers import GBDTRanker
+from smar_ltr.rankers import GBDTRanker, load_ranker
+from smar_ltr.serving.model import SmarModel
 
 MANIFEST = "manifest.json"
 VALID_REVEALED = "revealed_valid.parquet"
@@ -112,7 +112,7 @@ def write_manifest(run_dir: Path, kind: str, seed: int, **fields: Any) -> None:
             "format_version": FORMAT_VERSION,
             "package": "smar-ltr",
             "kind": kind,
-            "version": __version__,
+            "version": package_version(),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "seed": seed,
             **fields,
@@ -133,9 +133,17 @@ def save_rankers(folder: Path, rankers: dict[str, GBDTRanker]) -> dict[str, str]
     return stems
 
 
+def package_version() -> str:
+    """The installed smar-ltr version recorded in a manifest (``0.0.0+source`` from a source tree)."""
+    try:
+        return version("smar-ltr")
+    except PackageNotFoundError:
+        return "0.0.0+source"
+
+
 def load_rankers(folder: Path, stems: dict[str, str]) -> dict[str, GBDTRanker]:
     """Load the models written by :func:`save_rankers`."""
-    return {m: GBDTRanker.load(folder / stem) for m, stem in stems.items()}
+    return {m: load_ranker(folder / stem) for m, stem in stems.items()}
 
 
 def save_run(model: SmarModel, out: str | Path, metrics: dict[str, Any] | None = None) -> Path:
@@ -250,7 +258,7 @@ def load_run(run_dir: str | Path) -> SmarModel:
         raise ArtifactError("config.json and manifest.json disagree on the seed; the run directory was altered")
     feats = json.loads((run_dir / "features.json").read_text())
     single = load_rankers(run_dir / "single_modal", manifest["single_modal"])
-    reranker = GBDTRanker.load(run_dir / "reranker")
+    reranker = load_ranker(run_dir / "reranker")
     if list(reranker.feature_names_in_) != list(feats["reranker_inputs"]):
         raise ArtifactError("reranker inputs differ from features.json; the run directory is inconsistent")
     return SmarModel(
@@ -273,7 +281,7 @@ def load_baselines(run_dir: str | Path) -> dict[str, GBDTRanker]:
     """The native baselines stored with a run (verified through its manifest), by method."""
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
-    return {m: GBDTRanker.load(run_dir / BASELINES / m) for m in manifest.get("baselines", [])}
+    return {m: load_ranker(run_dir / BASELINES / m) for m in manifest.get("baselines", [])}
 
 
 def save_baselines(run_dir: str | Path, models: dict[str, GBDTRanker]) -> list[str]:
