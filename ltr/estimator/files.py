@@ -23,6 +23,7 @@ __all__ = ["ESTIMATOR_KIND", "load_estimator", "save_estimator"]
 #: ``kind`` written in the manifest of a saved :class:`SMARRanker`.
 ESTIMATOR_KIND = "estimator"
 
+
 class SavedRanker(Protocol):
     """What saving and loading read and set on a :class:`~smar_ltr.estimator.ranker.SMARRanker` (named by its
     attributes: the estimator imports this module)."""
