@@ -157,7 +157,7 @@ def plan_command(
             "--validation full would need every validation label"
         )
     splits = load_splits(cfg)
-    declared = label_scale_of(cfg, splits.info)
+    declared = label_scale_of(cfg.budget, splits.info)
     scale = parse_label_scale(label_scale if label_scale is not None else f"0..{declared or 4}")
     notes = read_grade_notes(grade_notes, scale) if grade_notes is not None else None
     if model is not None:

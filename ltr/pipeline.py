@@ -8,7 +8,6 @@ of its own module; this module wires them and returns plain data. The CLI only f
 from __future__ import annotations
 
 import hashlib
-import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -19,16 +18,15 @@ import pandas as pd
 from smar_ltr.annotation.budget import Annotation
 from smar_ltr.annotation.label_cost import (
     LabelCost,
-    annotate_training,
-    annotate_validation,
-    label_cost,
+    LabelPlan,
+    plan_labels,
     stops_on_consistency,
     strategy_choice,
     validation_read_mode,
 )
-from smar_ltr.config import RunConfig
+from smar_ltr.config import ConsistencyConfig, RunConfig
 from smar_ltr.core.progress import Progress, quiet
-from smar_ltr.errors import ConfigError, DatasetError, SettingNote
+from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.features import FeatureSet
 from smar_ltr.page_table.schema import (
     ITEM_ID,
@@ -45,7 +43,7 @@ from smar_ltr.serving.model import SmarModel, design_matrix, select_features
 from smar_ltr.serving.ranking import rank_within_query, rerank  # noqa: F401  (smar_ltr.pipeline.rerank, as before)
 from smar_ltr.supervision.pairs import note_unknown_beta_modalities
 from smar_ltr.supervision.pool_pairs import PoolRows, pool_frame
-from smar_ltr.training.early_stopping import consistency_metric
+from smar_ltr.training.early_stopping import consistency_eval_set
 from smar_ltr.training.reranker import Supervision, build_supervision, train_reranker
 
 
@@ -124,15 +122,14 @@ class Prepared:
 
     def pool_rows(self, config: RunConfig) -> PoolRows | None:
         """The single-modal pool's rows and pairs under ``config.consistency.pool_weight`` (None: none used)."""
-        return self.pool_decision(config)[0]
+        return self.pool_decision(config.consistency, config.seed)[0]
 
-    def pool_decision(self, config: RunConfig) -> tuple[PoolRows | None, dict[str, Any]]:
+    def pool_decision(self, c: ConsistencyConfig, seed: int) -> tuple[PoolRows | None, dict[str, Any]]:
         """The pool rows ``config.consistency.pool_weight`` asks for, and what the run summary records.
 
         An explicit weight > 0 that the pool cannot serve is one :class:`ConfigError`; the automatic default
         (None) uses weight 1 where it can and otherwise records why it did not.
         """
-        c = config.consistency
         if c.pool_weight is not None and c.pool_weight <= 0:
             return None, {"weight": 0.0, "reason": "consistency.pool_weight=0"}
         if c.pool_weight is None and (c.mode != "pairwise" or c.lam <= 0):
@@ -140,7 +137,7 @@ class Prepared:
         weight = 1.0 if c.pool_weight is None else c.pool_weight
         try:
             frame, X = self._pool_inputs
-            pool = PoolRows.build(frame, X, c, config.seed, weight)
+            pool = PoolRows.build(frame, X, c, seed, weight)
         except ConfigError as exc:
             if c.pool_weight is not None:
                 raise
@@ -219,66 +216,68 @@ def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = N
 
 
 def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | None = None) -> tuple[SmarModel, FitState]:
-    """Stages 3-4 of :func:`fit`: annotation budget, constraint pairs and the whole-page reranker."""
+    """Stages 3-4 of :func:`fit`: annotation budget, constraint pairs and the whole-page reranker.
+
+    A flat list of stage calls, each given its own config section: plan the labels (``budget``), build the
+    supervision and the pool pairs (``consistency``), train with early stopping (``reranker``), assemble the model.
+    """
     config.validate()
     say = progress or quiet
-    train, splits = prepared.train, prepared.splits
-    b = config.budget
-    annotation = annotate_training(config, train, splits.info)
-    validation = annotate_validation(config, prepared.valid, annotation, splits.info)
-    reads = validation_read_mode(config)
-    valid = prepared.valid
-    if reads != "none" and valid is not None and (PAGE_LABEL not in valid or valid[PAGE_LABEL].isna().all()):
-        warnings.warn(  # e.g. a campaign that left validation pages out, fitted to stop on labels
-            f"early stopping reads validation labels ({reads}) but the validation pages carry none: the reranker "
-            "trains without early stopping; annotate them, or stop on the consistency loss",
-            SettingNote,
-            stacklevel=2,
-        )
-    cost = label_cost(
-        annotation.labels_used,
-        len(train),
-        0 if validation is None else validation.labels_used,
-        0 if prepared.valid is None else len(prepared.valid),
+    train, c = prepared.train, config.consistency
+    labels = plan_labels(
+        config.budget, config.seed, validation_read_mode(config), train, prepared.valid, prepared.splits.info
     )
     say(
-        f"stage 3/4: annotation budget ({annotation.strategy}, p={b.budget}): {cost.labels_used} page labels read "
-        f"({cost.train} training, {cost.validation} validation; {cost.label_fraction:.1%} of {cost.candidates})"
+        f"stage 3/4: annotation budget ({labels.annotation.strategy}, p={config.budget.budget}): "
+        f"{_cost_line(labels.cost)}"
     )
-    note_unknown_beta_modalities(config.consistency.beta, train[MODALITY].astype(str).unique())
-    supervision = build_supervision(train, annotation, config.consistency, config.seed)
-    pool, pool_summary = prepared.pool_decision(config)
-    say(
-        f"stage 4/4: reranker ({config.reranker.backend}; {annotation.labels_used} page labels, "
-        f"{len(supervision.intra)} intra pairs, {len(supervision.cross)} cross pairs"
-        + ("" if pool is None else f", {len(pool.pairs)} single-modal pool pairs on {len(pool.frame)} pool rows")
-        + ")"
-    )
+    note_unknown_beta_modalities(c.beta, train[MODALITY].astype(str).unique())
+    supervision = build_supervision(train, labels.annotation, c, config.seed)
+    pool, pool_summary = prepared.pool_decision(c, config.seed)
+    say(f"stage 4/4: reranker ({config.reranker.backend}; {_supervision_line(labels, supervision, pool)})")
     state = FitState(
-        train, prepared.valid, prepared.X_train, prepared.X_valid, annotation, validation, supervision, cost
-    )
+        train, prepared.valid, prepared.X_train, prepared.X_valid, labels.annotation, labels.validation,
+        supervision, labels.cost,
+    )  # fmt: skip
     eval_set, eval_metric = state.eval_set, None
-    if stops_on_consistency(config) and prepared.valid is not None:
-        assert prepared.X_valid is not None  # built with valid by prepare()
-        eval_metric = consistency_metric(prepared.valid, config.consistency, config.seed)
-        if eval_metric is not None:  # None: no intra-modal pair on the validation pages, no early stopping
-            valid_qid = prepared.valid[QID].to_numpy()
-            eval_set = (prepared.X_valid, np.zeros(len(valid_qid)), valid_qid)
+    if stops_on_consistency(config):
+        eval_set, eval_metric = consistency_eval_set(prepared.valid, prepared.X_valid, c, config.seed)
     reranker = train_reranker(
-        prepared.X_train,
-        train,
-        supervision,
-        config.reranker,
-        config.consistency,
-        config.seed,
-        eval_set,
-        eval_metric,
-        pool=pool,
+        prepared.X_train, train, supervision, config.reranker, c, config.seed, eval_set, eval_metric, pool=pool
     )
+    return assemble_model(config, prepared, labels, supervision, pool, pool_summary, reranker), state
+
+
+def _cost_line(cost: LabelCost) -> str:
+    return (
+        f"{cost.labels_used} page labels read ({cost.train} training, {cost.validation} validation; "
+        f"{cost.label_fraction:.1%} of {cost.candidates})"
+    )
+
+
+def _supervision_line(labels: LabelPlan, supervision: Supervision, pool: PoolRows | None) -> str:
+    pool_part = "" if pool is None else f", {len(pool.pairs)} single-modal pool pairs on {len(pool.frame)} pool rows"
+    return (
+        f"{labels.annotation.labels_used} page labels, {len(supervision.intra)} intra pairs, "
+        f"{len(supervision.cross)} cross pairs{pool_part}"
+    )
+
+
+def assemble_model(
+    config: RunConfig,
+    prepared: Prepared,
+    labels: LabelPlan,
+    supervision: Supervision,
+    pool: PoolRows | None,
+    pool_summary: dict[str, Any],
+    reranker: GBDTRanker,
+) -> SmarModel:
+    """The fitted :class:`SmarModel` and the run summary it carries (what was read, learned and kept)."""
+    train, splits, annotation = prepared.train, prepared.splits, labels.annotation
     summary = {
         "annotation": annotation.summary(),
-        "labels": {**cost.to_dict(), "validation_mode": validation_read_mode(config)},
-        "strategy_choice": strategy_choice(config, train, annotation),
+        "labels": {**labels.cost.to_dict(), "validation_mode": labels.reads},
+        "strategy_choice": strategy_choice(config.budget, train, annotation),
         "supervision": {
             **supervision.counts(),
             **({} if pool is None else {"pool_rows": len(pool.frame), "pool_pairs": len(pool.pairs)}),
@@ -296,7 +295,7 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
             {c for f in prepared.features for c in f.inputs if c in train.columns and c != UPSTREAM_SCORE}
         ),
     }
-    model = SmarModel(
+    return SmarModel(
         config=config,
         single_modal=prepared.single_modal,
         modal_features={m: list(splits.modal_features[m]) for m in prepared.single_modal},
@@ -305,9 +304,8 @@ def fit_prepared(config: RunConfig, prepared: Prepared, progress: Progress | Non
         reranker=reranker,
         revealed=annotation.revealed.reset_index(drop=True),
         summary=summary,
-        revealed_valid=None if validation is None else validation.revealed.reset_index(drop=True),
+        revealed_valid=None if labels.validation is None else labels.validation.revealed.reset_index(drop=True),
     )
-    return model, state
 
 
 def fit(config: RunConfig, splits: PageSplits, progress: Progress | None = None) -> tuple[SmarModel, FitState]:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from smar_ltr.annotation.budget import Annotation, annotate, annotated_rows, resolve_strategy
-from smar_ltr.config import VALIDATION_MODES, RunConfig
+from smar_ltr.config import VALIDATION_MODES, BudgetConfig, RunConfig
 from smar_ltr.errors import ConfigError, DatasetError, SettingNote
 from smar_ltr.page_table.schema import PAGE_LABEL
 
@@ -144,10 +144,10 @@ def rows_of(annotation: Annotation | None) -> np.ndarray:
     return np.zeros(0, dtype=np.int64) if annotation is None else np.flatnonzero(annotation.mask)
 
 
-def label_scale(config: RunConfig, info: dict[str, Any]) -> int | None:
+def label_scale(budget: BudgetConfig, info: dict[str, Any]) -> int | None:
     """The declared highest page-label grade: ``budget.max_label``, else the dataset's ``info["max_label"]``."""
-    if config.budget.max_label is not None:
-        return config.budget.max_label
+    if budget.max_label is not None:
+        return budget.max_label
     declared = info.get("max_label")
     if declared is None:
         return None
@@ -156,8 +156,8 @@ def label_scale(config: RunConfig, info: dict[str, Any]) -> int | None:
     return int(declared)
 
 
-def annotate_training(config: RunConfig, train: pd.DataFrame, info: dict[str, Any]) -> Annotation:
-    """The annotation of the training pages under ``config.budget`` (``auto`` resolved on ``train``).
+def annotate_training(budget: BudgetConfig, seed: int, train: pd.DataFrame, info: dict[str, Any]) -> Annotation:
+    """The annotation of the training pages under ``budget`` (``auto`` resolved on ``train``).
 
     Raises
     ------
@@ -166,9 +166,9 @@ def annotate_training(config: RunConfig, train: pd.DataFrame, info: dict[str, An
     PageTableError
         A simulated strategy on partially annotated pages.
     """
-    b = config.budget
+    b = budget
     strategy = resolve_strategy(b.strategy, train)
-    scale = label_scale(config, info)
+    scale = label_scale(b, info)
     top = train[PAGE_LABEL].max() if PAGE_LABEL in train.columns else None
     if scale is not None and top is not None and not pd.isna(top) and top > scale and strategy == "iso-anchor":
         # allowed (a coarser search is a choice), but never silent: the higher grades are not searched for
@@ -182,7 +182,7 @@ def annotate_training(config: RunConfig, train: pd.DataFrame, info: dict[str, An
         train,
         strategy,
         b.budget,
-        seed=config.seed,
+        seed=seed,
         band=b.band,
         modality_shares=b.modality_shares,
         max_label=scale,
@@ -213,25 +213,80 @@ def validation_read_mode(config: RunConfig) -> str:
 
 
 def annotate_validation(
-    config: RunConfig, valid: pd.DataFrame | None, training: Annotation, info: dict[str, Any]
+    budget: BudgetConfig,
+    seed: int,
+    reads: str,
+    valid: pd.DataFrame | None,
+    training: Annotation,
+    info: dict[str, Any],
 ) -> Annotation | None:
-    """The validation rows whose page label early stopping reads (:func:`validation_read_mode`)."""
-    b = config.budget
+    """The validation rows whose page label early stopping reads (``reads``: :func:`validation_read_mode`)."""
     return validation_annotation(
         valid,
-        validation_read_mode(config),
+        reads,
         training,
-        budget=b.budget,
-        seed=config.seed,
-        band=b.band,
-        modality_shares=b.modality_shares,
-        max_label=label_scale(config, info),
+        budget=budget.budget,
+        seed=seed,
+        band=budget.band,
+        modality_shares=budget.modality_shares,
+        max_label=label_scale(budget, info),
     )
 
 
-def strategy_choice(config: RunConfig, train: pd.DataFrame, annotation: Annotation) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LabelPlan:
+    """Which page labels a fit reads and what they cost (:func:`plan_labels`).
+
+    Attributes
+    ----------
+    annotation : Annotation
+        Training rows whose page label is revealed.
+    validation : Annotation or None
+        Validation rows whose page label early stopping reads (None: none is read).
+    reads : {"budgeted", "full", "none"}
+        Which validation labels early stopping reads.
+    cost : LabelCost
+        Every label read, over the training + validation candidates.
+    """
+
+    annotation: Annotation
+    validation: Annotation | None
+    reads: str
+    cost: LabelCost
+
+
+def plan_labels(
+    budget: BudgetConfig,
+    seed: int,
+    reads: str,
+    train: pd.DataFrame,
+    valid: pd.DataFrame | None,
+    info: dict[str, Any],
+) -> LabelPlan:
+    """The annotation stage of a fit: training annotation, the validation labels early stopping reads (``reads``,
+    :func:`validation_read_mode`), and their honest cost. A validation read on pages without labels is a
+    :class:`~smar_ltr.errors.SettingNote` (the reranker then trains without early stopping)."""
+    annotation = annotate_training(budget, seed, train, info)
+    validation = annotate_validation(budget, seed, reads, valid, annotation, info)
+    if reads != "none" and valid is not None and (PAGE_LABEL not in valid or valid[PAGE_LABEL].isna().all()):
+        warnings.warn(  # e.g. a campaign that left validation pages out, fitted to stop on labels
+            f"early stopping reads validation labels ({reads}) but the validation pages carry none: the reranker "
+            "trains without early stopping; annotate them, or stop on the consistency loss",
+            SettingNote,
+            stacklevel=3,
+        )
+    cost = label_cost(
+        annotation.labels_used,
+        len(train),
+        0 if validation is None else validation.labels_used,
+        0 if valid is None else len(valid),
+    )
+    return LabelPlan(annotation, validation, reads, cost)
+
+
+def strategy_choice(budget: BudgetConfig, train: pd.DataFrame, annotation: Annotation) -> dict[str, Any]:
     """What the run summary records about the strategy: the one asked for, the one used and why."""
-    asked = config.budget.strategy
+    asked = budget.strategy
     have = annotated_rows(train)
     out: dict[str, Any] = {"requested": asked, "used": annotation.strategy}
     if asked == "auto":

@@ -255,7 +255,7 @@ def _fit_on(
     b = config.budget
     fully = all(client.gather(c.map(ops.fully_labelled, train)))
     strategy = (AUTO_DEFAULT if fully else "given") if b.strategy == "auto" else b.strategy
-    max_label = label_scale(config, pages.info)
+    max_label = label_scale(config.budget, pages.info)
     say(f"stage 3/4: annotation budget ({strategy}, p={b.budget}; split by a reduce)")
     annotated, annotation, revealed = annotate_parts(
         train, replace(b, strategy=strategy), config.seed, client, max_label

@@ -281,7 +281,7 @@ class SMARRanker(BaseEstimator):
                 "pool_weight > 0 trains on the single-modal pool's own lists, and SMARRanker is fitted on page arrays "
                 "only, with no pool: use smar_ltr.fit(..., single_modal_pool=...) or smar-ltr fit, or set pool_weight=0"
             )
-        annotation = annotate_training(config, frame, {})
+        annotation = annotate_training(config.budget, config.seed, frame, {})
         note_unknown_beta_modalities(c.beta, modalities)
         supervision = build_supervision(frame, annotation, c, config.seed)
         valid, valid_read, n_valid, metric = early_stopping_set(eval_set, names, rankers, config, annotation)
@@ -294,7 +294,7 @@ class SMARRanker(BaseEstimator):
         self.n_features_in_ = len(names)
         self.fit_summary_ = {
             "annotation": annotation.summary(),
-            "strategy_choice": strategy_choice(config, frame, annotation),
+            "strategy_choice": strategy_choice(config.budget, frame, annotation),
             "supervision": supervision.counts(),
             "label_cost": cost.to_dict(),
             "consistency": {"gamma": c.gamma, "kappa": c.kappa},

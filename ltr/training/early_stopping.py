@@ -76,3 +76,18 @@ def first_best_round(losses: np.ndarray, patience: int) -> int:
         elif k - best_k >= patience:
             break
     return best_k + 1
+
+
+def consistency_eval_set(
+    valid: pd.DataFrame | None, X_valid: pd.DataFrame | None, cfg: ConsistencyConfig, seed: int
+) -> tuple[tuple | None, Callable[[np.ndarray], float] | None]:
+    """``(eval_set, eval_metric)`` for early stopping on the validation pages' consistency loss: every validation
+    row (labels not read: ``y`` is zeros) and :func:`consistency_metric`; ``(None, None)`` without validation
+    pages or without an intra-modal pair on them (the reranker then trains every round)."""
+    if valid is None or X_valid is None:
+        return None, None
+    metric = consistency_metric(valid, cfg, seed)
+    if metric is None:
+        return None, None
+    qid = valid[QID].to_numpy()
+    return (X_valid, np.zeros(len(qid)), qid), metric
