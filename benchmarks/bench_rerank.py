@@ -67,8 +67,8 @@ def fit_run(seed: int, n_candidates: int, workdir: Path):
 
 def stage_seconds(run, pages) -> dict:
     """(wall, CPU) seconds per stage of one pass, as ``rerank`` runs them."""
-    from smar_ltr.pipeline import rank_within_query
     from smar_ltr.rankers.single_modal import with_upstream_scores
+    from smar_ltr.serving.ranking import rank_within_query
 
     stages: dict[str, tuple[float, float]] = {}
     out: dict = {}
@@ -107,7 +107,7 @@ def profile_top(run, pages, n: int = 15) -> dict:
 
 def page_latency(run, pages, n_pages: int) -> dict:
     """Latency of ``rerank`` on one query's first ``PAGE_SIZE`` candidates, over ``n_pages`` queries."""
-    from smar_ltr.pipeline import rerank
+    from smar_ltr.serving.ranking import rerank
 
     groups = [g.head(PAGE_SIZE) for _, g in pages.groupby("qid", sort=False, observed=True)][:n_pages]
     rerank(run, groups[0])  # warm-up (first call of each compiled kernel in the process)
@@ -123,7 +123,7 @@ def page_latency(run, pages, n_pages: int) -> dict:
 def rerank_one_pass(run, pages):
     """``rerank`` with chunked scoring switched off (every stage on all rows, two threads per stage)."""
     import smar_ltr.serving.chunked_scoring as ps
-    from smar_ltr.pipeline import rerank
+    from smar_ltr.serving.ranking import rerank
 
     before = ps.MIN_CHUNK_ROWS
     ps.MIN_CHUNK_ROWS = len(pages) + 1
@@ -136,8 +136,8 @@ def rerank_one_pass(run, pages):
 def bench_rerank(run, pages, repeats: int, n_pages: int = 200) -> dict:
     """Throughput ratio (alternating, one run), latency, stage seconds and profile of a loaded run."""
     from smar_ltr.core.numba_kernels import set_threads
-    from smar_ltr.pipeline import rerank
     from smar_ltr.serving.chunked_scoring import concurrent_kernels_safe
+    from smar_ltr.serving.ranking import rerank
 
     set_threads(THREADS)
     load_start = [round(x, 2) for x in os.getloadavg()]

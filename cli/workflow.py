@@ -19,7 +19,8 @@ from smar_ltr.errors import SmarError, SmarWarning
 from smar_ltr.evaluation.paper_protocol import EvalReport, evaluate_run
 from smar_ltr.page_table.schema import PAGE_LABEL
 from smar_ltr.page_table.splits import PageSplits
-from smar_ltr.pipeline import FitState, SmarModel, fit
+from smar_ltr.pipeline import FitState, fit
+from smar_ltr.serving.model import SmarModel
 
 
 def load_splits(config: RunConfig) -> PageSplits:

@@ -23,7 +23,8 @@ from smar_ltr.distributed.partitions import read_pages, scatter_pages
 from smar_ltr.distributed.scoring import evaluate_dask, rerank_dask
 from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.evaluation.paper_protocol import EvalReport, MethodResult
-from smar_ltr.pipeline import SmarModel, check_compatible
+from smar_ltr.pipeline import check_compatible
+from smar_ltr.serving.model import SmarModel
 
 if TYPE_CHECKING:
     from distributed import Client

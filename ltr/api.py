@@ -1,7 +1,7 @@
 """Page-table functions for Python users: ``smar_ltr.fit``, ``smar_ltr.load`` and ``smar_ltr.rerank``.
 
 Thin wrappers over :mod:`smar_ltr.pipeline` and :mod:`smar_ltr.serving.run_dir` that take data (a page table or a
-:class:`~smar_ltr.datasets.PageSplits`) and return data (a :class:`~smar_ltr.pipeline.SmarModel`, a scored
+:class:`~smar_ltr.datasets.PageSplits`) and return data (a :class:`~smar_ltr.serving.model.SmarModel`, a scored
 DataFrame). Array-level users want :class:`smar_ltr.SMARRanker` instead.
 """
 

@@ -126,9 +126,9 @@ def test_every_ltr_module_sits_in_a_stage_package_or_is_one_of_the_few_at_the_ro
     assert root == ["__init__", "__main__", "api", "config", "errors", "pipeline"]
 
 
-def test_loading_a_run_to_rerank_imports_no_training(tmp_path, fitted_small) -> None:
-    """``import smar_ltr; smar_ltr.load(RUN)`` and a rerank import no training, supervision, annotation or
-    pipeline module (serving stands apart from training)."""
+def test_loading_a_run_to_rerank_or_export_imports_no_training(tmp_path, fitted_small) -> None:
+    """``import smar_ltr; smar_ltr.load(RUN)``, a rerank and an export import no training, supervision,
+    annotation or pipeline module (serving stands apart from training)."""
     from smar_ltr.serving.run_dir import save_run
 
     model, _ = fitted_small
@@ -137,6 +137,8 @@ def test_loading_a_run_to_rerank_imports_no_training(tmp_path, fitted_small) -> 
         "import sys, pandas as pd, smar_ltr\n"
         f"model = smar_ltr.load({str(run)!r})\n"
         f"smar_ltr.rerank(model, pd.read_parquet({str(tmp_path / 'pages.parquet')!r}))\n"
+        "from smar_ltr.export import export_model\n"
+        f"export_model(model, 'es-ltr', {str(tmp_path / 'smar.json')!r})\n"
         "print('\\n'.join(sorted(m for m in sys.modules if m.startswith('smar_ltr'))))\n"
     )
     from smar_ltr.datasets import load_dataset
@@ -147,6 +149,6 @@ def test_loading_a_run_to_rerank_imports_no_training(tmp_path, fitted_small) -> 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr
     loaded = out.stdout.split()
-    assert "smar_ltr.serving.run_dir" in loaded
+    assert "smar_ltr.serving.run_dir" in loaded and "smar_ltr.export.es_ltr" in loaded
     heavy = ("smar_ltr.training", "smar_ltr.supervision", "smar_ltr.annotation", "smar_ltr.pipeline")
     assert [m for m in loaded if m.startswith(heavy)] == []

@@ -83,7 +83,7 @@ def test_rerank_round_trip(tmp_path, run_dir, small_splits) -> None:
     assert result.exit_code == 0, result.output
     ranked = pd.read_parquet(out)
     assert {"score", "rank"} <= set(ranked.columns) and len(ranked) == len(small_splits.test)
-    from smar_ltr.pipeline import rerank
+    from smar_ltr.serving.ranking import rerank
     from smar_ltr.serving.run_dir import load_run
 
     in_memory = rerank(load_run(run_dir), small_splits.test)

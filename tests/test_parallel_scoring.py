@@ -12,7 +12,8 @@ import pytest
 from conftest import fast_config
 
 import smar_ltr.serving.chunked_scoring as ps
-from smar_ltr.pipeline import fit, rerank
+from smar_ltr.pipeline import fit
+from smar_ltr.serving.ranking import rerank
 
 
 def _qid(sizes: list[int]) -> pd.Series:

@@ -12,7 +12,8 @@ from conftest import fast_config
 
 from smar_ltr.errors import ArtifactError, ConfigError, DatasetError
 from smar_ltr.evaluation.paper_protocol import METHODS, evaluate_run
-from smar_ltr.pipeline import fit, rank_within_query, rerank
+from smar_ltr.pipeline import fit
+from smar_ltr.serving.ranking import rank_within_query, rerank
 from smar_ltr.serving.run_dir import load_run, read_manifest, save_run
 
 
@@ -198,7 +199,7 @@ def test_top_label_relevance_rule() -> None:
 
 
 def test_upstream_features_follow_the_switch() -> None:
-    from smar_ltr.pipeline import select_features
+    from smar_ltr.serving.model import select_features
 
     without = select_features(fast_config(upstream_as_feature=False))
     with_up = select_features(fast_config(upstream_as_feature=True))

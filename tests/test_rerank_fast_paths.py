@@ -12,7 +12,7 @@ from conftest import fast_config
 
 import smar_ltr.features.text_kernels as tk
 from smar_ltr.features.text_hashing import encode_texts, hash_char_ngrams, hash_terms
-from smar_ltr.pipeline import rerank
+from smar_ltr.serving.ranking import rerank
 
 
 class _Refuses:

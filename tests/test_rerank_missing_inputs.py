@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from smar_ltr.errors import DatasetError
-from smar_ltr.pipeline import rerank
+from smar_ltr.serving.ranking import rerank
 
 
 def test_a_column_the_features_read_is_required_at_rerank(fitted_small, small_splits) -> None:

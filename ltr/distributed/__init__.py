@@ -1,7 +1,7 @@
 """SMAR on a Dask cluster (optional extra ``smar-ltr[dask]``).
 
 Page tables are Dask DataFrames partitioned by query (:func:`read_pages`, :func:`write_partitioned`); every stage
-runs on the workers (:func:`fit_dask`) and the fitted run is an ordinary :class:`~smar_ltr.pipeline.SmarModel`.
+runs on the workers (:func:`fit_dask`) and the fitted run is an ordinary :class:`~smar_ltr.serving.model.SmarModel`.
 
 >>> from distributed import Client                                   # doctest: +SKIP
 >>> from smar_ltr.distributed import fit_dask, pages_from_splits     # doctest: +SKIP

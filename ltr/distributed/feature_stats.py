@@ -153,6 +153,6 @@ def fit_features(features: FeatureSet, parts: list[Future], columns: list[str], 
 
 
 def design_meta(raw: list[str], upstream: bool, features: FeatureSet) -> pd.DataFrame:
-    """Empty frame with the columns and dtypes of :func:`smar_ltr.pipeline.design_matrix`."""
+    """Empty frame with the columns and dtypes of :func:`smar_ltr.serving.model.design_matrix`."""
     cols = [*raw, *(["upstream_score"] if upstream else []), *features.output_columns]
     return pd.DataFrame({c: pd.Series([], dtype="float32") for c in cols})

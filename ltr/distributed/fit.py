@@ -33,9 +33,10 @@ from smar_ltr.distributed.training import DEFAULT_TIMEOUT, lightgbm_dask, xgboos
 from smar_ltr.errors import ConfigError, DatasetError
 from smar_ltr.page_table.schema import PAGE_LABEL
 from smar_ltr.page_table.splits import PageSplits
-from smar_ltr.pipeline import SmarModel, data_fingerprint, design_matrix, select_features
+from smar_ltr.pipeline import data_fingerprint
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.rankers.single_modal import with_upstream_scores
+from smar_ltr.serving.model import SmarModel, design_matrix, select_features
 from smar_ltr.supervision.pool_pairs import NO_PAIRS, pool_frame
 from smar_ltr.training.early_stopping import first_best_round
 

@@ -18,7 +18,7 @@ from smar_ltr.distributed.annotation import INFERRED, REVEALED
 from smar_ltr.distributed.objective import POOL_ROW, local_supervision
 from smar_ltr.page_table.schema import MODAL_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
 from smar_ltr.page_table.splits import split_queries
-from smar_ltr.pipeline import design_matrix
+from smar_ltr.serving.model import design_matrix
 from smar_ltr.supervision.pool_pairs import pool_frame, pool_list_pairs
 from smar_ltr.training.early_stopping import consistency_term
 

@@ -1,6 +1,6 @@
 """Score, rank and evaluate a fitted run on query-aligned Dask partitions (``eval`` / ``rerank --engine dask``).
 
-Each partition is scored by the run's own :meth:`~smar_ltr.pipeline.SmarModel.score` on the worker; metrics
+Each partition is scored by the run's own :meth:`~smar_ltr.serving.model.SmarModel.score` on the worker; metrics
 are computed per query there (:func:`smar_ltr.metrics.ranking.evaluate_per_query`) and reduced as sums and counts, so
 the mean over queries equals :func:`smar_ltr.metrics.ranking.evaluate` on the whole table.
 """

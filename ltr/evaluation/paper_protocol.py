@@ -33,15 +33,9 @@ from smar_ltr.metrics.ranking import constant_label_queries, evaluate_per_query,
 from smar_ltr.metrics.ranking import evaluate as compute_metrics
 from smar_ltr.page_table.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE, validate_page_table
 from smar_ltr.page_table.splits import PageSplits
-from smar_ltr.pipeline import (
-    FitState,
-    SmarModel,
-    check_compatible,
-    data_fingerprint,
-    fit,
-    validation_set,
-)
+from smar_ltr.pipeline import FitState, check_compatible, data_fingerprint, fit, validation_set
 from smar_ltr.rankers import make_ranker
+from smar_ltr.serving.model import SmarModel
 
 METHODS = (
     "smar",

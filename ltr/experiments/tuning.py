@@ -39,7 +39,8 @@ from smar_ltr.errors import ConfigError, SmarError
 from smar_ltr.evaluation.paper_protocol import metric_values, relevance_labels
 from smar_ltr.page_table.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.page_table.splits import PageSplits
-from smar_ltr.pipeline import FitState, SmarModel, data_fingerprint, fit_prepared, prepare
+from smar_ltr.pipeline import FitState, data_fingerprint, fit_prepared, prepare
+from smar_ltr.serving.model import SmarModel
 
 
 @dataclass(frozen=True)

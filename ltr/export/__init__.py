@@ -20,7 +20,7 @@ from smar_ltr.export import es_ltr, solr, vespa
 from smar_ltr.export.feature_matrix import reranker_input_matrix
 from smar_ltr.export.trees import Ensemble, count_nodes, ensemble_of
 from smar_ltr.page_table.schema import UPSTREAM_SCORE
-from smar_ltr.pipeline import SmarModel
+from smar_ltr.serving.model import SmarModel
 
 FORMATS = ("es-ltr", "opensearch-ltr", "vespa", "solr")
 

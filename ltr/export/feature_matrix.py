@@ -6,7 +6,7 @@ import pandas as pd
 
 from smar_ltr.errors import DatasetError
 from smar_ltr.page_table.schema import ITEM_ID, QID
-from smar_ltr.pipeline import SmarModel
+from smar_ltr.serving.model import SmarModel
 
 KEYS = (QID, ITEM_ID)
 
