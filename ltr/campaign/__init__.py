@@ -20,7 +20,7 @@ from smar_ltr.campaign.campaign import (
     plan_campaign,
     skip_task,
 )
-from smar_ltr.campaign.export import export_campaign
+from smar_ltr.campaign.labelled_pages import export_campaign
 from smar_ltr.page_table.schema import INFERRED_LABEL
 
 __all__ = [
