@@ -136,8 +136,8 @@ def plan_command(
     from smar_ltr.campaign.agreement import AGGREGATES
     from smar_ltr.campaign.campaign import CAMPAIGN_STRATEGIES, MAX_ANNOTATORS
     from smar_ltr.campaign.worklist import read_grade_notes
-    from smar_ltr.cli.commands_run import build_config
     from smar_ltr.cli.progress import stage_progress
+    from smar_ltr.cli.run_settings import build_config
     from smar_ltr.cli.workflow import load_splits
     from smar_ltr.pipeline import fit_upstream_models
     from smar_ltr.serving.run_dir import load_run

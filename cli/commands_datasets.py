@@ -12,7 +12,7 @@ from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.formatting import table
 from smar_ltr.cli.options import DataDir
 from smar_ltr.cli.root import app
-from smar_ltr.core.settings_io import parse_key_values
+from smar_ltr.cli.run_settings import parse_options
 from smar_ltr.errors import ConfigError
 
 datasets_app = typer.Typer(
@@ -40,11 +40,6 @@ def check_seed(seed: int) -> None:
     """Refuse a seed numpy cannot take."""
     if not 0 <= seed < 2**32:
         raise ConfigError(f"--seed must be an integer in [0, 2**32 - 1], got {seed}")
-
-
-def parse_options(items: list[str] | None) -> dict[str, Any]:
-    """``KEY=VALUE`` strings to a dict; values are parsed as JSON when they can be (numbers, true, null)."""
-    return parse_key_values(items or [], "--option", "--option valid_fraction=0.2", decode=True)
 
 
 @datasets_app.command("list")

@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from smar_ltr.cli.commands_datasets import parse_options
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.formatting import table
 from smar_ltr.cli.options import DataDir, Plugins, StrictPlugins
 from smar_ltr.cli.root import app
+from smar_ltr.cli.run_settings import parse_options
 from smar_ltr.errors import ConfigError
 
 features_app = typer.Typer(

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import typer
 
-from smar_ltr.cli.commands_run import build_config, load_plugins
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.options import (
     Backend,
@@ -23,6 +22,7 @@ from smar_ltr.cli.options import (
     Validation,
 )
 from smar_ltr.cli.root import app
+from smar_ltr.cli.run_settings import build_config, load_plugins
 from smar_ltr.errors import ConfigError
 
 

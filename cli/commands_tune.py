@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from smar_ltr.cli.commands_run import build_config, load_plugins
 from smar_ltr.cli.errors import one_line_errors
 from smar_ltr.cli.options import ConfigFile, DataDir, Overrides, Plugins, Quiet, Seed, Validation
 from smar_ltr.cli.progress import stage_progress
 from smar_ltr.cli.root import app
+from smar_ltr.cli.run_settings import build_config, load_plugins
 from smar_ltr.core.atomic import check_output_location
 from smar_ltr.errors import ConfigError
 

@@ -152,3 +152,15 @@ def test_loading_a_run_to_rerank_or_export_imports_no_training(tmp_path, fitted_
     assert "smar_ltr.serving.run_dir" in loaded and "smar_ltr.export.es_ltr" in loaded
     heavy = ("smar_ltr.training", "smar_ltr.supervision", "smar_ltr.annotation", "smar_ltr.pipeline")
     assert [m for m in loaded if m.startswith(heavy)] == []
+
+
+def test_cli_commands_import_neither_each_other_nor_the_module_that_registers_them(graph) -> None:
+    commands = [m for m in graph if m.startswith("smar_ltr.cli.commands_")]
+    assert commands
+    crossing = [
+        f"{a} imports {b}"
+        for a in commands
+        for b in graph[a]
+        if b.startswith("smar_ltr.cli.commands_") or b == "smar_ltr.cli.app"
+    ]
+    assert crossing == []

@@ -260,7 +260,7 @@ def test_constant_label_queries_are_counted_and_can_be_excluded(tmp_path: Path) 
 
 
 def test_a_relative_data_dir_is_stored_absolute(tmp_path: Path, monkeypatch) -> None:
-    from smar_ltr.cli.commands_run import build_config
+    from smar_ltr.cli.run_settings import build_config
 
     (tmp_path / "data").mkdir()
     monkeypatch.chdir(tmp_path)
