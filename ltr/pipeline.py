@@ -42,7 +42,7 @@ from smar_ltr.rankers.single_modal import fit_single_modal, with_upstream_scores
 from smar_ltr.serving.model import SmarModel, design_matrix, select_features
 from smar_ltr.serving.ranking import rank_within_query, rerank  # noqa: F401  (smar_ltr.pipeline.rerank, as before)
 from smar_ltr.supervision.pairs import note_unknown_beta_modalities
-from smar_ltr.supervision.pool_pairs import PoolRows, pool_frame
+from smar_ltr.supervision.pool_pairs import PoolRows, pool_frame, pool_summary, pool_unavailable, requested_pool_weight
 from smar_ltr.training.early_stopping import consistency_eval_set
 from smar_ltr.training.reranker import Supervision, build_supervision, train_reranker
 
@@ -130,20 +130,15 @@ class Prepared:
         An explicit weight > 0 that the pool cannot serve is one :class:`ConfigError`; the automatic default
         (None) uses weight 1 where it can and otherwise records why it did not.
         """
-        if c.pool_weight is not None and c.pool_weight <= 0:
-            return None, {"weight": 0.0, "reason": "consistency.pool_weight=0"}
-        if c.pool_weight is None and (c.mode != "pairwise" or c.lam <= 0):
-            return None, {"weight": 0.0, "reason": "automatic: the consistency term is not pairwise"}
-        weight = 1.0 if c.pool_weight is None else c.pool_weight
+        weight, unused = requested_pool_weight(c)
+        if unused is not None:
+            return None, unused
         try:
             frame, X = self._pool_inputs
             pool = PoolRows.build(frame, X, c, seed, weight)
         except ConfigError as exc:
-            if c.pool_weight is not None:
-                raise
-            return None, {"weight": 0.0, "reason": f"automatic: {str(exc).split(';')[0]}"}
-        how = "automatic" if c.pool_weight is None else "consistency.pool_weight"
-        return pool, {"weight": weight, "reason": how, "rows": len(pool.frame), "pairs": len(pool.pairs)}
+            return None, pool_unavailable(c, exc)
+        return pool, pool_summary(c, weight, len(pool.frame), len(pool.pairs))
 
     @cached_property
     def _pool_inputs(self) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -37,7 +37,7 @@ from smar_ltr.pipeline import data_fingerprint
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.rankers.single_modal import with_upstream_scores
 from smar_ltr.serving.model import SmarModel, design_matrix, select_features
-from smar_ltr.supervision.pool_pairs import NO_PAIRS, pool_frame
+from smar_ltr.supervision.pool_pairs import NO_PAIRS, pool_frame, pool_summary, pool_unavailable, requested_pool_weight
 from smar_ltr.training.early_stopping import first_best_round
 
 if TYPE_CHECKING:
@@ -110,11 +110,9 @@ def pool_partitions(
     by ``modal_label`` (:func:`~smar_ltr.distributed.objective.local_supervision`).
     """
     k = config.consistency
-    if k.pool_weight is not None and k.pool_weight <= 0:
-        return [], {"weight": 0.0, "reason": "consistency.pool_weight=0"}
-    if k.pool_weight is None and (k.mode != "pairwise" or k.lam <= 0):
-        return [], {"weight": 0.0, "reason": "automatic: the consistency term is not pairwise"}
-    weight = 1.0 if k.pool_weight is None else k.pool_weight
+    weight, unused = requested_pool_weight(k)
+    if unused is not None:
+        return [], unused
     client = c.client
     try:
         parts: list[Future] = []
@@ -130,17 +128,16 @@ def pool_partitions(
         if n_pairs == 0:
             raise ConfigError(NO_PAIRS)
     except (ConfigError, DatasetError, KeyError) as exc:
-        if k.pool_weight is None:
-            return [], {"weight": 0.0, "reason": f"automatic: {str(exc).split(';')[0]}"}
-        if isinstance(exc, ConfigError):
-            raise
-        raise ConfigError(
-            f"consistency.pool_weight: the single-modal pool lacks the reranker's inputs ({exc}); "
-            "set consistency.pool_weight=0"
-        ) from None
-    n_rows = int(sum(client.gather(c.map(len, parts))))
-    how = "automatic" if k.pool_weight is None else "consistency.pool_weight"
-    return parts, {"weight": weight, "reason": how, "rows": n_rows, "pairs": n_pairs}
+        problem = (
+            exc
+            if isinstance(exc, ConfigError)
+            else ConfigError(
+                f"consistency.pool_weight: the single-modal pool lacks the reranker's inputs ({exc}); "
+                "set consistency.pool_weight=0"
+            )
+        )
+        return [], pool_unavailable(k, problem)
+    return parts, pool_summary(k, weight, int(sum(client.gather(c.map(len, parts)))), n_pairs)
 
 
 def stop_on_consistency(

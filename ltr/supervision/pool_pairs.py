@@ -17,6 +17,7 @@ task. The pool's rows join the reranker's training rows, so training takes longe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -25,7 +26,16 @@ from smar_ltr.errors import ConfigError
 from smar_ltr.page_table.schema import MODAL_LABEL, PAGE_LABEL, QID
 from smar_ltr.supervision.pairs import concat_pairs, consistency_pairs
 
-__all__ = ["NO_PAIRS", "POOL_QID_PREFIX", "PoolRows", "pool_frame", "pool_list_pairs"]
+__all__ = [
+    "NO_PAIRS",
+    "POOL_QID_PREFIX",
+    "PoolRows",
+    "pool_frame",
+    "pool_list_pairs",
+    "pool_summary",
+    "pool_unavailable",
+    "requested_pool_weight",
+]
 
 #: Prefix of the pool's query ids once appended to the training pages (no page table id can start with it).
 POOL_QID_PREFIX = "\x1fpool\x1f"
@@ -93,6 +103,33 @@ def pool_list_pairs(
     if weight is None:
         weight = 1.0 if cfg.pool_weight is None else cfg.pool_weight
     return pairs.assign(weight=pairs["weight"] * weight)
+
+
+def requested_pool_weight(cfg: ConsistencyConfig) -> tuple[float, dict[str, Any] | None]:
+    """The pool weight ``cfg`` asks for before any pool is looked at: ``(weight, None)``, or ``(0, summary)``
+    when none is used (``pool_weight=0``, or the automatic default with a consistency term that is not pairwise).
+
+    One policy for every engine (:meth:`smar_ltr.pipeline.Prepared.pool_decision`, the Dask engine's
+    ``pool_partitions``); :func:`pool_summary` and :func:`pool_unavailable` finish it once the pool was read.
+    """
+    if cfg.pool_weight is not None and cfg.pool_weight <= 0:
+        return 0.0, {"weight": 0.0, "reason": "consistency.pool_weight=0"}
+    if cfg.pool_weight is None and (cfg.mode != "pairwise" or cfg.lam <= 0):
+        return 0.0, {"weight": 0.0, "reason": "automatic: the consistency term is not pairwise"}
+    return (1.0 if cfg.pool_weight is None else cfg.pool_weight), None
+
+
+def pool_summary(cfg: ConsistencyConfig, weight: float, rows: int, pairs: int) -> dict[str, Any]:
+    """What the run summary records about pool pairs that were used."""
+    how = "automatic" if cfg.pool_weight is None else "consistency.pool_weight"
+    return {"weight": weight, "reason": how, "rows": rows, "pairs": pairs}
+
+
+def pool_unavailable(cfg: ConsistencyConfig, problem: ConfigError) -> dict[str, Any]:
+    """The summary of an automatic default that found no usable pool; ``problem`` raised for an explicit weight."""
+    if cfg.pool_weight is not None:
+        raise problem
+    return {"weight": 0.0, "reason": f"automatic: {str(problem).split(';')[0]}"}
 
 
 def pool_frame(single_modal: pd.DataFrame | None, dataset: str) -> pd.DataFrame:
