@@ -20,7 +20,6 @@ the same trials, and a resumed study continues instead of replaying its first tr
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -36,7 +35,8 @@ from smar_ltr.budget import SIMULATED, annotated_rows
 from smar_ltr.config import RunConfig, from_dict
 from smar_ltr.errors import ConfigError, SmarError
 from smar_ltr.evaluation import metric_values, relevance_labels
-from smar_ltr.pipeline import FitState, SmarModel, data_fingerprint, fit_prepared, prepare
+from smar_ltr.identity import splits_fingerprint
+from smar_ltr.pipeline import FitState, SmarModel, fit_prepared, prepare
 from smar_ltr.progress import Progress, quiet
 from smar_ltr.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.splits import PageSplits
@@ -188,12 +188,13 @@ def open_study(storage: str, study_name: str, multi: bool) -> optuna.Study:
 
 
 def study_identity(splits: PageSplits, metric: str, fixed_budget: float | None) -> dict[str, Any]:
-    """What a study's trials must share to be compared: the pages tuned on (the runs' own data fingerprint, of
-    train and valid), the metric and the mode (a fixed budget or the budget tuned)."""
-    prints = "".join(data_fingerprint(f) for f in (splits.train, splits.valid) if f is not None)
-    digest = hashlib.sha256(prints.encode())
+    """What a study's trials must share to be compared: the pages tuned on (:func:`~smar_ltr.identity.
+    splits_fingerprint` of the single-modal pool, the training and the validation pages: every column a trial
+    reads, keys, labels, features and single-modal scores), the metric and the mode (a fixed budget or the budget
+    tuned)."""
+    digest = splits_fingerprint(splits, ("single_modal", "train", "valid"))
     # "scoring" names how trials are scored: studies scored on each trial's own budgeted rows are not resumed
-    return {"pages": digest.hexdigest()[:16], "metric": metric, "fixed_budget": fixed_budget, "scoring": SCORING}
+    return {"pages": digest[:16], "metric": metric, "fixed_budget": fixed_budget, "scoring": SCORING}
 
 
 #: How trials are scored (part of a study's identity): every labelled validation row, the same for every trial.

@@ -7,6 +7,7 @@ be recomputed (with a note saying so) or the resume refused, never the old resul
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -141,3 +142,39 @@ def test_a_resumed_sweep_on_changed_pages_reports_what_a_fresh_sweep_does(tmp_pa
     fresh = sweep(spec, load_splits, tmp_path / "fresh")
     assert resumed.rows == fresh.rows
     assert json.loads((tmp_path / "out" / "results.json").read_text())["rows"] == fresh.rows
+
+
+def _noise(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return frame.assign(**{c: rng.random(len(frame)) for c in columns})
+
+
+#: One change per kind of column a tune trial reads (the pages of the split named first).
+TUNE_CHANGES = {
+    "every-feature-noise": lambda s: dataclasses.replace(
+        s, train=_noise(s.train, s.page_features), valid=_noise(s.valid, s.page_features)
+    ),
+    "valid-label": lambda s: dataclasses.replace(s, valid=s.valid.assign(page_label=4 - s.valid["page_label"])),
+    "train-key": lambda s: dataclasses.replace(s, train=s.train.assign(item_id=s.train["item_id"] + "x")),
+    "pool-modal-label": lambda s: dataclasses.replace(
+        s, single_modal=s.single_modal.assign(modal_label=s.single_modal["modal_label"][::-1].to_numpy())
+    ),
+    "text": lambda s: dataclasses.replace(s, valid=s.valid.assign(title=s.valid["title"].str.upper())),
+}
+
+
+@pytest.mark.parametrize("what", sorted(TUNE_CHANGES))
+def test_a_study_is_not_resumed_on_changed_pages(tmp_path, small_splits, what) -> None:
+    import optuna
+    from conftest import fast_config
+
+    from smar_ltr.errors import ConfigError
+    from smar_ltr.tuning import SearchSpace, tune
+
+    space = SearchSpace(n_estimators=(10, 12), num_leaves=(7, 8))
+    tune(fast_config(), tmp_path, n_trials=1, space=space, splits=small_splits, study_name="s")
+    before = (tmp_path / "pareto.csv").read_bytes()
+    with pytest.raises(ConfigError, match="run with other pages"):
+        tune(fast_config(), tmp_path, n_trials=1, space=space, splits=TUNE_CHANGES[what](small_splits), study_name="s")
+    assert len(optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'tune.db'}").trials) == 1
+    assert (tmp_path / "pareto.csv").read_bytes() == before
