@@ -178,3 +178,43 @@ def test_a_study_is_not_resumed_on_changed_pages(tmp_path, small_splits, what) -
         tune(fast_config(), tmp_path, n_trials=1, space=space, splits=TUNE_CHANGES[what](small_splits), study_name="s")
     assert len(optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'tune.db'}").trials) == 1
     assert (tmp_path / "pareto.csv").read_bytes() == before
+
+
+def _results(stdout: str) -> dict:
+    return {r["method"]: r["metrics"] for r in json.loads(stdout)["results"]}
+
+
+@pytest.mark.parametrize("what", ["feature", "text"])
+def test_stored_baselines_are_refitted_on_pages_whose_columns_changed(tmp_path, census_run, what) -> None:
+    import shutil
+
+    from census import invoke
+
+    from smar_ltr.artifacts import read_manifest
+
+    run, fresh = tmp_path / "run", tmp_path / "fresh"
+    shutil.copytree(census_run["run"], run)
+    shutil.copytree(census_run["run"], fresh)
+    first = invoke(["eval", "-m", str(run), "-f", "json", "-q"])  # stores the baselines of the run's pages
+    assert first.exit_code == 0, first.output
+    stored = read_manifest(run)["baselines_data"]
+    d2 = tmp_path / "d2"  # same keys and labels, other feature values in the training and validation pages
+    shutil.copytree(census_run["data"], d2)
+    _name, column, how = CHANGES[what]
+    for role in ("train.parquet", "valid.parquet"):
+        frame = pd.read_parquet(d2 / role)
+        frame[column] = how(frame[column])
+        frame.to_parquet(d2 / role, index=False)
+    args = ["eval", "-f", "json", "-q", "--data-dir", str(d2), "-m"]
+    on_d2 = invoke([*args, str(run)])
+    assert on_d2.exit_code == 0, on_d2.output
+    assert on_d2.stderr.startswith("note: the baselines stored in") and "fitting them again" in on_d2.stderr
+    expected = invoke([*args, str(fresh)])  # a run that never stored a baseline
+    assert expected.exit_code == 0, expected.output
+    assert _results(on_d2.stdout) == _results(expected.stdout)
+    if what == "feature":  # the stale models would have reported the old pages' numbers
+        assert _results(on_d2.stdout)["full_supervision"] != _results(first.stdout)["full_supervision"]
+    assert read_manifest(run)["baselines_data"] not in (None, stored)  # now keyed by D2
+    again = invoke([*args, str(run)])
+    assert again.exit_code == 0 and "note:" not in again.stderr
+    assert _results(again.stdout) == _results(expected.stdout)
