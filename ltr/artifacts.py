@@ -36,7 +36,8 @@ from typing import Any
 import pandas as pd
 
 from smar_ltr import __version__
-from smar_ltr.atomic import check_output_location, make_temporary_dir, replacing_dir, write_atomic
+from smar_ltr.artifact_kinds import check_output
+from smar_ltr.atomic import make_temporary_dir, replacing_dir, write_atomic
 from smar_ltr.coercion import plain
 from smar_ltr.config import RunConfig, from_dict
 from smar_ltr.errors import ArtifactError, SettingNote
@@ -72,21 +73,12 @@ def _model_stems(modalities: list[str]) -> dict[str, str]:
     return {m: f"m{i}_{re.sub(r'[^0-9A-Za-z_.-]', '_', m)}" for i, m in enumerate(modalities)}
 
 
-def check_output_dir(out: Path) -> Path:
-    """Resolve the run directory and refuse, before any work starts, a location that cannot be written or that
-    holds anything other than an empty folder or an earlier run (see :func:`check_output_location`)."""
-    out = check_output_location(out, "folder", "run folder", ArtifactError).resolve()
-    if out.exists():
-        if not out.is_dir():
-            raise ArtifactError(f"run directory {str(out)!r} is a file; choose a directory for the run")
-        if any(out.iterdir()) and not (out / MANIFEST).is_file():
-            raise ArtifactError(
-                f"run directory {str(out)!r} is a non-empty folder that is not a smar-ltr run; refusing to replace it, "
-                "choose a new or empty directory"
-            )
-    if out.parent == out:
-        raise ArtifactError(f"run directory {str(out)!r} is a filesystem root; choose a directory for the run")
-    return out
+def check_output_dir(out: Path, kind: str = RUN_KIND) -> Path:
+    """Resolve the run directory and refuse, before any work starts, a location that cannot be written, that lies
+    inside another artifact, or that holds anything other than an empty folder or an earlier artifact of the same
+    ``kind`` (a run, or a saved SMARRanker: :func:`smar_ltr.artifact_kinds.check_output`)."""
+    what = "run folder" if kind == RUN_KIND else "model folder"
+    return check_output(out, kind, what, error=ArtifactError).resolve()
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -96,13 +88,13 @@ def write_json(path: Path, data: Any) -> None:
 
 
 @contextmanager
-def staged_dir(out: str | Path) -> Iterator[Path]:
+def staged_dir(out: str | Path, kind: str = RUN_KIND) -> Iterator[Path]:
     """Write a run directory atomically: yield a temporary sibling to fill, rename it to ``out`` on success.
 
-    ``out`` must be new, empty, or an earlier run (replaced only once the new one is complete); on any error the
-    temporary directory is removed and ``out`` is left as it was.
+    ``out`` must be new, empty, or an earlier artifact of the same ``kind`` (replaced only once the new one is
+    complete); on any error the temporary directory is removed and ``out`` is left as it was.
     """
-    target = check_output_dir(Path(out))
+    target = check_output_dir(Path(out), kind)
     target.parent.mkdir(parents=True, exist_ok=True)
     with replacing_dir(target) as tmp:
         yield tmp

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from smar_ltr.artifact_kinds import SWEEP, check_output
 from smar_ltr.atomic import write_atomic
 from smar_ltr.budget import STRATEGIES
 from smar_ltr.config import RunConfig
@@ -214,11 +215,9 @@ def _write_json(path: Path, record: dict[str, Any]) -> None:
 
 
 def _check_sweep_folder(out: Path) -> None:
-    """Refuse a folder that holds files but no earlier sweep: the sweep's own files would land among the user's."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"sweep output {str(out)!r} is a file; pass a folder")
-    if out.is_dir() and any(out.iterdir()) and not ((out / "cells").is_dir() or (out / "results.json").is_file()):
-        raise ConfigError(f"{str(out)!r} holds files but no earlier sweep; write the sweep into a new or empty folder")
+    """Refuse a folder that holds anything but an earlier sweep (the user's files, another artifact), or that lies
+    inside another artifact (:func:`smar_ltr.artifact_kinds.check_output`)."""
+    check_output(out, SWEEP, "sweep output", error=ConfigError)
 
 
 def run_sweep(
@@ -439,6 +438,7 @@ def sweep(
     comparisons = compare_rows(rows, reference, tolerance)
     first = records[0]["report"]
     header = {
+        "kind": "sweep",
         "dataset": spec.base.dataset,
         "budgets": sorted(set(spec.budgets)),
         "strategies": list(spec.strategies),

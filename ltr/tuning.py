@@ -30,6 +30,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from smar_ltr.artifact_kinds import TUNE_STUDY, check_output
 from smar_ltr.atomic import write_atomic
 from smar_ltr.budget import SIMULATED, annotated_rows
 from smar_ltr.config import RunConfig, from_dict
@@ -278,7 +279,7 @@ def tune(
     if splits is None:
         raise ConfigError("tune needs the pages to tune on (splits)")
     space = space or SearchSpace()
-    out = Path(out_dir)
+    out = check_output(out_dir, TUNE_STUDY, "tune output", error=ConfigError)  # an earlier study, or new
     if storage is None:  # the default study lives in the output folder; a given storage is checked first
         out.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{(out / 'tune.db').resolve()}"

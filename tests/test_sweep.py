@@ -246,7 +246,7 @@ def test_a_folder_of_other_files_is_not_a_sweep_output(tmp_path) -> None:
     def never_load(_config):
         raise AssertionError("nothing may be computed before the folder is checked")
 
-    with pytest.raises(ConfigError, match="holds files but no earlier sweep"):
+    with pytest.raises(ConfigError, match="is a non-empty folder that is not a smar-ltr artifact"):
         sweep(_spec("synthetic", None, {"size": "small"}), never_load, tmp_path / "mine")
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from smar_ltr.artifact_kinds import CAMPAIGN, artifact_at, check_output
 from smar_ltr.budget import global_allowance
 from smar_ltr.campaign import store
 from smar_ltr.campaign.agreement import AGGREGATES, aggregate_grades, ordinal_alpha
@@ -140,13 +141,14 @@ def load_settings(directory: str | Path) -> dict[str, Any]:
 
 
 def _check_new_dir(out: Path) -> None:
-    if (out / store.SETTINGS).is_file():
+    """A campaign is planned into a new or empty folder outside any other artifact (never over a campaign)."""
+    found = artifact_at(out)
+    if found is not None and found.kind == CAMPAIGN:
         raise CampaignError(
             f"{str(out)!r} already holds an annotation campaign; continue it with `smar-ltr annotate import`, "
             "or plan into a new directory"
         )
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise CampaignError(f"{str(out)!r} exists and is not an empty directory; plan the campaign into a new one")
+    check_output(out, CAMPAIGN, "campaign folder", replace=False, error=CampaignError)
 
 
 def plan_campaign(
