@@ -20,7 +20,7 @@ from smar_ltr.pipeline import SmarModel
 from smar_ltr.pipeline import fit as fit_pipeline
 from smar_ltr.pipeline import rerank as rerank_pipeline
 from smar_ltr.progress import Progress
-from smar_ltr.schema import feature_columns
+from smar_ltr.schema import RESERVED_COLUMNS, check_not_datetime, feature_columns
 from smar_ltr.settings_io import merge_settings
 from smar_ltr.splits import PageSplits
 
@@ -54,6 +54,9 @@ def _splits(
         return pages
     if not isinstance(pages, pd.DataFrame):
         raise ConfigError(f"pages must be a page table (DataFrame) or a PageSplits, got {type(pages).__name__}")
+    # the columns that become features, refused by name when they hold dates (as SMARRanker refuses them)
+    candidates = page_features if page_features is not None else [c for c in pages.columns if c not in RESERVED_COLUMNS]
+    check_not_datetime(pages, [c for c in candidates if c in pages.columns], "pages")
     return PageSplits(
         name=IN_MEMORY,
         single_modal=single_modal_pool if single_modal_pool is not None else pages.iloc[:0],
