@@ -48,3 +48,27 @@ def test_rerank_on_dask_refuses_a_pages_folder(tmp_path: Path, census_run) -> No
     result = invoke(["rerank", "-m", str(census_run["run"]), "-i", str(data), "-o", str(tmp_path / "scored"), *dask])
     assert_one_line_error(result, "is a pages folder")
     assert tree(tmp_path) == before
+
+
+def test_a_built_in_dataset_is_spread_over_every_worker() -> None:
+    from distributed import Client, LocalCluster, wait
+
+    from smar_ltr.datasets import load_dataset
+    from smar_ltr.distributed import pages_from_splits
+    from smar_ltr.distributed.cluster_futures import ClusterFutures
+
+    splits = load_dataset("synthetic", seed=0, size="small")
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        pages = pages_from_splits(splits, client)
+        for table in (pages.train, pages.valid, pages.single_modal):
+            assert table.npartitions >= 2  # one partition per worker at least (was 1: one worker trained alone)
+        futures = ClusterFutures(client)
+        pinned = futures.pin(futures.parts(pages.train))
+        wait(pinned)
+        who = client.who_has(pinned)
+        assert {w for f in pinned for w in who[f.key]} == set(client.ncores())  # every worker holds rows
+        rows = sum(client.gather(client.map(len, pinned)))
+        assert rows == len(splits.train)
