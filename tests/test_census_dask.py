@@ -72,3 +72,29 @@ def test_a_built_in_dataset_is_spread_over_every_worker() -> None:
         assert {w for f in pinned for w in who[f.key]} == set(client.ncores())  # every worker holds rows
         rows = sum(client.gather(client.map(len, pinned)))
         assert rows == len(splits.train)
+
+
+def test_eval_at_an_address_that_is_not_a_dask_scheduler_is_one_line(census_run) -> None:
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        address = f"tcp://127.0.0.1:{server.server_address[1]}"
+        result = invoke(["eval", "-m", str(census_run["run"]), "--engine", "dask", "--scheduler", address])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert_one_line_error(result, "it is not a Dask scheduler")
+
+
+def test_a_real_scheduler_passes_the_probe() -> None:
+    from distributed import LocalCluster
+
+    from smar_ltr.distributed.cluster import check_scheduler_answers, dask_client
+
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        check_scheduler_answers(cluster.scheduler_address)
+        with dask_client(cluster.scheduler_address) as client:
+            assert client.submit(sum, [1, 2]).result() == 3
