@@ -101,6 +101,22 @@ def build_config(
     return cfg
 
 
+def note_budget_not_simulated(budget: float | None, summary: dict[str, Any]) -> None:
+    """A note when an explicit ``--budget`` was not simulated because strategy ``auto`` found annotated rows
+    missing and trained on the annotated rows (``given``): the labels read are then the table's, not the budget's."""
+    choice = summary.get("strategy_choice") or {}
+    if budget is None or choice.get("requested") != "auto" or choice.get("used") != "given":
+        return
+    cost = summary.get("labels", {})
+    warnings.warn(
+        f"--budget {budget:g} is not used: {choice.get('reason', 'some training rows are not annotated')} "
+        f"(strategy auto -> given, {cost.get('label_fraction', 0.0):.1%} of the candidates' labels read); pass "
+        "--strategy top (or another) to simulate the budget on the annotated rows",
+        SettingNote,
+        stacklevel=2,
+    )
+
+
 def checked_data_dir(data_dir: Path | None) -> str | None:
     """``--data-dir`` as an absolute path (a run stays usable from any folder), refused when it is a file."""
     if data_dir is None:
@@ -147,6 +163,7 @@ def fit_command(
         else:
             outcome = fit_and_save(cfg, run_dir, progress=say, announce_loading=say.live)
             model, run_dir, valid_metrics = outcome.model, outcome.run_dir, outcome.valid_metrics
+    note_budget_not_simulated(budget, model.summary)
     a, cost = model.summary["annotation"], model.summary["labels"]
     typer.echo(f"run written to {run_dir}")
     line = (

@@ -57,6 +57,25 @@ def data_fingerprint(frame: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.tobytes()).hexdigest()
 
 
+def note_features_without_inputs(config: RunConfig, features: FeatureSet, train: pd.DataFrame) -> None:
+    """A :class:`SettingNote` naming the explicitly selected features (``features=[...]``, globs included) whose
+    input columns the training pages lack: they output NaN on every row, so the selection does less than it says.
+    The default selection (every built-in, for whatever columns a dataset has) is not noted."""
+    if config.features is None:
+        return
+    idle = [(f.name, f.missing_inputs(train)) for f in features if f.missing_inputs(train)]
+    if not idle:
+        return
+    name, missing = idle[0]
+    more = f" and {len(idle) - 1} more" if len(idle) > 1 else ""
+    warnings.warn(
+        f"{len(idle)} selected feature(s) read columns the training pages lack and give NaN on every row: "
+        f"{name!r} (needs {', '.join(map(repr, missing))}){more}; add the columns or leave the features out",
+        SettingNote,
+        stacklevel=2,
+    )
+
+
 def validation_set(valid: pd.DataFrame | None, X_valid: pd.DataFrame | None, rows: np.ndarray | None) -> tuple | None:
     """``(X, y, qid)`` of the validation rows whose label is read (features computed on whole pages), or None.
 
@@ -212,6 +231,7 @@ def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = N
         valid = with_upstream_scores(valid, models, splits.modal_features) if valid is not None else None
     say("stage 2/4: features")
     features = select_features(config)
+    note_features_without_inputs(config, features, train)
     extracted = features.fit_transform(train)  # shares the text work of fitting and transforming
     raw = [c for c in splits.page_features if c in train.columns]
     X_train = design_matrix(train, features, raw, config.upstream_as_feature, extracted)
