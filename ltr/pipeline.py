@@ -218,6 +218,26 @@ def fit_upstream_models(
     return fit_single_modal(splits.single_modal, splits.modal_features, config.single_modal, config.seed, progress=say)
 
 
+def check_scorable_modalities(splits: PageSplits, train: pd.DataFrame, valid: pd.DataFrame | None) -> None:
+    """Refuse, before anything is fitted, validation or test pages with a modality that neither the training
+    pages nor the single-modal pool have: the run could never score them (``eval`` would refuse it later)."""
+    known = set(train[MODALITY].astype(str))
+    if splits.single_modal is not None and len(splits.single_modal) and MODALITY in splits.single_modal.columns:
+        known |= set(splits.single_modal[MODALITY].dropna().astype(str))
+    for role, frame in (("validation", valid), ("test", splits.test)):
+        if frame is None or not len(frame) or MODALITY not in frame.columns:
+            continue
+        modality = frame[MODALITY].astype(str)
+        unseen = ~modality.isin(known) & frame[MODALITY].notna()
+        if unseen.any():
+            first = modality[unseen].iloc[0]
+            raise DatasetError(
+                f"{role} pages: {int(unseen.sum())} page rows have modality {first!r}, which neither the training "
+                f"pages nor the single-modal pool have ({', '.join(sorted(known))}), so no run of these pages can "
+                "score them; drop those rows or add that modality to the training pages"
+            )
+
+
 def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = None) -> Prepared:
     """Validate the pages, fit the single-modal rankers, fill ``upstream_score`` and fit the features."""
     say = progress or quiet
@@ -225,6 +245,7 @@ def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = N
     valid = None
     if splits.valid is not None and len(splits.valid):
         valid = validate_page_table(splits.valid, what="validation pages")
+    check_scorable_modalities(splits, train, valid)
     models = fit_upstream_models(config, splits, say)
     if models:
         train = with_upstream_scores(train, models, splits.modal_features)

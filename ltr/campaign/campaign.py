@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from smar_ltr.artifact_kinds import CAMPAIGN, artifact_at, check_output
+from smar_ltr.atomic import make_temporary_dir
 from smar_ltr.budget import global_allowance
 from smar_ltr.campaign import store
 from smar_ltr.campaign.agreement import AGGREGATES, aggregate_grades, ordinal_alpha
@@ -243,7 +243,9 @@ def plan_campaign(
             "choose a smaller band or another strategy"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.plan-", dir=out.parent))
+    # named like every atomic writer's temporary (``.<name>.tmp-<pid>-``): a plan that was killed leaves one that
+    # the next write next to ``out`` removes, and an interrupted command removes its own
+    tmp = make_temporary_dir(out)
     try:
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a campaign directory is shared with annotators
         store.write_json(tmp / store.SETTINGS, settings)
