@@ -51,15 +51,16 @@ def test_rerank_on_dask_refuses_a_pages_folder(tmp_path: Path, census_run) -> No
 
 
 def test_a_built_in_dataset_is_spread_over_every_worker() -> None:
-    from distributed import Client, LocalCluster, wait
+    from distributed import Client, wait
 
     from smar_ltr.datasets import load_dataset
     from smar_ltr.distributed import pages_from_splits
+    from smar_ltr.distributed.cluster import local_cluster
     from smar_ltr.distributed.cluster_futures import ClusterFutures
 
     splits = load_dataset("synthetic", seed=0, size="small")
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        local_cluster(2) as cluster,
         Client(cluster) as client,
     ):
         pages = pages_from_splits(splits, client)

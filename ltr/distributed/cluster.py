@@ -4,13 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from smar_ltr.distributed.partitions import require_dask
 from smar_ltr.errors import ClusterError, ConfigError
 
 if TYPE_CHECKING:
-    from distributed import Client
+    from distributed import Client, LocalCluster
+
+
+#: Scheduler settings of the clusters smar-ltr starts: no work stealing. A partition pinned to worker ``i mod n``
+#: (:meth:`~smar_ltr.distributed.cluster_futures.ClusterFutures.pin`) is then read by the training library's own
+#: tasks on that worker (a task goes where its one input is held); a scheduler that steals may move such a task
+#: to an idle worker under load, and one worker then trains on every row (issue 27).
+PLACEMENT = {"distributed.scheduler.work-stealing": False}
+
+
+def local_cluster(n_workers: int, threads_per_worker: int = 1, **kwargs: Any) -> LocalCluster:
+    """A ``LocalCluster`` of ``n_workers`` processes whose scheduler keeps tasks where their inputs are
+    (:data:`PLACEMENT`); ``kwargs`` go to ``LocalCluster``."""
+    import dask
+    from distributed import LocalCluster
+
+    options = {"processes": True, "dashboard_address": None, **kwargs}
+    with dask.config.set(PLACEMENT):  # read when the scheduler starts
+        return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, **options)
 
 
 #: Seconds a scheduler has to send its handshake when probed (a Dask scheduler sends it on accepting).
@@ -71,7 +89,7 @@ def dask_client(
         The scheduler cannot be reached.
     """
     require_dask()
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if (scheduler is None) == (workers is None):
         raise ConfigError("the Dask engine needs exactly one of --scheduler ADDRESS or --workers N")
@@ -90,13 +108,7 @@ def dask_client(
     assert workers is not None
     if isinstance(workers, bool) or workers < 1:
         raise ConfigError(f"--workers must be a positive integer, got {workers!r}")
-    cluster = LocalCluster(
-        n_workers=int(workers),
-        threads_per_worker=threads_per_worker,
-        processes=True,
-        memory_limit=memory_limit,
-        dashboard_address=None,
-    )
+    cluster = local_cluster(int(workers), threads_per_worker=threads_per_worker, memory_limit=memory_limit)
     client = Client(cluster)
     try:
         with client.as_current():  # a default client of the caller's does not receive this cluster's work
