@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -32,7 +33,7 @@ from smar_ltr.cli.run_settings import build_config, checked_data_dir, load_plugi
 from smar_ltr.config import RunConfig
 from smar_ltr.core.atomic import check_output_location, write_table
 from smar_ltr.datasets.io import read_frame
-from smar_ltr.errors import ConfigError, DatasetError
+from smar_ltr.errors import ConfigError, DatasetError, SettingNote
 
 
 def _check_engine(engine: str, scheduler: str | None, workers: int | None) -> bool:
@@ -42,6 +43,22 @@ def _check_engine(engine: str, scheduler: str | None, workers: int | None) -> bo
     if engine == "local" and (scheduler is not None or workers is not None):
         raise ConfigError("--scheduler/--workers need --engine dask")
     return engine == "dask"
+
+
+def note_budget_not_simulated(budget: float | None, summary: dict[str, Any]) -> None:
+    """A note when an explicit ``--budget`` was not simulated because strategy ``auto`` found annotated rows
+    missing and trained on the annotated rows (``given``): the labels read are then the table's, not the budget's."""
+    choice = summary.get("strategy_choice") or {}
+    if budget is None or choice.get("requested") != "auto" or choice.get("used") != "given":
+        return
+    cost = summary.get("labels", {})
+    warnings.warn(
+        f"--budget {budget:g} is not used: {choice.get('reason', 'some training rows are not annotated')} "
+        f"(strategy auto -> given, {cost.get('label_fraction', 0.0):.1%} of the candidates' labels read); pass "
+        "--strategy top (or another) to simulate the budget on the annotated rows",
+        SettingNote,
+        stacklevel=2,
+    )
 
 
 @app.command("fit")
@@ -81,6 +98,7 @@ def fit_command(
         else:
             outcome = fit_and_save(cfg, run_dir, progress=say, announce_loading=say.live)
             model, run_dir, valid_metrics = outcome.model, outcome.run_dir, outcome.valid_metrics
+    note_budget_not_simulated(budget, model.summary)
     a, cost = model.summary["annotation"], model.summary["labels"]
     typer.echo(f"run written to {run_dir}")
     line = (

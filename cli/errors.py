@@ -37,6 +37,8 @@ def one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
                 return fn(*args, **kwargs)
         except SmarError as exc:
             raise fail(str(exc)) from None
+        except BrokenPipeError:  # the reader went away (``| head``): not an error of the command's files
+            raise
         except FileNotFoundError as exc:
             raise fail(f"file not found: {exc.filename or exc}") from None
         except OSError as exc:  # permission, read-only or full disk, a folder where a file was expected, ...

@@ -88,30 +88,32 @@ def evaluate(
     With ``run_dir`` (the folder ``model`` was loaded from) the native baselines stored there are reused, and
     the ones fitted here are stored with the run for the next evaluation (see :func:`store_baselines`).
     """
-    from smar_ltr.serving.run_dir import load_baselines
+    from smar_ltr.serving.run_dir import baselines_fingerprint, load_baselines
 
-    stored = load_baselines(run_dir) if run_dir is not None else None
+    splits = load_splits(config)
+    data = baselines_fingerprint(splits) if run_dir is not None else None
+    stored = load_baselines(run_dir, data) if run_dir is not None else None
     report = evaluate_run(
         config,
         model=model,
-        splits=load_splits(config),
+        splits=splits,
         split=split,
         progress=progress,
         exclude_constant_queries=exclude_constant_queries,
         baselines=stored,
     )
     if run_dir is not None and stored:
-        store_baselines(run_dir, stored)
+        store_baselines(run_dir, stored, data)
     return report
 
 
-def store_baselines(run_dir: Path, models: dict[str, Any]) -> None:
+def store_baselines(run_dir: Path, models: dict[str, Any], data: str | None = None) -> None:
     """Keep the baselines an evaluation fitted with the run; a run folder that cannot be written only warns
     (:class:`~smar_ltr.errors.SmarWarning`)."""
     from smar_ltr.serving.run_dir import save_baselines
 
     try:
-        save_baselines(run_dir, models)
+        save_baselines(run_dir, models, data)
     except (OSError, SmarError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         warnings.warn(

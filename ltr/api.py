@@ -17,7 +17,7 @@ from smar_ltr.config import RunConfig, from_dict, load_config
 from smar_ltr.core.progress import Progress
 from smar_ltr.core.settings_io import merge_settings
 from smar_ltr.errors import ConfigError
-from smar_ltr.page_table.schema import feature_columns
+from smar_ltr.page_table.schema import RESERVED_COLUMNS, check_not_datetime, feature_columns
 from smar_ltr.page_table.splits import PageSplits
 from smar_ltr.serving.model import SmarModel
 from smar_ltr.serving.ranking import rerank as rerank_pipeline
@@ -53,6 +53,9 @@ def _splits(
         return pages
     if not isinstance(pages, pd.DataFrame):
         raise ConfigError(f"pages must be a page table (DataFrame) or a PageSplits, got {type(pages).__name__}")
+    # the columns that become features, refused by name when they hold dates (as SMARRanker refuses them)
+    candidates = page_features if page_features is not None else [c for c in pages.columns if c not in RESERVED_COLUMNS]
+    check_not_datetime(pages, [c for c in candidates if c in pages.columns], "pages")
     return PageSplits(
         name=IN_MEMORY,
         single_modal=single_modal_pool if single_modal_pool is not None else pages.iloc[:0],

@@ -8,6 +8,7 @@ of its own module; this module wires them and returns plain data. The CLI only f
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -26,7 +27,7 @@ from smar_ltr.annotation.label_cost import (
 )
 from smar_ltr.config import ConsistencyConfig, RunConfig
 from smar_ltr.core.progress import Progress, quiet
-from smar_ltr.errors import ConfigError, DatasetError
+from smar_ltr.errors import ConfigError, DatasetError, SettingNote
 from smar_ltr.features import FeatureSet
 from smar_ltr.page_table.schema import (
     ITEM_ID,
@@ -52,6 +53,25 @@ def data_fingerprint(frame: pd.DataFrame) -> str:
     cols = [c for c in (QID, ITEM_ID, MODALITY, PAGE_LABEL) if c in frame.columns]
     hashed = pd.util.hash_pandas_object(frame[cols].astype(str), index=False).to_numpy()
     return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def note_features_without_inputs(config: RunConfig, features: FeatureSet, train: pd.DataFrame) -> None:
+    """A :class:`SettingNote` naming the explicitly selected features (``features=[...]``, globs included) whose
+    input columns the training pages lack: they output NaN on every row, so the selection does less than it says.
+    The default selection (every built-in, for whatever columns a dataset has) is not noted."""
+    if config.features is None:
+        return
+    idle = [(f.name, f.missing_inputs(train)) for f in features if f.missing_inputs(train)]
+    if not idle:
+        return
+    name, missing = idle[0]
+    more = f" and {len(idle) - 1} more" if len(idle) > 1 else ""
+    warnings.warn(
+        f"{len(idle)} selected feature(s) read columns the training pages lack and give NaN on every row: "
+        f"{name!r} (needs {', '.join(map(repr, missing))}){more}; add the columns or leave the features out",
+        SettingNote,
+        stacklevel=2,
+    )
 
 
 def validation_set(valid: pd.DataFrame | None, X_valid: pd.DataFrame | None, rows: np.ndarray | None) -> tuple | None:
@@ -190,6 +210,26 @@ def fit_upstream_models(
     return fit_single_modal(splits.single_modal, splits.modal_features, config.single_modal, config.seed, progress=say)
 
 
+def check_scorable_modalities(splits: PageSplits, train: pd.DataFrame, valid: pd.DataFrame | None) -> None:
+    """Refuse, before anything is fitted, validation or test pages with a modality that neither the training
+    pages nor the single-modal pool have: the run could never score them (``eval`` would refuse it later)."""
+    known = set(train[MODALITY].astype(str))
+    if splits.single_modal is not None and len(splits.single_modal) and MODALITY in splits.single_modal.columns:
+        known |= set(splits.single_modal[MODALITY].dropna().astype(str))
+    for role, frame in (("validation", valid), ("test", splits.test)):
+        if frame is None or not len(frame) or MODALITY not in frame.columns:
+            continue
+        modality = frame[MODALITY].astype(str)
+        unseen = ~modality.isin(known) & frame[MODALITY].notna()
+        if unseen.any():
+            first = modality[unseen].iloc[0]
+            raise DatasetError(
+                f"{role} pages: {int(unseen.sum())} page rows have modality {first!r}, which neither the training "
+                f"pages nor the single-modal pool have ({', '.join(sorted(known))}), so no run of these pages can "
+                "score them; drop those rows or add that modality to the training pages"
+            )
+
+
 def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = None) -> Prepared:
     """Validate the pages, fit the single-modal rankers, fill ``upstream_score`` and fit the features."""
     say = progress or quiet
@@ -197,12 +237,14 @@ def prepare(config: RunConfig, splits: PageSplits, progress: Progress | None = N
     valid = None
     if splits.valid is not None and len(splits.valid):
         valid = validate_page_table(splits.valid, what="validation pages")
+    check_scorable_modalities(splits, train, valid)
     models = fit_upstream_models(config, splits, say)
     if models:
         train = with_upstream_scores(train, models, splits.modal_features)
         valid = with_upstream_scores(valid, models, splits.modal_features) if valid is not None else None
     say("stage 2/4: features")
     features = select_features(config)
+    note_features_without_inputs(config, features, train)
     extracted = features.fit_transform(train)  # shares the text work of fitting and transforming
     raw = [c for c in splits.page_features if c in train.columns]
     X_train = design_matrix(train, features, raw, config.upstream_as_feature, extracted)

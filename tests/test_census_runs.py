@@ -196,7 +196,7 @@ def _user_files(tmp: Path) -> Path:
 PATH_CASES = [
     Case("--out below a file", lambda t: _below_file(t), "is a file, not a folder"),
     Case("--out is a file", lambda t: (_below_file(t), fit("-o", "TMP/f.txt")(t))[1], "is a file"),
-    Case("--out holds other files", lambda t: (_user_files(t), fit("-o", "TMP/mine")(t))[1], "not a smar-ltr run"),
+    Case("--out holds other files", lambda t: (_user_files(t), fit("-o", "TMP/mine")(t))[1], "not a smar-ltr artifact"),
     Case("--out under /proc", fit("-o", "/proc/smar-ltr-census/run"), "not writable"),
     Case("tune --out is a file", lambda t: (_below_file(t), ["tune", "-o", str(t / "f.txt")])[1], "is a file"),
     Case(

@@ -147,7 +147,7 @@ def test_tune_cli_json(tmp_path, fast_cfg) -> None:
             "--trials",
             "2",
             "--out",
-            str(tmp_path),
+            str(tmp_path / "tune"),  # the run below is fitted beside the study, never inside it
             "--format",
             "json",
             "--set",

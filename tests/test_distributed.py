@@ -15,11 +15,12 @@ pytest.importorskip("distributed")
 from discrete_pages import FEATURES
 from discrete_pages import pages as _pages
 from discrete_pages import pool as _pool
-from distributed import Client, LocalCluster, wait
+from distributed import Client, wait
 
 from smar_ltr.annotation.budget import annotate
 from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig
 from smar_ltr.distributed.annotation import REVEALED, annotate_parts
+from smar_ltr.distributed.cluster import local_cluster
 from smar_ltr.distributed.objective import (
     LightGBMPartitionObjective,
     PartitionObjective,
@@ -42,7 +43,7 @@ GBDT = GBDTConfig(backend="xgboost", n_estimators=15, learning_rate=0.3, num_lea
 @pytest.fixture(scope="session")
 def client():
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        local_cluster(2) as cluster,
         Client(cluster) as c,
     ):
         yield c

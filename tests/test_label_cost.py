@@ -122,7 +122,7 @@ def test_tuning_counts_what_trials_read_and_what_the_study_reads(tmp_path, small
     from smar_ltr.experiments.tuning import SearchSpace, tune
 
     space = SearchSpace(n_estimators=(10, 15), num_leaves=(7, 9), strategies=("top",), budget=(0.1, 0.2))
-    result = tune(fast_config(), tmp_path, n_trials=2, space=space, splits=small_splits, study_name="cost")
+    result = tune(fast_config(), tmp_path / "study", n_trials=2, space=space, splits=small_splits, study_name="cost")
     pool = len(small_splits.train) + len(small_splits.valid)
     study = optuna.load_study(study_name="cost", storage=result.storage)
     for trial in study.trials:  # a trial stops on its consistency loss: it reads its training labels only

@@ -167,10 +167,12 @@ def test_catboost_refuses_the_routes_it_cannot_run_in_one_line(route, small_spli
 
 @pytest.fixture(scope="module")
 def client():
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from smar_ltr.distributed.cluster import local_cluster
 
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        local_cluster(2) as cluster,
         Client(cluster) as c,
     ):
         yield c

@@ -36,7 +36,7 @@ def test_normal_install_has_only_smar_ltr_at_top_level(tmp_path) -> None:
         assert (target / "smar_ltr" / sub / "__init__.py").exists()
     entry_points = next(target.glob("smar_ltr-*.dist-info")) / "entry_points.txt"
     text = entry_points.read_text()
-    assert "smar-ltr = smar_ltr.cli.app:main" in text and "[smar_ltr.features]" in text
+    assert "smar-ltr = smar_ltr.cli.entry:main" in text and "[smar_ltr.features]" in text
     env_path = f"{target}"
     out = subprocess.run(
         [

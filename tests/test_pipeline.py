@@ -219,7 +219,7 @@ def test_save_run_refuses_to_replace_a_folder_that_is_not_a_run(tmp_path, fitted
     precious = tmp_path / "mine"
     precious.mkdir()
     (precious / "precious.txt").write_text("keep me")
-    with pytest.raises(ArtifactError, match="not a smar-ltr run"):
+    with pytest.raises(ArtifactError, match="not a smar-ltr artifact"):
         save_run(model, precious)
     assert (precious / "precious.txt").read_text() == "keep me"
     afile = tmp_path / "afile"

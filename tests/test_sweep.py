@@ -215,6 +215,9 @@ def test_summary_averages_over_seeds_in_seed_order() -> None:
         ({"strategies": ("nope",)}, "strategy 'nope' is not one"),
         ({"strategies": ("given",)}, "a sweep simulates budgets"),
         ({"seeds": (1, 1)}, "distinct"),
+        ({"budgets": (0.3, 0.3)}, "lists budget 0.3 twice"),
+        ({"budgets": (0.3, 0.3000001)}, "as 0.3 and 0.3000001, the same cell (0.3)"),
+        ({"strategies": ("top", "top")}, "lists strategy 'top' twice"),
     ],
 )
 def test_bad_grids_are_one_clear_error(grid, message) -> None:
@@ -243,6 +246,28 @@ def test_a_folder_of_other_files_is_not_a_sweep_output(tmp_path) -> None:
     def never_load(_config):
         raise AssertionError("nothing may be computed before the folder is checked")
 
-    with pytest.raises(ConfigError, match="holds files but no earlier sweep"):
+    with pytest.raises(ConfigError, match="is a non-empty folder that is not a smar-ltr artifact"):
         sweep(_spec("synthetic", None, {"size": "small"}), never_load, tmp_path / "mine")
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]
+
+
+def test_repeated_grid_values_are_one_line_and_never_count_a_seed_twice(tmp_path) -> None:
+    for flag, value in (("--budgets", "0.3,0.3000001"), ("--strategies", "top,top")):
+        bad = runner.invoke(app, ["sweep", flag, value, "--seeds", "2", "--out", str(tmp_path / "s")])
+        assert bad.exit_code == 1, bad.output
+        assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: the sweep grid lists"), bad.stderr
+        assert not (tmp_path / "s").exists()
+
+
+def test_a_cell_file_holding_another_cell_is_recomputed(tmp_path, monkeypatch) -> None:
+    spec = _spec("synthetic", None, {"size": "small"}, budgets=(0.1, 0.3))
+    sweep(spec, load_splits, tmp_path / "out")
+    cells = tmp_path / "out" / "cells"
+    top_01, top_03 = (next(cells.glob(f"*__top__p{p}__seed0.json")) for p in ("0.1", "0.3"))
+    top_03.write_bytes(top_01.read_bytes())  # a copied or renamed cell file: another cell's result
+    counts = _counting(monkeypatch)
+    result = sweep(spec, load_splits, tmp_path / "out")
+    assert counts["fit"] == 1  # only the cell whose file held another cell
+    assert json.loads(top_03.read_text())["cell"]["budget"] == 0.3
+    smar = [r for r in result.rows if r["method"] == "smar[top]"]
+    assert [(r["budget"], r["seeds"]) for r in smar] == [(0.1, [0]), (0.3, [0])]

@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +41,8 @@ from smar_ltr.campaign.worklist import (
     worklist,
     write_round_files,
 )
+from smar_ltr.core.artifact_kinds import CAMPAIGN, artifact_at, check_output
+from smar_ltr.core.atomic import make_temporary_dir
 from smar_ltr.errors import CampaignError, ConfigError
 from smar_ltr.page_table.schema import MODALITY, QID
 from smar_ltr.page_table.splits import PageSplits
@@ -140,13 +141,14 @@ def load_settings(directory: str | Path) -> dict[str, Any]:
 
 
 def _check_new_dir(out: Path) -> None:
-    if (out / store.SETTINGS).is_file():
+    """A campaign is planned into a new or empty folder outside any other artifact (never over a campaign)."""
+    found = artifact_at(out)
+    if found is not None and found.kind == CAMPAIGN:
         raise CampaignError(
             f"{str(out)!r} already holds an annotation campaign; continue it with `smar-ltr annotate import`, "
             "or plan into a new directory"
         )
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise CampaignError(f"{str(out)!r} exists and is not an empty directory; plan the campaign into a new one")
+    check_output(out, CAMPAIGN, "campaign folder", replace=False, error=CampaignError)
 
 
 def plan_campaign(
@@ -241,7 +243,9 @@ def plan_campaign(
             "choose a smaller band or another strategy"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.plan-", dir=out.parent))
+    # named like every atomic writer's temporary (``.<name>.tmp-<pid>-``): a plan that was killed leaves one that
+    # the next write next to ``out`` removes, and an interrupted command removes its own
+    tmp = make_temporary_dir(out)
     try:
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a campaign directory is shared with annotators
         store.write_json(tmp / store.SETTINGS, settings)

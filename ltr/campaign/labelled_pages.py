@@ -20,6 +20,7 @@ from smar_ltr.campaign.campaign import open_campaign
 from smar_ltr.campaign.pool import split_part
 from smar_ltr.campaign.rounds import ISO, answered_labels, split_progress
 from smar_ltr.campaign.store import campaign_lock, check_campaign_dir
+from smar_ltr.core.artifact_kinds import CAMPAIGN_EXPORT, check_output
 from smar_ltr.core.atomic import replacing_dir, write_dir_atomic
 from smar_ltr.errors import CampaignError
 from smar_ltr.page_table.schema import INFERRED_LABEL, PAGE_LABEL
@@ -83,10 +84,10 @@ def export_campaign(directory: str | Path, splits: PageSplits, out: str | Path) 
         ``{"out", "files", "labels": {split: n}, "done", "strategy", "rounds"}``.
     """
     out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / EXPORT_NOTE).is_file())):
-        raise CampaignError(
-            f"{str(out)!r} exists and is not an empty directory or an earlier export; export into a new directory"
-        )
+    campaign = str(Path(directory).resolve())
+    # an earlier export of this campaign is replaced; another campaign's export, the campaign itself, a run or
+    # any other folder is refused, and so is a folder inside an artifact
+    check_output(out, CAMPAIGN_EXPORT, "export folder", id=campaign, error=CampaignError)
     tables, summary = campaign_tables(directory, splits)
     meta = {
         "modal_features": splits.modal_features,
@@ -100,9 +101,10 @@ def export_campaign(directory: str | Path, splits: PageSplits, out: str | Path) 
         for role, frame in tables.items():
             frame.to_parquet(tmp / f"{role}.parquet", index=False)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-        (tmp / EXPORT_NOTE).write_text(json.dumps({"campaign": str(Path(directory).resolve()), **summary}, indent=1))
+        note = {"kind": CAMPAIGN_EXPORT, "campaign": campaign, **summary}
+        (tmp / EXPORT_NOTE).write_text(json.dumps(note, indent=1))
 
-    if (out / EXPORT_NOTE).is_file():  # an earlier export: replaced whole, by one rename at the end
+    if (out / EXPORT_NOTE).is_file():  # an earlier export of it: replaced whole, by one rename at the end
         ours = {f"{role}.parquet" for role in ("train", "valid", "test", "single_modal")} | {"meta.json", EXPORT_NOTE}
         present = (p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
         foreign = sorted(rel for rel in present if rel not in ours)

@@ -64,11 +64,20 @@ class DaskPages:
 def pages_from_splits(
     splits: PageSplits, client: Client, rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION
 ) -> DaskPages:
-    """Scatter a dataset loaded on the client (e.g. a built-in one) to the workers in query-aligned partitions."""
+    """Scatter a dataset loaded on the client (e.g. a built-in one) to the workers in query-aligned partitions.
+
+    Each table is cut into at least one partition per worker (at most ``rows_per_partition`` rows each, whole
+    queries), so that partition ``i`` trains on worker ``i mod n`` and every worker holds a share: a small
+    built-in table is never one partition that one worker trains on alone.
+    """
     require_dask()
+    n_workers = max(1, len(client.ncores()))
 
     def scatter(frame: pd.DataFrame | None) -> dd.DataFrame | None:
-        return None if frame is None or len(frame) == 0 else scatter_pages(frame, client, rows_per_partition)
+        if frame is None or len(frame) == 0:
+            return None
+        rows = max(1, min(rows_per_partition, -(-len(frame) // n_workers)))
+        return scatter_pages(frame, client, rows)
 
     train = scatter(splits.train)
     if train is None:

@@ -95,6 +95,24 @@ def write_partitioned(frame: pd.DataFrame, out_dir: str | Path, rows_per_partiti
     return write_dir_atomic(out, write)
 
 
+#: Tables of a ``pages`` folder (``datasets.md``): never partitions of one table.
+PAGE_ROLES = ("single_modal", "train", "valid", "test")
+
+
+def refuse_pages_folder(folder: Path) -> None:
+    """Refuse a ``pages`` folder (its role tables as files, or as folders of partitions) where one table's
+    partitions are expected: its four tables are not one input."""
+    if not folder.is_dir():
+        return
+    roles = [r for r in PAGE_ROLES if (folder / f"{r}.parquet").is_file() or (folder / r).is_dir()]
+    if roles:
+        raise DatasetError(
+            f"{str(folder)!r} is a pages folder ({', '.join(roles)}), not the partitions of one table; pass one "
+            "table's partitions (`smar-ltr datasets partition TABLE.parquet OUT`, or a table folder of a "
+            "partitioned pages folder such as OUT/test)"
+        )
+
+
 def read_pages(path: str | Path, check: bool = True) -> dd.DataFrame:
     """A parquet dataset directory as a Dask DataFrame, one partition per file (files in name order).
 
@@ -110,6 +128,7 @@ def read_pages(path: str | Path, check: bool = True) -> dd.DataFrame:
 
     folder = Path(path)
     files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    refuse_pages_folder(folder)
     if not files:
         raise DatasetError(
             f"{str(folder)!r} is not a folder of parquet files; write one with `smar-ltr datasets partition`"

@@ -24,12 +24,19 @@ if TYPE_CHECKING:
     from distributed import Client
 
 
+def _rerank_part(part: pd.DataFrame, model: SmarModel) -> pd.DataFrame:
+    """One partition scored and ranked (``map_partitions`` passes the partition first, :func:`rerank` takes the
+    model first)."""
+    return rerank(model, part)
+
+
 def rerank_dask(model: SmarModel, frame: dd.DataFrame, client: Client) -> dd.DataFrame:
-    """``frame`` with ``score`` and ``rank`` per partition (queries must not straddle partitions)."""
+    """``frame`` with ``score`` and ``rank`` per partition (queries must not straddle partitions); the scores
+    are those of :func:`smar_ltr.pipeline.rerank` on the whole table."""
     check_query_aligned(frame, what="the input pages")
     shared = client.scatter(model, broadcast=True)
     meta = frame._meta.reset_index(drop=True).assign(score=np.float64(0.0), rank=np.int64(0)).iloc[:0]
-    return frame.map_partitions(rerank, shared, meta=meta)
+    return frame.map_partitions(_rerank_part, shared, meta=meta)
 
 
 def _metric_sums(part: pd.DataFrame, model: SmarModel, metrics: list[str]) -> pd.DataFrame:

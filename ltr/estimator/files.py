@@ -47,10 +47,11 @@ _Model = TypeVar("_Model", bound=SavedRanker)
 def save_estimator(model: SavedRanker, path: str | Path) -> Path:
     """Write the fitted ``model`` as a run directory: native model files, ``estimator.json``, ``manifest.json``.
 
-    ``path`` must be new, empty, or an earlier saved model (replaced only once the new one is complete).
+    ``path`` must be new, empty, or an earlier saved model (replaced only once the new one is complete); a run
+    folder or any other artifact is refused.
     Returns the resolved path.
     """
-    with staged_dir(path) as tmp:
+    with staged_dir(path, ESTIMATOR_KIND) as tmp:
         write_json(
             tmp / "estimator.json",
             {

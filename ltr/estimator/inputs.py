@@ -14,7 +14,16 @@ import pandas as pd
 
 from smar_ltr.errors import ConfigError, PageTableError
 from smar_ltr.page_table.query_groups import QueryGroups
-from smar_ltr.page_table.schema import ITEM_ID, MAX_LABEL, MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
+from smar_ltr.page_table.schema import (
+    ITEM_ID,
+    MAX_LABEL,
+    MODALITY,
+    PAGE_LABEL,
+    QID,
+    UPSTREAM_SCORE,
+    check_id_types,
+    check_not_datetime,
+)
 from smar_ltr.rankers import GBDTRanker
 from smar_ltr.rankers.single_modal import upstream_scores
 
@@ -61,6 +70,9 @@ def feature_frame(
         raise PageTableError(
             f"X has column {frame.columns[frame.columns.duplicated()][0]!r} twice; names must be unique"
         )
+    check_not_datetime(frame, frame.columns, "X")  # as smar_ltr.fit: never integer nanoseconds
+    if qid is not None:
+        check_id_types(per_row(qid, len(frame), "qid"), "qid", "argument")
     for col in frame.columns:
         s = frame[col]
         if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):

@@ -10,7 +10,9 @@ single-modal score, the calibrated single-modal merge). Every cell is evaluated 
 Each finished cell is written as its own JSON file (atomically) into the cache directory; a re-run reads the
 finished cells back instead of fitting them again, so an interrupted sweep continues where it stopped. A cell is
 reused only when it was computed under the same settings (a hash of the run config without seed, strategy and
-budget). The single-modal rankers and the features do not depend on the budget: they are fitted once per seed
+budget), on the same data (:func:`smar_ltr.page_table.identity.splits_fingerprint` of the seed's pages: every column of
+every table it read) and is the cell it should be; a cell whose data changed is recomputed, with a note saying
+so. The single-modal rankers and the features do not depend on the budget: they are fitted once per seed
 (:func:`smar_ltr.pipeline.prepare`) and shared by that seed's cells.
 """
 
@@ -22,6 +24,7 @@ import json
 import math
 import re
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +34,13 @@ import numpy as np
 
 from smar_ltr.annotation.budget import STRATEGIES
 from smar_ltr.config import RunConfig
+from smar_ltr.core.artifact_kinds import SWEEP, check_output
 from smar_ltr.core.atomic import write_atomic
-from smar_ltr.errors import ConfigError
+from smar_ltr.errors import ConfigError, SettingNote
 from smar_ltr.evaluation.paper_protocol import evaluate_run
 from smar_ltr.experiments.significance import compare_rows
 from smar_ltr.metrics.ranking import parse_metric
+from smar_ltr.page_table.identity import splits_fingerprint
 from smar_ltr.page_table.splits import PageSplits
 from smar_ltr.pipeline import Prepared, fit_prepared, prepare
 
@@ -107,6 +112,8 @@ class SweepSpec:
         for p in self.budgets:
             if not (isinstance(p, int | float) and math.isfinite(p) and 0 < p <= 1):
                 raise ConfigError(f"sweep budgets must be in (0, 1], got {p!r}")
+        _refuse_repeats(self.budgets, "budget", lambda p: f"{float(p):g}")
+        _refuse_repeats(self.strategies, "strategy", str)
         budgeted = [x for x in STRATEGIES if x not in (REFERENCE, "given")]
         for s in self.strategies:
             if s == REFERENCE:
@@ -134,6 +141,19 @@ class SweepSpec:
         return hashlib.sha256(json.dumps(_grid_free(self.base), sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _refuse_repeats(values: Sequence[Any], what: str, name: Callable[[Any], str]) -> None:
+    """Refuse a grid axis that names one cell twice: the same value, or values whose cell is the same (budgets
+    equal to 6 significant digits, ``0.3`` and ``0.3000001``, share one cell file); a repeat would count each
+    seed twice in the means and the paired tests."""
+    seen: dict[str, Any] = {}
+    for value in values:
+        key = name(value)
+        if key in seen:
+            same = "twice" if seen[key] == value else f"as {seen[key]!r} and {value!r}, the same cell ({key})"
+            raise ConfigError(f"the sweep grid lists {what} {seen[key]!r} {same}; list each {what} once")
+        seen[key] = value
+
+
 def _grid_free(config: RunConfig) -> dict[str, Any]:
     """The config as a dict without the fields a sweep sets per cell (seed, strategy, budget)."""
     data = config.to_dict()
@@ -148,15 +168,36 @@ def cell_config(base: RunConfig, cell: Cell) -> RunConfig:
     return dataclasses.replace(base, seed=cell.seed, budget=budget).validate()
 
 
-def read_cell(path: Path, settings_hash: str) -> dict[str, Any] | None:
-    """A finished cell's record, or None when absent, unreadable or computed under other settings."""
+def read_cell(
+    path: Path, settings_hash: str, data: str | None = None, cell: Cell | None = None
+) -> dict[str, Any] | None:
+    """A finished cell's record, or None when absent, unreadable, computed under other settings, on other data
+    (``data``: :func:`~smar_ltr.page_table.identity.splits_fingerprint` of the cell's pages), or not the record of
+    ``cell``.
+    """
+    return cell_status(path, settings_hash, data, cell)[0]
+
+
+def cell_status(
+    path: Path, settings_hash: str, data: str | None = None, cell: Cell | None = None
+) -> tuple[dict[str, Any] | None, str]:
+    """``(record, why)``: the reusable record of a finished cell and ``"reused"``, or None and why not
+    (``"absent"``, ``"unreadable"``, ``"settings"``, ``"data"`` or ``"other-cell"``)."""
+    if not path.exists():
+        return None, "absent"
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("settings_hash") != settings_hash or "report" not in record:
-        return None
-    return record
+        return None, "unreadable"
+    if not isinstance(record, dict) or "report" not in record:
+        return None, "unreadable"
+    if record.get("settings_hash") != settings_hash:
+        return None, "settings"
+    if cell is not None and record.get("cell") != dataclasses.asdict(cell):
+        return None, "other-cell"
+    if data is not None and record.get("data") != data:
+        return None, "data"
+    return record, "reused"
 
 
 def run_cell(cfg: RunConfig, prepared: Prepared, methods: Sequence[str]) -> dict[str, Any]:
@@ -176,11 +217,9 @@ def _write_json(path: Path, record: dict[str, Any]) -> None:
 
 
 def _check_sweep_folder(out: Path) -> None:
-    """Refuse a folder that holds files but no earlier sweep: the sweep's own files would land among the user's."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"sweep output {str(out)!r} is a file; pass a folder")
-    if out.is_dir() and any(out.iterdir()) and not ((out / "cells").is_dir() or (out / "results.json").is_file()):
-        raise ConfigError(f"{str(out)!r} holds files but no earlier sweep; write the sweep into a new or empty folder")
+    """Refuse a folder that holds anything but an earlier sweep (the user's files, another artifact), or that lies
+    inside another artifact (:func:`smar_ltr.core.artifact_kinds.check_output`)."""
+    check_output(out, SWEEP, "sweep output", error=ConfigError)
 
 
 def run_sweep(
@@ -193,7 +232,7 @@ def run_sweep(
     spec : SweepSpec
         The grid and the settings.
     load : callable
-        ``load(config) -> PageSplits``: the data of a seed's config (called once per seed with unfinished cells).
+        ``load(config) -> PageSplits``: a seed's data (called once per seed; its fingerprint keys the seed's cells).
     cache_dir : path
         Directory of the per-cell JSON files (created); finished cells found there are reused.
     on_cell : callable, optional
@@ -211,21 +250,37 @@ def run_sweep(
     cells = spec.cells()
     records: list[dict[str, Any]] = []
     prepared: Prepared | None = None
-    prepared_seed: int | None = None
+    splits: PageSplits | None = None
+    data: str | None = None
+    loaded_seed: int | None = None
+    stale: list[int] = []  # seeds whose cached cells were computed on other data
     for index, cell in enumerate(cells):
+        cfg = cell_config(spec.base, cell)
+        if loaded_seed != cell.seed:  # the seed's pages, fingerprinted once: every cell of the seed is keyed by them
+            splits, loaded_seed, prepared = load(cfg), cell.seed, None
+            data = splits_fingerprint(splits)
+        assert splits is not None and data is not None
         path = cache / cell.filename
-        record = read_cell(path, digest)
+        record, why = cell_status(path, digest, data, cell)
         reused = record is not None
+        if why == "data" and cell.seed not in stale:
+            stale.append(cell.seed)
+            warnings.warn(
+                f"the cached sweep cells of seed {cell.seed} in {str(cache)!r} were computed on other data (the "
+                "pages changed since); recomputing them",
+                SettingNote,
+                stacklevel=2,
+            )
         if record is None:
             t0 = time.perf_counter()
-            cfg = cell_config(spec.base, cell)
-            if prepared is None or prepared_seed != cell.seed:
-                prepared, prepared_seed = prepare(cfg, load(cfg)), cell.seed
+            if prepared is None:
+                prepared = prepare(cfg, splits)
             methods = REFERENCE_METHODS if cell.strategy == REFERENCE else BUDGETED_METHODS
             report = run_cell(cfg, prepared, methods)
             record = {
                 "cell": dataclasses.asdict(cell),
                 "settings_hash": digest,
+                "data": data,
                 "wall_s": round(time.perf_counter() - t0, 3),
                 "report": report,
             }
@@ -385,6 +440,7 @@ def sweep(
     comparisons = compare_rows(rows, reference, tolerance)
     first = records[0]["report"]
     header = {
+        "kind": "sweep",
         "dataset": spec.base.dataset,
         "budgets": sorted(set(spec.budgets)),
         "strategies": list(spec.strategies),

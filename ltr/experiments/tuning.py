@@ -20,7 +20,6 @@ the same trials, and a resumed study continues instead of replaying its first tr
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -33,13 +32,15 @@ import pandas as pd
 
 from smar_ltr.annotation.budget import SIMULATED, annotated_rows
 from smar_ltr.config import RunConfig, from_dict
+from smar_ltr.core.artifact_kinds import TUNE_STUDY, check_output
 from smar_ltr.core.atomic import write_atomic
 from smar_ltr.core.progress import Progress, quiet
 from smar_ltr.errors import ConfigError, SmarError
 from smar_ltr.evaluation.paper_protocol import metric_values, relevance_labels
+from smar_ltr.page_table.identity import splits_fingerprint
 from smar_ltr.page_table.schema import MODALITY, PAGE_LABEL, QID, UPSTREAM_SCORE
 from smar_ltr.page_table.splits import PageSplits
-from smar_ltr.pipeline import FitState, data_fingerprint, fit_prepared, prepare
+from smar_ltr.pipeline import FitState, fit_prepared, prepare
 from smar_ltr.serving.model import SmarModel
 
 
@@ -189,12 +190,13 @@ def open_study(storage: str, study_name: str, multi: bool) -> optuna.Study:
 
 
 def study_identity(splits: PageSplits, metric: str, fixed_budget: float | None) -> dict[str, Any]:
-    """What a study's trials must share to be compared: the pages tuned on (the runs' own data fingerprint, of
-    train and valid), the metric and the mode (a fixed budget or the budget tuned)."""
-    prints = "".join(data_fingerprint(f) for f in (splits.train, splits.valid) if f is not None)
-    digest = hashlib.sha256(prints.encode())
+    """What a study's trials must share to be compared: the pages tuned on (:func:`~smar_ltr.page_table.identity.
+    splits_fingerprint` of the single-modal pool, the training and the validation pages: every column a trial
+    reads, keys, labels, features and single-modal scores), the metric and the mode (a fixed budget or the budget
+    tuned)."""
+    digest = splits_fingerprint(splits, ("single_modal", "train", "valid"))
     # "scoring" names how trials are scored: studies scored on each trial's own budgeted rows are not resumed
-    return {"pages": digest.hexdigest()[:16], "metric": metric, "fixed_budget": fixed_budget, "scoring": SCORING}
+    return {"pages": digest[:16], "metric": metric, "fixed_budget": fixed_budget, "scoring": SCORING}
 
 
 #: How trials are scored (part of a study's identity): every labelled validation row, the same for every trial.
@@ -278,7 +280,7 @@ def tune(
     if splits is None:
         raise ConfigError("tune needs the pages to tune on (splits)")
     space = space or SearchSpace()
-    out = Path(out_dir)
+    out = check_output(out_dir, TUNE_STUDY, "tune output", error=ConfigError)  # an earlier study, or new
     if storage is None:  # the default study lives in the output folder; a given storage is checked first
         out.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{(out / 'tune.db').resolve()}"

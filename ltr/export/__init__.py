@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smar_ltr.core.artifact_kinds import check_not_inside
 from smar_ltr.core.atomic import check_output_location, write_atomic
 from smar_ltr.errors import ExportError
 from smar_ltr.export import es_ltr, solr, vespa
@@ -43,6 +44,49 @@ class Export:
     files: dict[Path, str]
     notes: list[str] = field(default_factory=list)
     inexact: list[tuple[str, float, float]] = field(default_factory=list)
+    format: str | None = None
+
+
+#: The companion file each format writes next to its model file ``<stem>.json``: what records an export's kind.
+COMPANIONS = {
+    "es-ltr": ".featureset.json",
+    "opensearch-ltr": ".featureset.json",
+    "vespa": ".rank-profile.sd",
+    "solr": ".feature-store.json",
+}
+
+
+def _stem(out: Path) -> Path:
+    return out.with_name(out.name[: -len(".json")]) if out.name.endswith(".json") else out
+
+
+def export_format_at(out: Path) -> str | None:
+    """The format of the export whose model file is ``out`` (told by its companion), or None."""
+    found = [fmt for fmt, suffix in COMPANIONS.items() if Path(f"{_stem(out)}{suffix}").is_file()]
+    return found[0] if found else None
+
+
+def check_export_location(export: Export) -> None:
+    """Refuse, before anything is written, an export whose files would land inside another artifact (a run's
+    ``manifest.json``, a campaign folder) or replace files that are not an earlier export of the same format."""
+    for path in export.files:
+        check_output_location(path, "file", "export file", ExportError)
+        check_not_inside(path, "export file", ExportError)
+    main = next(iter(export.files))
+    there = export_format_at(main)
+    same = there is not None and COMPANIONS.get(there) == COMPANIONS.get(export.format or "")
+    if there is not None and not same:
+        raise ExportError(
+            f"{str(main)!r} is the model file of an earlier {there} export; writing the {export.format} export "
+            "there would replace its files: choose another --out for each format"
+        )
+    if not same:
+        clash = [p for p in export.files if p.exists()]
+        if clash:
+            raise ExportError(
+                f"{str(clash[0])!r} exists and is not part of an earlier {export.format} export; refusing to "
+                "replace it: choose another --out"
+            )
 
 
 def model_name(out: Path) -> str:
@@ -124,19 +168,19 @@ def build_export(model: SmarModel, fmt: str, out: str | Path, name: str | None =
                 f"Solr adds 1e-6 to every threshold, which float32 cannot undo for {len(inexact)} split(s) near zero: "
                 f"e.g. {feature} values in ({low:.3g}, {high:.3g}] go right instead of left"
             )
-        return Export(files, notes, inexact)
-    return Export(files, notes)
+        return Export(files, notes, inexact, fmt)
+    return Export(files, notes, format=fmt)
 
 
 def write_export(export: Export) -> list[Path]:
     """Write every file of ``export``; returns their paths.
 
-    Every location is checked before anything is written (a folder in the way, an unwritable directory), so a
-    bad path costs no file; each file is then replaced atomically (an I/O failure on a later file, such as a
+    Every location is checked before anything is written (a folder in the way, an unwritable directory, a path
+    inside another artifact, files of another format's export or of the user: :func:`check_export_location`), so
+    a bad path costs no file; each file is then replaced atomically (an I/O failure on a later file, such as a
     full disk, can still leave the earlier ones written).
     """
-    for path in export.files:
-        check_output_location(path, "file", "export file", ExportError)
+    check_export_location(export)
     for path, text in export.files.items():
         write_atomic(path, _text_writer(text))
     return list(export.files)

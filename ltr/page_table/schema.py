@@ -71,8 +71,59 @@ def _missing_column(name: str, present: Sequence[str], what: str) -> PageTableEr
     return PageTableError(f"{what} is missing column {name!r}{hint}; columns present: {shown}")
 
 
+def check_id_types(values: Any, col: str, what: str) -> None:
+    """Refuse ids where one id appears as two types (``1`` and ``"1"``): they are compared as given, so they would
+    be two ids in one place and one id wherever ids are written as text (a page table, a saved run).
+
+    Only an object column holding several types is examined (a per-element pass over it); others return at once.
+    """
+    arr = np.asarray(values.to_numpy() if isinstance(values, pd.Series | pd.Index) else values)
+    if arr.dtype != object or pd.api.types.infer_dtype(arr, skipna=True) in ("string", "integer", "bytes", "empty"):
+        return
+    types = pd.Series(arr, dtype=object).map(type)
+    family = {t: _id_family(t) for t in types.unique()}
+    if len(set(family.values())) < 2:
+        return
+    kinds = types.map(family)
+    text = pd.Series(arr, dtype=object).astype(str)
+    per_text = kinds.groupby(text.to_numpy(), sort=False).unique()
+    twice = per_text[per_text.map(len) > 1]
+    if len(twice):
+        named = " and ".join(sorted(twice.iloc[0]))
+        raise PageTableError(
+            f"{what} {col!r} holds the id {str(twice.index[0])!r} as two types ({named}); give every id one type "
+            "(e.g. all str), or they would be compared as two ids here and one id once written as text"
+        )
+
+
+def _id_family(tp: type) -> str:
+    """How an id's type is named: NumPy and Python integers are one family (they compare equal as given)."""
+    if issubclass(tp, bool | np.bool_):
+        return "bool"
+    if issubclass(tp, int | np.integer):
+        return "int"
+    if issubclass(tp, float | np.floating):
+        return "float"
+    return "str" if issubclass(tp, str | np.str_) else tp.__name__
+
+
+def check_not_datetime(frame: pd.DataFrame, columns: Iterable[Any], what: str) -> None:
+    """Refuse datetime and timedelta columns among ``columns`` by name: they are not numeric features (LightGBM
+    and XGBoost refuse them too), and reading them as integer nanoseconds would be a silent choice."""
+    for col in columns:
+        dtype = frame[col].dtype
+        if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+            kind = "timedelta" if pd.api.types.is_timedelta64_dtype(dtype) else "datetime"
+            raise PageTableError(
+                f"{what} column {str(col)!r} holds {kind} values ({dtype}); features must be numbers: convert it "
+                "(e.g. to seconds) or leave it out of the features"
+            )
+
+
 def _as_str(frame: pd.DataFrame, col: str, what: str) -> pd.Series:
     s = frame[col]
+    if col == QID:
+        check_id_types(s, col, f"{what} column")
     bad = s.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -323,8 +374,5 @@ def sort_pages(frame: pd.DataFrame) -> pd.DataFrame:
 def feature_columns(frame: pd.DataFrame, exclude: Iterable[str] = ()) -> list[str]:
     """Numeric columns that are features: everything numeric that the schema does not reserve."""
     skip = set(RESERVED_COLUMNS) | set(exclude)
-    return [
-        c
-        for c in frame.columns
-        if c not in skip and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-    ]
+    # bool columns are features read as 0/1 (validate_page_table converts them), as SMARRanker reads them
+    return [c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])]

@@ -11,7 +11,8 @@ Layout of a run directory::
     summary.json         annotation and supervision counts, dataset, data fingerprint
     metrics.json         evaluation results, when the run was evaluated
     baselines/<method>.* native baselines fitted by ``smar-ltr eval --model`` (full supervision, budget only),
-                         added to the manifest so the next evaluation reuses them instead of refitting
+                         added to the manifest with the fingerprint of the pages they were fitted on, so the next
+                         evaluation on the same pages reuses them instead of refitting (other pages refit them)
     manifest.json        package version, seed, data fingerprint, sha256 of every file, and its own digest
 
 Loading verifies every checksum and the manifest digest and refuses a tampered, incomplete or foreign
@@ -25,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,10 +37,13 @@ from typing import Any
 import pandas as pd
 
 from smar_ltr.config import RunConfig, from_dict
-from smar_ltr.core.atomic import check_output_location, make_temporary_dir, replacing_dir, write_atomic
+from smar_ltr.core.artifact_kinds import check_output
+from smar_ltr.core.atomic import make_temporary_dir, replacing_dir, write_atomic
 from smar_ltr.core.coercion import plain
-from smar_ltr.errors import ArtifactError
+from smar_ltr.errors import ArtifactError, SettingNote
 from smar_ltr.features import FeatureSet
+from smar_ltr.page_table.identity import splits_fingerprint
+from smar_ltr.page_table.splits import PageSplits
 from smar_ltr.rankers import GBDTRanker, load_ranker
 from smar_ltr.serving.model import SmarModel
 
@@ -68,21 +73,12 @@ def _model_stems(modalities: list[str]) -> dict[str, str]:
     return {m: f"m{i}_{re.sub(r'[^0-9A-Za-z_.-]', '_', m)}" for i, m in enumerate(modalities)}
 
 
-def check_output_dir(out: Path) -> Path:
-    """Resolve the run directory and refuse, before any work starts, a location that cannot be written or that
-    holds anything other than an empty folder or an earlier run (see :func:`check_output_location`)."""
-    out = check_output_location(out, "folder", "run folder", ArtifactError).resolve()
-    if out.exists():
-        if not out.is_dir():
-            raise ArtifactError(f"run directory {str(out)!r} is a file; choose a directory for the run")
-        if any(out.iterdir()) and not (out / MANIFEST).is_file():
-            raise ArtifactError(
-                f"run directory {str(out)!r} is a non-empty folder that is not a smar-ltr run; refusing to replace it, "
-                "choose a new or empty directory"
-            )
-    if out.parent == out:
-        raise ArtifactError(f"run directory {str(out)!r} is a filesystem root; choose a directory for the run")
-    return out
+def check_output_dir(out: Path, kind: str = RUN_KIND) -> Path:
+    """Resolve the run directory and refuse, before any work starts, a location that cannot be written, that lies
+    inside another artifact, or that holds anything other than an empty folder or an earlier artifact of the same
+    ``kind`` (a run, or a saved SMARRanker: :func:`smar_ltr.core.artifact_kinds.check_output`)."""
+    what = "run folder" if kind == RUN_KIND else "model folder"
+    return check_output(out, kind, what, error=ArtifactError).resolve()
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -92,13 +88,13 @@ def write_json(path: Path, data: Any) -> None:
 
 
 @contextmanager
-def staged_dir(out: str | Path) -> Iterator[Path]:
+def staged_dir(out: str | Path, kind: str = RUN_KIND) -> Iterator[Path]:
     """Write a run directory atomically: yield a temporary sibling to fill, rename it to ``out`` on success.
 
-    ``out`` must be new, empty, or an earlier run (replaced only once the new one is complete); on any error the
-    temporary directory is removed and ``out`` is left as it was.
+    ``out`` must be new, empty, or an earlier artifact of the same ``kind`` (replaced only once the new one is
+    complete); on any error the temporary directory is removed and ``out`` is left as it was.
     """
-    target = check_output_dir(Path(out))
+    target = check_output_dir(Path(out), kind)
     target.parent.mkdir(parents=True, exist_ok=True)
     with replacing_dir(target) as tmp:
         yield tmp
@@ -277,19 +273,44 @@ def load_run(run_dir: str | Path) -> SmarModel:
 BASELINES = "baselines"
 
 
-def load_baselines(run_dir: str | Path) -> dict[str, GBDTRanker]:
-    """The native baselines stored with a run (verified through its manifest), by method."""
+#: The pages stored baselines are fitted on (their fingerprint keys the stored models).
+BASELINE_ROLES = ("train", "valid")
+
+
+def baselines_fingerprint(splits: PageSplits) -> str:
+    """The identity of the data a native baseline reads: every column of the training and validation pages
+    (:func:`smar_ltr.page_table.identity.splits_fingerprint`)."""
+    return splits_fingerprint(splits, BASELINE_ROLES)
+
+
+def load_baselines(run_dir: str | Path, data: str | None = None) -> dict[str, GBDTRanker]:
+    """The native baselines stored with a run (verified through its manifest), by method.
+
+    With ``data`` (:func:`baselines_fingerprint` of the pages about to be evaluated) only baselines fitted on
+    those pages are returned: stored ones fitted on other pages (or before their pages were recorded) are not,
+    and a :class:`~smar_ltr.errors.SettingNote` says they are fitted again.
+    """
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
-    return {m: load_ranker(run_dir / BASELINES / m) for m in manifest.get("baselines", [])}
+    methods = manifest.get("baselines", [])
+    if data is not None and methods and manifest.get("baselines_data") != data:
+        warnings.warn(
+            f"the baselines stored in {str(run_dir)!r} were fitted on other training or validation pages (their "
+            "fingerprint differs); fitting them again on these",
+            SettingNote,
+            stacklevel=2,
+        )
+        return {}
+    return {m: load_ranker(run_dir / BASELINES / m) for m in methods}
 
 
-def save_baselines(run_dir: str | Path, models: dict[str, GBDTRanker]) -> list[str]:
+def save_baselines(run_dir: str | Path, models: dict[str, GBDTRanker], data: str | None = None) -> list[str]:
     """Store fitted native baselines in a run folder and list them in its manifest (digest renewed).
 
     The model files are written to a temporary folder and moved into ``baselines/`` first, then the manifest is
     replaced atomically: a kill in between leaves unlisted files that the next call overwrites, never a run
-    that fails to load.
+    that fails to load. ``data`` (:func:`baselines_fingerprint` of the pages ``models`` were fitted on) is
+    recorded with them; stored baselines of other pages are replaced by ``models``.
 
     Returns
     -------
@@ -298,6 +319,9 @@ def save_baselines(run_dir: str | Path, models: dict[str, GBDTRanker]) -> list[s
     """
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
+    if manifest.get("baselines") and manifest.get("baselines_data") != data:  # fitted on other pages: replaced
+        manifest["files"] = {k: v for k, v in manifest["files"].items() if not k.startswith(f"{BASELINES}/")}
+        manifest["baselines"] = []
     new = {m: r for m, r in models.items() if m not in manifest.get("baselines", [])}
     if not new:
         return []
@@ -313,6 +337,11 @@ def save_baselines(run_dir: str | Path, models: dict[str, GBDTRanker]) -> list[s
     for p in written:
         manifest["files"][f"{BASELINES}/{p.name}"] = sha256_file(target / p.name)
     manifest["baselines"] = sorted({*manifest.get("baselines", []), *new})
+    manifest["baselines_data"] = data
     manifest["digest"] = _digest(manifest)
     write_atomic(run_dir / MANIFEST, lambda tmp_file: write_json(tmp_file, manifest))
+    listed = set(manifest["files"])
+    for p in target.iterdir():  # files of baselines of other pages, no longer listed
+        if f"{BASELINES}/{p.name}" not in listed and p.is_file():
+            p.unlink(missing_ok=True)
     return sorted(new)
