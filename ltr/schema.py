@@ -89,9 +89,9 @@ def check_id_types(values: Any, col: str, what: str) -> None:
     per_text = kinds.groupby(text.to_numpy(), sort=False).unique()
     twice = per_text[per_text.map(len) > 1]
     if len(twice):
-        types = " and ".join(sorted(twice.iloc[0]))
+        both = " and ".join(sorted(twice.iloc[0]))
         raise PageTableError(
-            f"{what} {col!r} holds the id {str(twice.index[0])!r} as two types ({types}); give every id one type "
+            f"{what} {col!r} holds the id {str(twice.index[0])!r} as two types ({both}); give every id one type "
             "(e.g. all str), or they would be compared as two ids here and one id once written as text"
         )
 
