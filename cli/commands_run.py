@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from smar_ltr.artifact_kinds import check_not_inside
 from smar_ltr.atomic import check_output_location, write_table
 from smar_ltr.cli.app import app
 from smar_ltr.cli.errors import one_line_errors
@@ -279,6 +280,7 @@ def rerank_command(
 
     dask = _check_engine(engine, scheduler, workers)
     check_output_location(output, "folder" if dask else "file", "--output")  # before any work
+    check_not_inside(output, "--output", ConfigError)  # never into a run, a campaign, ...
     if output.resolve() == input.resolve():
         raise ConfigError("--output is the --input file; write the ranked pages to another file (the input is kept)")
     if not dask and output.suffix.lower() not in RERANK_SUFFIXES:
