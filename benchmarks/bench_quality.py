@@ -48,6 +48,7 @@ from smar_ltr.cli.workflow import load_splits
 from smar_ltr.config import RunConfig, load_config
 from smar_ltr.evaluation.paper_protocol import evaluate_run
 from smar_ltr.experiments.significance import paired_test
+from smar_ltr.page_table.identity import splits_fingerprint
 from smar_ltr.pipeline import fit_prepared, prepare
 
 METRICS = ["ndcg@10", "mrr@1", "mrr@1(rel=3)", "ndcg@5", "map@10", "modal_agreement"]
@@ -117,6 +118,8 @@ def run(
     rows: list[dict] = []
     for task in tasks:
         for seed in seeds:
+            base = task_config(task, seed, yahoo_dir)
+            splits = load_splits(base)  # read first: the cache is keyed by every column of the data
             key = {
                 "task": task,
                 "seed": seed,
@@ -124,16 +127,18 @@ def run(
                 "strategies": strategies,
                 "ablations": ablations,
                 "threads": 1,
+                "config": json.loads(json.dumps(base.to_dict(), default=str)),
+                "data": splits_fingerprint(splits),
             }
             cached = cache / f"{task}_seed{seed}.json" if cache else None
             if cached and cached.exists() and json.loads(cached.read_text())["key"] == key:
                 rows += json.loads(cached.read_text())["rows"]
                 print(f"{task} seed {seed}: from {cached}", flush=True)
                 continue
+            if cached and cached.exists():
+                print(f"{task} seed {seed}: {cached} was computed on other data or settings; recomputing", flush=True)
             first_row = len(rows)
             t0 = time.perf_counter()
-            base = task_config(task, seed, yahoo_dir)
-            splits = load_splits(base)
             prepared = prepare(base, splits)
             first = True
             # in "-up" tasks every method already reads upstream_score: the "_up" baselines would repeat the others

@@ -139,6 +139,7 @@ def make_fixture_command(
     layout: Annotated[str | None, typer.Option("--layout", help="baidu-ultr only: raw (default) | processed.")] = None,
 ) -> None:
     """Write a small file set with exactly the real schema of a dataset (for tests and trying an adapter)."""
+    from smar_ltr.core.artifact_kinds import check_not_inside
     from smar_ltr.datasets.fixtures import make_fixture
     from smar_ltr.datasets.io import check_output_location
 
@@ -146,6 +147,7 @@ def make_fixture_command(
         raise ConfigError(f"--layout applies to baidu-ultr only, not {name!r}")
     check_seed(seed)
     check_output_location(out, "folder", "--out")
+    check_not_inside(out, "--out", ConfigError)
     extra = {"layout": layout} if layout is not None else {}
     files = make_fixture(name, out, seed=seed, **extra)
     typer.echo(f"wrote {len(files)} files to {out}")
@@ -167,9 +169,11 @@ def partition_command(
     A `pages` folder becomes a folder with one sub-folder of partitions per table (and its meta.json): pass it to
     `fit`/`eval --engine dask --dataset pages --data-dir OUT` and the workers read it, nothing on the client.
     """
+    from smar_ltr.core.artifact_kinds import check_not_inside
     from smar_ltr.datasets.io import read_frame
     from smar_ltr.distributed.partitions import write_partitioned
 
+    check_not_inside(out, "the output folder", ConfigError)  # never into a run, a campaign, ...
     if source.is_dir():
         from smar_ltr.distributed.folders import partition_pages_folder
 

@@ -139,8 +139,12 @@ def extract_command(
     strict_plugins: StrictPlugins = False,
 ) -> None:
     """Write features: a dataset split's features, or (with --model) the exact reranker inputs of some pages."""
+    from smar_ltr.core.artifact_kinds import check_not_inside
     from smar_ltr.core.atomic import check_output_location, write_atomic, write_table
 
+    for path, flag in ((out, "--out"), (save_set, "--save-set")):
+        if path is not None:
+            check_not_inside(path, flag, ConfigError)  # never into a run, a campaign, ...
     if model is not None:
         if any(v is not None for v in (dataset, data_dir, features, options, save_set)) or split != "test":
             raise ConfigError(

@@ -31,6 +31,7 @@ from smar_ltr.cli.progress import stage_progress
 from smar_ltr.cli.root import app
 from smar_ltr.cli.run_settings import build_config, checked_data_dir, load_plugins
 from smar_ltr.config import RunConfig
+from smar_ltr.core.artifact_kinds import check_not_inside
 from smar_ltr.core.atomic import check_output_location, write_table
 from smar_ltr.datasets.io import read_frame
 from smar_ltr.errors import ConfigError, DatasetError, SettingNote
@@ -214,6 +215,7 @@ def rerank_command(
 
     dask = _check_engine(engine, scheduler, workers)
     check_output_location(output, "folder" if dask else "file", "--output")  # before any work
+    check_not_inside(output, "--output", ConfigError)  # never into a run, a campaign, ...
     if output.resolve() == input.resolve():
         raise ConfigError("--output is the --input file; write the ranked pages to another file (the input is kept)")
     if not dask and output.suffix.lower() not in RERANK_SUFFIXES:

@@ -218,3 +218,26 @@ def test_stored_baselines_are_refitted_on_pages_whose_columns_changed(tmp_path, 
     again = invoke([*args, str(run)])
     assert again.exit_code == 0 and "note:" not in again.stderr
     assert _results(again.stdout) == _results(expected.stdout)
+
+
+def test_a_campaign_is_keyed_by_the_array_fingerprint_and_resumes_one_planned_before(tmp_path) -> None:
+    from campaign_helpers import LABEL_SCALE, labelled_pages, strip_labels
+
+    from smar_ltr.campaign import campaign_status, plan_campaign, store
+    from smar_ltr.campaign.campaign import check_pages, load_settings
+    from smar_ltr.errors import CampaignError
+
+    pages = strip_labels(labelled_pages(tmp_path / "pages"))
+    camp = tmp_path / "camp"
+    plan_campaign(camp, pages, strategy="top", budget=0.3, label_scale=LABEL_SCALE)
+    settings = load_settings(camp)
+    assert settings["fingerprint"].startswith("v2:")
+    check_pages(settings, pages)
+    nudged = pages.train.assign(f_shared=pages.train["f_shared"] + 1e-12)
+    with pytest.raises(CampaignError, match="the pages changed"):
+        check_pages(settings, dataclasses.replace(pages, train=nudged))
+    old = {**settings, "fingerprint": store.pages_fingerprint_v1(pages, tuple(settings["splits"]))}
+    check_pages(old, pages)  # a campaign planned before the new fingerprint still resumes on its pages
+    with pytest.raises(CampaignError, match="the pages changed"):
+        check_pages(old, dataclasses.replace(pages, train=nudged))
+    assert campaign_status(camp)["rounds"] >= 1

@@ -89,3 +89,27 @@ def test_a_closed_pipe_is_quiet() -> None:
     err = result.stderr.decode()
     assert "BrokenPipeError" not in err and "Traceback" not in err and "Exception ignored" not in err, err
     assert result.returncode == 1, err
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.5])
+def test_a_re_signed_run_over_a_truncated_lightgbm_model_is_one_line(tmp_path, census_run, keep) -> None:
+    import json
+    import shutil
+
+    from smar_ltr.serving.run_dir import _digest, sha256_file
+
+    run = tmp_path / "run"
+    shutil.copytree(census_run["run"], run)
+    model = run / "reranker.txt"
+    model.write_bytes(model.read_bytes()[: int(model.stat().st_size * keep)])
+    manifest = json.loads((run / "manifest.json").read_text())  # re-signed: checksums and digest renewed
+    manifest["files"]["reranker.txt"] = sha256_file(model)
+    manifest["digest"] = _digest(manifest)
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    script = f"import sys; sys.argv = ['smar-ltr', 'eval', '-m', {str(run)!r}, '-q']\n"
+    script += "from smar_ltr.cli.entry import main; main()"
+    tests = Path(__file__).resolve().parent
+    result = subprocess.run([sys.executable, "-c", script], cwd=tests, capture_output=True, timeout=300)
+    err = result.stderr.decode()
+    assert result.returncode == 1, (result.returncode, err)  # LightGBM aborted the process (-6) before
+    assert err.startswith("error: ") and err.count("\n") == 1 and "not a complete LightGBM model" in err, err

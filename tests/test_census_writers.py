@@ -275,3 +275,32 @@ def test_a_saved_smar_ranker_and_a_run_do_not_replace_each_other(tmp_path, censu
     assert "holds a saved SMARRanker" in line, line
     assert tree(tmp_path / "est") == before
     _estimator(tmp_path / "est")  # an earlier save is replaced by a save
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda run, data, t: ["rerank", "-m", str(run), "-i", str(data / "test.parquet"), "-o", str(t / "ranked.csv")],
+        lambda run, data, t: [
+            "features",
+            "extract",
+            "-m",
+            str(run),
+            "-i",
+            str(data / "test.parquet"),
+            "--out",
+            str(t / "x.parquet"),
+        ],
+        lambda run, data, t: ["datasets", "make-fixture", "pages", "--out", str(t / "fixture")],
+        lambda run, data, t: ["datasets", "partition", str(data / "test.parquet"), str(t / "parts")],
+    ],
+    ids=["rerank", "features-extract", "make-fixture", "partition"],
+)
+def test_file_writers_refuse_a_path_inside_an_artifact(tmp_path, census_run, command) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(census_run["run"], run)
+    before = tree(run)
+    result = invoke(command(census_run["run"], census_run["data"], run))
+    assert result.exit_code == 1, result.output
+    assert "lies inside a run" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert tree(run) == before

@@ -338,7 +338,10 @@ def _read_pool(directory: Path) -> pd.DataFrame:
 
 def check_pages(settings: dict[str, Any], splits: PageSplits) -> None:
     """Refuse pages that differ from those the campaign was planned on."""
-    if store.pages_fingerprint(splits, tuple(settings["splits"])) != settings["fingerprint"]:
+    roles, recorded = tuple(settings["splits"]), settings["fingerprint"]
+    legacy = not str(recorded).startswith("v2:")  # planned before the fingerprint hashed arrays
+    current = store.pages_fingerprint_v1(splits, roles) if legacy else store.pages_fingerprint(splits, roles)
+    if current != recorded:
         raise CampaignError(
             "the pages changed since this campaign was planned (fingerprint differs); use the same page tables, "
             "or plan a new campaign on the new pages"

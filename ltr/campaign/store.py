@@ -34,6 +34,7 @@ import pandas as pd
 
 from smar_ltr.core.atomic import write_atomic
 from smar_ltr.errors import CampaignError
+from smar_ltr.page_table.identity import table_fingerprint
 from smar_ltr.page_table.schema import PAGE_LABEL
 from smar_ltr.page_table.splits import PageSplits
 
@@ -254,10 +255,21 @@ def save_state(directory: Path, state: CampaignState) -> None:
 
 
 def pages_fingerprint(splits: PageSplits, roles: tuple[str, ...]) -> str:
-    """sha256 of the annotated splits (without ``page_label``) and the single-modal pool.
+    """The identity of the annotated splits (every column but ``page_label``) and the single-modal pool:
+    :func:`smar_ltr.page_table.identity.table_fingerprint` of each, in order (arrays hashed, not Python objects).
 
     It changes when a candidate, a feature or a single-modal list changes, not when page labels are filled in.
     """
+    parts = []
+    for role in (*roles, "single_modal"):
+        frame = getattr(splits, role)
+        frame = None if frame is None else frame.drop(columns=[PAGE_LABEL], errors="ignore")
+        parts.append(f"{role}:{table_fingerprint(frame)}")
+    return "v2:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def pages_fingerprint_v1(splits: PageSplits, roles: tuple[str, ...]) -> str:
+    """The fingerprint campaigns planned before :func:`pages_fingerprint` recorded (every value as text)."""
     digest = hashlib.sha256()
     for role in (*roles, "single_modal"):
         frame = getattr(splits, role)

@@ -8,7 +8,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from smar_ltr.errors import ConfigError
+from smar_ltr.errors import ArtifactError, ConfigError
 from smar_ltr.page_table.query_groups import QueryGroups
 from smar_ltr.rankers.base import GBDTRanker
 
@@ -94,5 +94,11 @@ class LightGBMRanker(GBDTRanker):
         self.booster_.save_model(str(path), num_iteration=self.best_iteration_)
 
     def _load_model(self, path: Path) -> None:
-        self.booster_ = lgb.Booster(model_file=str(path))
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if "\nend of trees\n" not in text:  # LightGBM aborts the process on a truncated model instead of raising
+            raise ArtifactError(
+                f"model file {path.name!r} is not a complete LightGBM model (truncated: no 'end of trees'); the "
+                "run directory is corrupted: refit it"
+            )
+        self.booster_ = lgb.Booster(model_str=text)
         self.best_iteration_ = self.booster_.current_iteration()
