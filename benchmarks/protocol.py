@@ -443,11 +443,14 @@ def plot(results: dict, path: Path) -> None:
         for name, (marker, color) in styles.items():
             if name in rows:
                 x, y, e = point(name)
-                ax.errorbar([x], [y], yerr=[e], marker=marker, color=color, capsize=3, ls="none", label=name)
+                if x > 0:
+                    ax.errorbar([x], [y], yerr=[e], marker=marker, color=color, capsize=3, ls="none", label=name)
+                else:  # reads no page label: no place on a log axis, a level line instead
+                    ax.axhline(y, color=color, lw=1.0, ls=":", label=f"{name} (0 page labels)")
         if "full_supervision" in rows:
             ax.axhline(point("full_supervision")[1], color="black", lw=0.8, ls="--", label="full_supervision level")
         ax.set_xscale("log")
-        ax.set_xlabel("honest label fraction: page labels read / (training + validation) candidates")
+        ax.set_xlabel("honest label fraction (labels read / train+valid candidates)")
         ax.set_ylabel(f"{METRIC} on the test folds (mean over queries)")
         ax.set_title(task)
         ax.grid(alpha=0.3)
