@@ -90,3 +90,14 @@ def census_run(tmp_path_factory):
     result = invoke(["fit", "-d", "pages", "--data-dir", str(data), "-c", str(cfg), "-o", str(run), "-q"])
     assert result.exit_code == 0, result.output
     return {"root": root, "data": data, "run": run, "config": cfg}
+
+
+@pytest.fixture(scope="session")
+def client():
+    """One 2-process Dask cluster for every test that uses it (those tests share the ``dask`` xdist group)."""
+    from distributed import Client
+
+    from smar_ltr.distributed.cluster import local_cluster
+
+    with local_cluster(2) as cluster, Client(cluster) as c:
+        yield c

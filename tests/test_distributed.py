@@ -20,7 +20,6 @@ from distributed import Client, wait
 from smar_ltr.annotation.budget import annotate
 from smar_ltr.config import BudgetConfig, ConsistencyConfig, GBDTConfig
 from smar_ltr.distributed.annotation import REVEALED, annotate_parts
-from smar_ltr.distributed.cluster import local_cluster
 from smar_ltr.distributed.objective import (
     LightGBMPartitionObjective,
     PartitionObjective,
@@ -38,15 +37,6 @@ pytestmark = pytest.mark.xdist_group("dask")
 CONSISTENCY = ConsistencyConfig(pair_scheme="sample", max_pairs_per_item=3)
 BUDGET = BudgetConfig(strategy="random", budget=0.3)
 GBDT = GBDTConfig(backend="xgboost", n_estimators=15, learning_rate=0.3, num_leaves=7, early_stopping_rounds=0)
-
-
-@pytest.fixture(scope="session")
-def client():
-    with (
-        local_cluster(2) as cluster,
-        Client(cluster) as c,
-    ):
-        yield c
 
 
 def _scatter(client: Client, frame: pd.DataFrame, rows: int) -> list:

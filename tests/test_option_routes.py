@@ -165,19 +165,6 @@ def test_catboost_refuses_the_routes_it_cannot_run_in_one_line(route, small_spli
     assert not out.exists()
 
 
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client
-
-    from smar_ltr.distributed.cluster import local_cluster
-
-    with (
-        local_cluster(2) as cluster,
-        Client(cluster) as c,
-    ):
-        yield c
-
-
 @pytest.mark.xdist_group("dask")
 @pytest.mark.parametrize("name", list(OPTIONS))
 def test_the_dask_engine_fits_each_option_like_one_machine(name, client) -> None:
